@@ -1,0 +1,184 @@
+"""connect(): the one object a notebook holds — which cluster, as whom, with which settings.
+
+The lab never acts on a real cluster unless the user chose it: an explicit kubeconfig, ``$KUBECONFIG``, a context
+or in-cluster configuration counts as that choice; otherwise it uses the practice cluster's own kubeconfig.
+Local state (values files, helm's repository config and cache) lives in a directory per cluster and namespace.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import yaml
+
+from .errors import LabError, UsageError
+from .helm import Helm
+
+DEFAULT_NAMESPACE = "clearml"
+DEFAULT_RELEASE = "clearml"
+DEFAULT_CHART_VERSION = "7.14.4"
+PROFILES = ("seed", "hardened")
+IN_CLUSTER_DIR = Path("/var/run/secrets/kubernetes.io/serviceaccount")
+_DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+
+
+def lab_home() -> Path:
+    """Where the lab keeps its local state: $CLEARML_LAB_HOME, else ~/.clearml-lab."""
+    return Path(os.environ.get("CLEARML_LAB_HOME") or Path.home() / ".clearml-lab")
+
+
+def practice_kubeconfig() -> Path:
+    return lab_home() / "practice" / "kubeconfig"
+
+
+def check_dns_label(value: str, what: str, max_len: int = 63) -> str:
+    if not value or len(value) > max_len or not _DNS1123_LABEL.match(value):
+        raise UsageError(f"{what} {value!r} is not a valid name: use at most {max_len} lower-case letters, digits "
+                         f"and '-', starting and ending with a letter or digit (e.g. clearml).")
+    return value
+
+
+@dataclass(frozen=True)
+class Settings:
+    namespace: str = DEFAULT_NAMESPACE
+    release: str = DEFAULT_RELEASE
+    chart_version: str = DEFAULT_CHART_VERSION
+    profile: str = "seed"
+    overrides: dict = field(default_factory=dict)
+
+    def __post_init__(self):
+        check_dns_label(self.namespace, "namespace")
+        check_dns_label(self.release, "release name", max_len=53)  # helm's own limit
+        if self.profile not in PROFILES:
+            raise UsageError(f"profile {self.profile!r} is unknown: choose one of {', '.join(PROFILES)}.")
+        if not re.fullmatch(r"\d+\.\d+\.\d+", self.chart_version):
+            raise UsageError(f"chart version {self.chart_version!r} is not a version number like "
+                             f"{DEFAULT_CHART_VERSION}.")
+
+
+@dataclass(frozen=True)
+class Target:
+    """Which cluster, and how the user chose it."""
+
+    kind: str  # practice | kubeconfig | in-cluster
+    server: str
+    kubeconfig: str | None = None
+    context: str | None = None
+    context_namespace: str | None = None
+
+    @property
+    def is_practice(self) -> bool:
+        return self.kind == "practice"
+
+    def describe(self) -> str:
+        where = {"practice": "the practice cluster", "kubeconfig": "the cluster", "in-cluster": "this cluster"}
+        context = f" (context {self.context})" if self.context else ""
+        return f"{where[self.kind]} at {self.server}{context}"
+
+
+def _load_kubeconfig(path: str) -> dict:
+    try:
+        data = yaml.safe_load(Path(path).read_text()) or {}
+    except FileNotFoundError:
+        raise LabError(f"kubeconfig {path} does not exist: check the path, or start the practice cluster with "
+                       f"`clearml-lab practice up`.") from None
+    except yaml.YAMLError as err:
+        raise LabError(f"kubeconfig {path} is not valid YAML ({err.__class__.__name__}); fix or replace it.") from None
+    if not isinstance(data, dict) or not data.get("contexts"):
+        raise LabError(f"kubeconfig {path} has no contexts: log in again (`oc login`) or choose another file.")
+    return data
+
+
+def resolve_target(kubeconfig: str | None = None, context: str | None = None, in_cluster: bool = False) -> Target:
+    """Pick the cluster following the lab's rule of explicit choice (see the module docstring)."""
+    if in_cluster:
+        host, port = os.environ.get("KUBERNETES_SERVICE_HOST"), os.environ.get("KUBERNETES_SERVICE_PORT")
+        if not host or not (_service_account_dir() / "token").exists():
+            raise LabError("in-cluster configuration is not available here (no service-account token or "
+                           "KUBERNETES_SERVICE_HOST): choose the practice cluster or a kubeconfig instead.")
+        ns_file = _service_account_dir() / "namespace"
+        namespace = ns_file.read_text().strip() if ns_file.exists() else None
+        server = f"https://{host}:{port or 443}" if ":" not in host else f"https://[{host}]:{port or 443}"
+        return Target("in-cluster", server, context_namespace=namespace)
+    chosen = kubeconfig or os.environ.get("KUBECONFIG", "").split(os.pathsep)[0] or None
+    kind = "kubeconfig" if (chosen or context) else "practice"
+    path = chosen or str(practice_kubeconfig())
+    if kind == "practice" and not Path(path).exists():
+        raise LabError("the practice cluster is not running (no kubeconfig at "
+                       f"{path}): start it with `clearml-lab practice up`, or choose a real cluster with "
+                       f"--kubeconfig.")
+    data = _load_kubeconfig(path)
+    name = context or data.get("current-context")
+    contexts = {c["name"]: c.get("context", {}) for c in data["contexts"]}
+    if name not in contexts:
+        raise LabError(f"context {name!r} is not in {path}: choose one of {', '.join(sorted(contexts))}.")
+    clusters = {c["name"]: c.get("cluster", {}) for c in data.get("clusters", [])}
+    server = clusters.get(contexts[name].get("cluster"), {}).get("server", "?")
+    return Target(kind, server, kubeconfig=path, context=name, context_namespace=contexts[name].get("namespace"))
+
+
+def _service_account_dir() -> Path:
+    # Tests (and unusual pods) point this at stand-in service-account files.
+    return Path(os.environ.get("CLEARML_LAB_SA_DIR") or IN_CLUSTER_DIR)
+
+
+def state_dir_for(target: Target, namespace: str) -> Path:
+    """A local directory per cluster and namespace, so learners and processes on one machine never share state."""
+    key = hashlib.sha256(f"{target.server}|{target.context or ''}".encode()).hexdigest()[:12]
+    return lab_home() / "state" / f"{key}-{namespace}"
+
+
+@dataclass
+class Lab:
+    target: Target
+    settings: Settings
+    api_client: object  # kubernetes.client.ApiClient
+    state_dir: Path
+
+    @property
+    def namespace(self) -> str:
+        return self.settings.namespace
+
+    def helm(self) -> Helm:
+        return Helm(kubeconfig=self.target.kubeconfig, context=self.target.context, state_dir=self.state_dir)
+
+    def with_settings(self, **changes) -> "Lab":
+        settings = replace(self.settings, **changes)
+        return Lab(self.target, settings, self.api_client, state_dir_for(self.target, settings.namespace))
+
+    def describe(self) -> str:
+        return f"{self.target.describe()}, project {self.namespace}"
+
+
+def _api_client(target: Target):
+    from kubernetes import client, config
+
+    if target.kind == "in-cluster":
+        sa_dir = _service_account_dir()
+        configuration = client.Configuration()
+        loader = config.incluster_config.InClusterConfigLoader(
+            token_filename=str(sa_dir / "token"), cert_filename=str(sa_dir / "ca.crt"))
+        loader.load_and_set(configuration)
+        return client.ApiClient(configuration)
+    try:
+        return config.new_client_from_config(config_file=target.kubeconfig, context=target.context)
+    except config.ConfigException as err:
+        raise LabError(f"cannot use context {target.context!r} from {target.kubeconfig}: {err}") from None
+
+
+def connect(kubeconfig: str | None = None, context: str | None = None, *, in_cluster: bool = False,
+            namespace: str | None = None, release: str | None = None, chart_version: str | None = None,
+            profile: str | None = None, overrides: dict | None = None) -> Lab:
+    """Choose the target and settings. Nothing is sent to the cluster until a step runs."""
+    target = resolve_target(kubeconfig, context, in_cluster)
+    settings = Settings(
+        namespace=namespace or target.context_namespace or DEFAULT_NAMESPACE,
+        release=release or DEFAULT_RELEASE,
+        chart_version=chart_version or DEFAULT_CHART_VERSION,
+        profile=profile or "seed",
+        overrides=dict(overrides or {}),
+    )
+    return Lab(target, settings, _api_client(target), state_dir_for(target, settings.namespace))
