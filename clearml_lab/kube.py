@@ -1,0 +1,189 @@
+"""Thin helpers over the kubernetes client: known REST paths, JSON in and out, watches, one-sentence errors.
+
+Paths are spelled out from a small table rather than discovered, so each call is exactly one request (the topology
+and the checks rely on that) and works the same against the practice cluster and a real OpenShift.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Iterator
+
+from kubernetes.client.exceptions import ApiException
+from urllib3.exceptions import HTTPError as Urllib3Error
+
+from .errors import LabError
+
+# resource -> (api prefix, namespaced)
+RESOURCES: dict[str, tuple[str, bool]] = {
+    "namespaces": ("/api/v1", False),
+    "pods": ("/api/v1", True),
+    "services": ("/api/v1", True),
+    "endpoints": ("/api/v1", True),
+    "events": ("/api/v1", True),
+    "secrets": ("/api/v1", True),
+    "configmaps": ("/api/v1", True),
+    "serviceaccounts": ("/api/v1", True),
+    "persistentvolumeclaims": ("/api/v1", True),
+    "persistentvolumes": ("/api/v1", False),
+    "resourcequotas": ("/api/v1", True),
+    "limitranges": ("/api/v1", True),
+    "deployments": ("/apis/apps/v1", True),
+    "replicasets": ("/apis/apps/v1", True),
+    "statefulsets": ("/apis/apps/v1", True),
+    "roles": ("/apis/rbac.authorization.k8s.io/v1", True),
+    "rolebindings": ("/apis/rbac.authorization.k8s.io/v1", True),
+    "clusterroles": ("/apis/rbac.authorization.k8s.io/v1", False),
+    "clusterrolebindings": ("/apis/rbac.authorization.k8s.io/v1", False),
+    "storageclasses": ("/apis/storage.k8s.io/v1", False),
+    "csistoragecapacities": ("/apis/storage.k8s.io/v1", True),
+    "selfsubjectaccessreviews": ("/apis/authorization.k8s.io/v1", False),
+    "projects": ("/apis/project.openshift.io/v1", False),
+    "projectrequests": ("/apis/project.openshift.io/v1", False),
+    "routes": ("/apis/route.openshift.io/v1", True),
+    "securitycontextconstraints": ("/apis/security.openshift.io/v1", False),
+    "podsecuritypolicysubjectreviews": ("/apis/security.openshift.io/v1", True),
+    "podsecuritypolicyselfsubjectreviews": ("/apis/security.openshift.io/v1", True),
+    "podsecuritypolicyreviews": ("/apis/security.openshift.io/v1", True),
+    "users": ("/apis/user.openshift.io/v1", False),
+    "ingresses.config": ("/apis/config.openshift.io/v1", False),
+    "clusterversions": ("/apis/config.openshift.io/v1", False),
+    "helmchartrepositories": ("/apis/helm.openshift.io/v1beta1", False),
+}
+
+PATCH_TYPES = {
+    "merge": "application/merge-patch+json",
+    "json": "application/json-patch+json",
+    "strategic": "application/strategic-merge-patch+json",
+    "apply": "application/apply-patch+yaml",
+}
+
+
+def path(resource: str, namespace: str | None = None, name: str | None = None, subresource: str | None = None) -> str:
+    prefix, namespaced = RESOURCES[resource]
+    plural = resource.split(".")[0]
+    parts = [prefix]
+    if namespaced and namespace:
+        parts.append(f"namespaces/{namespace}")
+    parts.append(plural)
+    if name:
+        parts.append(name)
+    if subresource:
+        parts.append(subresource)
+    return "/".join(parts)
+
+
+@dataclass
+class ApiFailure(LabError):
+    """The server refused a request; keeps the HTTP status and the Kubernetes reason for callers that branch."""
+
+    code: int
+    reason: str
+    message: str
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class Kube:
+    def __init__(self, api_client):
+        self.api_client = api_client
+
+    @property
+    def server(self) -> str:
+        return self.api_client.configuration.host
+
+    def request(self, method: str, url: str, *, body=None, query: dict | None = None,
+                content_type: str = "application/json", timeout: float | None = 30, stream: bool = False):
+        headers = {"Accept": "application/json", "Content-Type": content_type}
+        query_params = [(k, v) for k, v in (query or {}).items() if v is not None]
+        try:
+            response = self.api_client.call_api(
+                url, method, query_params=query_params, header_params=headers, body=body,
+                auth_settings=["BearerToken"], _preload_content=False, _request_timeout=timeout)
+        except ApiException as err:
+            raise self._failure(err, method, url) from None
+        except (Urllib3Error, OSError) as err:
+            raise LabError(f"cannot reach the cluster at {self.server} ({err.__class__.__name__}): check that it is "
+                           f"running (`clearml-lab practice status`) or that your kubeconfig points at it.") from None
+        response = response[0] if isinstance(response, tuple) else response
+        if stream:
+            return response
+        data = response.data
+        return json.loads(data) if data else None
+
+    def _failure(self, err: ApiException, method: str, url: str) -> ApiFailure:
+        try:
+            status = json.loads(err.body or "{}")
+        except ValueError:
+            status = {}
+        code = err.status or 0
+        reason = status.get("reason") or err.reason or ""
+        message = status.get("message") or f"{method} {url} failed with HTTP {code} {err.reason}"
+        if code == 401:
+            message = (f"the cluster at {self.server} rejected your credentials (401 Unauthorized): your token is "
+                       f"invalid or expired; log in again (`oc login`) or choose another kubeconfig.")
+        return ApiFailure(code, reason, message)
+
+    # -- verbs ---------------------------------------------------------------------------------------------------
+    def get(self, resource: str, name: str, namespace: str | None = None, subresource: str | None = None):
+        return self.request("GET", path(resource, namespace, name, subresource))
+
+    def get_or_none(self, resource: str, name: str, namespace: str | None = None):
+        try:
+            return self.get(resource, name, namespace)
+        except ApiFailure as err:
+            if err.code == 404:
+                return None
+            raise
+
+    def list(self, resource: str, namespace: str | None = None, **query) -> dict:
+        return self.request("GET", path(resource, namespace), query=query)
+
+    def create(self, resource: str, body: dict, namespace: str | None = None) -> dict:
+        return self.request("POST", path(resource, namespace), body=body)
+
+    def replace(self, resource: str, body: dict, namespace: str | None = None) -> dict:
+        return self.request("PUT", path(resource, namespace, body["metadata"]["name"]), body=body)
+
+    def patch(self, resource: str, name: str, body, namespace: str | None = None, *, patch_type: str = "merge",
+              **query) -> dict:
+        return self.request("PATCH", path(resource, namespace, name), body=body, query=query,
+                            content_type=PATCH_TYPES[patch_type])
+
+    def delete(self, resource: str, name: str, namespace: str | None = None, *,
+               propagation: str = "Background") -> dict | None:
+        try:
+            return self.request("DELETE", path(resource, namespace, name),
+                                body={"kind": "DeleteOptions", "apiVersion": "v1", "propagationPolicy": propagation})
+        except ApiFailure as err:
+            if err.code == 404:
+                return None
+            raise
+
+    def watch(self, resource: str, namespace: str | None = None, *, resource_version: str | None = None,
+              timeout_seconds: int = 60, **query) -> Iterator[dict]:
+        """Events of a watch, parsed; the HTTP stream is closed when the caller stops iterating."""
+        response = self.request("GET", path(resource, namespace), stream=True, timeout=timeout_seconds + 5,
+                                query={"watch": "true", "resourceVersion": resource_version,
+                                       "allowWatchBookmarks": "true", "timeoutSeconds": timeout_seconds, **query})
+        try:
+            buffer = b""
+            for chunk in response.stream(4096, decode_content=True):
+                buffer += chunk
+                while b"\n" in buffer:
+                    line, buffer = buffer.split(b"\n", 1)
+                    if line.strip():
+                        yield json.loads(line)
+        finally:
+            response.release_conn()
+            response.close()
+
+    def can_i(self, verb: str, resource: str, *, group: str = "", namespace: str | None = None,
+              name: str | None = None, subresource: str | None = None) -> bool:
+        attrs = {"verb": verb, "resource": resource, "group": group}
+        attrs.update({k: v for k, v in (("namespace", namespace), ("name", name), ("subresource", subresource)) if v})
+        review = self.create("selfsubjectaccessreviews", {
+            "apiVersion": "authorization.k8s.io/v1", "kind": "SelfSubjectAccessReview",
+            "spec": {"resourceAttributes": attrs}})
+        return bool(review.get("status", {}).get("allowed"))
