@@ -1,0 +1,132 @@
+"""Events, pod statuses, logs and helm output -> plain-language causes, each with the step that fixes it.
+
+The patterns are data (data/diagnoses.yaml). ``explain()`` is pure: give it what was read from the cluster and it
+returns diagnoses; ``gather()`` reads a namespace with one list call per kind and the logs of crashing containers.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+from typing import Callable
+
+import yaml
+
+
+@dataclass(frozen=True)
+class Diagnosis:
+    rule: str
+    cause: str
+    fix: str
+    step: str
+    subject: str  # the object it is about, kind/name
+
+    def render(self) -> str:
+        return f"{self.subject}: {self.cause} Fix: {self.fix}"
+
+
+@lru_cache(maxsize=1)
+def rules() -> tuple[dict, ...]:
+    text = resources.files("clearml_lab").joinpath("data/diagnoses.yaml").read_text()
+    return tuple(yaml.safe_load(text)["rules"])
+
+
+class _Fields(dict):
+    def __missing__(self, key):  # a placeholder the evidence cannot fill stays readable
+        return f"<{key}>"
+
+
+def _fill(rule: dict, fields: dict) -> tuple[str, str]:
+    values = _Fields(fields)
+    return rule["cause"].format_map(values), rule["fix"].format_map(values)
+
+
+def _container_states(pod: dict):
+    status = pod.get("status", {})
+    for entry in status.get("initContainerStatuses", []) + status.get("containerStatuses", []):
+        waiting = (entry.get("state") or {}).get("waiting") or {}
+        yield entry["name"], entry.get("image", ""), waiting.get("reason", "")
+
+
+def _pod_sa(pod: dict) -> str:
+    return pod.get("spec", {}).get("serviceAccountName") or "default"
+
+
+def explain(namespace: str, *, events: list[dict] = (), pods: list[dict] = (), workloads: list[dict] = (),
+            logs: dict[tuple[str, str], str] | None = None, helm_output: str = "",
+            grant_hint: Callable[[dict], str | None] | None = None) -> list[Diagnosis]:
+    """Diagnoses for one namespace, most specific first, one per cause and object.
+
+    ``workloads`` are the ReplicaSets/StatefulSets/Deployments events may be about (their pod template names the
+    service account); ``grant_hint(workload)`` may return the `oc adm policy …` command that would admit its pods.
+    """
+    logs = logs or {}
+    found: dict[tuple[str, str], Diagnosis] = {}
+    by_name = {(w.get("kind"), w["metadata"]["name"]): w for w in workloads}
+
+    def add(rule, subject, fields):
+        cause, fix = _fill(rule, {"namespace": namespace, **fields})
+        found.setdefault((rule["id"], subject), Diagnosis(rule["id"], cause, fix, rule["step"], subject))
+
+    for event in events:
+        involved = event.get("involvedObject", {})
+        kind, name = involved.get("kind", ""), involved.get("name", "")
+        for rule in rules():
+            if rule["evidence"] != "event" or event.get("reason") != rule["reason"]:
+                continue
+            match = re.search(rule["message"], event.get("message", ""))
+            if not match:
+                continue
+            workload = by_name.get((kind, name), {})
+            template = workload.get("spec", {}).get("template", {})
+            fields = {"kind": kind, "name": name, "message": event.get("message", ""), **match.groupdict(),
+                      "sa": _pod_sa(template) if template else "<unknown>"}
+            fields["grant_command"] = (grant_hint(workload) if grant_hint and workload else None) or \
+                f"oc adm policy add-scc-to-user <scc> -z {fields['sa']}"
+            add(rule, f"{kind}/{name}", fields)
+            break
+
+    for pod in pods:
+        pod_name = pod["metadata"]["name"]
+        for container, image, state in _container_states(pod):
+            fields = {"pod": pod_name, "container": container, "image": image, "sa": _pod_sa(pod)}
+            log = logs.get((pod_name, container), "")
+            for rule in rules():
+                if rule["evidence"] == "log":
+                    match = re.search(rule["message"], log) if log else None
+                elif rule["evidence"] == "container":
+                    match = re.search(rule["image"], image) if re.fullmatch(rule["state"], state or "-") else None
+                else:
+                    continue
+                if match:
+                    add(rule, f"Pod/{pod_name}", {**fields, **match.groupdict()})
+                    break
+
+    for rule in rules():
+        if rule["evidence"] == "helm" and helm_output:
+            match = re.search(rule["message"], helm_output)
+            if match:
+                add(rule, "helm release", {k: v or "" for k, v in match.groupdict().items()})
+    order = {rule["id"]: i for i, rule in enumerate(rules())}
+    return sorted(found.values(), key=lambda d: (order[d.rule], d.subject))
+
+
+def gather(kube, namespace: str, *, helm_output: str = "", grant_hint=None) -> list[Diagnosis]:
+    """Read the namespace (one list per kind, logs only of failing containers) and explain it."""
+    events = kube.list("events", namespace).get("items", [])
+    pods = kube.list("pods", namespace).get("items", [])
+    workloads = []
+    for resource, kind in (("replicasets", "ReplicaSet"), ("statefulsets", "StatefulSet"),
+                           ("deployments", "Deployment")):
+        for item in kube.list(resource, namespace).get("items", []):
+            workloads.append({**item, "kind": kind})
+    logs = {}
+    for pod in pods:
+        for container, _image, state in _container_states(pod):
+            if state == "CrashLoopBackOff":
+                response = kube.request("GET", f"/api/v1/namespaces/{namespace}/pods/{pod['metadata']['name']}/log",
+                                        query={"container": container, "tailLines": 50}, stream=True)
+                logs[(pod["metadata"]["name"], container)] = response.data.decode("utf-8", "replace")
+    return explain(namespace, events=events, pods=pods, workloads=workloads, logs=logs, helm_output=helm_output,
+                   grant_hint=grant_hint)

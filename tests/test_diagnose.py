@@ -1,0 +1,89 @@
+from clearml_lab.diagnose import explain
+
+NS = "clearml"
+SCC_MSG = ('Error creating: pods "clearml-mongodb-6d4f9c7b8-" is forbidden: unable to validate against any security '
+           'context constraint: [provider "anyuid": Forbidden: not usable by user or serviceaccount, provider '
+           'restricted-v2: .containers[0].runAsUser: Invalid value: 1001: must be in the ranges: [1000680000, '
+           '1000689999]]')
+
+
+def _pod(name, container, image, reason, sa="default", init=False):
+    key = "initContainerStatuses" if init else "containerStatuses"
+    return {"metadata": {"name": name}, "spec": {"serviceAccountName": sa},
+            "status": {key: [{"name": container, "image": image, "state": {"waiting": {"reason": reason}}}]}}
+
+
+def test_scc_rejection_names_the_service_account_and_the_grant():
+    rs = {"kind": "ReplicaSet", "metadata": {"name": "clearml-mongodb-6d4f9c7b8"},
+          "spec": {"template": {"spec": {"serviceAccountName": "clearml-mongodb"}}}}
+    event = {"reason": "FailedCreate", "message": SCC_MSG,
+             "involvedObject": {"kind": "ReplicaSet", "name": "clearml-mongodb-6d4f9c7b8"}}
+    (d,) = explain(NS, events=[event], workloads=[rs],
+                   grant_hint=lambda w: "oc adm policy add-scc-to-user nonroot-v2 -z clearml-mongodb")
+    assert d.rule == "scc-rejected" and d.step == "scc"
+    assert "service account clearml-mongodb" in d.cause
+    assert d.fix.endswith("oc adm policy add-scc-to-user nonroot-v2 -z clearml-mongodb")
+
+
+def test_clearml_root_crash_is_recognised_from_the_log_before_the_generic_crash_loop():
+    pod = _pod("clearml-apiserver-7c9-abcde", "clearml-apiserver", "allegroai/clearml:2.0.0-613",
+               "CrashLoopBackOff", sa="clearml-apiserver")
+    log = "mkdir: cannot create directory ‘/var/log/clearml’: Permission denied\n"
+    (d,) = explain(NS, pods=[pod], logs={("clearml-apiserver-7c9-abcde", "clearml-apiserver"): log})
+    assert d.rule == "clearml-root-crash" and "clearml-apiserver" in d.fix
+
+
+def test_crash_loop_without_a_known_log_is_generic_and_says_how_to_read_it():
+    pod = _pod("p1", "c1", "example/app:1", "CrashLoopBackOff")
+    (d,) = explain(NS, pods=[pod], logs={("p1", "c1"): "something else\n"})
+    assert d.rule == "crash-loop" and d.fix == "read its log: oc logs p1 -c c1 -n clearml"
+
+
+def test_removed_bitnami_image_points_at_bitnamilegacy():
+    pod = _pod("clearml-redis-master-0", "redis", "docker.io/bitnami/redis:7.0.9-debian-11-r1", "ImagePullBackOff")
+    (d,) = explain(NS, pods=[pod])
+    assert d.rule == "image-removed-bitnami" and "redis.image.repository: bitnamilegacy/redis" in d.fix
+
+
+def test_other_image_pull_failure_is_generic():
+    (d,) = explain(NS, pods=[_pod("p", "c", "quay.io/x/y:1", "ErrImagePull")])
+    assert d.rule == "image-pull"
+
+
+def test_elasticsearch_max_map_count_from_its_log():
+    pod = _pod("clearml-elastic-master-0", "elasticsearch", "docker.elastic.co/elasticsearch/elasticsearch:7.17.3",
+               "CrashLoopBackOff")
+    log = ("ERROR: [1] bootstrap checks failed. You must address the points described in the following [1] lines "
+           "before starting Elasticsearch.\nbootstrap check failure [1] of [1]: max virtual memory areas "
+           "vm.max_map_count [65530] is too low, increase to at least [262144]\n")
+    (d,) = explain(NS, pods=[pod], logs={("clearml-elastic-master-0", "elasticsearch"): log})
+    assert d.rule == "es-max-map-count" and "65530" in d.cause and "262144" in d.cause
+
+
+def test_pvc_events():
+    events = [
+        {"reason": "FailedBinding", "involvedObject": {"kind": "PersistentVolumeClaim", "name": "clearml-mongodb"},
+         "message": "no persistent volumes available for this claim and no storage class is set"},
+        {"reason": "ProvisioningFailed", "involvedObject": {"kind": "PersistentVolumeClaim", "name": "data"},
+         "message": 'failed to provision volume with StorageClass "standard": insufficient capacity'},
+    ]
+    rules = [d.rule for d in explain(NS, events=events)]
+    assert rules == ["pvc-no-default-class", "pvc-no-room"]
+
+
+def test_helm_kube_version_refusal():
+    out = ("Error: INSTALLATION FAILED: chart requires kubeVersion: >= 1.21.0-0 < 1.29.0-0 which is incompatible "
+           "with Kubernetes v1.32.5")
+    (d,) = explain(NS, helm_output=out)
+    assert d.rule == "helm-kube-version" and ">= 1.21.0-0 < 1.29.0-0" in d.cause and "v1.32.5" in d.cause
+
+
+def test_healthy_namespace_has_no_diagnosis():
+    pod = {"metadata": {"name": "ok"}, "spec": {}, "status": {"containerStatuses": [
+        {"name": "c", "image": "x", "state": {"running": {}}}]}}
+    assert explain(NS, pods=[pod], events=[{"reason": "Scheduled", "message": "ok", "involvedObject": {}}]) == []
+
+
+def test_same_cause_on_the_same_object_is_reported_once():
+    event = {"reason": "FailedCreate", "message": SCC_MSG, "involvedObject": {"kind": "ReplicaSet", "name": "r"}}
+    assert len(explain(NS, events=[event, dict(event)])) == 1
