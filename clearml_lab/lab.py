@@ -145,6 +145,19 @@ class Lab:
     def helm(self) -> Helm:
         return Helm(kubeconfig=self.target.kubeconfig, context=self.target.context, state_dir=self.state_dir)
 
+    def kube(self):
+        from .kube import Kube
+
+        return Kube(self.api_client)
+
+    @property
+    def values_file(self) -> Path:
+        return self.state_dir / "values.yaml"
+
+    def server_version(self) -> str:
+        """The cluster's Kubernetes gitVersion, e.g. v1.32.5."""
+        return self.kube().request("GET", "/version")["gitVersion"]
+
     def with_settings(self, **changes) -> "Lab":
         settings = replace(self.settings, **changes)
         return Lab(self.target, settings, self.api_client, state_dir_for(self.target, settings.namespace))
