@@ -1,0 +1,144 @@
+"""The practice Helm chart repository: packages the practice `clearml` chart versions and writes index.yaml.
+
+The chart source keeps one copy of everything (see charts/README.md): a chart's templates and base values live in
+`charts/<name>/`, and each version adds its `Chart.yaml` and a values overlay in `charts/<name>/<version>/`. A
+package is assembled from those, with the subcharts its Chart.yaml depends on placed under `charts/<dep>/` as
+directories. Packages are byte-for-byte reproducible (fixed times and owners, sorted entries), so the digest in
+index.yaml only changes when the source does. No helm is needed to build them.
+"""
+from __future__ import annotations
+
+import copy
+import gzip
+import hashlib
+import io
+import os
+import tarfile
+from datetime import datetime, timezone
+from pathlib import Path
+
+import yaml
+
+CHARTS_DIR = Path(__file__).parent / "charts"
+REPO_CHART = "clearml"
+# Every file in a package carries this time, so packages (and their digests) depend on the source only.
+FIXED_TIME = datetime(2025, 3, 12, tzinfo=timezone.utc)
+
+
+class _NoAliasDumper(yaml.SafeDumper):
+    """Writes shared sub-values out in full: a values.yaml a learner reads should not use anchors."""
+
+    def ignore_aliases(self, data):
+        return True
+
+
+def chart_versions(name: str = REPO_CHART) -> list[str]:
+    """The versions of a chart that have source here, oldest first."""
+    found = [d.name for d in (CHARTS_DIR / name).iterdir() if (d / "Chart.yaml").is_file()]
+    return sorted(found, key=version_key)
+
+
+def version_key(version: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in version.split("-")[0].split("."))
+
+
+def chart_metadata(name: str, version: str) -> dict:
+    return yaml.safe_load((CHARTS_DIR / name / version / "Chart.yaml").read_text())
+
+
+def source_digest() -> str:
+    """A hash of the whole chart source (and of this builder), for caches of built packages."""
+    digest = hashlib.sha256(Path(__file__).read_bytes())
+    for path in sorted(p for p in CHARTS_DIR.rglob("*") if p.is_file()):
+        digest.update(path.relative_to(CHARTS_DIR).as_posix().encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
+
+
+def _merge(base: dict, overlay: dict) -> dict:
+    """overlay on top of base, recursively; a fresh structure, so shared (anchored) sub-values stay untouched."""
+    merged = copy.deepcopy(base)
+    for key, value in overlay.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _merge(merged[key], value)
+        else:
+            merged[key] = copy.deepcopy(value)
+    return merged
+
+
+def _values(name: str, version: str) -> bytes:
+    values: dict = {}
+    for layer in (CHARTS_DIR / name / "values.yaml", CHARTS_DIR / name / version / "values.yaml"):
+        if layer.is_file():
+            values = _merge(values, yaml.safe_load(layer.read_text()) or {})
+    header = (f"# Default values of the practice stand-in for the {name} chart {version}, assembled by the lab\n"
+              f"# from its chart source. The keys and defaults are the real chart's, for the keys the lab uses.\n")
+    return header.encode() + yaml.dump(values, Dumper=_NoAliasDumper, sort_keys=False).encode()
+
+
+def chart_files(name: str, version: str) -> dict[str, bytes]:
+    """Every file of the assembled chart, by its path inside the chart directory."""
+    source = CHARTS_DIR / name
+    if not (source / version / "Chart.yaml").is_file():
+        raise FileNotFoundError(f"no practice source for chart {name} {version}")
+    files = {
+        "Chart.yaml": (source / version / "Chart.yaml").read_bytes(),
+        "values.yaml": _values(name, version),
+    }
+    for path in (source / "templates").rglob("*"):
+        if path.is_file():
+            files[path.relative_to(source).as_posix()] = path.read_bytes()
+    for dep in chart_metadata(name, version).get("dependencies") or []:
+        for path, data in chart_files(dep["name"], str(dep["version"])).items():
+            files[f"charts/{dep['name']}/{path}"] = data
+    return files
+
+
+def package(name: str, version: str, out_dir: Path) -> Path:
+    """Writes `<name>-<version>.tgz` (top directory `<name>/`), reproducibly, and returns its path."""
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w", format=tarfile.PAX_FORMAT) as tar:
+        for path, data in sorted(chart_files(name, version).items()):
+            info = tarfile.TarInfo(f"{name}/{path}")
+            info.size, info.mode, info.mtime = len(data), 0o644, int(FIXED_TIME.timestamp())
+            info.uid = info.gid = 0
+            info.uname = info.gname = ""
+            tar.addfile(info, io.BytesIO(data))
+    target = Path(out_dir) / f"{name}-{version}.tgz"
+    compressed = io.BytesIO()
+    with gzip.GzipFile(filename="", mode="wb", fileobj=compressed, mtime=0) as gz:
+        gz.write(buffer.getvalue())
+    _write_atomically(target, compressed.getvalue())
+    return target
+
+
+def build_repository(out_dir: Path, base_url: str) -> Path:
+    """Packages every practice version of the `clearml` chart into out_dir and writes out_dir/index.yaml.
+
+    Chart URLs in the index are `<base_url>/clearml-<version>.tgz`. Returns the path of index.yaml.
+    """
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    created = FIXED_TIME.isoformat().replace("+00:00", "Z")
+    entries = []
+    for version in reversed(chart_versions(REPO_CHART)):  # newest first, as helm writes them
+        tgz = package(REPO_CHART, version, out_dir)
+        meta = chart_metadata(REPO_CHART, version)
+        entries.append({
+            **meta,
+            "version": str(meta["version"]),
+            "appVersion": str(meta["appVersion"]),
+            "created": created,
+            "digest": hashlib.sha256(tgz.read_bytes()).hexdigest(),
+            "urls": [f"{base_url.rstrip('/')}/{tgz.name}"],
+        })
+    index = {"apiVersion": "v1", "entries": {REPO_CHART: entries}, "generated": created}
+    target = out_dir / "index.yaml"
+    _write_atomically(target, yaml.safe_dump(index, sort_keys=False).encode())
+    return target
+
+
+def _write_atomically(target: Path, data: bytes) -> None:
+    """Readers (helm, a server) never see half a file, even when two builders race."""
+    partial = target.with_name(f".{target.name}.{os.getpid()}.partial")
+    partial.write_bytes(data)
+    os.replace(partial, target)
