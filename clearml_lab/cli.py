@@ -35,7 +35,9 @@ def _common_parser(suppress: bool) -> argparse.ArgumentParser:
 
 def _modules():
     # Each concern owns its subcommands; imported here so the parser is built from one table.
-    return ()
+    from .scc import cli as scc_cli
+
+    return (scc_cli,)
 
 
 def _version(args: argparse.Namespace) -> int:

@@ -1,0 +1,92 @@
+"""`clearml-lab plan-scc`: which service accounts need which SCC for the ClearML chart (or any manifests)."""
+from __future__ import annotations
+
+import argparse
+
+from ..errors import LabError, UsageError
+from .manifests import load_manifests
+from .planner import DEFAULT_MCS, DEFAULT_UID_BLOCK, plan_grants, seed_recipe_grants
+from .sccs import kubernetes_version, releases
+
+DEFAULT_NAMESPACE = "clearml"
+DEFAULT_PROFILE = "seed"
+# The OpenShift release the plan assumes unless the chart refuses its Kubernetes version (then the newest it accepts).
+OPENSHIFT_VERSION = "4.19"
+
+
+def register(subparsers, common: argparse.ArgumentParser) -> None:
+    parser = subparsers.add_parser(
+        "plan-scc",
+        parents=[common],
+        help="compute the oc adm policy add-scc-to-user grants the chart needs",
+        description=(
+            "Render the chart (or read --manifests), admit every pod as OpenShift would and print the least-privileged "
+            "SCC grants, one `oc adm policy add-scc-to-user <scc> -z <sa>` line each. With --manifests no cluster is "
+            f"contacted, no grants are assumed and the project's UID range is {DEFAULT_UID_BLOCK} (MCS {DEFAULT_MCS})."
+        ),
+    )
+    parser.add_argument("--values", metavar="FILE", help="extra values file for rendering the chart")
+    parser.add_argument("--manifests", metavar="FILE", help="rendered multi-document YAML to plan instead of the chart")
+    parser.set_defaults(handler=run)
+
+
+def _read(path: str) -> str:
+    try:
+        with open(path, encoding="utf-8") as handle:
+            return handle.read()
+    except OSError as err:
+        raise UsageError(f"Cannot read the manifests file {path} ({err.strerror}); pass a readable file.") from None
+
+
+def _target_release(chart, chart_version) -> str:
+    """OPENSHIFT_VERSION, or the newest release whose Kubernetes the chart's kubeVersion accepts."""
+    try:
+        from ..versions import satisfies
+
+        constraint = chart.chart_kube_version_range(chart_version)
+    except (ImportError, AttributeError, LabError, KeyError):
+        return OPENSHIFT_VERSION
+    if satisfies(kubernetes_version(OPENSHIFT_VERSION), constraint):
+        return OPENSHIFT_VERSION
+    accepted = [v for v in releases()["releases"] if satisfies(kubernetes_version(v), constraint)]
+    return accepted[-1] if accepted else OPENSHIFT_VERSION
+
+
+def _render_chart(args) -> tuple[list[dict], str]:
+    try:
+        from .. import chart  # rendered lazily: only this path needs helm
+    except ImportError:
+        raise LabError("Rendering the chart is not available in this installation; pass --manifests FILE instead.") from None
+    chart_version = getattr(args, "chart_version", None)
+    release = _target_release(chart, chart_version) if chart_version else OPENSHIFT_VERSION
+    objects = chart.render(
+        chart_version,
+        profile=getattr(args, "profile", None) or DEFAULT_PROFILE,
+        values_file=getattr(args, "values", None),
+        namespace=getattr(args, "namespace", None) or DEFAULT_NAMESPACE,
+        kube_version=kubernetes_version(release),
+    )
+    return objects, release
+
+
+def run(args) -> int:
+    if getattr(args, "manifests", None):
+        if getattr(args, "values", None):
+            raise UsageError("--values only applies when the chart is rendered; drop it or drop --manifests.")
+        objects = load_manifests(_read(args.manifests), source=args.manifests)
+        namespace, release = getattr(args, "namespace", None), OPENSHIFT_VERSION
+    else:
+        objects, release = _render_chart(args)
+        namespace = getattr(args, "namespace", None) or DEFAULT_NAMESPACE
+    plan = plan_grants(objects, namespace=namespace, openshift_version=release)
+    print(plan.render())
+    print()
+    print("Compared with the seed recipe's grants:")
+    for review in plan.review(seed_recipe_grants()):
+        print(f"  {review.grant.scc} for {review.grant.service_account}: {review.verdict}. {review.reason}")
+    if plan.grants():
+        print()
+        print("To take these grants back later:")
+        for command in plan.remove_commands():
+            print(f"  {command}")
+    return 0
