@@ -187,3 +187,38 @@ class Kube:
             "apiVersion": "authorization.k8s.io/v1", "kind": "SelfSubjectAccessReview",
             "spec": {"resourceAttributes": attrs}})
         return bool(review.get("status", {}).get("allowed"))
+
+
+def wait_for(kube: Kube, resource: str, predicate, *, namespace: str | None = None, name: str | None = None,
+             timeout: float = 120) -> bool:
+    """Watch ``resource`` until ``predicate(items)`` holds for the current list of objects (one object when
+    ``name`` is given); True if it did before the timeout. A list, then a watch from its resourceVersion: no sleeps."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    selector = {"fieldSelector": f"metadata.name={name}"} if name else {}
+    while True:
+        listing = kube.list(resource, namespace, **selector)
+        items = {(o["metadata"].get("namespace"), o["metadata"]["name"]): o for o in listing.get("items", [])}
+        if predicate(list(items.values())):
+            return True
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            return False
+        version = listing.get("metadata", {}).get("resourceVersion")
+        for event in kube.watch(resource, namespace, resource_version=version,
+                                timeout_seconds=max(1, int(remaining)), **selector):
+            if event.get("type") == "ERROR":
+                break  # e.g. 410 Gone: list again
+            obj = event.get("object", {})
+            key = (obj.get("metadata", {}).get("namespace"), obj.get("metadata", {}).get("name"))
+            if event["type"] == "DELETED":
+                items.pop(key, None)
+            elif event["type"] in ("ADDED", "MODIFIED"):
+                items[key] = obj
+            else:
+                continue
+            if predicate(list(items.values())):
+                return True
+            if time.monotonic() >= deadline:
+                return False

@@ -1,0 +1,113 @@
+"""The recipe's subcommands: steps, run, check, undo, lint-values, diagnose, status."""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from .errors import LabError, UsageError
+
+
+def lab_from(args: argparse.Namespace):
+    from .lab import connect
+
+    return connect(kubeconfig=getattr(args, "kubeconfig", None), context=getattr(args, "context", None),
+                   namespace=getattr(args, "namespace", None), release=getattr(args, "release", None),
+                   chart_version=getattr(args, "chart_version", None), profile=getattr(args, "profile", None))
+
+
+def _print_line(line: str) -> None:
+    print(f"  | {line}", flush=True)
+
+
+def _steps(args) -> int:
+    from . import steps
+
+    for i, step in enumerate(steps.STEPS):
+        print(f"{i}. {step.name:<14} {step.title}")
+    return 0
+
+
+def _act(action: str):
+    def handler(args) -> int:
+        from . import steps
+
+        lab = lab_from(args)
+        print(f"acting on {lab.describe()}", flush=True)
+        chosen = steps.select(args.step, reverse=(action == "undo"))
+        for step in chosen:
+            if action == "run":
+                result = step.run(lab, on_line=_print_line if args.verbose else None)
+            elif action == "check":
+                result = step.check(lab)
+            else:
+                result = step.undo(lab, on_line=_print_line if args.verbose else None)
+            print(result.render_text().replace(f"\n  on {result.target}", ""), flush=True)
+            if not result.ok and action != "undo":
+                return 1
+            if not result.ok:
+                return 1
+        return 0
+
+    return handler
+
+
+def _lint_values(args) -> int:
+    from . import chart
+    from .lab import DEFAULT_CHART_VERSION
+    from .values import lint
+
+    path = Path(args.file)
+    try:
+        text = path.read_text()
+    except OSError as err:
+        raise UsageError(f"cannot read {path}: {err.strerror}; give the path of a values.yaml.") from None
+    problems = lint(text, chart.default_values(getattr(args, "chart_version", None) or DEFAULT_CHART_VERSION))
+    for problem in problems:
+        print(problem.render(str(path)))
+    errors = sum(p.severity == "error" for p in problems)
+    print(f"{path}: {errors} error(s), {len(problems) - errors} warning(s)")
+    return 1 if errors else 0
+
+
+def _diagnose(args) -> int:
+    from . import diagnose
+
+    lab = lab_from(args)
+    found = diagnose.gather(lab.kube(), lab.namespace)
+    print(f"diagnosing project {lab.namespace} on {lab.target.describe()}")
+    for d in found:
+        print(f"- {d.render()}  (step: {d.step})")
+    if not found:
+        print("no known problem found.")
+    return 1 if found else 0
+
+
+def _status(args) -> int:
+    from . import topology
+
+    lab = lab_from(args)
+    for line in topology.snapshot(lab.api_client, lab.namespace).status_lines():
+        print(line)
+    return 0
+
+
+def register(subparsers, common) -> None:
+    from .steps.base import Step  # noqa: F401  (import check: steps must load for these commands)
+
+    sub = subparsers.add_parser("steps", parents=[common], help="list the recipe's steps")
+    sub.set_defaults(handler=_steps)
+    for action, help_text in (("run", "run a step (or all), idempotently"),
+                              ("check", "check a step (or all) like an examiner"),
+                              ("undo", "undo a step (or all, in reverse)")):
+        sub = subparsers.add_parser(action, parents=[common], help=help_text)
+        sub.add_argument("step", metavar="STEP|all")
+        sub.add_argument("-v", "--verbose", action="store_true", help="stream helm and oc output")
+        sub.set_defaults(handler=_act(action))
+    sub = subparsers.add_parser("lint-values", parents=[common], help="check a values.yaml against the chart")
+    sub.add_argument("file", metavar="FILE")
+    sub.set_defaults(handler=_lint_values)
+    sub = subparsers.add_parser("diagnose", parents=[common], help="explain what is wrong in the project")
+    sub.set_defaults(handler=_diagnose)
+    sub = subparsers.add_parser("status", parents=[common], help="one line per workload: KIND/NAME READY/TOTAL SCC")
+    sub.set_defaults(handler=_status)

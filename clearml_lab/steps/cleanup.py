@@ -1,0 +1,107 @@
+"""Step 9: leave nothing behind — release, volumes, routes, the lab's SCC grants, the project."""
+from __future__ import annotations
+
+from ..errors import LabError
+from ..kube import ApiFailure
+from ..oc import lab_grants, remove_scc_from_user
+from .base import Check, Step, StepResult
+from .install import release_status
+from .project import delete_project
+from .routes import service_names
+
+
+def leftovers(lab) -> list[str]:
+    """Everything of this project still on the cluster, cluster-scoped objects included; empty means clean."""
+    kube, ns = lab.kube(), lab.namespace
+    found = []
+    if kube.get_or_none("namespaces", ns) is not None or kube.get_or_none("projects", ns) is not None:
+        found.append(f"project/{ns}")
+    sa_prefix = f"system:serviceaccount:{ns}:"
+    try:
+        for binding in kube.list("clusterrolebindings").get("items", []):
+            for subject in binding.get("subjects") or []:
+                if (subject.get("kind") == "ServiceAccount" and subject.get("namespace") == ns) or \
+                        str(subject.get("name", "")).startswith(sa_prefix):
+                    found.append(f"clusterrolebinding/{binding['metadata']['name']} names {subject['name']}")
+        for volume in kube.list("persistentvolumes").get("items", []):
+            claim = volume.get("spec", {}).get("claimRef") or {}
+            if claim.get("namespace") == ns:
+                found.append(f"persistentvolume/{volume['metadata']['name']} (claimed by {claim.get('name')})")
+        for scc in kube.list("securitycontextconstraints").get("items", []):
+            for user in scc.get("users") or []:
+                if user.startswith(sa_prefix):
+                    found.append(f"scc/{scc['metadata']['name']} names {user}")
+    except ApiFailure as err:
+        if err.code != 403:
+            raise
+        found.append("cluster-scoped objects not checked: you may not list them (ask your cluster admin)")
+    return found
+
+
+class Cleanup(Step):
+    def __init__(self, timeout: float = 300):
+        super().__init__(
+            name="cleanup",
+            title="Clean up",
+            explanation=(
+                "helm uninstall removes what the chart created but keeps the volume claims of StatefulSets, and "
+                "SCC grants and Routes were never part of the release. Cleanup removes them in order — release, "
+                "claims (and so their volumes), routes, only the grants the lab made, then the project — and returns "
+                "only when the project is gone."),
+        )
+        self.timeout = timeout
+
+    def commands(self, lab) -> list[str]:
+        ns, release = lab.namespace, lab.settings.release
+        lines = [f"helm uninstall {release} --namespace {ns}", f"oc delete pvc --all -n {ns}",
+                 "oc delete route " + " ".join(service_names(lab)) + f" -n {ns}"]
+        try:
+            grants = lab_grants(lab.kube(), ns)
+        except LabError:  # commands() must stay readable even when the cluster is not reachable
+            grants = []
+        lines += [f"oc adm policy remove-scc-from-user {scc} -z {sa}" + (f" -n {ns}" if namespaced else "")
+                  for scc, sa, namespaced in grants]
+        return lines + [f"oc delete project {ns}"]
+
+    def run(self, lab, on_line=None) -> StepResult:
+        kube, ns, out = lab.kube(), lab.namespace, []
+
+        def say(line):
+            out.append(line)
+            if on_line:
+                on_line(line)
+
+        helm = lab.helm()
+        if kube.get_or_none("namespaces", ns) is not None and release_status(helm, ns, lab.settings.release):
+            result = helm.run(["uninstall", lab.settings.release, "--namespace", ns, "--wait"], on_line=on_line)
+            say(result.stdout.strip() if result.ok else f"helm uninstall failed: {result.error}")
+        if kube.get_or_none("namespaces", ns) is not None:
+            for pvc in kube.list("persistentvolumeclaims", ns).get("items", []):
+                kube.delete("persistentvolumeclaims", pvc["metadata"]["name"], ns)
+                say(f'persistentvolumeclaim "{pvc["metadata"]["name"]}" deleted')
+            for name in service_names(lab):
+                if kube.delete("routes", name, ns) is not None:
+                    say(f'route.route.openshift.io "{name}" deleted')
+        for scc, sa, namespaced in lab_grants(kube, ns):
+            changed, line = remove_scc_from_user(kube, scc, sa, ns, namespaced=namespaced)
+            if changed:
+                say(line)
+        changed, line = delete_project(lab, timeout=self.timeout)
+        say(line)
+        rest = leftovers(lab)
+        checks = tuple(Check(item, False, "still there") for item in rest)
+        ok = not rest
+        return StepResult(self.name, "run", ok, "nothing of the lab is left on the cluster." if ok else
+                          f"{len(rest)} object(s) left behind.", checks, changed=bool(out), output=tuple(out),
+                          fix=None if ok else "run cleanup again; if it persists, ask your cluster admin",
+                          target=lab.describe())
+
+    def check(self, lab, timeout: float = 60) -> StepResult:
+        rest = leftovers(lab)
+        return StepResult(self.name, "check", not rest, "nothing of the lab is left on the cluster." if not rest else
+                          f"{len(rest)} object(s) remain.", tuple(Check(r, False, "still there") for r in rest),
+                          target=lab.describe())
+
+    def undo(self, lab, on_line=None) -> StepResult:
+        return StepResult(self.name, "undo", True, "cleanup cannot be undone: run the steps again from the start.",
+                          target=lab.describe())

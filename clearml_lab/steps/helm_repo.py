@@ -1,0 +1,85 @@
+"""Step 2: tell helm where the ClearML chart lives."""
+from __future__ import annotations
+
+import json
+
+from ..errors import LabError
+from .base import Check, Step, StepResult
+
+REPO_NAME = "clearml"
+PUBLIC_URL = "https://clearml.github.io/clearml-helm-charts"  # the seed's allegroai.github.io URL is the old name
+
+
+def repo_url(lab) -> str:
+    """The public repository, or on the practice cluster the one it serves (published as a HelmChartRepository)."""
+    if not lab.target.is_practice:
+        return PUBLIC_URL
+    repo = lab.kube().get_or_none("helmchartrepositories", REPO_NAME)
+    url = (repo or {}).get("spec", {}).get("connectionConfig", {}).get("url")
+    if not url:
+        raise LabError("the practice cluster publishes no chart repository (HelmChartRepository clearml): restart "
+                       "it with `clearml-lab practice down` and `clearml-lab practice up`.")
+    return url
+
+
+def configured_url(helm) -> str | None:
+    result = helm.run(["repo", "list", "-o", "json"], cluster=False, timeout=30)
+    if not result.ok:  # helm says "no repositories to show" with a non-zero exit
+        return None
+    return {r["name"]: r["url"] for r in json.loads(result.stdout or "[]")}.get(REPO_NAME)
+
+
+class HelmRepo(Step):
+    def __init__(self):
+        super().__init__(
+            name="helm-repo",
+            title="Add the ClearML chart repository",
+            explanation=(
+                "helm installs charts from repositories. This adds ClearML's repository under the name `clearml` and "
+                "downloads its index, so `clearml/clearml` resolves to the chart. On the practice cluster the same "
+                "commands point at the practice repository, which serves a stand-in chart with the same versions."),
+        )
+
+    def commands(self, lab) -> list[str]:
+        return [f"helm repo add {REPO_NAME} {repo_url(lab)}", "helm repo update"]
+
+    def run(self, lab, on_line=None) -> StepResult:
+        helm, url = lab.helm(), repo_url(lab)
+        output, changed = [], False
+        if configured_url(helm) != url:
+            added = helm.run(["repo", "add", REPO_NAME, url, "--force-update"], cluster=False, on_line=on_line)
+            if not added.ok:
+                return StepResult(self.name, "run", False, f"helm could not add the repository: {added.error}",
+                                  fix="check the URL and your network", target=lab.describe())
+            output.append(added.stdout.strip())
+            changed = True
+        updated = helm.run(["repo", "update", REPO_NAME], cluster=False, on_line=on_line)
+        if not updated.ok:
+            return StepResult(self.name, "run", False, f"helm could not download the index: {updated.error}",
+                              fix="check that the repository is reachable", target=lab.describe())
+        output += [line for line in updated.stdout.splitlines() if line.strip()]
+        summary = f"repository {REPO_NAME} → {url}" + ("" if changed else " (already configured; index refreshed)")
+        return StepResult(self.name, "run", True, summary, changed=changed, output=tuple(output),
+                          target=lab.describe())
+
+    def check(self, lab, timeout: float = 60) -> StepResult:
+        helm, version = lab.helm(), lab.settings.chart_version
+        found = helm.run(["search", "repo", f"{REPO_NAME}/clearml", "--version", version, "-o", "json"],
+                         cluster=False, timeout=timeout)
+        hits = json.loads(found.stdout or "[]") if found.ok else []
+        ok = any(h.get("version") == version for h in hits)
+        check = Check(f"clearml/clearml {version}", ok, "found in the repository index" if ok else "not found",
+                      None if ok else "run this step (helm repo add + update), or choose a version the repo has")
+        summary = f"helm finds chart clearml/clearml {version}." if ok else \
+            f"helm does not find chart clearml/clearml {version}."
+        return StepResult(self.name, "check", ok, summary, (check,), target=lab.describe())
+
+    def undo(self, lab, on_line=None) -> StepResult:
+        helm = lab.helm()
+        if configured_url(helm) is None:
+            return StepResult(self.name, "undo", True, "repository clearml was not configured; nothing to undo.",
+                              target=lab.describe())
+        removed = helm.run(["repo", "remove", REPO_NAME], cluster=False, on_line=on_line)
+        return StepResult(self.name, "undo", removed.ok,
+                          "repository clearml removed." if removed.ok else f"helm failed: {removed.error}",
+                          changed=removed.ok, output=(removed.stdout.strip(),), target=lab.describe())

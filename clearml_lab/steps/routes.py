@@ -1,0 +1,72 @@
+"""Step 7: Routes, so the web UI, the API and the file server are reachable from outside the cluster."""
+from __future__ import annotations
+
+from ..kube import wait_for
+from ..oc import expose_service
+from .base import Check, Step, StepResult
+
+COMPONENTS = ("apiserver", "webserver", "fileserver")
+
+
+def service_names(lab) -> list[str]:
+    return [f"{lab.settings.release}-{c}" for c in COMPONENTS]
+
+
+def admitted_host(route: dict) -> str | None:
+    for ingress in route.get("status", {}).get("ingress", []) or []:
+        if any(c.get("type") == "Admitted" and c.get("status") == "True" for c in ingress.get("conditions", [])):
+            return ingress.get("host")
+    return None
+
+
+class Routes(Step):
+    def __init__(self):
+        super().__init__(
+            name="routes",
+            title="Expose ClearML with Routes",
+            explanation=(
+                "With ClusterIP services, nothing outside the cluster can reach ClearML yet. `oc expose svc` creates a "
+                "Route for each service; OpenShift's router gives it a host under the cluster's apps domain "
+                "(<name>-<project>.<apps domain>) and starts forwarding HTTP to the service."),
+        )
+
+    def commands(self, lab) -> list[str]:
+        return [f"oc expose svc/{name}" for name in service_names(lab)]
+
+    def run(self, lab, on_line=None) -> StepResult:
+        kube, lines, changed = lab.kube(), [], False
+        for name in service_names(lab):
+            created, line = expose_service(kube, lab.namespace, name)
+            changed |= created
+            lines.append(line)
+            if on_line:
+                on_line(line)
+        result = self.check(lab)
+        return StepResult(self.name, "run", result.ok, result.summary, result.checks, changed=changed,
+                          output=tuple(lines), fix=result.fix, target=lab.describe())
+
+    def check(self, lab, timeout: float = 60) -> StepResult:
+        kube, names = lab.kube(), set(service_names(lab))
+
+        def admitted(items):
+            return names <= {r["metadata"]["name"] for r in items if admitted_host(r)}
+
+        wait_for(kube, "routes", admitted, namespace=lab.namespace, timeout=timeout)
+        routes = {r["metadata"]["name"]: r for r in kube.list("routes", lab.namespace).get("items", [])}
+        checks = []
+        for name in sorted(names):
+            host = admitted_host(routes.get(name, {}))
+            checks.append(Check(name, bool(host), f"http://{host}" if host else
+                                ("not admitted yet" if name in routes else "no route"),
+                                None if host else f"oc expose svc/{name}"))
+        ok = all(c.ok for c in checks)
+        return StepResult(self.name, "check", ok, "all three routes are admitted." if ok else
+                          "some routes are missing or not admitted.", tuple(checks), target=lab.describe())
+
+    def undo(self, lab, on_line=None) -> StepResult:
+        kube, deleted = lab.kube(), []
+        for name in service_names(lab):
+            if kube.delete("routes", name, lab.namespace) is not None:
+                deleted.append(f'route.route.openshift.io "{name}" deleted')
+        return StepResult(self.name, "undo", True, f"{len(deleted)} route(s) deleted.", changed=bool(deleted),
+                          output=tuple(deleted), target=lab.describe())

@@ -1,0 +1,143 @@
+"""Step 5: SCC grants computed from the rendered chart, applied, and verified with OpenShift's review API."""
+from __future__ import annotations
+
+from ..errors import LabError
+from ..kube import ApiFailure
+from ..oc import SCC_ROLE, add_scc_to_user, lab_grants, remove_scc_from_user
+from .base import Check, Step, StepResult
+
+SEED_GRANTS = (("anyuid", "clearml-mongodb"), ("anyuid", "clearml-redis"), ("anyuid", "default"),
+               ("privileged", "clearml-elastic"))
+
+
+def existing_grants(kube, namespace: str) -> list[tuple[str, str]]:
+    """(scc, service account) pairs of this namespace that RBAC bindings or SCC user lists already allow."""
+    prefix = SCC_ROLE.format("")
+    sa_prefix = f"system:serviceaccount:{namespace}:"
+    found = set()
+    bindings = []
+    for resource, ns in (("clusterrolebindings", None), ("rolebindings", namespace)):
+        try:
+            bindings += kube.list(resource, ns).get("items", [])
+        except ApiFailure as err:
+            if err.code != 403:
+                raise
+    for binding in bindings:
+        role = binding.get("roleRef", {}).get("name", "")
+        if not role.startswith(prefix):
+            continue
+        for subject in binding.get("subjects") or []:
+            if subject.get("kind") == "ServiceAccount" and subject.get("namespace", namespace) == namespace:
+                found.add((role[len(prefix):], subject["name"]))
+    try:
+        for scc in kube.list("securitycontextconstraints").get("items", []):
+            for user in scc.get("users") or []:
+                if user.startswith(sa_prefix):
+                    found.add((scc["metadata"]["name"], user[len(sa_prefix):]))
+    except ApiFailure as err:
+        if err.code != 403:
+            raise
+    return sorted(found)
+
+
+def rendered_manifests(lab) -> list[dict]:
+    from .. import chart
+
+    if not lab.values_file.exists():
+        raise LabError("there is no values.yaml yet: run the values step first.")
+    return chart.render(lab.settings.chart_version, values_file=str(lab.values_file), profile=None,
+                        release=lab.settings.release, namespace=lab.namespace, kube_version=lab.server_version())
+
+
+def compute_plan(lab):
+    from ..scc import plan_grants
+
+    kube = lab.kube()
+    namespace = kube.get_or_none("projects", lab.namespace)
+    return plan_grants(rendered_manifests(lab), namespace=namespace,
+                       existing_grants=existing_grants(kube, lab.namespace))
+
+
+def review(kube, namespace: str, workload: dict) -> str | None:
+    """Ask OpenShift which SCC would admit this workload's pods for its service account (scc-subject-review)."""
+    template = workload["spec"]["template"]
+    sa = template.get("spec", {}).get("serviceAccountName") or "default"
+    body = {"apiVersion": "security.openshift.io/v1", "kind": "PodSecurityPolicySubjectReview",
+            "spec": {"template": template, "user": f"system:serviceaccount:{namespace}:{sa}",
+                     "groups": ["system:serviceaccounts", f"system:serviceaccounts:{namespace}"]}}
+    status = kube.create("podsecuritypolicysubjectreviews", body, namespace).get("status", {})
+    return (status.get("allowedBy") or {}).get("name")
+
+
+class SccGrants(Step):
+    def __init__(self):
+        super().__init__(
+            name="scc",
+            title="Grant security context constraints",
+            explanation=(
+                "OpenShift admits a pod only if some SCC its service account may use allows everything the pod asks "
+                "for. MongoDB and Redis ask for UID 1001, outside the project's range; the seed profile's "
+                "Elasticsearch runs a privileged init container; the ClearML image must run as root. The lab renders "
+                "the chart, computes for each service account the least-privileged SCC that admits its pods, grants "
+                "exactly those in this project, and asks OpenShift's review API to confirm."),
+        )
+
+    def commands(self, lab) -> list[str]:
+        try:
+            plan = compute_plan(lab)
+        except LabError as err:
+            return [f"# the grants are computed from values.yaml: {err}"]
+        return [f"{line} -n {lab.namespace}" for line in plan.commands()]
+
+    def run(self, lab, on_line=None) -> StepResult:
+        kube, ns = lab.kube(), lab.namespace
+        plan = compute_plan(lab)
+        output, changed = [], False
+        for grant in plan.needed():
+            try:
+                created, line = add_scc_to_user(kube, grant.scc, grant.service_account, ns, namespaced=True)
+            except ApiFailure as err:
+                if err.code != 403:
+                    raise
+                line = (f"not allowed to grant {grant.scc} to {grant.service_account}; ask your cluster admin to run: "
+                        f"oc adm policy add-scc-to-user {grant.scc} -z {grant.service_account} -n {ns}")
+                created = False
+            changed |= created
+            output.append(line)
+            if on_line:
+                on_line(line)
+        output += [f"seed recipe: {note}" for note in plan.review_grants(SEED_GRANTS)]
+        result = self.check(lab)
+        return StepResult(self.name, "run", result.ok, result.summary, result.checks, changed=changed,
+                          output=tuple(output), fix=result.fix, target=lab.describe())
+
+    def check(self, lab, timeout: float = 60) -> StepResult:
+        kube, ns = lab.kube(), lab.namespace
+        plan = compute_plan(lab)
+        checks = []
+        for workload in plan.workloads:
+            allowed = review(kube, ns, workload.manifest)
+            wanted = workload.scc
+            ok = allowed is not None and (wanted is None or allowed == wanted)
+            detail = f"admitted by {allowed}" if allowed else "no SCC admits its pods"
+            if allowed and wanted and allowed != wanted:
+                detail += f", but its image needs {wanted}"
+            checks.append(Check(f"{workload.kind}/{workload.name} (sa {workload.service_account})", ok, detail,
+                                None if ok else workload.reason))
+        ok = all(c.ok for c in checks)
+        summary = "every ClearML workload is admitted by the SCC it needs." if ok else \
+            f"{sum(not c.ok for c in checks)} workload(s) lack the SCC they need."
+        return StepResult(self.name, "check", ok, summary, tuple(checks),
+                          fix=None if ok else "run this step (or ask your cluster admin for the grants shown)",
+                          target=lab.describe())
+
+    def undo(self, lab, on_line=None) -> StepResult:
+        kube, ns, output = lab.kube(), lab.namespace, []
+        for scc, sa, namespaced in lab_grants(kube, ns):
+            changed, line = remove_scc_from_user(kube, scc, sa, ns, namespaced=namespaced)
+            if changed:
+                output.append(line)
+                if on_line:
+                    on_line(line)
+        return StepResult(self.name, "undo", True, f"{len(output)} grant(s) the lab made were removed.",
+                          changed=bool(output), output=tuple(output), target=lab.describe())

@@ -1,0 +1,117 @@
+"""Step 4: values.yaml for OpenShift — a profile, the learner's overrides, validated before install."""
+from __future__ import annotations
+
+import yaml
+
+from ..errors import LabError
+from ..values import lint
+from .base import Check, Step, StepResult
+
+
+def deep_merge(base: dict, override: dict) -> dict:
+    merged = dict(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = deep_merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def values_for(lab) -> dict:
+    from ..profiles import profile_values
+
+    return deep_merge(profile_values(lab.settings.profile, lab.settings.chart_version), lab.settings.overrides)
+
+
+def values_text(lab) -> str:
+    header = (f"# ClearML on OpenShift — profile {lab.settings.profile}, chart {lab.settings.chart_version}\n"
+              f"# Written by clearml-lab; edit it, then run the values step's check.\n")
+    return header + yaml.safe_dump(values_for(lab), sort_keys=False)
+
+
+def pitfalls(lab, values: dict) -> list[Check]:
+    """Known traps of the chart era, pointed out where they apply."""
+    from ..chart import chart_pins_removed_bitnami_images
+
+    notes = []
+    major_minor = tuple(int(x) for x in lab.settings.chart_version.split(".")[:2])
+    if chart_pins_removed_bitnami_images(lab.settings.chart_version):
+        for app in ("mongodb", "redis"):
+            repo = values.get(app, {}).get("image", {}).get("repository", "")
+            ok = repo.startswith("bitnamilegacy/")
+            notes.append(Check(f"{app} image", ok,
+                               f"{repo or 'chart default docker.io/bitnami/' + app}",
+                               None if ok else f"set {app}.image.repository: bitnamilegacy/{app} (Bitnami removed "
+                                               f"the docker.io/bitnami tags this chart pins in 2025)"))
+    sa_note = ("service accounts default (core pods), clearml-mongodb, clearml-redis" if major_minor < (7, 4) else
+               "service accounts clearml-apiserver, clearml-fileserver, clearml-webserver (since 7.4.0) — "
+               "`-z default` grants no longer reach them")
+    notes.append(Check("service accounts", True, sa_note))
+    notes.append(Check("webserver port", True, "service port 8080 → container port 80 (nginx runs as root)"))
+    return notes
+
+
+class Values(Step):
+    def __init__(self):
+        super().__init__(
+            name="values",
+            title="Write values.yaml for OpenShift",
+            explanation=(
+                "The chart's defaults assume plain Kubernetes. For OpenShift the recipe changes a few values: a "
+                "dedicated service account for Elasticsearch, the ClearML apiserver running as root, and ClusterIP "
+                "services (Routes replace NodePorts). The `seed` profile keeps the recipe's values; `hardened` is the "
+                "least-privilege variant. The file is checked against the chart's real keys and rendered before "
+                "anything is installed."),
+        )
+
+    def commands(self, lab) -> list[str]:
+        return [f"cat > values.yaml   # profile {lab.settings.profile}, shown below",
+                f"helm template {lab.settings.release} clearml/clearml --version {lab.settings.chart_version} "
+                f"-f values.yaml --kube-version <cluster version>   # validate before installing"]
+
+    def run(self, lab, on_line=None) -> StepResult:
+        text = values_text(lab)
+        path = lab.values_file
+        changed = not path.exists() or path.read_text() != text
+        if changed:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_suffix(".tmp")
+            tmp.write_text(text)
+            tmp.replace(path)  # atomic: a half-written values.yaml is never left behind
+        result = self.check(lab)
+        summary = (f"wrote {path}" if changed else f"{path} is already up to date") + "; " + result.summary
+        return StepResult(self.name, "run", result.ok, summary, result.checks, changed=changed,
+                          output=tuple(text.splitlines()), fix=result.fix, target=lab.describe())
+
+    def check(self, lab, timeout: float = 60) -> StepResult:
+        from .. import chart
+
+        path = lab.values_file
+        if not path.exists():
+            return StepResult(self.name, "check", False, "no values.yaml yet.", fix="run this step",
+                              target=lab.describe())
+        text = path.read_text()
+        problems = lint(text, chart.default_values(lab.settings.chart_version))
+        checks = [Check(f"line {p.line}", p.severity != "error", p.message) for p in problems]
+        errors = [p for p in problems if p.severity == "error"]
+        if not errors:
+            try:
+                chart.render(lab.settings.chart_version, values_file=str(path), profile=None,
+                             release=lab.settings.release, namespace=lab.namespace,
+                             kube_version=lab.server_version())
+                checks.append(Check("helm template", True, "the chart renders with these values"))
+            except LabError as err:
+                checks.append(Check("helm template", False, str(err)))
+            checks += pitfalls(lab, yaml.safe_load(text) or {})
+        ok = all(c.ok is not False for c in checks)
+        summary = "values.yaml is valid for this chart." if ok else \
+            f"values.yaml has {sum(c.ok is False for c in checks)} problem(s)."
+        return StepResult(self.name, "check", ok, summary, tuple(checks),
+                          fix=None if ok else f"edit {path} and check again", target=lab.describe())
+
+    def undo(self, lab, on_line=None) -> StepResult:
+        existed = lab.values_file.exists()
+        lab.values_file.unlink(missing_ok=True)
+        return StepResult(self.name, "undo", True, "values.yaml removed." if existed else "no values.yaml to remove.",
+                          changed=existed, target=lab.describe())
