@@ -49,18 +49,31 @@ def rendered_manifests(lab) -> list[dict]:
                         release=lab.settings.release, namespace=lab.namespace, kube_version=lab.server_version())
 
 
-def compute_plan(lab):
+def openshift_version(kube) -> str:
+    """The cluster's OpenShift minor version (4.N) from ClusterVersion; 4.19 where it cannot be read."""
+    try:
+        version = kube.get("clusterversions", "version")
+    except ApiFailure:
+        return "4.19"
+    full = (version.get("status", {}).get("desired") or {}).get("version") or ""
+    return ".".join(full.split(".")[:2]) or "4.19"
+
+
+def compute_plan(lab, manifests: list[dict] | None = None):
+    """The planner's answer for this project, with the grants that already exist on the cluster."""
     from ..scc import plan_grants
 
     kube = lab.kube()
-    namespace = kube.get_or_none("projects", lab.namespace)
-    return plan_grants(rendered_manifests(lab), namespace=namespace,
-                       existing_grants=existing_grants(kube, lab.namespace))
+    project = kube.get_or_none("projects", lab.namespace) or {}
+    return plan_grants(manifests if manifests is not None else rendered_manifests(lab), namespace=lab.namespace,
+                       namespace_annotations=project.get("metadata", {}).get("annotations") or None,
+                       existing_grants=existing_grants(kube, lab.namespace), openshift_version=openshift_version(kube))
 
 
 def review(kube, namespace: str, workload: dict) -> str | None:
     """Ask OpenShift which SCC would admit this workload's pods for its service account (scc-subject-review)."""
-    template = workload["spec"]["template"]
+    spec = workload["spec"]
+    template = spec["jobTemplate"]["spec"]["template"] if workload.get("kind") == "CronJob" else spec["template"]
     sa = template.get("spec", {}).get("serviceAccountName") or "default"
     body = {"apiVersion": "security.openshift.io/v1", "kind": "PodSecurityPolicySubjectReview",
             "spec": {"template": template, "user": f"system:serviceaccount:{namespace}:{sa}",
@@ -87,13 +100,13 @@ class SccGrants(Step):
             plan = compute_plan(lab)
         except LabError as err:
             return [f"# the grants are computed from values.yaml: {err}"]
-        return [f"{line} -n {lab.namespace}" for line in plan.commands()]
+        return plan.commands(lab.namespace)
 
     def run(self, lab, on_line=None) -> StepResult:
         kube, ns = lab.kube(), lab.namespace
         plan = compute_plan(lab)
         output, changed = [], False
-        for grant in plan.needed():
+        for grant in plan.grants():
             try:
                 created, line = add_scc_to_user(kube, grant.scc, grant.service_account, ns, namespaced=True)
             except ApiFailure as err:
@@ -106,30 +119,34 @@ class SccGrants(Step):
             output.append(line)
             if on_line:
                 on_line(line)
-        output += [f"seed recipe: {note}" for note in plan.review_grants(SEED_GRANTS)]
+        output += [f"seed recipe's `{r.grant.command()}`: {r.verdict} — {r.reason}"
+                   for r in plan.review(SEED_GRANTS)]
         result = self.check(lab)
         return StepResult(self.name, "run", result.ok, result.summary, result.checks, changed=changed,
                           output=tuple(output), fix=result.fix, target=lab.describe())
 
     def check(self, lab, timeout: float = 60) -> StepResult:
         kube, ns = lab.kube(), lab.namespace
-        plan = compute_plan(lab)
+        manifests = rendered_manifests(lab)
+        plan = compute_plan(lab, manifests)
+        templates = {(m.get("kind"), m["metadata"]["name"]): m for m in manifests if isinstance(m, dict)
+                     and m.get("metadata")}
         checks = []
         for workload in plan.workloads:
-            allowed = review(kube, ns, workload.manifest)
-            wanted = workload.scc
-            ok = allowed is not None and (wanted is None or allowed == wanted)
-            detail = f"admitted by {allowed}" if allowed else "no SCC admits its pods"
-            if allowed and wanted and allowed != wanted:
-                detail += f", but its image needs {wanted}"
-            checks.append(Check(f"{workload.kind}/{workload.name} (sa {workload.service_account})", ok, detail,
-                                None if ok else workload.reason))
+            # The cluster's own answer (scc-subject-review) must agree with the plan: admitted, and by an SCC
+            # that gives the image what it needs.
+            allowed = review(kube, ns, templates[(workload.kind, workload.name)]) \
+                if (workload.kind, workload.name) in templates and workload.kind != "Pod" else workload.scc_now
+            ok = workload.works_now and allowed is not None
+            detail = f"admitted by {allowed}" if allowed else "no SCC its service account may use admits its pods"
+            checks.append(Check(f"{workload.label} (sa {workload.service_account})", ok, detail,
+                                None if ok else " ".join(workload.reasons) or "see the plan"))
         ok = all(c.ok for c in checks)
-        summary = "every ClearML workload is admitted by the SCC it needs." if ok else \
+        summary = "every ClearML workload is admitted by an SCC that gives it what it needs." if ok else \
             f"{sum(not c.ok for c in checks)} workload(s) lack the SCC they need."
         return StepResult(self.name, "check", ok, summary, tuple(checks),
-                          fix=None if ok else "run this step (or ask your cluster admin for the grants shown)",
-                          target=lab.describe())
+                          fix=None if ok else "run this step, or ask your cluster admin to run: " +
+                          "; ".join(plan.commands(ns)), target=lab.describe())
 
     def undo(self, lab, on_line=None) -> StepResult:
         kube, ns, output = lab.kube(), lab.namespace, []

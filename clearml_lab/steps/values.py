@@ -30,25 +30,33 @@ def values_text(lab) -> str:
     return header + yaml.safe_dump(values_for(lab), sort_keys=False)
 
 
+def _leaves(values: dict, prefix: str = ""):
+    for key, value in values.items():
+        if isinstance(value, dict):
+            yield from _leaves(value, f"{prefix}{key}.")
+        else:
+            yield f"{prefix}{key}", value
+
+
 def pitfalls(lab, values: dict) -> list[Check]:
     """Known traps of the chart era, pointed out where they apply."""
-    from ..chart import chart_pins_removed_bitnami_images
+    from ..profiles import install_fixes
 
     notes = []
+    given = dict(_leaves(values))
+    for fix in install_fixes(lab.settings.chart_version):
+        for key, wanted in _leaves(fix.values):
+            ok = given.get(key) == wanted
+            notes.append(Check(key, ok, str(given.get(key, "chart default")),
+                               None if ok else f"set {key}: {wanted} ({fix.why})"))
     major_minor = tuple(int(x) for x in lab.settings.chart_version.split(".")[:2])
-    if chart_pins_removed_bitnami_images(lab.settings.chart_version):
-        for app in ("mongodb", "redis"):
-            repo = values.get(app, {}).get("image", {}).get("repository", "")
-            ok = repo.startswith("bitnamilegacy/")
-            notes.append(Check(f"{app} image", ok,
-                               f"{repo or 'chart default docker.io/bitnami/' + app}",
-                               None if ok else f"set {app}.image.repository: bitnamilegacy/{app} (Bitnami removed "
-                                               f"the docker.io/bitnami tags this chart pins in 2025)"))
-    sa_note = ("service accounts default (core pods), clearml-mongodb, clearml-redis" if major_minor < (7, 4) else
-               "service accounts clearml-apiserver, clearml-fileserver, clearml-webserver (since 7.4.0) — "
-               "`-z default` grants no longer reach them")
+    sa_note = ("core pods run as service account default; MongoDB and Redis as clearml-mongodb and clearml-redis"
+               if major_minor < (7, 4) else
+               "core pods run as clearml-apiserver, clearml-fileserver and clearml-webserver (since 7.4.0), so "
+               "the seed recipe's `-z default` grant no longer reaches them")
     notes.append(Check("service accounts", True, sa_note))
-    notes.append(Check("webserver port", True, "service port 8080 → container port 80 (nginx runs as root)"))
+    notes.append(Check("webserver port", True, "the Route targets service port 8080, which forwards to nginx on "
+                                               "container port 80 (so the webserver runs as root)"))
     return notes
 
 
