@@ -1,0 +1,130 @@
+"""The practice chart repository: reproducible packages, an index helm accepts, and the real helm client using it."""
+import asyncio
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import tarfile
+import threading
+
+import pytest
+import yaml
+from aiohttp import web
+
+from clearml_lab.practice.chartrepo import FIXED_TIME, build_repository
+
+VERSIONS = {"7.3.1": ("1.12.0", ">= 1.21.0-0 < 1.29.0-0", "12.1.31"),
+            "7.14.4": ("2.0", ">= 1.21.0-0 < 1.33.0-0", "13.18.5")}
+
+
+def test_packages_are_reproducible(tmp_path):
+    first = build_repository(tmp_path / "a", "http://example.test/charts").parent
+    second = build_repository(tmp_path / "b", "http://example.test/charts").parent
+    names = sorted(p.name for p in first.iterdir())
+    assert names == ["clearml-7.14.4.tgz", "clearml-7.3.1.tgz", "index.yaml"]
+    for name in names:
+        assert (first / name).read_bytes() == (second / name).read_bytes(), name
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_package_layout(tmp_path, version):
+    repo = build_repository(tmp_path, "http://example.test").parent
+    with tarfile.open(repo / f"clearml-{version}.tgz") as tar:
+        members = tar.getmembers()
+        names = [m.name for m in members]
+        assert names == sorted(names)
+        assert all(name.startswith("clearml/") for name in names)
+        assert {m.mtime for m in members} == {int(FIXED_TIME.timestamp())}
+        assert {(m.uid, m.gid, m.uname) for m in members} == {(0, 0, "")}
+        chart = yaml.safe_load(tar.extractfile("clearml/Chart.yaml"))
+        mongodb = yaml.safe_load(tar.extractfile("clearml/charts/mongodb/Chart.yaml"))
+        assert "clearml/values.yaml" in names and "clearml/templates/_helpers.tpl" in names
+        assert "clearml/charts/elasticsearch/templates/statefulset.yaml" in names
+    assert str(chart["version"]) == version
+    assert "practice stand-in" in chart["description"].lower() and "nothing runnable" in chart["description"]
+    assert str(mongodb["version"]) == VERSIONS[version][2]
+
+
+def test_index(tmp_path):
+    index_path = build_repository(tmp_path, "http://127.0.0.1:1/charts/")
+    index = yaml.safe_load(index_path.read_text())
+    assert index["apiVersion"] == "v1"
+    entries = {e["version"]: e for e in index["entries"]["clearml"]}
+    assert set(entries) == set(VERSIONS)
+    for version, (app_version, kube_range, _) in VERSIONS.items():
+        entry = entries[version]
+        tgz = tmp_path / f"clearml-{version}.tgz"
+        assert entry["appVersion"] == app_version
+        assert entry["kubeVersion"] == kube_range
+        assert entry["digest"] == hashlib.sha256(tgz.read_bytes()).hexdigest()
+        assert entry["urls"] == [f"http://127.0.0.1:1/charts/clearml-{version}.tgz"]
+        assert entry["created"]
+
+
+@pytest.fixture
+def static_server(tmp_path):
+    """A plain HTTP server for one directory on 127.0.0.1, in a thread; yields (directory, base URL)."""
+    root = tmp_path / "served"
+    root.mkdir()
+    loop = asyncio.new_event_loop()
+    ready = threading.Event()
+    state = {}
+
+    async def start():
+        app = web.Application()
+        app.router.add_static("/charts", root)
+        runner = web.AppRunner(app)
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        state["runner"], state["port"] = runner, runner.addresses[0][1]
+
+    def serve():
+        asyncio.set_event_loop(loop)
+        loop.run_until_complete(start())
+        ready.set()
+        loop.run_forever()
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    assert ready.wait(10)
+    yield root, f"http://127.0.0.1:{state['port']}/charts"
+    asyncio.run_coroutine_threadsafe(state["runner"].cleanup(), loop).result(10)
+    loop.call_soon_threadsafe(loop.stop)
+    thread.join(10)
+
+
+def _helm(tmp_path, *args):
+    """The real helm with all of its state in tmp_path, so the user's repositories are never touched."""
+    home = tmp_path / "helm"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HELM_")}
+    env.update(HELM_CONFIG_HOME=str(home / "config"), HELM_CACHE_HOME=str(home / "cache"),
+               HELM_DATA_HOME=str(home / "data"), HELM_REPOSITORY_CONFIG=str(home / "repositories.yaml"),
+               HELM_REPOSITORY_CACHE=str(home / "cache" / "repository"))
+    done = subprocess.run([shutil.which("helm"), *args], capture_output=True, text=True, env=env, timeout=60)
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+@pytest.mark.helm
+def test_helm_adds_searches_pulls_and_renders_from_the_repository(tmp_path, static_server):
+    root, url = static_server
+    build_repository(root, url)
+    _helm(tmp_path, "repo", "add", "practice", url)
+    _helm(tmp_path, "repo", "update")
+    found = json.loads(_helm(tmp_path, "search", "repo", "practice/clearml", "--versions", "-o", "json"))
+    assert {(c["name"], c["version"], c["app_version"]) for c in found} == {
+        ("practice/clearml", v, app) for v, (app, _, _) in VERSIONS.items()}
+
+    pulled = tmp_path / "pulled"
+    pulled.mkdir()
+    _helm(tmp_path, "pull", "practice/clearml", "--version", "7.3.1", "--destination", str(pulled))
+    tgz = pulled / "clearml-7.3.1.tgz"
+    assert tgz.read_bytes() == (root / "clearml-7.3.1.tgz").read_bytes()
+    shown = yaml.safe_load(_helm(tmp_path, "show", "chart", str(tgz)))
+    assert shown["kubeVersion"] == VERSIONS["7.3.1"][1]
+    manifests = list(yaml.safe_load_all(_helm(tmp_path, "template", "clearml", str(tgz), "--kube-version", "1.28")))
+    assert {"clearml-apiserver", "clearml-elastic-master"} <= {d["metadata"]["name"] for d in manifests if d}
+    repositories = yaml.safe_load((tmp_path / "helm" / "repositories.yaml").read_text())["repositories"]
+    assert [(r["name"], r["url"]) for r in repositories] == [("practice", url)]
