@@ -1,0 +1,242 @@
+"""The widgets, driven as a learner would: buttons clicked programmatically, state and output asserted."""
+import queue
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+
+from clearml_lab import topology
+from clearml_lab.errors import LabError
+from clearml_lab.steps.base import Check, Step, StepResult
+from clearml_lab.widgets import PlanTable, StepCard, TopologyView
+from test_topology import sample_objects  # pytest puts tests/ on sys.path
+
+LAB = SimpleNamespace(namespace="clearml", api_client=None, describe=lambda: "a test lab")
+
+
+@dataclass
+class MarkerStep(Step):
+    """Writes a marker file; waits on `gate` inside run() so a test can look at the card mid-action."""
+
+    name: str = "marker"
+    title: str = "Write the marker"
+    explanation: str = "Creates `marker.txt`.\n\nThen checks it."
+    path: Path = None
+    gate: threading.Event = None
+    runs: int = 0
+    fail_with: Exception | None = None
+
+    def commands(self, lab):
+        return [f"touch {self.path}"]
+
+    def run(self, lab, on_line=None):
+        self.runs += 1
+        if self.fail_with:
+            raise self.fail_with
+        on_line(f"writing {self.path.name}")
+        if self.gate:
+            assert self.gate.wait(10)
+        self.path.write_text("ok")
+        on_line("done")
+        return StepResult(self.name, "run", True, "The marker is written.", changed=True, output=("wrote 2 bytes",))
+
+    def check(self, lab, timeout=60):
+        there = self.path.exists()
+        return StepResult(self.name, "check", there, "The marker exists." if there else "The marker is missing.",
+                          checks=(Check("marker file", there, str(self.path.name), fix="press Run"),),
+                          fix=None if there else "press Run")
+
+    def undo(self, lab, on_line=None):
+        self.path.unlink(missing_ok=True)
+        return StepResult(self.name, "undo", True, "The marker is removed.", changed=True)
+
+
+def test_run_disables_every_button_and_ignores_further_clicks(tmp_path):
+    step = MarkerStep(path=tmp_path / "marker.txt", gate=threading.Event())
+    card = StepCard(step, LAB)
+    assert card.text == f"Write the marker\n$ touch {step.path}\n(not run yet)"
+    card.buttons["run"].click()
+    assert card.busy and all(b.disabled for b in card.buttons.values())
+    assert "RUNNING" in card.badge.value
+    card.buttons["run"].click()  # a double click while running
+    card.buttons["run_it_for_me"].click()
+    step.gate.set()
+    result = card.wait(10)
+    assert step.runs == 1
+    assert not card.busy and not any(b.disabled for b in card.buttons.values())
+    assert result is card.last_result and result.ok and result.action == "run"
+    assert step.path.read_text() == "ok"
+    assert card.lines == ["writing marker.txt", "done"]
+    assert "writing marker.txt\ndone" in card.output.value
+    assert "PASS" in card.badge.value and "The marker is written." in card.badge.value
+    assert card.text.endswith("[PASS] marker run: The marker is written.\n  wrote 2 bytes")
+
+
+def test_run_it_for_me_runs_then_checks(tmp_path):
+    step = MarkerStep(path=tmp_path / "marker.txt")
+    card = StepCard(step, LAB)
+    card.buttons["run_it_for_me"].click()
+    card.wait(10)
+    assert [r.action for r in card.results] == ["run", "check"]
+    assert card.last_result.ok and card.last_result.summary == "The marker exists."
+    assert "run: The marker is written." in card.badge.value and "check: The marker exists." in card.badge.value
+
+
+def test_check_and_undo_show_fail_with_fix(tmp_path):
+    step = MarkerStep(path=tmp_path / "marker.txt")
+    step.path.write_text("old")
+    card = StepCard(step, LAB)
+    card.buttons["undo"].click()
+    assert card.wait(10).ok and not step.path.exists()
+    card.buttons["check"].click()
+    result = card.wait(10)
+    assert not result.ok and result.badge == "FAIL"
+    assert "FAIL" in card.badge.value and "press Run" in card.badge.value
+    assert card.text.splitlines()[-2:] == ["  ❌ marker file: marker.txt — fix: press Run", "  fix: press Run"]
+
+
+def test_run_it_for_me_stops_after_a_failed_run(tmp_path):
+    step = MarkerStep(path=tmp_path / "marker.txt", fail_with=LabError("helm is not installed: run `make lab`."))
+    card = StepCard(step, LAB)
+    card.run_it_for_me()
+    card.wait(10)
+    assert [(r.action, r.ok) for r in card.results] == [("run", False)]
+    assert card.last_result.summary == "helm is not installed: run `make lab`."
+    assert "FAIL" in card.badge.value and not card.busy
+
+
+def test_unexpected_exception_is_shown_not_lost(tmp_path):
+    step = MarkerStep(path=tmp_path / "marker.txt", fail_with=KeyError("spec"))
+    card = StepCard(step, LAB)
+    card.run()
+    result = card.wait(10)
+    assert not result.ok and "KeyError" in result.summary and "bug" in result.fix
+    assert not any(b.disabled for b in card.buttons.values())
+
+
+def test_explanation_is_escaped_html_with_code():
+    step = MarkerStep(explanation="Use `oc get pods` <b>now</b>.\n\nSecond.", path=Path("/nonexistent"))
+    card = StepCard(step, LAB)
+    assert card.explanation.value == "<p>Use <code>oc get pods</code> &lt;b&gt;now&lt;/b&gt;.</p><p>Second.</p>"
+
+
+# -- PlanTable ---------------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class DuckGrant:
+    scc: str
+    service_account: str
+    reason: str
+    command: str
+
+
+def test_plan_table_applies_one_grant_per_button():
+    plan = [DuckGrant("anyuid", "clearml-mongodb", "runs as UID 1001", "oc adm policy add-scc-to-user anyuid -z m"),
+            DuckGrant("privileged", "clearml-elastic", "sets vm.max_map_count", "oc adm policy ... -z e")]
+    applied = []
+
+    def on_apply(grant):
+        applied.append(grant)
+        if grant.scc == "privileged":
+            raise LabError("you may not grant privileged: ask a cluster administrator.")
+        return StepResult("scc", "run", True, f"granted {grant.scc} to {grant.service_account}")
+
+    table = PlanTable(plan, on_apply)
+    assert table.text.splitlines() == ["anyuid -> clearml-mongodb: runs as UID 1001 [not applied]",
+                                       "privileged -> clearml-elastic: sets vm.max_map_count [not applied]"]
+    table.apply_buttons[0].click()
+    table.apply_buttons[0].click()  # already applied: ignored
+    table.apply_buttons[1].click()
+    assert applied == plan
+    assert table.apply_buttons[0].disabled and table.apply_buttons[0].description == "Applied"
+    assert not table.apply_buttons[1].disabled  # a failed grant may be retried
+    assert "granted anyuid to clearml-mongodb" in table.result_html[0].value
+    assert "FAIL" in table.result_html[1].value
+    assert table.text.splitlines()[1].endswith("[FAIL you may not grant privileged: ask a cluster administrator.]")
+
+
+def test_plan_table_reads_the_planner_plan():
+    from clearml_lab.scc.planner import plan_grants
+
+    deployment = {
+        "apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "db", "namespace": "clearml"},
+        "spec": {"selector": {"matchLabels": {"app": "db"}}, "template": {
+            "metadata": {"labels": {"app": "db"}},
+            "spec": {"serviceAccountName": "db", "containers": [
+                {"name": "db", "image": "example.com/db:1", "securityContext": {"runAsUser": 0}}]}}},
+    }
+    plan = plan_grants([deployment], namespace="clearml")
+    table = PlanTable(plan, on_apply=lambda grant: None)
+    assert [(r.scc, r.service_account) for r in table.rows] == [(g.scc, g.service_account) for g in plan.grants()]
+    assert table.rows, "a pod that runs as root needs a grant"
+    assert table.rows[0].command == plan.grants()[0].command("clearml") and table.rows[0].reason
+    table.apply_buttons[0].click()
+    assert table.outcomes[0] == (True, "applied")
+
+
+def test_plan_table_without_grants():
+    table = PlanTable([], on_apply=lambda grant: None)
+    assert table.text == "The plan needs no SCC grants." and table.apply_buttons == []
+
+
+# -- TopologyView with scripted watch streams (the live test against the practice cluster is in tests/practice) --
+
+class ScriptedWatch:
+    """Stands in for kubernetes.watch.Watch: stream() yields what the test puts in its queue until stop()."""
+
+    instances: dict = {}
+
+    def __init__(self, return_type=None):
+        self.events = queue.Queue()
+
+    def stream(self, func, *args, **kwargs):
+        plural = args[-1] if func.__name__ == "list_namespaced_custom_object" else func.__name__.split("namespaced_")[1]
+        ScriptedWatch.instances[plural] = self
+        while (event := self.events.get()) is not None:
+            yield event
+
+    def stop(self):
+        self.events.put(None)
+
+
+@pytest.fixture
+def scripted_cluster(monkeypatch):
+    objects = sample_objects()
+    lists = []
+    monkeypatch.setattr(topology, "list_kind", lambda api, plural, ns: (lists.append(plural) or objects[plural], "7"))
+    monkeypatch.setattr("kubernetes.watch.Watch", ScriptedWatch)
+    ScriptedWatch.instances = {}
+    return objects, lists
+
+
+def _wait_for(predicate, timeout=10):
+    done = threading.Event()
+    for _ in range(int(timeout / 0.02)):
+        if predicate():
+            return True
+        done.wait(0.02)
+    return predicate()
+
+
+def test_topology_view_updates_from_watch_events_and_stops_on_close(scripted_cluster):
+    objects, lists = scripted_cluster
+    view = TopologyView(LAB)
+    assert lists == list(topology.KINDS)  # one list per kind
+    assert view.svg == topology.to_svg(topology.build(objects, "clearml"))
+    assert view.text.splitlines()[0] == "namespace clearml: 1 of 4 workloads ready"
+    view.start()
+    assert _wait_for(lambda: len(ScriptedWatch.instances) == len(topology.KINDS))
+    web = dict(objects["deployments"][0])
+    web["spec"] = {**web["spec"], "replicas": 3}
+    ScriptedWatch.instances["deployment"].events.put({"type": "MODIFIED", "raw_object": web})
+    assert _wait_for(lambda: "deployment/web 2/3" in view.text)
+    assert 'data-state="not_created" data-count="1"' in view.svg and view.picture.value == view.svg
+    ScriptedWatch.instances["deployment"].events.put({"type": "DELETED", "raw_object": web})
+    assert _wait_for(lambda: "deployment/web" not in view.text)
+    assert lists == list(topology.KINDS)  # events, not re-lists
+    threads = view.live.threads()
+    assert all(t.is_alive() for t in threads)
+    view.close()
+    assert not any(t.is_alive() for t in threads) and not view.watching
