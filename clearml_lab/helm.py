@@ -10,6 +10,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,6 +20,12 @@ from .errors import LabError
 
 MIN_HELM3 = (3, 14)
 DEFAULT_TIMEOUT_S = 600
+
+
+def find_helm() -> str | None:
+    """helm on PATH, else the one `make` installs beside this interpreter (a venv run without activating it)."""
+    beside = Path(sys.executable).parent / "helm"
+    return shutil.which("helm") or (str(beside) if beside.exists() else None)
 
 
 @dataclass(frozen=True)
@@ -52,7 +59,7 @@ class Helm:
 
     def __post_init__(self):
         self.state_dir = Path(self.state_dir)
-        self.binary = self.binary or shutil.which("helm")
+        self.binary = self.binary or find_helm()
 
     # -- environment -------------------------------------------------------------------------------------------
     def env(self) -> dict:
