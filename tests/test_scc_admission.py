@@ -2,7 +2,7 @@
 import pytest
 
 from clearml_lab.scc import Subject, admit, load_sccs, service_account_subject
-from scc_helpers import CONTROLLER, NAMESPACE, can_use, clone, container, namespace, pod
+from fixtures.scc.builders import CONTROLLER, NAMESPACE, can_use, clone, container, namespace, pod
 
 RANGE = "[1000680000, 1000689999]"
 NOT_USABLE = 'provider "{}": Forbidden: not usable by user or serviceaccount'
