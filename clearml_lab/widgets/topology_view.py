@@ -37,10 +37,11 @@ class TopologyView(widgets.VBox):
         self.summary.value = pre(self._text.splitlines())
 
     def start(self) -> "TopologyView":
-        self.live.start()
-        # When the front end closes the widget's comm (the notebook is closed), stop watching too.
-        if self.comm is not None and hasattr(self.comm, "on_close"):
-            self.comm.on_close(lambda _msg: self.live.close())
+        if not self.live.running:
+            self.live.start()
+            # When the front end closes the widget's comm (the notebook is closed), stop watching too.
+            if self.comm is not None and hasattr(self.comm, "on_close"):
+                self.comm.on_close(lambda _msg: self.live.close())
         return self
 
     @property
@@ -51,4 +52,6 @@ class TopologyView(widgets.VBox):
         try:
             self.live.close()
         finally:
+            for part in (self.picture, self.summary):
+                part.close()
             super().close()
