@@ -32,6 +32,12 @@ def chart_kube_version_range(chart_version: str) -> str:
     return str(chartrepo.chart_metadata(CHART, _known(chart_version))["kubeVersion"])
 
 
+def default_values(chart_version: str) -> dict:
+    """The chart's default values with its subcharts' defaults under their names (what `helm show values` of the
+    chart and of each subchart together say): the keys a values file may set."""
+    return chartrepo.effective_defaults(CHART, _known(chart_version))
+
+
 def chart_package(chart_version: str) -> Path:
     """The packaged practice chart (clearml-<version>.tgz), built once per version of the chart source."""
     version = _known(chart_version)

@@ -352,3 +352,12 @@ def test_user_values_file_applies_after_the_profile(tmp_path):
     found = {d["metadata"]["name"]: d for d in chart.render("7.14.4", values_file=values) if d["kind"] == "Service"}
     assert found["clearml-webserver"]["spec"]["type"] == "NodePort"
     assert found["clearml-apiserver"]["spec"]["type"] == "ClusterIP"
+
+
+@pytest.mark.parametrize("profile", PROFILES)
+@pytest.mark.parametrize("version", VERSIONS)
+def test_every_object_is_valid_for_its_kubernetes_version(version, profile):
+    import kubernetes_validate
+    for doc in rendered(version, profile):
+        # strict: a misspelt or misplaced field fails, as the API server's field validation would.
+        kubernetes_validate.validate(doc, f"{KUBE_FOR[version]}.0", strict=True)

@@ -67,3 +67,25 @@ def test_unknown_profile_names_the_valid_ones():
 def test_malformed_chart_version_is_a_usage_error():
     with pytest.raises(UsageError, match="not a version"):
         profile_values("seed", "latest")
+
+
+def _paths(values, prefix=()):
+    for key, value in values.items():
+        if isinstance(value, dict) and value:
+            yield from _paths(value, prefix + (key,))
+        else:
+            yield prefix + (key,)
+
+
+@pytest.mark.parametrize("profile", ["seed", "hardened"])
+@pytest.mark.parametrize("version", ["7.3.1", "7.14.4"])
+def test_every_key_a_profile_sets_is_a_key_of_the_chart(profile, version):
+    from clearml_lab.chart import default_values
+    defaults = default_values(version)
+    for path in _paths(profile_values(profile, version)):
+        node = defaults
+        for key in path:
+            if node == {}:
+                break  # an open map like podSecurityContext: {} takes any key
+            assert isinstance(node, dict) and key in node, f"{'.'.join(path)} is not a key of chart {version}"
+            node = node[key]

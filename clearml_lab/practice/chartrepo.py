@@ -65,11 +65,27 @@ def _merge(base: dict, overlay: dict) -> dict:
     return merged
 
 
-def _values(name: str, version: str) -> bytes:
+def chart_values(name: str, version: str) -> dict:
+    """The chart's own values.yaml, as packaged: the shared defaults with the version's overlay on top."""
     values: dict = {}
     for layer in (CHARTS_DIR / name / "values.yaml", CHARTS_DIR / name / version / "values.yaml"):
         if layer.is_file():
             values = _merge(values, yaml.safe_load(layer.read_text()) or {})
+    return values
+
+
+def effective_defaults(name: str, version: str) -> dict:
+    """Every default the chart renders with, subcharts included under their names, as helm coalesces them
+    (a subchart's own defaults, then what the parent's values.yaml sets for it)."""
+    values = chart_values(name, version)
+    for dep in chart_metadata(name, version).get("dependencies") or []:
+        values[dep["name"]] = _merge(effective_defaults(dep["name"], str(dep["version"])),
+                                     values.get(dep["name"]) or {})
+    return values
+
+
+def _values(name: str, version: str) -> bytes:
+    values = chart_values(name, version)
     header = (f"# Default values of the practice stand-in for the {name} chart {version}, assembled by the lab\n"
               f"# from its chart source. The keys and defaults are the real chart's, for the keys the lab uses.\n")
     return header.encode() + yaml.dump(values, Dumper=_NoAliasDumper, sort_keys=False).encode()

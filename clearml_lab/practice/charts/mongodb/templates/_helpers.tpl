@@ -7,7 +7,9 @@ app.kubernetes.io/name: {{ .Chart.Name }}
 helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version }}
 app.kubernetes.io/instance: {{ .Release.Name }}
 app.kubernetes.io/managed-by: {{ .Release.Service }}
+{{- if semverCompare ">=13.0.0-0" .Chart.Version }}
 app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+{{- end }}
 {{- end -}}
 
 {{- define "mongodb.selectorLabels" -}}
