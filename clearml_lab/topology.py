@@ -118,7 +118,6 @@ class Node:
 @dataclass(frozen=True)
 class Group:
     release: str | None  # None: not part of a helm release
-
     nodes: tuple[Node, ...]
 
     @property
@@ -331,20 +330,24 @@ def build(objects_by_kind: dict[str, list[dict]], namespace: str) -> Topology:
 # ---------------------------------------------------------------------------------------------------------------
 # Reading the cluster
 
-def _list_call(api_client, plural: str, namespace: str, **query):
-    """The typed client call that lists one kind in a namespace: one plain GET, no discovery."""
+# The typed client method that lists each core kind; routes go through the custom-objects API (still one GET).
+_TYPED_LISTS = {
+    "deployments": ("AppsV1Api", "list_namespaced_deployment"),
+    "statefulsets": ("AppsV1Api", "list_namespaced_stateful_set"),
+    "pods": ("CoreV1Api", "list_namespaced_pod"),
+    "services": ("CoreV1Api", "list_namespaced_service"),
+    "persistentvolumeclaims": ("CoreV1Api", "list_namespaced_persistent_volume_claim"),
+}
+
+
+def _list_call(api_client, plural: str, namespace: str):
+    """The client call (and its arguments) that lists one kind in a namespace: one plain GET, no discovery."""
     from kubernetes import client
 
+    if plural in _TYPED_LISTS:
+        api, method = _TYPED_LISTS[plural]
+        return getattr(getattr(client, api)(api_client), method), (namespace,)
     group, version, _ = KINDS[plural]
-    calls = {
-        "deployments": lambda: client.AppsV1Api(api_client).list_namespaced_deployment,
-        "statefulsets": lambda: client.AppsV1Api(api_client).list_namespaced_stateful_set,
-        "pods": lambda: client.CoreV1Api(api_client).list_namespaced_pod,
-        "services": lambda: client.CoreV1Api(api_client).list_namespaced_service,
-        "persistentvolumeclaims": lambda: client.CoreV1Api(api_client).list_namespaced_persistent_volume_claim,
-    }
-    if plural in calls:
-        return calls[plural](), (namespace,)
     return client.CustomObjectsApi(api_client).list_namespaced_custom_object, (group, version, namespace, plural)
 
 
