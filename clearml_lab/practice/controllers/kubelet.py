@@ -1,0 +1,108 @@
+"""The practice node's scheduler and kubelet: feeds each pod through ``lifecycle.advance`` and writes what
+it returns (status, events, logs) back through the client. Timers come from the lifecycle's due times; init
+containers that wait for Services are woken by Endpoints changes."""
+from __future__ import annotations
+
+import hashlib
+
+from ..client import ControllerContext, WatchEvent
+from ..lifecycle import World, advance, event_text, record_from_status, world_settings
+from .base import (Cache, Delete, Event, Key, Log, Loop, Patch, UpdateStatus, Wake, controller_identity,
+                   is_terminating, key_of, pod_ready)
+
+PODS = "pods"
+WATCHED = [PODS, "endpoints", "configmaps", "persistentvolumeclaims", "storageclasses.storage.k8s.io"]
+IDENTITY = controller_identity("practice-node")
+SELECTED_NODE = "volume.kubernetes.io/selected-node"
+
+
+def build_world(pod: dict, cache: Cache, now: float, scale: float, settings: dict) -> World:
+    node, sysctls = world_settings(settings)
+    ns = pod["metadata"].get("namespace")
+    # Waits may name Services in other namespaces (svc.other-ns), so every namespace's endpoints count.
+    ready = {(ep["metadata"].get("namespace"), ep["metadata"]["name"]) for ep in cache.list("endpoints")
+             if any(s.get("addresses") for s in ep.get("subsets") or [])}
+    present = {cs.get("image") for p in cache.list(PODS)
+               for cs in ((p.get("status") or {}).get("containerStatuses") or [])
+               + ((p.get("status") or {}).get("initContainerStatuses") or []) if cs.get("imageID")}
+    uid = pod["metadata"].get("uid") or pod["metadata"]["name"]
+    return World(now=now, scale=scale, node=node, node_sysctls=sysctls, ready_services=ready,
+                 configmaps={(ns, c["metadata"]["name"]): c for c in cache.list("configmaps", ns)},
+                 claims={(ns, c["metadata"]["name"]): c for c in cache.list("persistentvolumeclaims", ns)},
+                 storage_classes={c["metadata"]["name"]: c
+                                  for c in cache.list("storageclasses.storage.k8s.io")},
+                 images_present=present,
+                 pod_index=int(hashlib.sha256(uid.encode()).hexdigest()[:6], 16))
+
+
+def reconcile_pod(pod: dict, record: dict | None, world: World) -> tuple[list, dict | None]:
+    """Actions for one pod, and the record to remember (None: forget the pod)."""
+    if record is None:
+        record = record_from_status(pod)
+    step = advance(pod, record, world)
+    actions: list = []
+    meta = pod["metadata"]
+    ns, name = meta.get("namespace"), meta["name"]
+    if step.bind_node and not (pod.get("spec") or {}).get("nodeName"):
+        actions.append(Patch(PODS, name, ns, {"spec": {"nodeName": world.node}}))
+    for claim in step.select_claims:
+        actions.append(Patch("persistentvolumeclaims", claim, ns,
+                             {"metadata": {"annotations": {SELECTED_NODE: world.node}}}))
+    current = pod.get("status") or {}
+    if step.status and step.status != current:
+        actions.append(UpdateStatus(PODS, dict(pod, status=step.status)))
+    for event_name, fields in step.events:
+        reason, message, etype, component = event_text(event_name, pod, fields, world)
+        actions.append(Event(pod, reason, message, component, type=etype))
+    for container, lines in step.logs:
+        actions.append(Log(ns, name, container, tuple(lines)))
+    if step.finished:
+        actions.append(Delete(PODS, name, ns))
+        return actions, None
+    if step.wake_at is not None:
+        actions.append(Wake(key_of(PODS, pod), step.wake_at))
+    return actions, step.record
+
+
+def keys_for(event: WatchEvent, cache: Cache) -> list[Key]:
+    obj = event.object
+    ns = obj["metadata"].get("namespace")
+    if event.resource == PODS:
+        return [key_of(PODS, obj)]
+    if event.resource == "persistentvolumeclaims":
+        claim = obj["metadata"]["name"]
+        return [key_of(PODS, p) for p in cache.list(PODS, ns)
+                if any((v.get("persistentVolumeClaim") or {}).get("claimName") == claim
+                       for v in (p.get("spec") or {}).get("volumes") or [])]
+    if event.resource == "storageclasses.storage.k8s.io":
+        return [key_of(PODS, p) for p in cache.list(PODS) if not (p.get("spec") or {}).get("nodeName")]
+    # Endpoints and ConfigMaps matter to pods still on their way to Ready (waits, config files); a wait may
+    # name a Service in another namespace, so endpoints wake every not-ready pod with init containers.
+    if event.resource == "endpoints":
+        return [key_of(PODS, p) for p in cache.list(PODS)
+                if (p.get("spec") or {}).get("initContainers") and not pod_ready(p) and not is_terminating(p)]
+    return [key_of(PODS, p) for p in cache.list(PODS, ns) if not pod_ready(p)]
+
+
+async def run(ctx: ControllerContext) -> None:
+    records: dict[str, dict] = {}
+
+    def reconcile(key: Key, cache: Cache, now: float) -> list:
+        _, ns, name = key
+        pod = cache.get(PODS, ns, name)
+        live = {p["metadata"].get("uid") for p in cache.list(PODS)}
+        for uid in [u for u in records if u not in live]:
+            records.pop(uid)
+        if pod is None:
+            return []
+        uid = pod["metadata"].get("uid")
+        world = build_world(pod, cache, now, ctx.time_scale, ctx.settings)
+        actions, record = reconcile_pod(pod, records.get(uid), world)
+        if record is None:
+            records.pop(uid, None)
+        else:
+            records[uid] = record
+        return actions
+
+    await Loop(ctx, IDENTITY, WATCHED, keys_for, reconcile).run()
+

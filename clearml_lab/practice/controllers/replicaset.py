@@ -1,0 +1,124 @@
+"""ReplicaSet → Pods: keep ``spec.replicas`` pods alive, report counts, and surface refused creations (SCC
+admission) as ``FailedCreate`` events and a ``ReplicaFailure`` condition, as the replicaset-controller does."""
+from __future__ import annotations
+
+import copy
+
+from ..client import ApiError, ControllerContext, WatchEvent
+from .base import (Abort, Cache, Create, Delete, Event, Key, Loop, UpdateStatus, Wake, by_controller,
+                   controller_identity, get_condition, is_terminating, key_of, owned_by, owner_ref, parse_time,
+                   pod_active, pod_ready, remove_condition, set_condition)
+from .timing import available_since, retry_at
+
+RS = "replicasets.apps"
+COMPONENT = "replicaset-controller"
+IDENTITY = controller_identity("replicaset-controller")
+
+
+def pod_from_template(owner: dict, template: dict, *, generate_name: str | None = None,
+                      name: str | None = None) -> dict:
+    t = copy.deepcopy(template)
+    m = t.get("metadata") or {}
+    pod_meta = {"namespace": owner["metadata"]["namespace"], "labels": m.get("labels") or {},
+                "ownerReferences": [owner_ref(owner)]}
+    if m.get("annotations"):
+        pod_meta["annotations"] = m["annotations"]
+    if name:
+        pod_meta["name"] = name
+    else:
+        pod_meta["generateName"] = generate_name
+    return {"apiVersion": "v1", "kind": "Pod", "metadata": pod_meta, "spec": t.get("spec") or {}}
+
+
+def _deletion_rank(pod: dict) -> tuple:
+    """Pods to delete first: unscheduled, then pending, then not ready, then the youngest."""
+    status = pod.get("status", {})
+    created = parse_time(pod["metadata"].get("creationTimestamp")) or 0
+    return (bool(pod.get("spec", {}).get("nodeName")), status.get("phase") == "Running", pod_ready(pod), -created)
+
+
+def reconcile_replicaset(rs: dict, pods: list[dict], now: float, scale: float) -> list:
+    """Pods are this namespace's pods; the ones this ReplicaSet controls are picked out here."""
+    owned = [p for p in pods if owned_by(p, rs)]
+    active = [p for p in owned if pod_active(p)]
+    want = int(rs.get("spec", {}).get("replicas", 1))
+    actions: list = []
+    diff = 0 if is_terminating(rs) else want - len(active)
+    min_ready = int(rs.get("spec", {}).get("minReadySeconds") or 0)
+
+    status = copy.deepcopy(rs.get("status") or {})
+    conditions = status.get("conditions") or []
+    if diff <= 0:
+        conditions = remove_condition(conditions, "ReplicaFailure")
+    template_labels = (rs["spec"].get("template", {}).get("metadata") or {}).get("labels") or {}
+    available = 0
+    for p in active:
+        since = available_since(p, min_ready, scale)
+        if since is not None and since <= now:
+            available += 1
+        elif since is not None:
+            actions.append(Wake(key_of(RS, rs), since))
+    status.update({
+        "replicas": len(active),
+        "fullyLabeledReplicas": sum(1 for p in active
+                                    if all(p["metadata"].get("labels", {}).get(k) == v
+                                           for k, v in template_labels.items())),
+        "readyReplicas": sum(1 for p in active if pod_ready(p)),
+        "availableReplicas": available,
+        "observedGeneration": rs["metadata"].get("generation", 1),
+    })
+    if conditions:
+        status["conditions"] = conditions
+    else:
+        status.pop("conditions", None)
+    for k in ("readyReplicas", "availableReplicas", "fullyLabeledReplicas"):
+        if not status[k]:
+            status.pop(k)  # the API server omits zero counts; kubectl reads absence as 0
+    if status != (rs.get("status") or {}):
+        actions.insert(0, UpdateStatus(RS, dict(rs, status=status)))
+
+    if diff > 0:
+        name = rs["metadata"]["name"]
+        for _ in range(diff):
+            pod = pod_from_template(rs, rs["spec"]["template"], generate_name=f"{name}-")
+            actions.append(Create("pods", pod,
+                                  on_success=lambda created, rs=rs: [Event(
+                                      rs, "SuccessfulCreate", f"Created pod: {created['metadata']['name']}",
+                                      COMPONENT)],
+                                  on_error=lambda err, rs=rs, status=status: _failed_create(rs, status, err,
+                                                                                            now, scale)))
+    elif diff < 0:
+        for pod in sorted(active, key=_deletion_rank)[:-diff]:
+            actions.append(Delete("pods", pod["metadata"]["name"], pod["metadata"]["namespace"]))
+            actions.append(Event(rs, "SuccessfulDelete", f"Deleted pod: {pod['metadata']['name']}", COMPONENT))
+    return actions
+
+
+def _failed_create(rs: dict, status: dict, err: ApiError, now: float, scale: float) -> list:
+    message = err.status.get("message", str(err))
+    failing_since = parse_time((get_condition(rs, "ReplicaFailure") or {}).get("lastTransitionTime"))
+    status = dict(status, conditions=set_condition(status.get("conditions") or [], "ReplicaFailure", "True",
+                                                   "FailedCreate", message, now))
+    return [Event(rs, "FailedCreate", f"Error creating: {message}", COMPONENT, type="Warning"),
+            UpdateStatus(RS, dict(rs, status=status)),
+            Wake(key_of(RS, rs), retry_at(failing_since, now, scale)),
+            Abort()]
+
+
+def keys_for(event: WatchEvent, cache: Cache) -> list[Key]:
+    if event.resource == RS:
+        return [key_of(RS, event.object)]
+    return by_controller(RS, "ReplicaSet", event)
+
+
+def reconcile(key: Key, cache: Cache, now: float, scale: float) -> list:
+    _, ns, name = key
+    rs = cache.get(RS, ns, name)
+    if rs is None:
+        return []
+    return reconcile_replicaset(rs, cache.list("pods", ns), now, scale)
+
+
+async def run(ctx: ControllerContext) -> None:
+    await Loop(ctx, IDENTITY, [RS, "pods"], keys_for,
+               lambda key, cache, now: reconcile(key, cache, now, ctx.time_scale)).run()

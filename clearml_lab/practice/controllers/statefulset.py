@@ -1,0 +1,203 @@
+"""StatefulSet → ordered pods ``<sts>-0 …`` with their PersistentVolumeClaims ``<template>-<sts>-<i>``.
+OrderedReady: a pod is created only when every lower ordinal is Running and Ready; scale-down and rolling
+updates go from the highest ordinal down, one pod at a time."""
+from __future__ import annotations
+
+import copy
+
+from ..client import ControllerContext, WatchEvent
+from .base import (Abort, Cache, Create, Delete, Event, Key, Loop, UpdateStatus, Wake, by_controller,
+                   controller_identity, get_condition, is_terminating, key_of, owned_by, parse_time, pod_ready)
+from .deployment import template_hash
+from .replicaset import pod_from_template
+from .timing import available_since, retry_at
+
+STS = "statefulsets.apps"
+COMPONENT = "statefulset-controller"
+IDENTITY = controller_identity("statefulset-controller")
+REVISION_LABEL = "controller-revision-hash"
+
+
+def claim_name(template: dict, sts: dict, ordinal: int) -> str:
+    return f"{template['metadata']['name']}-{sts['metadata']['name']}-{ordinal}"
+
+
+def update_revision(sts: dict) -> str:
+    return f"{sts['metadata']['name']}-{template_hash(sts['spec']['template'], sts.get('status', {}).get('collisionCount'))}"
+
+
+def _ordinal(pod: dict, sts: dict) -> int | None:
+    prefix = sts["metadata"]["name"] + "-"
+    name = pod["metadata"]["name"]
+    if name.startswith(prefix) and name[len(prefix):].isdigit():
+        return int(name[len(prefix):])
+    return None
+
+
+def new_pod(sts: dict, ordinal: int, revision: str) -> dict:
+    name = f"{sts['metadata']['name']}-{ordinal}"
+    pod = pod_from_template(sts, sts["spec"]["template"], name=name)
+    labels = pod["metadata"].setdefault("labels", {})
+    labels.update({REVISION_LABEL: revision, "statefulset.kubernetes.io/pod-name": name,
+                   "apps.kubernetes.io/pod-index": str(ordinal)})
+    spec = pod["spec"]
+    spec["hostname"] = name
+    if sts["spec"].get("serviceName"):
+        spec["subdomain"] = sts["spec"]["serviceName"]
+    claims = {t["metadata"]["name"]: claim_name(t, sts, ordinal)
+              for t in sts["spec"].get("volumeClaimTemplates") or []}
+    volumes = [v for v in spec.get("volumes") or [] if v.get("name") not in claims]
+    volumes += [{"name": t, "persistentVolumeClaim": {"claimName": c}} for t, c in claims.items()]
+    if volumes:
+        spec["volumes"] = volumes
+    return pod
+
+
+def new_claim(sts: dict, template: dict, ordinal: int) -> dict:
+    t = copy.deepcopy(template)
+    labels = dict((t.get("metadata") or {}).get("labels") or {})
+    labels.update((sts["spec"].get("selector") or {}).get("matchLabels") or {})
+    claim = {"apiVersion": "v1", "kind": "PersistentVolumeClaim",
+             "metadata": {"name": claim_name(t, sts, ordinal), "namespace": sts["metadata"]["namespace"],
+                          "labels": labels},
+             "spec": t.get("spec") or {}}
+    if (t.get("metadata") or {}).get("annotations"):
+        claim["metadata"]["annotations"] = t["metadata"]["annotations"]
+    return claim
+
+
+def _failed(sts: dict, message: str, now: float, scale: float) -> list:
+    failing = parse_time((get_condition(sts, "FailedCreate") or {}).get("lastTransitionTime"))
+    return [Event(sts, "FailedCreate", message, COMPONENT, type="Warning"),
+            Wake(key_of(STS, sts), retry_at(failing, now, scale)), Abort()]
+
+
+def reconcile_statefulset(sts: dict, pods: list[dict], claims: list[dict], now: float, scale: float) -> list:
+    name, ns = sts["metadata"]["name"], sts["metadata"]["namespace"]
+    spec = sts["spec"]
+    replicas = int(spec.get("replicas", 1))
+    ordered = spec.get("podManagementPolicy", "OrderedReady") == "OrderedReady"
+    revision = update_revision(sts)
+    owned = {o: p for p in pods if owned_by(p, sts) and (o := _ordinal(p, sts)) is not None}
+    have_claims = {c["metadata"]["name"] for c in claims}
+    actions: list = []
+    min_ready = int(spec.get("minReadySeconds") or 0)
+
+    def healthy(p: dict) -> bool:
+        return (p.get("status") or {}).get("phase") == "Running" and pod_ready(p) and not is_terminating(p)
+
+    if not is_terminating(sts):
+        for i in range(replicas):
+            pod = owned.get(i)
+            if pod is None:
+                for t in spec.get("volumeClaimTemplates") or []:
+                    cname = claim_name(t, sts, i)
+                    if cname in have_claims:
+                        continue
+                    pod_name = f"{name}-{i}"
+                    actions.append(Create("persistentvolumeclaims", new_claim(sts, t, i),
+                                          on_success=lambda c, pod_name=pod_name: [Event(
+                                              sts, "SuccessfulCreate",
+                                              f"create Claim {c['metadata']['name']} Pod {pod_name} in StatefulSet "
+                                              f"{name} success", COMPONENT)],
+                                          on_error=lambda err, cname=cname, pod_name=pod_name: _failed(
+                                              sts, f"create Claim {cname} for Pod {pod_name} in StatefulSet {name} "
+                                                   f"failed error: {err.status.get('message', err)}", now, scale)))
+                pod_name = f"{name}-{i}"
+                actions.append(Create("pods", new_pod(sts, i, revision),
+                                      on_success=lambda p, pod_name=pod_name: [Event(
+                                          sts, "SuccessfulCreate",
+                                          f"create Pod {pod_name} in StatefulSet {name} successful", COMPONENT)],
+                                      on_error=lambda err, pod_name=pod_name: _failed(
+                                          sts, f"create Pod {pod_name} in StatefulSet {name} failed error: "
+                                               f"{err.status.get('message', err)}", now, scale)))
+                if ordered:
+                    break
+            elif (pod.get("status") or {}).get("phase") in ("Failed", "Succeeded") and not is_terminating(pod):
+                actions.append(Delete("pods", pod["metadata"]["name"], ns))
+                actions.append(Event(sts, "SuccessfulDelete",
+                                     f"delete Pod {pod['metadata']['name']} in StatefulSet {name} successful",
+                                     COMPONENT))
+                if ordered:
+                    break
+            elif ordered and not healthy(pod):
+                break
+        else:
+            extra = sorted((o for o in owned if o >= replicas), reverse=True)
+            everyone_ok = all(healthy(owned[o]) for o in owned if o < replicas)
+            if extra and (everyone_ok or not ordered):
+                victims = extra[:1] if ordered else extra
+                for o in victims:
+                    pod = owned[o]
+                    if not is_terminating(pod):
+                        actions.append(Delete("pods", pod["metadata"]["name"], ns))
+                        actions.append(Event(sts, "SuccessfulDelete",
+                                             f"delete Pod {pod['metadata']['name']} in StatefulSet {name} successful",
+                                             COMPONENT))
+            elif not extra and everyone_ok and (spec.get("updateStrategy") or {}).get("type", "RollingUpdate") \
+                    == "RollingUpdate":
+                partition = int(((spec.get("updateStrategy") or {}).get("rollingUpdate") or {}).get("partition")
+                                or 0)
+                stale = sorted((o for o, p in owned.items() if o >= partition
+                                and p["metadata"].get("labels", {}).get(REVISION_LABEL) != revision), reverse=True)
+                if stale:
+                    pod = owned[stale[0]]
+                    actions.append(Delete("pods", pod["metadata"]["name"], ns))
+                    actions.append(Event(sts, "SuccessfulDelete",
+                                         f"delete Pod {pod['metadata']['name']} in StatefulSet {name} successful",
+                                         COMPONENT))
+
+    # Status, from the pods as they are now.
+    live = [p for p in owned.values() if not is_terminating(p)]
+    old_status = sts.get("status") or {}
+    updated = [p for p in live if p["metadata"].get("labels", {}).get(REVISION_LABEL) == revision]
+    current_revision = old_status.get("currentRevision") or revision
+    if len(updated) == replicas and all(pod_ready(p) for p in updated):
+        current_revision = revision
+    available = 0
+    for p in live:
+        since = available_since(p, min_ready, scale)
+        if since is not None and since <= now:
+            available += 1
+        elif since is not None:
+            actions.append(Wake(key_of(STS, sts), since))
+    status = {
+        "observedGeneration": sts["metadata"].get("generation", 1),
+        "replicas": len(live),
+        "readyReplicas": sum(1 for p in live if pod_ready(p)),
+        "currentReplicas": sum(1 for p in live if p["metadata"].get("labels", {}).get(REVISION_LABEL)
+                               == current_revision),
+        "updatedReplicas": len(updated),
+        "availableReplicas": available,
+        "currentRevision": current_revision,
+        "updateRevision": revision,
+        "collisionCount": old_status.get("collisionCount", 0),
+    }
+    for k in ("readyReplicas", "currentReplicas", "updatedReplicas"):
+        if not status[k]:
+            status.pop(k)
+    if old_status.get("conditions"):
+        status["conditions"] = old_status["conditions"]
+    if status != old_status:
+        actions.insert(0, UpdateStatus(STS, dict(sts, status=status)))
+    return actions
+
+
+def keys_for(event: WatchEvent, cache: Cache) -> list[Key]:
+    if event.resource == STS:
+        return [key_of(STS, event.object)]
+    return by_controller(STS, "StatefulSet", event)
+
+
+def reconcile(key: Key, cache: Cache, now: float, scale: float) -> list:
+    _, ns, name = key
+    sts = cache.get(STS, ns, name)
+    if sts is None:
+        return []
+    return reconcile_statefulset(sts, cache.list("pods", ns), cache.list("persistentvolumeclaims", ns), now, scale)
+
+
+async def run(ctx: ControllerContext) -> None:
+    await Loop(ctx, IDENTITY, [STS, "pods", "persistentvolumeclaims"], keys_for,
+               lambda key, cache, now: reconcile(key, cache, now, ctx.time_scale)).run()
+

@@ -1,0 +1,204 @@
+"""PersistentVolumeClaims: bind to the default StorageClass, provision a PV when the capacity published in
+CSIStorageCapacity allows it (default 8Ti), reclaim the PV when its claim goes, and release the protection
+finalizer once no pod uses a deleted claim."""
+from __future__ import annotations
+
+import copy
+import re
+
+from ..client import ControllerContext, WatchEvent
+from ..lifecycle import lifecycle_data
+from .base import (Cache, Create, Delete, Event, Key, Loop, Update, UpdateStatus, Wake, controller_identity,
+                   is_terminating, key_of, parse_time, pod_active)
+from .timing import retry_at
+
+PVC = "persistentvolumeclaims"
+PV = "persistentvolumes"
+SC = "storageclasses.storage.k8s.io"
+CAP = "csistoragecapacities.storage.k8s.io"
+IDENTITY = controller_identity("persistent-volume-binder")
+COMPONENT = "persistentvolume-controller"
+DEFAULT_CLASS = "storageclass.kubernetes.io/is-default-class"
+SELECTED_NODE = "volume.kubernetes.io/selected-node"
+PROTECTION = "kubernetes.io/pvc-protection"
+
+_UNITS = {"": 1, "k": 10**3, "M": 10**6, "G": 10**9, "T": 10**12, "P": 10**15, "E": 10**18,
+          "Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40, "Pi": 2**50, "Ei": 2**60, "m": 0.001}
+
+
+def quantity(text) -> int:
+    """Bytes in a Kubernetes quantity such as ``50Gi``, ``8Ti`` or ``1e9``."""
+    match = re.fullmatch(r"\s*([0-9.]+(?:e[0-9]+)?)\s*([a-zA-Z]*)\s*", str(text))
+    if not match or match.group(2) not in _UNITS:
+        raise ValueError(f"not a quantity: {text!r}")
+    return int(float(match.group(1)) * _UNITS[match.group(2)])
+
+
+def default_class(classes: list[dict]) -> dict | None:
+    defaults = [c for c in classes if (c["metadata"].get("annotations") or {}).get(DEFAULT_CLASS) == "true"]
+    return max(defaults, key=lambda c: c["metadata"].get("creationTimestamp", "")) if defaults else None
+
+
+def capacity_of(class_name: str, capacities: list[dict], settings: dict) -> int:
+    published = [c for c in capacities if c.get("storageClassName") == class_name and c.get("capacity")]
+    if published:
+        return sum(quantity(c["capacity"]) for c in published)
+    return quantity(settings.get("storage_capacity") or lifecycle_data()["storage"]["default_capacity"])
+
+
+def _request(pvc: dict) -> str:
+    return ((pvc.get("spec") or {}).get("resources") or {}).get("requests", {}).get("storage", "1Gi")
+
+
+def _event(pvc: dict, name: str, component: str | None = None, **fields) -> Event:
+    spec = lifecycle_data()["storage"][name]
+    return Event(pvc, spec["reason"], spec["message"].format(**fields), component or spec.get("component",
+                                                                                          COMPONENT),
+                 type=spec.get("type", "Normal"))
+
+
+def new_volume(pvc: dict, sc: dict) -> dict:
+    m = pvc["metadata"]
+    return {"apiVersion": "v1", "kind": "PersistentVolume",
+            "metadata": {"name": f"pvc-{m['uid']}",
+                         "annotations": {"pv.kubernetes.io/provisioned-by": sc["provisioner"],
+                                         "volume.kubernetes.io/provisioner-deletion-secret-name": "",
+                                         "volume.kubernetes.io/provisioner-deletion-secret-namespace": ""}},
+            "spec": {"capacity": {"storage": _request(pvc)},
+                     "accessModes": pvc["spec"].get("accessModes") or ["ReadWriteOnce"],
+                     "persistentVolumeReclaimPolicy": sc.get("reclaimPolicy", "Delete"),
+                     "storageClassName": sc["metadata"]["name"],
+                     "volumeMode": pvc["spec"].get("volumeMode", "Filesystem"),
+                     "claimRef": {"kind": "PersistentVolumeClaim", "apiVersion": "v1", "namespace": m["namespace"],
+                                  "name": m["name"], "uid": m["uid"], "resourceVersion": m.get("resourceVersion")},
+                     "csi": {"driver": sc["provisioner"], "volumeHandle": f"pvc-{m['uid']}", "fsType": "ext4"}},
+            "status": {"phase": "Bound"}}
+
+
+def bind(pvc: dict, pv: dict, provisioner: str | None) -> list:
+    bound = copy.deepcopy(pvc)
+    bound["spec"]["volumeName"] = pv["metadata"]["name"]
+    ann = bound["metadata"].setdefault("annotations", {})
+    ann.update({"pv.kubernetes.io/bind-completed": "yes", "pv.kubernetes.io/bound-by-controller": "yes"})
+    if provisioner:
+        ann.update({"volume.beta.kubernetes.io/storage-provisioner": provisioner,
+                    "volume.kubernetes.io/storage-provisioner": provisioner})
+    status = {"phase": "Bound", "accessModes": pv["spec"].get("accessModes"),
+              "capacity": dict(pv["spec"].get("capacity") or {})}
+    return [Update(PVC, bound), UpdateStatus(PVC, dict(bound, status=status))]
+
+
+def reconcile_claim(pvc: dict, volumes: list[dict], classes: list[dict], capacities: list[dict], pods: list[dict],
+                    settings: dict, now: float, scale: float) -> list:
+    m, spec = pvc["metadata"], pvc.get("spec") or {}
+    ns, name = m["namespace"], m["name"]
+    if is_terminating(pvc):
+        users = [p for p in pods if pod_active(p) and any(
+            (v.get("persistentVolumeClaim") or {}).get("claimName") == name for v in p["spec"].get("volumes") or [])]
+        if PROTECTION in (m.get("finalizers") or []) and not users:
+            released = copy.deepcopy(pvc)
+            released["metadata"]["finalizers"] = [f for f in m["finalizers"] if f != PROTECTION]
+            return [Update(PVC, released)]
+        return []
+    if spec.get("volumeName"):
+        pv = next((v for v in volumes if v["metadata"]["name"] == spec["volumeName"]), None)
+        if pv and (pvc.get("status") or {}).get("phase") != "Bound":
+            return bind(pvc, pv, None)[1:]
+        return []
+
+    class_name = spec.get("storageClassName")
+    if class_name is None:
+        default = default_class(classes)
+        if default:  # retroactive default class assignment (Kubernetes 1.28+)
+            assigned = copy.deepcopy(pvc)
+            assigned["spec"]["storageClassName"] = default["metadata"]["name"]
+            return [Update(PVC, assigned)]
+        return [_event(pvc, "no_class")]
+
+    request = quantity(_request(pvc))
+    modes = set(spec.get("accessModes") or [])
+    for pv in volumes:  # a matching pre-provisioned volume first
+        pv_spec = pv.get("spec") or {}
+        if ((pv.get("status") or {}).get("phase") == "Available" and not pv_spec.get("claimRef")
+                and (pv_spec.get("storageClassName") or "") == class_name
+                and quantity((pv_spec.get("capacity") or {}).get("storage", "0")) >= request
+                and modes <= set(pv_spec.get("accessModes") or [])):
+            claimed = copy.deepcopy(pv)
+            claimed["spec"]["claimRef"] = {"kind": "PersistentVolumeClaim", "apiVersion": "v1", "namespace": ns,
+                                           "name": name, "uid": m["uid"]}
+            return [Update(PV, claimed), UpdateStatus(PV, dict(claimed, status={"phase": "Bound"})),
+                    *bind(pvc, claimed, None)]
+    if class_name == "":
+        return [_event(pvc, "no_class")]
+    sc = next((c for c in classes if c["metadata"]["name"] == class_name), None)
+    if sc is None:
+        return [Event(pvc, "ProvisioningFailed", f'storageclass.storage.k8s.io "{class_name}" not found',
+                      COMPONENT, type="Warning")]
+    if sc.get("volumeBindingMode") == "WaitForFirstConsumer" and not (m.get("annotations") or {}).get(SELECTED_NODE):
+        return [_event(pvc, "wait_for_consumer")]
+    provisioner = sc["provisioner"]
+    total = capacity_of(class_name, capacities, settings)
+    used = sum(quantity((v.get("spec") or {}).get("capacity", {}).get("storage", "0")) for v in volumes
+               if (v.get("spec") or {}).get("storageClassName") == class_name)
+    if used + request > total:
+        failing = parse_time(m.get("creationTimestamp"))
+        return [_event(pvc, "provisioning_failed", provisioner, storage_class=class_name, requested=request,
+                       available=max(0, total - used)),
+                Wake(key_of(PVC, pvc), retry_at(failing, now, scale))]
+    pv = new_volume(pvc, sc)
+    return [_event(pvc, "provisioning", provisioner, namespace=ns, claim=name),
+            Create(PV, pv, on_success=lambda created: [UpdateStatus(PV, dict(created, status={"phase": "Bound"}))]),
+            _event(pvc, "provisioned", provisioner, volume=pv["metadata"]["name"]),
+            *bind(pvc, pv, provisioner)]
+
+
+def reconcile_volume(pv: dict, claims: list[dict]) -> list:
+    ref = (pv.get("spec") or {}).get("claimRef")
+    if not ref or is_terminating(pv):
+        return []
+    claim = next((c for c in claims if c["metadata"]["name"] == ref.get("name")
+                  and c["metadata"].get("namespace") == ref.get("namespace")), None)
+    if claim is not None and (not ref.get("uid") or claim["metadata"].get("uid") == ref.get("uid")):
+        if (pv.get("status") or {}).get("phase") != "Bound":
+            return [UpdateStatus(PV, dict(pv, status={"phase": "Bound"}))]
+        return []
+    if pv["spec"].get("persistentVolumeReclaimPolicy", "Delete") == "Delete":
+        return [Delete(PV, pv["metadata"]["name"], None)]
+    if (pv.get("status") or {}).get("phase") != "Released":
+        return [UpdateStatus(PV, dict(pv, status={"phase": "Released"}))]
+    return []
+
+
+def keys_for(event: WatchEvent, cache: Cache) -> list[Key]:
+    obj = event.object
+    if event.resource == PVC:
+        keys = [key_of(PVC, obj)]
+        if event.type == "DELETED":  # its volume may be reclaimed now
+            keys += [key_of(PV, v) for v in cache.list(PV)
+                     if ((v.get("spec") or {}).get("claimRef") or {}).get("uid") == obj["metadata"].get("uid")]
+        return keys
+    if event.resource == PV:
+        return [key_of(PV, obj)]
+    if event.resource == "pods":
+        if event.type != "DELETED" and pod_active(obj):
+            return []
+        ns = obj["metadata"].get("namespace")
+        names = {(v.get("persistentVolumeClaim") or {}).get("claimName")
+                 for v in (obj.get("spec") or {}).get("volumes") or []}
+        return [(PVC, ns, n) for n in names if n]
+    # a StorageClass or capacity change may unblock pending claims
+    return [key_of(PVC, c) for c in cache.list(PVC) if (c.get("status") or {}).get("phase") != "Bound"]
+
+
+async def run(ctx: ControllerContext) -> None:
+    def reconcile(key: Key, cache: Cache, now: float) -> list:
+        resource, ns, name = key
+        if resource == PV:
+            pv = cache.get(PV, None, name)
+            return reconcile_volume(pv, cache.list(PVC)) if pv else []
+        pvc = cache.get(PVC, ns, name)
+        if pvc is None:
+            return []
+        return reconcile_claim(pvc, cache.list(PV), cache.list(SC), cache.list(CAP), cache.list("pods", ns),
+                               ctx.settings, now, ctx.time_scale)
+    await Loop(ctx, IDENTITY, [PVC, PV, SC, CAP, "pods"], keys_for, reconcile).run()

@@ -1,0 +1,705 @@
+"""The practice node: what the scheduler and kubelet would do with a pod, as pure functions of data.
+
+Stages, durations, events and status texts come from ``data/lifecycle.yaml``; what each image needs under the
+security context SCC admission gave the pod (and what it does otherwise) comes from ``data/images/*.yaml``.
+``advance(pod, record, world)`` moves one pod as far as the clock allows and returns the new status, the events
+and log lines of each transition, and when to look again. Nothing here runs a container.
+"""
+from __future__ import annotations
+
+import copy
+import fnmatch
+import functools
+import hashlib
+import ipaddress
+import re
+import shlex
+from dataclasses import dataclass, field
+from importlib import resources
+from typing import Any
+
+import yaml
+
+_DATA = resources.files("clearml_lab.practice") / "data"
+
+
+@functools.cache
+def lifecycle_data() -> dict:
+    return yaml.safe_load((_DATA / "lifecycle.yaml").read_text(encoding="utf-8"))
+
+
+@functools.cache
+def image_model() -> dict:
+    """All image files merged: ``images`` (rules), ``unavailable`` (references that no longer pull), ``default``."""
+    model: dict = {"images": [], "unavailable": [], "default": {}}
+    for path in sorted((_DATA / "images").iterdir(), key=lambda p: p.name):
+        if not path.name.endswith(".yaml"):
+            continue
+        doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        model["images"] += doc.get("images") or []
+        model["unavailable"] += doc.get("unavailable") or []
+        model["default"].update(doc.get("default") or {})
+    return model
+
+
+# --- images --------------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class ImageRef:
+    registry: str      # docker.io when none is given
+    repository: str    # path without registry; docker.io's "library/" dropped
+    tag: str
+
+    @property
+    def reference(self) -> str:
+        return f"{self.registry}/{self._remote_path}:{self.tag}"
+
+    @property
+    def full_repository(self) -> str:
+        return f"{self.registry}/{self._remote_path}"
+
+    @property
+    def _remote_path(self) -> str:
+        if self.registry == "docker.io" and "/" not in self.repository:
+            return f"library/{self.repository}"
+        return self.repository
+
+    def matches(self, pattern: str) -> bool:
+        """``bitnami/*`` or ``allegroai/clearml`` (Docker Hub, ``docker.io/`` optional) or a fully qualified
+        ``docker.elastic.co/elasticsearch/elasticsearch``."""
+        name = self.repository if self.registry == "docker.io" else f"{self.registry}/{self.repository}"
+        pattern = pattern.removeprefix("docker.io/").removeprefix("library/")
+        return fnmatch.fnmatchcase(name, pattern)
+
+
+def parse_image(image: str) -> ImageRef:
+    name, _, digest = image.partition("@")
+    tag = "latest"
+    last = name.rsplit("/", 1)[-1]
+    if ":" in last:
+        name, tag = name.rsplit(":", 1)
+    if digest:
+        tag = digest
+    first, _, rest = name.partition("/")
+    if rest and ("." in first or ":" in first or first == "localhost"):
+        registry, repository = first, rest
+    else:
+        registry, repository = "docker.io", name
+    if registry in ("index.docker.io", "registry-1.docker.io"):
+        registry = "docker.io"
+    if registry == "docker.io":
+        repository = repository.removeprefix("library/")
+    return ImageRef(registry, repository, tag)
+
+
+def image_rule(image: str) -> dict:
+    ref = parse_image(image)
+    model = image_model()
+    for rule in model["images"]:
+        if any(ref.matches(p) for p in rule.get("repositories") or []):
+            return {**model["default"], **rule}
+    return dict(model["default"])
+
+
+def pull_error(image: str) -> str | None:
+    ref = parse_image(image)
+    for rule in image_model()["unavailable"]:
+        if any(ref.matches(p) for p in rule.get("repositories") or []) and ref.tag not in (rule.get("except_tags")
+                                                                                            or []):
+            return rule["error"].format(reference=ref.reference, repository=ref.full_repository, tag=ref.tag)
+    return None
+
+
+def image_id(image: str) -> str:
+    ref = parse_image(image)
+    return f"{ref.full_repository}@sha256:{hashlib.sha256(ref.reference.encode()).hexdigest()}"
+
+
+def go_duration(seconds: float) -> str:
+    """Render like Go's time.Duration truncated to milliseconds: 412ms, 2.5s, 1m3.204s."""
+    ms = int(round(seconds * 1000))
+    if ms < 1000:
+        return f"{ms}ms"
+    minutes, ms = divmod(ms, 60_000)
+    secs = f"{ms / 1000:.3f}".rstrip("0").rstrip(".")
+    return f"{minutes}m{secs}s" if minutes else f"{secs}s"
+
+
+# --- the world a pod sees ------------------------------------------------------------------------------------
+
+@dataclass
+class World:
+    now: float
+    scale: float
+    node: str
+    node_sysctls: dict[str, int]
+    ready_services: set[tuple[str, str]] = field(default_factory=set)   # (namespace, service) with ready endpoints
+    configmaps: dict[tuple[str, str], dict] = field(default_factory=dict)
+    claims: dict[tuple[str, str], dict] = field(default_factory=dict)
+    storage_classes: dict[str, dict] = field(default_factory=dict)
+    images_present: set[str] = field(default_factory=set)
+    pod_index: int = 0            # stable per pod; picks its IP
+
+
+def world_settings(settings: dict) -> tuple[str, dict[str, int]]:
+    data = lifecycle_data()["node"]
+    sysctls = {k: int(v) for k, v in (data.get("sysctls") or {}).items()}
+    sysctls.update({k: int(v) for k, v in (settings.get("node_sysctls") or {}).items()})
+    return settings.get("node_name") or data["name"], sysctls
+
+
+def pod_ip(index: int) -> str:
+    net = ipaddress.ip_network(lifecycle_data()["node"]["pod_network"])
+    hosts = net.num_addresses - 12
+    return str(net.network_address + 10 + index % hosts)
+
+
+# --- what a container will do --------------------------------------------------------------------------------
+
+@dataclass
+class Outcome:
+    kind: str                     # serve | complete | crash | wait
+    seconds: float = 0.0          # simulated seconds from start to exit (complete, crash)
+    exit_code: int = 0
+    logs: list[str] = field(default_factory=list)
+    ready_seconds: float = 0.0    # serve: start → Ready
+    waits_for: list[tuple[str, str]] = field(default_factory=list)
+    echo: list[str] = field(default_factory=list)
+    sets_sysctls: dict[str, int] = field(default_factory=dict)
+
+
+def command_line(container: dict) -> str:
+    return " ".join(shlex.quote(str(a)) if " " not in str(a) else str(a)
+                    for a in (container.get("command") or []) + (container.get("args") or []))
+
+
+def effective_uid(pod: dict, container: dict, rule: dict) -> int:
+    for ctx in (container.get("securityContext") or {}, (pod.get("spec") or {}).get("securityContext") or {}):
+        if ctx.get("runAsUser") is not None:
+            return int(ctx["runAsUser"])
+    return int(rule.get("user", 0))
+
+
+def _setting_from_config(pod: dict, container: dict, world: World, path: str, name: str) -> Any:
+    """Read ``name`` from the file at ``path`` if a ConfigMap is mounted there (whole directory or subPath)."""
+    volumes = {v["name"]: v for v in (pod.get("spec") or {}).get("volumes") or []}
+    directory, _, filename = path.rpartition("/")
+    ns = pod["metadata"].get("namespace")
+    for mount in container.get("volumeMounts") or []:
+        source = (volumes.get(mount.get("name")) or {}).get("configMap")
+        if not source:
+            continue
+        if mount.get("mountPath") == path:
+            key = mount.get("subPath") or filename
+        elif mount.get("mountPath", "").rstrip("/") == directory and not mount.get("subPath"):
+            key = filename
+        else:
+            continue
+        for item in source.get("items") or []:
+            if item.get("path") == key:
+                key = item["key"]
+        text = ((world.configmaps.get((ns, source.get("name"))) or {}).get("data") or {}).get(key)
+        if text is None:
+            continue
+        try:
+            doc = yaml.safe_load(text) or {}
+        except yaml.YAMLError:
+            continue
+        if name in doc:
+            return doc[name]
+        node: Any = doc
+        for part in name.split("."):
+            node = node.get(part) if isinstance(node, dict) else None
+        if node is not None:
+            return node
+    return None
+
+
+def _setting(pod: dict, container: dict, world: World, rule: dict, name: str, config_file: str | None) -> Any:
+    if config_file:
+        value = _setting_from_config(pod, container, world, config_file, name)
+        if value is not None:
+            return value
+    for env in container.get("env") or []:
+        if env.get("name") == name and "value" in env:
+            return yaml.safe_load(str(env["value"]))
+    return (rule.get("defaults") or {}).get(name)
+
+
+def _unmet(pod: dict, container: dict, world: World, rule: dict, sysctls: dict[str, int]) -> tuple[dict, dict] | None:
+    """The first requirement of the image this container does not meet, with the values for its messages."""
+    for req in rule.get("requires") or []:
+        if "uid" in req:
+            uid = effective_uid(pod, container, rule)
+            if uid != int(req["uid"]):
+                return req, {"uid": uid}
+        elif "sysctl" in req:
+            unless = req.get("unless_setting")
+            if unless and _setting(pod, container, world, rule, unless["name"],
+                                   unless.get("config_file")) == unless["equals"]:
+                continue
+            value = sysctls.get(req["sysctl"], 0)
+            if value < int(req["at_least"]):
+                cluster = _setting(pod, container, world, rule, "cluster.name",
+                                   "/usr/share/elasticsearch/config/elasticsearch.yml") or "docker-cluster"
+                return req, {"value": value, "minimum": req["at_least"], "cluster_name": cluster}
+    return None
+
+
+def plan_container(pod: dict, container: dict, *, init: bool, world: World, sysctls: dict[str, int]) -> Outcome:
+    data = lifecycle_data()["commands"]
+    rule = image_rule(container.get("image", ""))
+    line = command_line(container)
+    restart = (pod.get("spec") or {}).get("restartPolicy", "Always")
+
+    match = re.search(data["sysctl_write"]["pattern"], line)
+    if match:
+        key, value = match.group(1), int(match.group(2))
+        privileged = bool((container.get("securityContext") or {}).get("privileged"))
+        if privileged:
+            return Outcome("complete", seconds=data["sysctl_write"]["seconds"], sets_sysctls={key: value})
+        failure = data["sysctl_write"]["unprivileged"]
+        return Outcome("crash", seconds=data["sysctl_write"]["seconds"], exit_code=failure["exit_code"],
+                       logs=[t.format(key=key) for t in failure["logs"]])
+
+    waits = data["wait_for_services"]
+    if init and re.search(waits["loop"], line):
+        ns = pod["metadata"].get("namespace")
+        targets: list[tuple[str, str]] = []
+        for pattern in waits["hosts"]:
+            for host, _port in re.findall(pattern, line):
+                if host in waits["ignore_hosts"]:
+                    continue
+                labels = host.split(".")
+                target = (labels[1] if len(labels) > 1 and labels[1] != "svc" else ns, labels[0])
+                if target not in targets:
+                    targets.append(target)
+        if targets:
+            return Outcome("wait", waits_for=targets, echo=re.findall(waits["echo"], line))
+
+    unmet = None if init else _unmet(pod, container, world, rule, sysctls)
+    if unmet:
+        req, values = unmet
+        fail = req["otherwise"]
+        return Outcome("crash", seconds=fail.get("after_seconds", 1), exit_code=int(fail["exit_code"]),
+                       logs=[t.format(**values) for t in fail.get("logs") or []])
+    if init:
+        return Outcome("complete", seconds=data["default_init_seconds"])
+    if restart != "Always":
+        return Outcome("complete", seconds=data["default_run_seconds"])
+    probe = container.get("readinessProbe")
+    ready = max(float(rule.get("ready_seconds", 0)), float(probe.get("initialDelaySeconds", 0))) if probe else 0.0
+    return Outcome("serve", ready_seconds=ready)
+
+
+# --- the state machine ---------------------------------------------------------------------------------------
+# A record is the node's memory of one pod (kept by the controller, rebuilt from status after a restart):
+#   {"uid", "scheduled_at", "ip", "sysctls", "unschedulable", "containers": {name: c}, "stopping_at"}
+# and each c: {"stage": pull|pulling|pull_error|pull_backoff|create|start|running|exited|crash_backoff|done,
+#   "due", "restarts", "pull_failures", "started_at", "ready_at", "exit", "last", "id", "outcome", "pulled_at"}
+
+
+@dataclass
+class Step:
+    status: dict
+    record: dict
+    events: list[tuple[str, dict]] = field(default_factory=list)   # (event name in lifecycle.yaml, fields)
+    logs: list[tuple[str, list[str]]] = field(default_factory=list)  # (container, lines)
+    wake_at: float | None = None
+    bind_node: bool = False            # the scheduler placed the pod: set spec.nodeName
+    select_claims: list[str] = field(default_factory=list)  # WaitForFirstConsumer claims to mark for this node
+    finished: bool = False             # a deleted pod's containers have stopped: remove it
+
+
+def _backoff(kind: str, count: int) -> float:
+    b = lifecycle_data()["backoff"][kind]
+    return float(min(b["initial"] * 2 ** max(0, count - 1), b["max"]))
+
+
+def _claims(pod: dict) -> list[str]:
+    return [v["persistentVolumeClaim"]["claimName"] for v in (pod.get("spec") or {}).get("volumes") or []
+            if v.get("persistentVolumeClaim")]
+
+
+def _scheduling_problem(pod: dict, world: World) -> tuple[str | None, dict, list[str]]:
+    """(event name, fields, claims to select) — event None means the pod fits now."""
+    ns = pod["metadata"].get("namespace")
+    wait: list[str] = []
+    for claim in _claims(pod):
+        pvc = world.claims.get((ns, claim))
+        if pvc is None:
+            return "claim_not_found", {"claim": claim}, []
+        if (pvc.get("status") or {}).get("phase") == "Bound":
+            continue
+        sc = world.storage_classes.get((pvc.get("spec") or {}).get("storageClassName") or "")
+        if sc and sc.get("volumeBindingMode") == "WaitForFirstConsumer":
+            wait.append(claim)
+        else:
+            return "unbound_immediate", {}, []
+    return None, {}, wait
+
+
+def advance(pod: dict, record: dict | None, world: World) -> Step:
+    record = copy.deepcopy(record) if record else {"uid": pod["metadata"].get("uid"), "containers": {}}
+    step = Step(status={}, record=record)
+    meta, spec = pod["metadata"], pod.get("spec") or {}
+    stages = lifecycle_data()["stages"]
+    now, scale = world.now, world.scale
+
+    def later(seconds: float) -> float:
+        return now + seconds * scale
+
+    def wake(at: float) -> None:
+        step.wake_at = at if step.wake_at is None else min(step.wake_at, at)
+
+    # Deletion: stop containers, then let the pod go.
+    if meta.get("deletionTimestamp"):
+        if "stopping_at" not in record:
+            record["stopping_at"] = later(stages["stop"])
+            for name, c in record["containers"].items():
+                if c.get("stage") == "running":
+                    step.events.append(("killing", {"container": name}))
+        if now >= record["stopping_at"]:
+            step.finished = True
+        else:
+            wake(record["stopping_at"])
+        step.status = render_status(pod, record, world)
+        return step
+
+    # Scheduling.
+    if not record.get("scheduled_at"):
+        problem, fields, wait_claims = _scheduling_problem(pod, world)
+        if problem:
+            if record.get("unschedulable") != problem:
+                step.events.append((problem, fields))
+            record["unschedulable"] = problem
+            record["unschedulable_message"] = lifecycle_data()["events"][problem]["message"].format(**fields)
+            step.status = render_status(pod, record, world)
+            return step
+        if wait_claims:
+            unselected = [c for c in wait_claims
+                          if not (world.claims[(meta.get("namespace"), c)]["metadata"].get("annotations") or {})
+                          .get("volume.kubernetes.io/selected-node")]
+            step.select_claims = unselected
+            step.status = render_status(pod, record, world)
+            return step  # wait for the claims to bind; their update wakes the pod
+        record.pop("unschedulable", None)
+        record.pop("unschedulable_message", None)
+        record.setdefault("schedule_due", later(stages["schedule"]))
+        if now < record["schedule_due"]:
+            wake(record["schedule_due"])
+            step.status = render_status(pod, record, world)
+            return step
+        record["scheduled_at"] = record["schedule_due"]
+        record["sandbox_due"] = record["scheduled_at"] + stages["sandbox"] * scale
+        step.bind_node = True
+        step.events.append(("scheduled", {"node": world.node}))
+
+    if not record.get("ip"):
+        if now < record["sandbox_due"]:
+            wake(record["sandbox_due"])
+            step.status = render_status(pod, record, world)
+            return step
+        record["ip"] = pod_ip(world.pod_index)
+        if lifecycle_data()["node"].get("interface_event"):
+            step.events.append(("interface", {"ip": record["ip"]}))
+
+    sysctls = dict(world.node_sysctls)
+    sysctls.update(record.get("sysctls") or {})
+    restart = spec.get("restartPolicy", "Always")
+    init_done = True
+    for container in spec.get("initContainers") or []:
+        c = _advance_container(pod, container, record, world, step, init=True, sysctls=sysctls,
+                               restart=restart, start_at=now)
+        sysctls.update(record.get("sysctls") or {})
+        if c["stage"] != "done":
+            init_done = False
+            break
+    if init_done:
+        for container in spec.get("containers") or []:
+            _advance_container(pod, container, record, world, step, init=False, sysctls=sysctls,
+                               restart=restart, start_at=now)
+    step.status = render_status(pod, record, world)
+    return step
+
+
+def _advance_container(pod: dict, container: dict, record: dict, world: World, step: Step, *, init: bool,
+                       sysctls: dict, restart: str, start_at: float) -> dict:
+    stages = lifecycle_data()["stages"]
+    name, image = container["name"], container.get("image", "")
+    now, scale = world.now, world.scale
+    c = record["containers"].setdefault(name, {"stage": "pull", "due": start_at, "restarts": 0,
+                                               "pull_failures": 0})
+
+    def wake(at: float) -> None:
+        step.wake_at = at if step.wake_at is None else min(step.wake_at, at)
+
+    for _ in range(64):  # fold every transition already due (bounded; each one moves the stage on)
+        stage, due = c["stage"], c.get("due")
+        if stage in ("done",):
+            return c
+        if stage == "running":
+            outcome = Outcome(**c["outcome"])
+            if outcome.kind == "wait":
+                if all(t in world.ready_services for t in outcome.waits_for):
+                    c["stage"], c["due"] = "exiting", now + stages["init_release"] * scale
+                    continue
+                return c  # released by the Services' endpoints, not by a timer
+            if outcome.kind == "serve":
+                if c.get("ready_at") and now < c["ready_at"]:
+                    wake(c["ready_at"])
+                return c
+            c["stage"], c["due"] = "exiting", c["started_at"] + outcome.seconds * scale
+            continue
+        if due is not None and now < due:
+            wake(due)
+            return c
+        if stage == "pull":
+            policy = container.get("imagePullPolicy") or ("Always" if parse_image(image).tag == "latest"
+                                                          else "IfNotPresent")
+            if policy != "Always" and (image in world.images_present or image in record.get("pulled", [])):
+                step.events.append(("present", {"image": image, "container": name}))
+                c["stage"], c["due"] = "create", due + stages["create"] * scale
+            else:
+                step.events.append(("pulling", {"image": image, "container": name}))
+                rule = image_rule(image)
+                c["stage"], c["due"] = "pulling", due + float(rule.get("pull_seconds", 3)) * scale
+                c["pull_started"] = due
+        elif stage == "pulling":
+            error = pull_error(image)
+            if error:
+                c["pull_failures"] += 1
+                c["error"] = error
+                step.events.append(("pull_failed", {"image": image, "error": error, "container": name}))
+                step.events.append(("err_image_pull", {"container": name}))
+                c["stage"], c["due"] = "pull_error", due + 1.0 * scale
+            else:
+                rule = image_rule(image)
+                took = go_duration(float(rule.get("pull_seconds", 3)))
+                step.events.append(("pulled", {"image": image, "pull": took, "size": rule.get("size_bytes", 0),
+                                               "container": name}))
+                record.setdefault("pulled", []).append(image)
+                c["pull_failures"] = 0
+                c["stage"], c["due"] = "create", due + stages["create"] * scale
+        elif stage == "pull_error":
+            step.events.append(("pull_backoff", {"image": image, "container": name}))
+            step.events.append(("image_pull_backoff", {"container": name}))
+            c["stage"], c["due"] = "pull_backoff", due + _backoff("image_pull", c["pull_failures"]) * scale
+        elif stage == "pull_backoff":
+            c["stage"] = "pull"
+        elif stage == "create":
+            step.events.append(("created", {"container": name}))
+            c["id"] = hashlib.sha256(f"{record.get('uid')}/{name}/{c['restarts']}".encode()).hexdigest()
+            c["stage"], c["due"] = "start", due + stages["start"] * scale
+        elif stage == "start":
+            step.events.append(("started", {"container": name}))
+            outcome = plan_container(pod, container, init=init, world=world, sysctls=sysctls)
+            c["outcome"] = outcome.__dict__
+            c["started_at"] = due
+            c["ready_at"] = due + outcome.ready_seconds * scale if outcome.kind == "serve" else None
+            if outcome.echo:
+                step.logs.append((name, outcome.echo))
+            c["stage"], c["due"] = "running", None
+        elif stage == "exiting":
+            outcome = Outcome(**c["outcome"])
+            code = outcome.exit_code if outcome.kind == "crash" else 0
+            if outcome.logs:
+                step.logs.append((name, outcome.logs))
+            record.setdefault("sysctls", {}).update(outcome.sets_sysctls)
+            c["exit"] = {"exitCode": code, "reason": "Completed" if code == 0 else "Error",
+                         "startedAt": c["started_at"], "finishedAt": due, "id": c.get("id")}
+            again = restart == "Always" and not init or (restart != "Never" and code != 0)
+            if not again:
+                c["stage"], c["due"] = ("done" if code == 0 else "failed"), None
+                if c["stage"] == "failed":
+                    return c
+            else:
+                c["stage"], c["due"] = "exited", due + stages["exit_shown"] * scale
+        elif stage == "exited":
+            step.events.append(("crash_backoff", {"container": name}))
+            c["backoff"] = _backoff("crash", c["restarts"] + 1)
+            c["stage"], c["due"] = "crash_backoff", due + c["backoff"] * scale
+        elif stage == "crash_backoff":
+            c["restarts"] += 1
+            c["last"] = c.pop("exit", None)
+            c["stage"] = "pull"
+        elif stage == "failed":
+            return c
+    return c
+
+
+# --- rendering the status ------------------------------------------------------------------------------------
+
+def _ts(t: float | None) -> str | None:
+    from .controllers.base import rfc3339
+    return rfc3339(t) if t is not None else None
+
+
+def _container_status(pod: dict, container: dict, c: dict | None, *, init: bool, initialized: bool) -> dict:
+    texts = lifecycle_data()["status"]
+    meta = pod["metadata"]
+    image = container.get("image", "")
+    status: dict = {"name": container["name"], "image": image, "imageID": "", "ready": False,
+                    "restartCount": (c or {}).get("restarts", 0), "started": False}
+    if not c or (not init and not initialized):
+        status["state"] = {"waiting": {"reason": "PodInitializing"}}
+        return status
+    stage = c["stage"]
+    if stage not in ("pull", "pulling", "pull_error", "pull_backoff") or c.get("restarts"):
+        status["imageID"] = image_id(image)
+    if c.get("id"):
+        status["containerID"] = f"cri-o://{c['id']}"
+    if stage == "pull_error":
+        status["state"] = {"waiting": {"reason": "ErrImagePull", "message": c.get("error", "")}}
+    elif stage == "pull_backoff":
+        status["state"] = {"waiting": {"reason": "ImagePullBackOff", "message": texts["pull_waiting"].format(
+            image=image, error=c.get("error", ""))}}
+    elif stage == "crash_backoff":
+        status["state"] = {"waiting": {"reason": "CrashLoopBackOff", "message": texts["crash_waiting"].format(
+            backoff=go_duration(c.get("backoff", 10)).replace("m0s", "m"), container=container["name"],
+            pod=meta["name"], namespace=meta.get("namespace"), uid=meta.get("uid"))}}
+    elif stage in ("running", "exiting"):
+        status["state"] = {"running": {"startedAt": _ts(c["started_at"])}}
+        status["started"] = True
+        ready_at = c.get("ready_at")
+        status["ready"] = Outcome(**c["outcome"]).kind == "serve" and ready_at is not None and \
+            ready_at <= pod.get("_now", 0)
+    elif stage in ("exited", "done", "failed"):
+        e = c["exit"]
+        status["state"] = {"terminated": {"exitCode": e["exitCode"], "reason": e["reason"],
+                                          "startedAt": _ts(e["startedAt"]), "finishedAt": _ts(e["finishedAt"]),
+                                          "containerID": f"cri-o://{e['id']}"}}
+        status["ready"] = init and e["exitCode"] == 0
+    else:
+        status["state"] = {"waiting": {"reason": "PodInitializing" if init else "ContainerCreating"}}
+    if c.get("last"):
+        e = c["last"]
+        status["lastState"] = {"terminated": {"exitCode": e["exitCode"], "reason": e["reason"],
+                                              "startedAt": _ts(e["startedAt"]), "finishedAt": _ts(e["finishedAt"]),
+                                              "containerID": f"cri-o://{e['id']}"}}
+    else:
+        status["lastState"] = {}
+    return status
+
+
+def _qos(pod: dict) -> str:
+    containers = (pod.get("spec") or {}).get("containers") or []
+    resources_ = [c.get("resources") or {} for c in containers]
+    if not any(r.get("requests") or r.get("limits") for r in resources_):
+        return "BestEffort"
+    for r in resources_:
+        limits, requests = r.get("limits") or {}, r.get("requests") or {}
+        if set(limits) < {"cpu", "memory"} or any(requests.get(k, limits[k]) != limits[k] for k in limits):
+            return "Burstable"
+    return "Guaranteed"
+
+
+def render_status(pod: dict, record: dict, world: World) -> dict:
+    from .controllers.base import set_condition
+    spec, meta = pod.get("spec") or {}, pod["metadata"]
+    old = pod.get("status") or {}
+    now = world.now
+    pod = dict(pod, _now=now)
+    conditions = [c for c in old.get("conditions") or []]
+    status: dict = {"phase": "Pending", "qosClass": _qos(pod)}
+    if record.get("unschedulable"):
+        status["conditions"] = set_condition(conditions, "PodScheduled", "False", "Unschedulable",
+                                             record["unschedulable_message"], now)
+        for c in status["conditions"]:
+            c.setdefault("lastProbeTime", None)
+        return status
+    if not record.get("scheduled_at"):
+        return dict(old, qosClass=status["qosClass"], phase=old.get("phase", "Pending"))
+    status["startTime"] = old.get("startTime") or _ts(record["scheduled_at"])
+    status["hostIP"] = "192.168.126.11"
+    status["hostIPs"] = [{"ip": "192.168.126.11"}]
+    if record.get("ip"):
+        status["podIP"], status["podIPs"] = record["ip"], [{"ip": record["ip"]}]
+    inits = spec.get("initContainers") or []
+    mains = spec.get("containers") or []
+    recs = record["containers"]
+    initialized = all((recs.get(c["name"]) or {}).get("stage") == "done" for c in inits)
+    if inits:
+        status["initContainerStatuses"] = [_container_status(pod, c, recs.get(c["name"]), init=True,
+                                                             initialized=True) for c in inits]
+    status["containerStatuses"] = [_container_status(pod, c, recs.get(c["name"]) if initialized else None,
+                                                     init=False, initialized=initialized) for c in mains]
+    main_stages = [(recs.get(c["name"]) or {}).get("stage") for c in mains] if initialized else []
+    failed_init = any((recs.get(c["name"]) or {}).get("stage") == "failed" for c in inits)
+    if failed_init:
+        status["phase"] = "Failed"
+    elif main_stages and all(s in ("done", "failed") for s in main_stages):
+        status["phase"] = "Failed" if "failed" in main_stages else "Succeeded"
+    elif main_stages and all((recs.get(c["name"]) or {}).get("started_at") is not None
+                             or (recs.get(c["name"]) or {}).get("restarts") for c in mains):
+        status["phase"] = "Running"
+
+    unready = [s["name"] for s in status["containerStatuses"] if not s["ready"]]
+    not_init = [c["name"] for c in inits if (recs.get(c["name"]) or {}).get("stage") != "done"]
+    completed = status["phase"] in ("Succeeded", "Failed")
+    conditions = set_condition(conditions, "PodReadyToStartContainers", "True" if record.get("ip") else "False",
+                               "", "", now)
+    if not_init:
+        conditions = set_condition(conditions, "Initialized", "False", "ContainersNotInitialized",
+                                   f"containers with incomplete status: [{' '.join(not_init)}]", now)
+    else:
+        conditions = set_condition(conditions, "Initialized", "True", "PodCompleted" if completed and inits else "",
+                                   "", now)
+    if completed:
+        ready = ("False", "PodCompleted", "")
+    elif unready:
+        ready = ("False", "ContainersNotReady", f"containers with unready status: [{' '.join(unready)}]")
+    else:
+        ready = ("True", "", "")
+    conditions = set_condition(conditions, "Ready", *ready, now)
+    conditions = set_condition(conditions, "ContainersReady", *ready, now)
+    conditions = set_condition(conditions, "PodScheduled", "True", "", "", now)
+    order = ["PodReadyToStartContainers", "Initialized", "Ready", "ContainersReady", "PodScheduled"]
+    cleaned = []
+    for c in sorted(conditions, key=lambda c: order.index(c["type"]) if c["type"] in order else 99):
+        c = {k: v for k, v in c.items() if v != "" or k == "status"}
+        c.setdefault("lastProbeTime", None)
+        cleaned.append(c)
+    status["conditions"] = cleaned
+    return status
+
+
+def event_text(name: str, pod: dict, fields: dict, world: World) -> tuple[str, str, str, str]:
+    """(reason, message, type, component) of a lifecycle.yaml event about ``pod``."""
+    spec = lifecycle_data()["events"][name]
+    meta = pod["metadata"]
+    values = {"namespace": meta.get("namespace"), "pod": meta["name"], "uid": meta.get("uid"), "node": world.node,
+              **fields}
+    return spec["reason"], spec["message"].format(**values), spec.get("type", "Normal"), spec["component"]
+
+
+def record_from_status(pod: dict) -> dict | None:
+    """What the node remembers of a pod it already ran before a restart: running containers stay running,
+    anything else starts over from its image."""
+    from .controllers.base import parse_time
+    status = pod.get("status") or {}
+    scheduled = next((c for c in status.get("conditions") or [] if c.get("type") == "PodScheduled"
+                      and c.get("status") == "True"), None)
+    if not scheduled or not status.get("podIP"):
+        return None
+    record: dict = {"uid": pod["metadata"].get("uid"), "scheduled_at": parse_time(scheduled.get("lastTransitionTime")),
+                    "ip": status["podIP"], "containers": {}}
+    for init, key in ((True, "initContainerStatuses"), (False, "containerStatuses")):
+        for cs in status.get(key) or []:
+            state = cs.get("state") or {}
+            c: dict = {"restarts": cs.get("restartCount", 0), "pull_failures": 0, "stage": "pull", "due": None}
+            if "terminated" in state and init and state["terminated"].get("exitCode") == 0:
+                t = state["terminated"]
+                c.update(stage="done", exit={"exitCode": 0, "reason": "Completed",
+                                             "startedAt": parse_time(t.get("startedAt")),
+                                             "finishedAt": parse_time(t.get("finishedAt")),
+                                             "id": (t.get("containerID") or "").removeprefix("cri-o://")})
+            elif "running" in state and not init:
+                started = parse_time(state["running"].get("startedAt")) or 0.0
+                c.update(stage="running", started_at=started, ready_at=started if cs.get("ready") else None,
+                         outcome=Outcome("serve").__dict__,
+                         id=(cs.get("containerID") or "").removeprefix("cri-o://"))
+            else:
+                continue  # start this one over
+            record["containers"][cs["name"]] = c
+    return record
