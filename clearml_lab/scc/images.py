@@ -10,7 +10,7 @@ from ..errors import UsageError
 
 
 def image_repository(image: str) -> str:
-    """'docker.io/allegroai/clearml:2.0.0-613' -> 'allegroai/clearml'; drops registry host, tag and digest."""
+    """'quay.io/team/app:1.2' -> 'team/app': drops the registry host, the tag and the digest."""
     name = image.split("@", 1)[0]
     last_slash = name.rfind("/")
     colon = name.rfind(":")
