@@ -6,7 +6,6 @@ hash, so a render always uses the current source and concurrent renders never se
 from __future__ import annotations
 
 import os
-import re
 import tempfile
 from pathlib import Path
 
@@ -16,7 +15,7 @@ from .errors import LabError, UsageError
 from .helm import Helm
 from .practice import chartrepo
 from .profiles import profile_values
-from .versions import satisfies
+from .versions import core, satisfies
 
 CHART = chartrepo.REPO_CHART
 RENDER_TIMEOUT_S = 120
@@ -49,7 +48,7 @@ def chart_package(chart_version: str) -> Path:
     return target
 
 
-def render(chart_version: str, *, profile: str = "seed", values_file: str | Path | None = None,
+def render(chart_version: str, *, profile: str | None = "seed", values_file: str | Path | None = None,
            overrides: dict | None = None, release: str = "clearml", namespace: str = "clearml",
            kube_version: str = "1.32") -> list[dict]:
     """The manifests `helm template` renders for this chart version, values profile, user values and overrides.
@@ -59,21 +58,26 @@ def render(chart_version: str, *, profile: str = "seed", values_file: str | Path
     a cluster version outside the chart's kubeVersion range).
     """
     version = _known(chart_version)
-    if not re.fullmatch(r"v?\d+\.\d+(\.\d+)?", str(kube_version)):
-        raise UsageError(f"Kubernetes version {kube_version!r} is not a version like 1.32: give major.minor.")
+    try:
+        kube_version = str(core(str(kube_version)))  # a cluster's gitVersion (v1.28.2-3598+…) works as well
+    except ValueError:
+        raise UsageError(f"Kubernetes version {kube_version!r} is not a version like 1.32: give major.minor.") from None
     if values_file is not None and not Path(values_file).is_file():
         raise UsageError(f"values file {values_file} does not exist: check the path.")
-    layers = [profile_values(profile, version)]
     package = chart_package(version)
     helm = Helm(kubeconfig=None, context=None, state_dir=_cache_dir() / "helm-state")
     with tempfile.TemporaryDirectory(prefix="clearml-lab-render-") as tmp:
-        args = ["template", release, str(package), "--namespace", namespace, "--kube-version", str(kube_version)]
-        for i, layer in enumerate(layers + ([overrides] if overrides else [])):
-            path = Path(tmp) / f"values-{i}.yaml"
-            path.write_text(yaml.safe_dump(layer, sort_keys=False))
-            args += ["-f", str(path)]
-            if i == 0 and values_file is not None:
-                args += ["-f", str(values_file)]
+        args = ["template", release, str(package), "--namespace", namespace, "--kube-version", kube_version]
+        # Later files win, as with helm's repeated -f: the profile (None: the values file already holds one),
+        # then the user's values file, then overrides.
+        layers = [profile_values(profile, version) if profile else None, values_file, overrides or None]
+        for i, layer in enumerate(layers):
+            if isinstance(layer, dict):
+                path = Path(tmp) / f"values-{i}.yaml"
+                path.write_text(yaml.safe_dump(layer, sort_keys=False))
+                layer = path
+            if layer is not None:
+                args += ["-f", str(layer)]
         result = helm.run(args, cluster=False, timeout=RENDER_TIMEOUT_S)
     if not result.ok:
         raise LabError(_explain(result.error, version, str(kube_version)))
