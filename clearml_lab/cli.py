@@ -36,9 +36,10 @@ def _common_parser(suppress: bool) -> argparse.ArgumentParser:
 def _modules():
     # Each concern owns its subcommands; imported here so the parser is built from one table.
     from . import commands
+    from .practice import cli as practice_cli
     from .scc import cli as scc_cli
 
-    return (commands, scc_cli)
+    return (commands, scc_cli, practice_cli)
 
 
 def _version(args: argparse.Namespace) -> int:

@@ -1,0 +1,62 @@
+"""Bearer tokens for the practice users, kept in the state dir, and the kubeconfig that carries them."""
+from __future__ import annotations
+
+import base64
+import json
+import os
+import secrets
+from pathlib import Path
+
+import yaml
+
+from .client import Identity
+
+# The two people of the practice cluster. OpenShift's kubeadmin logs in as "kube:admin".
+USERS = {
+    "kubeadmin": Identity("kube:admin", ("system:cluster-admins", "system:authenticated")),
+    "developer": Identity("developer", ("system:authenticated",)),
+}
+CLUSTER_NAME = "practice"
+
+
+def load_tokens(state: Path) -> dict[str, str]:
+    """context name -> token; made once and reused so kubeconfigs stay valid across restarts."""
+    path = state / "tokens.json"
+    if path.exists():
+        return json.loads(path.read_text())
+    tokens = {name: "sha256~" + secrets.token_urlsafe(32) for name in USERS}
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        json.dump(tokens, f)
+    return tokens
+
+
+class Authenticator:
+    def __init__(self, tokens: dict[str, str]):
+        self._by_token = {token: USERS[name] for name, token in tokens.items() if name in USERS}
+
+    def identify(self, authorization: str | None) -> Identity | None:
+        if not authorization or not authorization.lower().startswith("bearer "):
+            return None
+        return self._by_token.get(authorization[7:].strip())
+
+
+def kubeconfig(server: str, ca_pem: bytes, tokens: dict[str, str]) -> dict:
+    return {
+        "apiVersion": "v1", "kind": "Config", "preferences": {},
+        "clusters": [{"name": CLUSTER_NAME, "cluster": {
+            "server": server, "certificate-authority-data": base64.b64encode(ca_pem).decode()}}],
+        "users": [{"name": name, "user": {"token": tokens[name]}} for name in USERS],
+        "contexts": [{"name": name, "context": {"cluster": CLUSTER_NAME, "user": name, "namespace": "default"}}
+                     for name in USERS],
+        "current-context": "kubeadmin",
+    }
+
+
+def write_kubeconfig(path: Path, config: dict) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        yaml.safe_dump(config, f, sort_keys=False)
+    os.replace(tmp, path)  # appears whole: watchers of the path never read half a file

@@ -1,0 +1,145 @@
+"""`clearml-lab practice serve|up|down|status`."""
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from ..errors import LabError, UsageError
+
+DEFAULT_STATE = Path.home() / ".clearml-lab" / "practice"
+
+
+def register(subparsers, common) -> None:
+    practice = subparsers.add_parser("practice", parents=[common],
+                                     help="the practice cluster: a local OpenShift-like API server (no containers)")
+    sub = practice.add_subparsers(dest="practice_command", metavar="ACTION")
+    sub.required = True
+    for name, handler, text in (("serve", _serve, "run it in the foreground"),
+                                ("up", _up, "start it in the background (returns once it answers)"),
+                                ("down", _down, "stop the background one"),
+                                ("status", _status, "say whether it runs, where, and its kubeconfig")):
+        p = sub.add_parser(name, parents=[common], help=text)
+        p.add_argument("--state", metavar="DIR", type=Path, default=DEFAULT_STATE,
+                       help=f"state directory (default {DEFAULT_STATE})")
+        if name in ("serve", "up"):
+            p.add_argument("--port", type=int, default=0, help="HTTPS port on 127.0.0.1 (0 picks a free one)")
+            p.add_argument("--time-scale", type=float, default=1.0, metavar="X",
+                           help="multiply simulated durations by X (0.05 = twenty times faster)")
+            p.add_argument("--openshift-version", metavar="4.N", default=None,
+                           help="OpenShift release to emulate (4.11 ... 4.20, default 4.19)")
+            p.add_argument("--storage-capacity", metavar="QUANTITY", default="8Ti",
+                           help="capacity of the default storage class (default 8Ti)")
+        p.set_defaults(handler=handler)
+
+
+def _kubeconfig_path(args) -> Path:
+    # The global --kubeconfig names the file serve writes; by default it lives in the state dir.
+    given = getattr(args, "kubeconfig", None)
+    return Path(given) if given else args.state / "kubeconfig"
+
+
+def _check_scale(args) -> None:
+    if not args.time_scale > 0:
+        raise UsageError(f"--time-scale must be a positive number, not {args.time_scale}.")
+    if not 0 <= args.port <= 65535:
+        raise UsageError(f"--port must be between 0 and 65535, not {args.port}.")
+
+
+def _serve(args) -> int:
+    from .registry import release
+    from .runtime import Cluster, serve_forever
+
+    _check_scale(args)
+    release(args.openshift_version)  # a bad version is a usage error before anything is created
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    cluster = Cluster(args.state.resolve(), _kubeconfig_path(args).resolve(), port=args.port,
+                      time_scale=args.time_scale, openshift_version=args.openshift_version,
+                      storage_capacity=args.storage_capacity)
+    serve_forever(cluster)
+    return 0
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _running(state: Path) -> dict | None:
+    from .runtime import read_server_file
+
+    info = read_server_file(state)
+    return info if info and _alive(int(info.get("pid", 0))) else None
+
+
+def _up(args) -> int:
+    from .registry import release
+
+    _check_scale(args)
+    release(args.openshift_version)
+    state = args.state.resolve()
+    info = _running(state)
+    if info:
+        print(f"The practice cluster already runs at {info['url']} (pid {info['pid']}); kubeconfig: "
+              f"{info['kubeconfig']}")
+        return 0
+    state.mkdir(parents=True, exist_ok=True)
+    (state / "server.json").unlink(missing_ok=True)
+    command = [sys.executable, "-m", "clearml_lab", "practice", "serve", "--state", str(state),
+               "--kubeconfig", str(_kubeconfig_path(args).resolve()), "--port", str(args.port),
+               "--time-scale", str(args.time_scale), "--storage-capacity", args.storage_capacity]
+    if args.openshift_version:
+        command += ["--openshift-version", args.openshift_version]
+    with open(state / "server.log", "ab") as logfile:
+        child = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=logfile, stderr=logfile,
+                                 start_new_session=True)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        info = _running(state)
+        if info and info.get("pid") == child.pid:
+            print(f"The practice cluster runs at {info['url']} (OpenShift {info['openshift_version']}, pid "
+                  f"{info['pid']}); kubeconfig: {info['kubeconfig']}")
+            return 0
+        if child.poll() is not None:
+            raise LabError(f"the practice cluster stopped while starting; see {state / 'server.log'}.")
+        time.sleep(0.2)
+    child.terminate()
+    raise LabError(f"the practice cluster did not answer within two minutes; see {state / 'server.log'}.")
+
+
+def _down(args) -> int:
+    state = args.state.resolve()
+    info = _running(state)
+    if not info:
+        print("The practice cluster is not running.")
+        return 0
+    pid = int(info["pid"])
+    os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + 30
+    while _alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    if _alive(pid):
+        raise LabError(f"the practice cluster (pid {pid}) did not stop within 30 s; stop it with `kill {pid}`.")
+    print(f"Stopped the practice cluster (pid {pid}); its state stays in {state}.")
+    return 0
+
+
+def _status(args) -> int:
+    state = args.state.resolve()
+    info = _running(state)
+    if not info:
+        print(f"The practice cluster is not running (state dir {state}).")
+        return 3
+    print(f"The practice cluster runs at {info['url']} (OpenShift {info['openshift_version']}, pid {info['pid']}); "
+          f"kubeconfig: {info['kubeconfig']}")
+    return 0

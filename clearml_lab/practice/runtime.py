@@ -1,0 +1,205 @@
+"""One practice cluster process: store, API, HTTPS server, chart repository and controllers, started in order and
+stopped cleanly."""
+from __future__ import annotations
+
+import asyncio
+import fcntl
+import json
+import logging
+import os
+import signal
+import ssl
+from pathlib import Path
+
+import aiohttp
+from aiohttp import web
+
+from ..errors import LabError
+from .api import Api, Request
+from .auth import Authenticator, kubeconfig, load_tokens, write_kubeconfig
+from .client import ApiError, ControllerContext, Identity
+from .internal import InternalClient
+from .pki import ensure_certificates
+from .registry import default_registry, release as find_release
+from .seed import ensure_release, seed
+from .server import Server, ssl_context
+from .store import Store
+
+log = logging.getLogger(__name__)
+# The server's own writes (publishing the chart repository) go through the chain as a cluster administrator.
+SYSTEM_ADMIN = Identity("system:admin", ("system:cluster-admins", "system:authenticated"))
+SERVER_FILE = "server.json"
+
+
+def _lock(state: Path):
+    handle = open(state / "lock", "a+")
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.close()
+        info = read_server_file(state) or {}
+        raise LabError(f"another practice cluster (pid {info.get('pid', '?')}) already serves {state}; stop it with "
+                       "`clearml-lab practice down` or choose another --state.") from None
+    return handle
+
+
+def read_server_file(state: Path) -> dict | None:
+    try:
+        return json.loads((state / SERVER_FILE).read_text())
+    except (OSError, ValueError):
+        return None
+
+
+class Cluster:
+    def __init__(self, state: Path, kubeconfig_path: Path, *, port: int = 0, time_scale: float = 1.0,
+                 openshift_version: str | None = None, storage_capacity: str = "8Ti"):
+        self.state = state
+        self.kubeconfig_path = kubeconfig_path
+        self.port = port
+        self.time_scale = time_scale
+        self.release = find_release(openshift_version)
+        self.storage_capacity = storage_capacity
+        self.tasks: list[asyncio.Task] = []
+        self.runners: list[web.AppRunner] = []
+
+    async def run(self, stop: asyncio.Event) -> None:
+        self.state.mkdir(parents=True, exist_ok=True)
+        lock = _lock(self.state)
+        self.kubeconfig_path.unlink(missing_ok=True)  # a file left from an earlier run must not look ready
+        store = Store(self.state / "cluster.db")
+        try:
+            await self._run(store, stop)
+        finally:
+            for task in self.tasks:
+                task.cancel()
+            await asyncio.gather(*self.tasks, return_exceptions=True)
+            for runner in self.runners:
+                await runner.cleanup()
+            store.close()
+            (self.state / SERVER_FILE).unlink(missing_ok=True)
+            lock.close()
+
+    async def _run(self, store: Store, stop: asyncio.Event) -> None:
+        api = Api(store, default_registry(), self.release)
+        seed(api)
+        ensure_release(api)
+        tokens = load_tokens(self.state)
+        ca, cert, key = ensure_certificates(self.state)
+        server = Server(api, Authenticator(tokens))
+        runner = web.AppRunner(server.app, access_log=None, handler_cancellation=True)
+        await runner.setup()
+        self.runners.append(runner)
+        site = web.TCPSite(runner, "127.0.0.1", self.port, ssl_context=ssl_context(cert, key))
+        await site.start()
+        port = site._server.sockets[0].getsockname()[1]
+        url = f"https://127.0.0.1:{port}"
+        await self._check_answers(url, ca, tokens["kubeadmin"])
+        repo_site = await self._chart_repository_site()
+        api.settings.update(self._settings(api, repo_site))
+        self._start_controllers(api)
+        write_kubeconfig(self.kubeconfig_path, kubeconfig(url, ca.read_bytes(), tokens))
+        (self.state / SERVER_FILE).write_text(json.dumps({
+            "pid": os.getpid(), "port": port, "url": url, "kubeconfig": str(self.kubeconfig_path.resolve()),
+            "chart_repository": repo_site, "openshift_version": self.release.openshift}))
+        if repo_site:
+            # Packaging the charts takes seconds; the API answers meanwhile and the HelmChartRepository appears
+            # when the index is ready.
+            self.tasks.append(asyncio.create_task(self._build_chart_repository(api, repo_site)))
+        log.info("practice cluster (OpenShift %s) serving %s", self.release.openshift, url)
+        await stop.wait()
+
+    @staticmethod
+    async def _check_answers(url: str, ca: Path, token: str) -> None:
+        ctx = ssl.create_default_context(cafile=str(ca))
+        async with aiohttp.ClientSession(headers={"Authorization": f"Bearer {token}"}) as session:
+            async with session.get(f"{url}/version", ssl=ctx) as response:
+                if response.status != 200:
+                    raise LabError(f"the practice cluster did not answer its own /version ({response.status}).")
+
+    def _settings(self, api: Api, repo_url: str | None) -> dict:
+        ingress = api.store.get("ingresses.config.openshift.io", "", "cluster") or {}
+        spec = ingress.get("spec") or {}
+        return {"openshift_version": self.release.openshift, "kubernetes_version": self.release.kubernetes,
+                "apps_domain": spec.get("appsDomain") or spec.get("domain") or "apps.practice.local",
+                "node_sysctls": {"vm.max_map_count": 65530}, "storage_capacity": self.storage_capacity,
+                "chart_repository": repo_url, "state_dir": str(self.state)}
+
+    # ---- chart repository ----------------------------------------------------------------------------------------
+    async def _chart_repository_site(self) -> str | None:
+        """Serve state/chartrepo over plain HTTP on a second loopback port, if the chart repository module exists."""
+        try:
+            from . import chartrepo
+        except ImportError:
+            return None
+        if not hasattr(chartrepo, "build_repository"):
+            return None
+        out_dir = self.state / "chartrepo"
+        out_dir.mkdir(exist_ok=True)
+        app = web.Application()
+        app.router.add_static("/", out_dir, show_index=False)
+        runner = web.AppRunner(app, access_log=None)
+        await runner.setup()
+        self.runners.append(runner)
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        return f"http://127.0.0.1:{site._server.sockets[0].getsockname()[1]}"
+
+    async def _build_chart_repository(self, api: Api, base_url: str) -> None:
+        from . import chartrepo
+
+        try:
+            await asyncio.get_running_loop().run_in_executor(None, chartrepo.build_repository,
+                                                             self.state / "chartrepo", base_url)
+        except Exception:  # the API stays useful without the chart; the failure is in the log
+            log.exception("could not build the practice chart repository")
+            return
+        self._publish_repository(api, base_url)
+
+    @staticmethod
+    def _publish_repository(api: Api, url: str) -> None:
+        rt = api.registry.by_name("helmchartrepositories.helm.openshift.io")
+        wanted = {"apiVersion": rt.api_version, "kind": rt.kind, "metadata": {"name": "clearml"},
+                  "spec": {"name": "ClearML (practice)", "connectionConfig": {"url": url},
+                           "description": "The practice cluster's mirror of the ClearML Helm charts"}}
+        current = api.store.get(rt.name, "", "clearml")
+        req = Request(SYSTEM_ADMIN, "create", rt, name="clearml", user_agent="practice-apiserver")
+        if current is None:
+            api.create(req, wanted)
+        else:
+            req.verb = "update"
+            api.update(req, {**current, "spec": {**current.get("spec", {}), **wanted["spec"]}})
+
+    # ---- controllers ---------------------------------------------------------------------------------------------
+    def _start_controllers(self, api: Api) -> None:
+        try:
+            from .controllers import CONTROLLERS
+        except ImportError:
+            return
+        ctx = ControllerContext(client_for=lambda identity: InternalClient(api, identity),
+                                time_scale=self.time_scale, settings=dict(api.settings))
+        for run in CONTROLLERS:
+            self.tasks.append(asyncio.create_task(self._supervise(run, ctx), name=getattr(run, "__module__", "")))
+
+    @staticmethod
+    async def _supervise(run, ctx: ControllerContext) -> None:
+        """Restart a controller that crashed, after a pause, as the controller manager would."""
+        while True:
+            try:
+                await run(ctx)
+                return
+            except asyncio.CancelledError:
+                raise
+            except (ApiError, Exception):
+                log.exception("controller %s failed; restarting it", getattr(run, "__module__", run))
+                await asyncio.sleep(1.0)
+
+
+def serve_forever(cluster: Cluster) -> None:
+    async def main():
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        await cluster.run(stop)
+
+    asyncio.run(main())

@@ -1,0 +1,92 @@
+"""Object schemas: the upstream Kubernetes definitions (from the kubernetes-validate package) for the emulated
+release plus the OpenShift ones in data/openshift_schemas.yaml. Used for unknown-field checks, strategic-merge
+keys and the OpenAPI documents."""
+from __future__ import annotations
+
+import json
+from functools import cache
+from pathlib import Path
+
+from .registry import load_data
+
+REF_PREFIX = "#/$defs/"
+
+
+def _schema_dir(kubernetes: str) -> Path:
+    import kubernetes_validate
+
+    root = Path(kubernetes_validate.__file__).parent / "kubernetes-json-schema"
+    available = sorted((tuple(int(x) for x in p.name[1:].split("-")[0].split(".")[:2]), p)
+                       for p in root.iterdir() if p.name.endswith("-local"))
+    wanted = tuple(int(x) for x in kubernetes.split("."))
+    # The exact release if the package has it, else the nearest newer one (the package starts at 1.25).
+    for version, path in available:
+        if version >= wanted:
+            return path
+    return available[-1][1]
+
+
+@cache
+def definitions(kubernetes: str) -> dict:
+    defs = json.loads((_schema_dir(kubernetes) / "_definitions.json").read_text())["$defs"]
+    openshift = {k: v for k, v in load_data("openshift_schemas.yaml").items() if not k.startswith("_")}
+    return {**defs, **openshift}
+
+
+class Schemas:
+    def __init__(self, kubernetes: str):
+        self.defs = definitions(kubernetes)
+
+    def resolve(self, schema: dict | None) -> dict:
+        seen = 0
+        while schema and "$ref" in schema and seen < 20:
+            schema = self.defs.get(schema["$ref"][len(REF_PREFIX):], {})
+            seen += 1
+        return schema or {}
+
+    def get(self, name: str) -> dict:
+        return self.defs.get(name, {})
+
+    def child(self, schema: dict, key: str) -> dict | None:
+        """The schema of ``key`` inside an object schema (None when the schema does not know it)."""
+        schema = self.resolve(schema)
+        props = schema.get("properties") or {}
+        if key in props:
+            return props[key]
+        extra = schema.get("additionalProperties")
+        if isinstance(extra, dict):
+            return extra
+        return None
+
+    def items(self, schema: dict) -> dict:
+        return self.resolve(self.resolve(schema).get("items") or {})
+
+    def unknown_fields(self, obj, schema_name: str) -> list[str]:
+        """Dotted paths of fields the schema does not define, as the apiserver's strict decoding reports them."""
+        found: list[str] = []
+        if schema_name in self.defs:
+            self._walk(obj, self.defs[schema_name], "", found)
+        return found
+
+    def _walk(self, value, schema: dict, path: str, found: list[str]) -> None:
+        schema = self.resolve(schema)
+        if not schema or schema.get("x-kubernetes-preserve-unknown-fields"):
+            return
+        if isinstance(value, dict):
+            props = schema.get("properties")
+            extra = schema.get("additionalProperties")
+            if props is None and extra is None:
+                return  # a free-form object
+            for key, sub in value.items():
+                where = f"{path}.{key}" if path else key
+                if props and key in props:
+                    self._walk(sub, props[key], where, found)
+                elif isinstance(extra, dict):
+                    self._walk(sub, extra, where, found)
+                elif extra is True:
+                    continue
+                else:
+                    found.append(where)
+        elif isinstance(value, list) and schema.get("items"):
+            for i, sub in enumerate(value):
+                self._walk(sub, schema["items"], f"{path}[{i}]", found)

@@ -1,0 +1,85 @@
+"""What a fresh practice cluster holds: namespaces, default RBAC, SCCs with their use-roles, the apps domain and
+ClusterVersion. Objects are created only when absent, so changes a learner made survive restarts."""
+from __future__ import annotations
+
+import copy
+import uuid
+
+from . import admission
+from .api import now
+from .registry import load_data
+
+
+def _scc_objects(openshift_version: str) -> list[dict]:
+    try:
+        from .. import scc
+        return list(scc.load_sccs(openshift_version)) + list(scc.default_scc_rbac(openshift_version))
+    except ImportError:
+        return fallback_scc_rbac()
+
+
+def fallback_scc_rbac() -> list[dict]:
+    """Use-roles of the default SCC names and the restricted-v2 binding, for when clearml_lab.scc is absent."""
+    objects = []
+    for name in load_data("seed.yaml")["fallback_scc_names"]:
+        objects.append({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole",
+                        "metadata": {"name": f"system:openshift:scc:{name}"},
+                        "rules": [{"apiGroups": ["security.openshift.io"], "resources": ["securitycontextconstraints"],
+                                   "resourceNames": [name], "verbs": ["use"]}]})
+    objects.append({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding",
+                    "metadata": {"name": "system:openshift:scc:restricted-v2"},
+                    "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole",
+                                "name": "system:openshift:scc:restricted-v2"},
+                    "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "Group",
+                                  "name": "system:authenticated"}]})
+    return objects
+
+
+def cluster_version(release) -> dict:
+    major_minor = release.openshift
+    return {"apiVersion": "config.openshift.io/v1", "kind": "ClusterVersion", "metadata": {"name": "version"},
+            "spec": {"clusterID": str(uuid.uuid4()), "channel": f"stable-{major_minor}"},
+            "status": {"desired": {"version": release.openshift_full, "channels": [f"stable-{major_minor}"]},
+                       "history": [{"state": "Completed", "version": release.openshift_full, "verified": False,
+                                    "startedTime": now(), "completionTime": now(), "image": ""}],
+                       "observedGeneration": 1, "versionHash": "",
+                       "conditions": [{"type": "Available", "status": "True", "lastTransitionTime": now(),
+                                       "message": f"Done applying {release.openshift_full}"},
+                                      {"type": "Progressing", "status": "False", "lastTransitionTime": now(),
+                                       "message": f"Cluster version is {release.openshift_full}"}]}}
+
+
+def seed_objects(release) -> list[dict]:
+    data = load_data("seed.yaml")
+    namespaces = [{"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": n}} for n in data["namespaces"]]
+    return namespaces + data["objects"] + _scc_objects(release.openshift) + [cluster_version(release)]
+
+
+def seed(api) -> int:
+    """Create what is missing; returns how many objects were created."""
+    ops = []
+    for obj in seed_objects(api.release):
+        rt = api.registry.by_kind(obj["apiVersion"], obj["kind"])
+        meta = obj["metadata"]
+        if api.store.get(rt.name, meta.get("namespace", ""), meta["name"]) is not None:
+            continue
+        obj = copy.deepcopy(obj)
+        obj["metadata"].update(uid=str(uuid.uuid4()), creationTimestamp=now(), generation=1)
+        admission.apply_declared_defaults(rt.kind, obj)
+        admission.apply_computed_defaults(rt.kind, obj, api.store)
+        ops.append(("put", rt.name, obj))
+    if ops:
+        api.store.commit(ops)
+        api.authz.invalidate()
+    return len(ops)
+
+
+def ensure_release(api) -> None:
+    """Keep ClusterVersion in step with --openshift-version when a state dir is reused with another release."""
+    current = api.store.get("clusterversions.config.openshift.io", "", "version")
+    if current and current.get("status", {}).get("desired", {}).get("version") != api.release.openshift_full:
+        fresh = cluster_version(api.release)
+        updated = copy.deepcopy(current)
+        updated["spec"]["channel"] = fresh["spec"]["channel"]
+        updated["status"] = fresh["status"]
+        api.store.commit([("put", "clusterversions.config.openshift.io", updated)])
