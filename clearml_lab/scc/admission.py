@@ -5,6 +5,7 @@ that validates the pod wins. On create it may mutate the pod; on update it must 
 """
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass, field
 
 from .fielderrors import FieldError, aggregate
@@ -139,6 +140,7 @@ def admit(pod, namespace_obj, sccs, *, sa_subject=None, user=None, can_use=None,
 
 
 def _admitted(pod: dict, scc: str, subject_type: str, openshift_version: str, errors) -> AdmissionResult:
+    pod = copy.deepcopy(pod)  # the provider's copy shares untouched parts with the input
     meta = pod.setdefault("metadata", {})
     meta["annotations"] = dict(meta.get("annotations") or {})
     meta["annotations"][SCC_ANNOTATION] = scc

@@ -341,30 +341,21 @@ def plan_grants(manifests, *, namespace=None, existing_grants=(), image_requirem
             continue
         subject = service_account_subject(namespace, sa)
         chosen = None
+        # Candidates go least privilege first, so the first that works for a workload is its own answer too.
         for scc in candidates:
-            if current_can_use(subject, scc_name(scc), namespace) or subject.name in (scc.get("users") or []):
+            name = scc_name(scc)
+            if current_can_use(subject, name, namespace):
                 continue  # already usable: granting it again changes nothing
-            if all(p.works_now for p in evaluate_sa_with(sa, scc_name(scc))):
-                chosen = scc_name(scc)
+            results = evaluate_sa_with(sa, name)
+            for i, result in zip(indexes, results):
+                if result.works_now and not plans[i].works_now and plans[i].least_scc is None:
+                    plans[i].least_scc = name
+            if all(result.works_now for result in results):
+                chosen = name
                 break
         reasons = list(dict.fromkeys(r for i in indexes if not plans[i].works_now for r in plans[i].reasons))
         sa_plans.append(ServiceAccountPlan(sa, labels, chosen, False, reasons, unsolvable=chosen is None))
-        for i in indexes:
-            if not plans[i].works_now:
-                plans[i].least_scc = _least_for_one(workloads[i], candidates, can_use_with, evaluate, namespace,
-                                                    current_can_use)
     return Plan(namespace, version, plans, sa_plans, notes, grants, skipped, evaluate_sa_with, names)
-
-
-def _least_for_one(workload, candidates, can_use_with, evaluate, namespace, current_can_use) -> str | None:
-    subject = service_account_subject(namespace, workload.service_account)
-    for scc in candidates:
-        name = scc_name(scc)
-        if current_can_use(subject, name, namespace):
-            continue
-        if evaluate(workload, can_use_with([Grant(name, workload.service_account)])).works_now:
-            return name
-    return None
 
 
 __all__ = ["Grant", "GrantReview", "Plan", "ServiceAccountPlan", "WorkloadPlan", "plan_grants", "seed_recipe_grants",

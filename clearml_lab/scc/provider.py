@@ -119,6 +119,17 @@ def containers_of(spec: dict):
             yield f".{key}[{index}]", container
 
 
+def working_copy(pod: dict) -> dict:
+    """A copy that admission can change without touching the input: every dict it replaces is copied."""
+    copied = dict(pod)
+    copied["metadata"] = dict(pod.get("metadata") or {})
+    spec = copied["spec"] = dict(pod.get("spec") or {})
+    for key in ("initContainers", "ephemeralContainers", "containers"):
+        if spec.get(key):
+            spec[key] = [dict(container) for container in spec[key]]
+    return copied
+
+
 class Provider:
     """An SCC resolved against a namespace: UID range, SELinux level and group ranges filled in."""
 
@@ -162,9 +173,13 @@ class Provider:
 
     # ---- the whole pod -------------------------------------------------------------------------------------
     def assign(self, pod: dict) -> tuple[dict, list[FieldError]]:
-        """Default and validate a deep copy of the pod. Returns (mutated copy, errors)."""
-        pod = copy.deepcopy(pod)
-        spec = pod.setdefault("spec", {})
+        """Default and validate a copy of the pod. Returns (mutated copy, errors).
+
+        The copy is shallow below the dicts this provider replaces (security contexts, annotations), so it may
+        share untouched parts (env, probes, ...) with the input; ``admit`` deep-copies the pod it admits.
+        """
+        pod = working_copy(pod)
+        spec = pod["spec"]
         errors = []
         self._default_pod(pod)
         errors += self._validate_pod(pod)
