@@ -1,0 +1,284 @@
+"""The practice node's pod lifecycle and image model, driven by the clock alone (no server)."""
+import pytest
+
+from clearml_lab.practice.controllers.base import Event, Log, Patch, UpdateStatus, Wake
+from clearml_lab.practice.controllers.kubelet import reconcile_pod
+from clearml_lab.practice.lifecycle import (World, go_duration, image_rule, parse_image, pull_error,
+                                            record_from_status, world_settings)
+
+T0 = 1_800_000_000.0
+CLEARML = "allegroai/clearml:1.12.0-393"
+
+
+def make_pod(containers, init=(), volumes=None, security=None, restart="Always", name="p"):
+    pod = {"metadata": {"name": name, "namespace": "lab", "uid": "0d6c-uid"},
+           "spec": {"containers": list(containers), "restartPolicy": restart}}
+    if init:
+        pod["spec"]["initContainers"] = list(init)
+    if volumes:
+        pod["spec"]["volumes"] = volumes
+    if security:
+        pod["spec"]["securityContext"] = security
+    return pod
+
+
+class Node:
+    """Drives one pod through reconcile_pod, jumping the clock to each requested wake-up."""
+
+    def __init__(self, pod, scale=1.0, **world):
+        self.pod, self.scale, self.world = pod, scale, world
+        self.record, self.now = None, T0
+        self.events, self.logs, self.patches = [], [], []
+
+    def step(self):
+        node, sysctls = world_settings(self.world.get("settings", {}))
+        world = World(now=self.now, scale=self.scale, node=node, node_sysctls=sysctls,
+                      ready_services=self.world.get("ready", set()), configmaps=self.world.get("configmaps", {}),
+                      claims=self.world.get("claims", {}), storage_classes=self.world.get("classes", {}))
+        actions, self.record = reconcile_pod(self.pod, self.record, world)
+        wake = None
+        for a in actions:
+            if isinstance(a, UpdateStatus):
+                self.pod = a.obj
+            elif isinstance(a, Event):
+                self.events.append((a.reason, a.message))
+            elif isinstance(a, Log):
+                self.logs.append((a.container, list(a.lines)))
+            elif isinstance(a, Patch):
+                self.patches.append((a.resource, a.patch))
+            elif isinstance(a, Wake):
+                wake = a.at
+        return wake
+
+    def run(self, until):
+        """Follow wake-ups until none is asked for or the clock passes ``until`` seconds after start."""
+        while True:
+            wake = self.step()
+            if wake is None or wake > T0 + until:
+                return self
+            self.now = wake
+
+    def container(self, name):
+        statuses = self.pod["status"].get("initContainerStatuses", []) + self.pod["status"]["containerStatuses"]
+        return next(s for s in statuses if s["name"] == name)
+
+    def condition(self, ctype):
+        return next(c for c in self.pod["status"]["conditions"] if c["type"] == ctype)
+
+    def reasons(self):
+        return [r for r, _ in self.events]
+
+
+def test_an_unknown_image_is_scheduled_pulled_started_and_ready():
+    node = Node(make_pod([{"name": "web", "image": "quay.io/example/web:1.0"}])).run(until=60)
+    assert node.events[0] == ("Scheduled", "Successfully assigned lab/p to practice-node-0")
+    assert node.reasons() == ["Scheduled", "AddedInterface", "Pulling", "Pulled", "Created", "Started"]
+    assert node.events[3][1] == ('Successfully pulled image "quay.io/example/web:1.0" in 4s (4s including waiting). '
+                                 'Image size: 52428800 bytes.')
+    assert ("pods", {"spec": {"nodeName": "practice-node-0"}}) in node.patches
+    assert node.pod["status"]["phase"] == "Running"
+    assert node.condition("Ready")["status"] == "True"
+    assert node.container("web")["state"]["running"]["startedAt"]
+    assert node.pod["status"]["podIP"].startswith("10.128.")
+
+
+def seconds_to_ready(node):
+    while True:
+        wake = node.step()
+        conditions = node.pod.get("status", {}).get("conditions") or []
+        if any(c["type"] == "Ready" and c["status"] == "True" for c in conditions):
+            return node.now - T0
+        node.now = wake
+
+
+def test_durations_follow_the_time_scale():
+    image = {"name": "web", "image": "nginx:1", "readinessProbe": {"initialDelaySeconds": 5}}
+    slow = seconds_to_ready(Node(make_pod([image]), scale=1.0))
+    fast = seconds_to_ready(Node(make_pod([image]), scale=0.05))
+    assert slow > 5
+    assert fast == pytest.approx(slow * 0.05)
+
+
+def test_clearml_as_a_random_uid_crash_loops_with_the_real_message():
+    pod = make_pod([{"name": "clearml-apiserver", "image": CLEARML, "args": ["apiserver"],
+                     "securityContext": {"runAsUser": 1000680000}}])
+    node = Node(pod).run(until=90)
+    assert ("clearml-apiserver", ["mkdir: cannot create directory ‘/var/log/clearml’: Permission denied"]) \
+        in node.logs
+    status = node.container("clearml-apiserver")
+    assert status["restartCount"] >= 1
+    assert status["lastState"]["terminated"]["exitCode"] == 1
+    backoffs = [m for r, m in node.events if r == "BackOff"]
+    assert backoffs[0] == "Back-off restarting failed container clearml-apiserver in pod p_lab(0d6c-uid)"
+    waiting = [c for c in [node.container("clearml-apiserver")]][0]["state"].get("waiting")
+    if waiting:  # between restarts
+        assert waiting["reason"] == "CrashLoopBackOff"
+        assert waiting["message"].startswith("back-off ") and waiting["message"].endswith(
+            " restarting failed container=clearml-apiserver pod=p_lab(0d6c-uid)")
+    assert node.condition("Ready")["status"] == "False"
+
+
+def test_crash_loop_waiting_message_doubles_the_back_off():
+    pod = make_pod([{"name": "c", "image": CLEARML, "securityContext": {"runAsUser": 1000}}])
+    node = Node(pod)
+    messages = []
+    for _ in range(200):
+        wake = node.step()
+        waiting = node.container("c")["state"].get("waiting") if node.pod.get("status", {}).get(
+            "containerStatuses") else None
+        if waiting and waiting.get("reason") == "CrashLoopBackOff" and waiting["message"] not in messages:
+            messages.append(waiting["message"])
+        if wake is None or len(messages) == 3:
+            break
+        node.now = wake
+    assert [m.split(" ")[1] for m in messages] == ["10s", "20s", "40s"]
+    assert messages[0] == "back-off 10s restarting failed container=c pod=p_lab(0d6c-uid)"
+
+
+def test_clearml_as_root_becomes_ready():
+    node = Node(make_pod([{"name": "c", "image": "docker.io/allegroai/clearml:2.0.0-613",
+                           "readinessProbe": {"initialDelaySeconds": 3}}], security={"runAsUser": 0})).run(until=120)
+    assert node.condition("Ready")["status"] == "True" and not node.logs
+
+
+def test_removed_bitnami_tags_fail_to_pull_with_crio_wording_and_back_off():
+    image = "docker.io/bitnami/redis:7.0.9-debian-11-r1"
+    node = Node(make_pod([{"name": "redis", "image": image}])).run(until=40)
+    error = ("rpc error: code = Unknown desc = initializing source docker://docker.io/bitnami/redis:"
+             "7.0.9-debian-11-r1: reading manifest 7.0.9-debian-11-r1 in docker.io/bitnami/redis: manifest unknown")
+    assert (("Failed", f'Failed to pull image "{image}": {error}') in node.events)
+    assert ("Failed", "Error: ErrImagePull") in node.events
+    assert ("BackOff", f'Back-off pulling image "{image}"') in node.events
+    assert ("Failed", "Error: ImagePullBackOff") in node.events
+    assert node.reasons().count("Pulling") >= 2  # it tries again after the back-off
+    waiting = node.container("redis")["state"]["waiting"]
+    assert waiting["reason"] in ("ImagePullBackOff", "ErrImagePull")
+    assert node.pod["status"]["phase"] == "Pending"
+
+
+def test_bitnamilegacy_and_latest_pull_fine():
+    assert pull_error("bitnamilegacy/mongodb:5.0.10-debian-11-r3") is None
+    assert pull_error("bitnami/redis:latest") is None
+    assert pull_error("bitnami/mongodb:6.0.10-debian-11-r8") is not None
+
+
+def test_image_rules_match_on_repository_with_or_without_docker_io_and_any_tag():
+    assert image_rule("allegroai/clearml:1.12.0-393")["user"] == 0
+    assert image_rule("docker.io/bitnami/mongodb:6.0.10-debian-11-r8")["user"] == 1001
+    assert image_rule("docker.elastic.co/elasticsearch/elasticsearch:7.17.3")["user"] == 1000
+    assert "requires" not in image_rule("registry.example.com/allegroai/clearml:1")  # another registry's image
+    assert parse_image("redis").reference == "docker.io/library/redis:latest"
+    assert parse_image("localhost:5000/a/b:1").registry == "localhost:5000"
+
+
+ES = "docker.elastic.co/elasticsearch/elasticsearch:7.17.3"
+SYSCTL_INIT = {"name": "configure-sysctl", "image": ES, "command": ["sysctl", "-w", "vm.max_map_count=262144"],
+               "securityContext": {"privileged": True, "runAsUser": 0}}
+
+
+def es_container(**extra):
+    return {"name": "elasticsearch", "image": ES, "readinessProbe": {"initialDelaySeconds": 10},
+            "env": [{"name": "cluster.name", "value": "clearml"}], **extra}
+
+
+def test_elasticsearch_fails_its_bootstrap_check_on_a_node_with_the_linux_default():
+    node = Node(make_pod([es_container()])).run(until=120)
+    [(_, lines), *_] = [entry for entry in node.logs if entry[0] == "elasticsearch"]
+    assert lines[0].startswith("ERROR: [1] bootstrap checks failed. You must address the points described")
+    assert lines[1] == ("bootstrap check failure [1] of [1]: max virtual memory areas vm.max_map_count [65530] "
+                        "is too low, increase to at least [262144]")
+    assert "/usr/share/elasticsearch/logs/clearml.log" in lines[2]
+    assert node.container("elasticsearch")["lastState"]["terminated"]["exitCode"] == 78
+
+
+def test_the_privileged_sysctl_init_container_lets_elasticsearch_start():
+    node = Node(make_pod([es_container()], init=[SYSCTL_INIT])).run(until=200)
+    assert node.condition("Ready")["status"] == "True"
+    assert node.container("configure-sysctl")["state"]["terminated"]["reason"] == "Completed"
+    assert not node.logs
+
+
+def test_an_unprivileged_sysctl_init_container_fails():
+    init = dict(SYSCTL_INIT, securityContext={"runAsUser": 1000})
+    node = Node(make_pod([es_container()], init=[init])).run(until=30)
+    assert ("configure-sysctl", ['sysctl: setting key "vm.max_map_count": Read-only file system']) in node.logs
+    assert node.condition("Initialized")["status"] == "False"
+
+
+def test_allow_mmap_false_in_the_mounted_config_skips_the_check():
+    volumes = [{"name": "esconfig", "configMap": {"name": "clearml-elastic-master-config"}}]
+    mount = {"name": "esconfig", "mountPath": "/usr/share/elasticsearch/config/elasticsearch.yml",
+             "subPath": "elasticsearch.yml"}
+    configmaps = {("lab", "clearml-elastic-master-config"): {
+        "data": {"elasticsearch.yml": "xpack.security.enabled: false\nnode.store.allow_mmap: false\n"}}}
+    node = Node(make_pod([es_container(volumeMounts=[mount])], volumes=volumes), configmaps=configmaps).run(until=200)
+    assert node.condition("Ready")["status"] == "True" and not node.logs
+    # the node's own setting decides otherwise
+    high = Node(make_pod([es_container()]), settings={"node_sysctls": {"vm.max_map_count": 262144}}).run(until=200)
+    assert high.condition("Ready")["status"] == "True"
+
+
+WAIT_INIT = {"name": "init-apiserver", "image": CLEARML, "command": ["/bin/sh", "-c"],
+             "args": ['set -x; while [ $(curl -sw \'%{http_code}\' "http://clearml-apiserver:8008/debug.ping" '
+                      '-o /dev/null) -ne 200 ] ; do echo "waiting for apiserver" ; sleep 5; done']}
+
+
+def test_an_init_container_waits_for_its_service_endpoints_not_for_a_timer():
+    node = Node(make_pod([{"name": "fileserver", "image": CLEARML}], init=[WAIT_INIT], security={"runAsUser": 0}))
+    node.run(until=10_000)  # no timer releases it, however long
+    assert node.container("init-apiserver")["state"].get("running")
+    assert node.condition("Initialized")["status"] == "False"
+    assert node.condition("Initialized")["message"] == "containers with incomplete status: [init-apiserver]"
+    assert node.container("fileserver")["state"]["waiting"]["reason"] == "PodInitializing"
+    node.world["ready"] = {("lab", "clearml-apiserver")}
+    node.run(until=20_000)
+    assert node.container("init-apiserver")["state"]["terminated"]["exitCode"] == 0
+    assert node.condition("Ready")["status"] == "True"
+    assert ("init-apiserver", ["waiting for apiserver"]) in node.logs
+
+
+def test_a_pod_with_an_unbound_immediate_claim_stays_pending_with_failedscheduling():
+    volumes = [{"name": "data", "persistentVolumeClaim": {"claimName": "data"}}]
+    pvc = {"metadata": {"name": "data", "namespace": "lab"}, "spec": {"storageClassName": "fast"},
+           "status": {"phase": "Pending"}}
+    node = Node(make_pod([{"name": "c", "image": "nginx"}], volumes=volumes), claims={("lab", "data"): pvc},
+                classes={"fast": {"volumeBindingMode": "Immediate"}}).run(until=100)
+    message = ("0/1 nodes are available: pod has unbound immediate PersistentVolumeClaims. preemption: 0/1 nodes "
+               "are available: 1 Preemption is not helpful for scheduling.")
+    assert node.events == [("FailedScheduling", message)]
+    assert node.pod["status"]["phase"] == "Pending"
+    cond = node.condition("PodScheduled")
+    assert (cond["status"], cond["reason"], cond["message"]) == ("False", "Unschedulable", message)
+    node.world["claims"] = {("lab", "data"): dict(pvc, status={"phase": "Bound"})}
+    node.run(until=200)
+    assert "Scheduled" in node.reasons()
+
+
+def test_a_wait_for_first_consumer_claim_is_marked_for_the_node():
+    volumes = [{"name": "data", "persistentVolumeClaim": {"claimName": "data"}}]
+    pvc = {"metadata": {"name": "data", "namespace": "lab"}, "spec": {"storageClassName": "wffc"},
+           "status": {"phase": "Pending"}}
+    node = Node(make_pod([{"name": "c", "image": "nginx"}], volumes=volumes), claims={("lab", "data"): pvc},
+                classes={"wffc": {"volumeBindingMode": "WaitForFirstConsumer"}}).run(until=10)
+    assert ("persistentvolumeclaims",
+            {"metadata": {"annotations": {"volume.kubernetes.io/selected-node": "practice-node-0"}}}) in node.patches
+    assert "Scheduled" not in node.reasons()
+
+
+def test_a_run_to_completion_pod_succeeds():
+    node = Node(make_pod([{"name": "t", "image": "busybox", "command": ["true"]}], restart="Never")).run(until=60)
+    assert node.pod["status"]["phase"] == "Succeeded"
+    assert node.container("t")["state"]["terminated"]["reason"] == "Completed"
+
+
+def test_a_running_pod_is_remembered_from_its_status_after_a_restart():
+    node = Node(make_pod([{"name": "web", "image": "nginx:1"}])).run(until=60)
+    record = record_from_status(node.pod)
+    again = Node(node.pod)
+    again.record, again.now = record, node.now + 5
+    again.step()
+    assert again.events == [] and again.condition("Ready")["status"] == "True"
+
+
+def test_go_durations():
+    assert [go_duration(s) for s in (0.412, 2.5, 25, 63.204, 300)] == ["412ms", "2.5s", "25s", "1m3.204s", "5m0s"]
