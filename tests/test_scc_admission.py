@@ -15,13 +15,13 @@ def run(p, *, version="4.19", grants=(), user=CONTROLLER, sccs=None, ns=None, **
                  user=user, can_use=can_use(version, grants), openshift_version=version, **kw)
 
 
-def only(name, version="4.19"):
-    return [s for s in load_sccs(version) if s["metadata"]["name"] == name]
+def scc_named(name, version="4.19"):
+    return next(s for s in load_sccs(version) if s["metadata"]["name"] == name)
 
 
 def run_only(p, scc, **kw):
-    """Admit under a single SCC that the service account may use."""
-    return run(p, sccs=only(scc), grants=[(scc, p["spec"]["serviceAccountName"])], user=None, **kw)
+    """Admit with every default SCC present but only `scc` usable (granted to the service account, no user)."""
+    return run(p, grants=[(scc, p["spec"]["serviceAccountName"])], user=None, **kw)
 
 
 # ---- usability --------------------------------------------------------------------------------------------------
@@ -42,7 +42,7 @@ def test_a_grant_to_the_service_account_wins_by_priority_and_records_the_subject
 
 def test_scc_users_and_groups_fields_grant_use_without_rbac():
     admin = Subject("system:admin", ())
-    assert run(pod(), user=admin, sccs=only("privileged")).scc == "privileged"
+    assert run(pod(), user=admin).scc == "privileged"
     cluster_admin = Subject("alice", ("system:cluster-admins", "system:authenticated"))
     assert run(pod(), user=cluster_admin).scc == "anyuid"
 
@@ -132,7 +132,8 @@ def test_input_pod_is_not_mutated():
 # ---- validation rules: admitted and rejected --------------------------------------------------------------------
 
 def entries(result):
-    return [str(e) for e in result.errors]
+    """The validation entries, without the "not usable" ones and the restricted hint (tested on their own)."""
+    return [str(e) for e in result.errors if e.rule not in ("not_usable", "restricted_hint")]
 
 
 @pytest.mark.parametrize("uid, ok", [(1000680000, True), (1000689999, True), (1000690000, False), (0, False)])
@@ -215,12 +216,12 @@ def test_capabilities_add_and_required_drop():
     # without mutation (update) a missing required drop is reported with the container's drop list
     kept = pod(containers=[container(sc={"capabilities": {"drop": ["KILL"]}})])
     update = run_only(kept, "anyuid", operation="UPDATE")
-    assert not update.allowed and update.errors == []
+    assert not update.allowed and entries(update) == []
 
 
 def test_required_drop_message_when_validating_as_is():
     from clearml_lab.scc.provider import Allocation, Provider
-    provider = Provider(only("anyuid")[0], Allocation.from_namespace(namespace()))
+    provider = Provider(scc_named("anyuid"), Allocation.from_namespace(namespace()))
     errors = provider._check_capabilities(".containers[0].capabilities", {"drop": ["KILL"]}, "c")
     assert [str(e) for e in errors] == [
         '.containers[0].capabilities.drop: Invalid value: []core.Capability{"KILL"}: MKNOD is required to be dropped '
@@ -289,14 +290,14 @@ def test_seccomp_profiles():
 
 
 def test_read_only_root_filesystem_when_the_scc_requires_it():
-    strict = dict(only("restricted-v2")[0], readOnlyRootFilesystem=True)
+    strict = dict(scc_named("restricted-v2"), readOnlyRootFilesystem=True)
     strict["metadata"] = {"name": "strict"}
     strict["users"] = ["system:serviceaccount:lab:app"]  # a custom SCC has no system:openshift:scc role to bind
     p = pod(containers=[container(sc={"readOnlyRootFilesystem": False})])
-    result = run(p, sccs=[strict])
+    result = run(p, sccs=load_sccs() + [strict], user=None)
     assert "provider strict: .containers[0].readOnlyRootFilesystem: Invalid value: false: ReadOnlyRootFilesystem must " \
            "be set to true" in result.message
-    defaulted = run(pod(), sccs=[strict])
+    defaulted = run(pod(), sccs=load_sccs() + [strict], user=None)
     assert defaulted.pod["spec"]["containers"][0]["securityContext"]["readOnlyRootFilesystem"] is True
 
 
@@ -310,10 +311,12 @@ def test_sysctls():
 
 
 def test_host_users_for_user_namespace_sccs():
-    result = run(pod(), version="4.20", sccs=only("restricted-v3", "4.20"))
-    assert "provider restricted-v3: .spec.securityContext.hostUsers: Invalid value: null: Host Users must be set to false" \
-        in result.message
-    assert run(pod(hostUsers=False), version="4.20", sccs=only("restricted-v3", "4.20")).allowed
+    pinned = {"openshift.io/required-scc": "restricted-v3"}
+    result = run(pod(annotations=pinned), version="4.20")
+    assert result.message == PREFIX.format("p") + (
+        "provider restricted-v3: .spec.securityContext.hostUsers: Invalid value: null: Host Users must be set to false")
+    admitted = run(pod(annotations=pinned, hostUsers=False), version="4.20")
+    assert admitted.scc == "restricted-v3" and admitted.subject_type == "user"
 
 
 def test_init_containers_are_checked_with_their_own_path():
@@ -348,11 +351,19 @@ def test_generate_name_is_the_pod_name_in_the_message():
     assert result.message.startswith('pods "web-6f56f884d-" is forbidden: unable to validate')
 
 
-def test_single_entry_has_no_brackets_and_duplicates_appear_once():
+VOLUME_ENTRY = 'spec.volumes[0]: Invalid value: "hostPath": hostPath volumes are not allowed to be used'
+
+
+def test_single_entry_has_no_brackets():
+    p = pod(volumes=[{"name": "h", "hostPath": {"path": "/"}}], annotations={"openshift.io/required-scc": "restricted-v2"})
+    assert run(p).message == PREFIX.format("p") + VOLUME_ENTRY
+
+
+def test_duplicates_appear_once():
     p = pod(volumes=[{"name": "h", "hostPath": {"path": "/"}}])
-    result = run(p, sccs=only("restricted-v2") + only("nonroot-v2"), grants=[("nonroot-v2", "app")])
-    assert result.message == PREFIX.format("p") + \
-        'spec.volumes[0]: Invalid value: "hostPath": hostPath volumes are not allowed to be used'
+    result = run(p, grants=[("nonroot-v2", "app")])
+    assert [str(e) for e in result.errors].count(VOLUME_ENTRY) == 2  # restricted-v2 and nonroot-v2 both report it
+    assert result.message.count(VOLUME_ENTRY) == 1
 
 
 def test_restricted_hint_is_appended_when_only_restricted_would_admit():
@@ -375,6 +386,18 @@ def test_no_sccs_at_all():
     assert run(pod(), sccs=[]).message == 'pods "p" is forbidden: no SecurityContextConstraints found in cluster'
 
 
+def test_missing_standard_sccs_are_named():
+    sccs = [s for s in load_sccs() if s["metadata"]["name"] not in ("hostaccess", "anyuid")]
+    assert run(pod(), sccs=sccs).message == (
+        'pods "p" is forbidden: securitycontextconstraints.security.openshift.io cache is missing anyuid, hostaccess')
+
+
+def test_a_pod_without_name_or_generate_name_is_unknown():
+    p = pod(containers=[container(sc={"runAsUser": 1})])
+    del p["metadata"]["name"]
+    assert run(p).message.startswith('pods "Unknown" is forbidden: ')
+
+
 # ---- required-scc and updates -----------------------------------------------------------------------------------
 
 def test_required_scc_pins_one_scc_from_4_14():
@@ -385,7 +408,8 @@ def test_required_scc_pins_one_scc_from_4_14():
     denied = run(p)
     assert denied.message == PREFIX.format("p") + NOT_USABLE.format("nonroot-v2")
     unknown = run(pod(annotations={"openshift.io/required-scc": "nope"}))
-    assert not unknown.allowed and '"nope"' in unknown.message
+    assert unknown.message == ('pods "p" is forbidden: failed to retrieve the required SCC "nope": '
+                               'securitycontextconstraints.security.openshift.io "nope" not found')
 
 
 def test_changing_required_scc_on_update_is_forbidden():
@@ -393,7 +417,8 @@ def test_changing_required_scc_on_update_is_forbidden():
     new = clone(old)
     new["metadata"]["annotations"]["openshift.io/required-scc"] = "anyuid"
     result = run(new, operation="UPDATE", old_pod=old)
-    assert result.message == 'pods "p" is forbidden: invalid change of required security context constraint annotation'
+    assert result.message == ('pods "p" is forbidden: invalid change of required security context constraint '
+                              'annotation: openshift.io/required-scc')
 
 
 def test_update_keeps_the_chosen_scc_and_refuses_mutation():
@@ -409,5 +434,9 @@ def test_update_that_changes_nothing_relevant_is_not_readmitted():
     created = run(pod()).pod
     new = clone(created)
     new["metadata"]["annotations"]["k8s.ovn.org/pod-networks"] = "{}"
+    new["metadata"]["ownerReferences"] = [{"kind": "ReplicaSet", "name": "r", "uid": "u", "apiVersion": "apps/v1"}]
     result = run(new, operation="UPDATE", old_pod=created, user=None)
     assert result.allowed and result.scc == "restricted-v2"
+    labelled = clone(created)
+    labelled["metadata"]["labels"] = {"a": "b"}
+    assert not run(labelled, operation="UPDATE", old_pod=created, user=None).allowed  # re-admitted, nothing usable

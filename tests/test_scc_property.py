@@ -85,8 +85,8 @@ def test_what_create_admits_passes_update_validation_unchanged(pod, granted, ver
     if not created.allowed:
         assert created.message.startswith('pods "w-" is forbidden: ')
         return
-    chosen = [s for s in sccs if s["metadata"]["name"] == created.scc]
-    again = admit(created.pod, namespace(), chosen, sa_subject=sa, user=CONTROLLER, can_use=can_use(version, grants),
+    # on update the previously chosen SCC (the pod's openshift.io/scc) is tried first, without mutation
+    again = admit(created.pod, namespace(), sccs, sa_subject=sa, user=CONTROLLER, can_use=can_use(version, grants),
                   operation="UPDATE", openshift_version=version)
     assert again.allowed, again.message
     assert again.scc == created.scc

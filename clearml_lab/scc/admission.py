@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from .fielderrors import FieldError, aggregate
 from .provider import Allocation, NamespaceNotReady, Provider
 from .rbac import Subject, service_account_subject
-from .sccs import has_feature, scc_name, sort_sccs
+from .sccs import has_feature, releases, scc_name, sort_sccs
 
 SCC_ANNOTATION = "openshift.io/scc"
 SUBJECT_TYPE_ANNOTATION = "security.openshift.io/validated-scc-subject-type"
@@ -36,8 +36,9 @@ class AdmissionResult:
 
 
 def pod_display_name(pod: dict) -> str:
+    """The name in `pods "<name>" is forbidden`: names are generated after admission, so the prefix stands in."""
     meta = pod.get("metadata") or {}
-    return meta.get("name") or meta.get("generateName") or ""
+    return meta.get("name") or meta.get("generateName") or "Unknown"
 
 
 def forbidden(pod: dict, reason: str) -> str:
@@ -60,14 +61,16 @@ def _applies_to(scc: dict, subject: Subject | None, namespace: str, can_use) -> 
 
 
 def _unchanged_for_scc(pod: dict, old_pod: dict) -> bool:
-    """Updates that touch neither the spec nor relevant annotations are not re-admitted."""
-    def annotations(p):
-        found = dict((p.get("metadata") or {}).get("annotations") or {})
-        for key in IGNORED_ANNOTATION_CHANGES:
-            found.pop(key, None)
-        return found
+    """Updates that only touch ignored annotations or garbage-collector fields are not re-admitted."""
+    def relevant(p):
+        meta = dict(p.get("metadata") or {})
+        annotations = {k: v for k, v in (meta.get("annotations") or {}).items() if k not in IGNORED_ANNOTATION_CHANGES}
+        meta["annotations"] = annotations
+        for key in ("ownerReferences", "finalizers"):
+            meta.pop(key, None)
+        return {**p, "metadata": meta}
 
-    return pod.get("spec") == old_pod.get("spec") and annotations(pod) == annotations(old_pod)
+    return relevant(pod) == relevant(old_pod)
 
 
 def admit(pod, namespace_obj, sccs, *, sa_subject=None, user=None, can_use=None, operation="CREATE", old_pod=None,
@@ -86,13 +89,17 @@ def admit(pod, namespace_obj, sccs, *, sa_subject=None, user=None, can_use=None,
         old_annotations = (old_pod.get("metadata") or {}).get("annotations") or {}
         if has_feature(openshift_version, "required_scc_annotation") and \
                 annotations.get(REQUIRED_SCC_ANNOTATION) != old_annotations.get(REQUIRED_SCC_ANNOTATION):
-            return _rejected(pod, "invalid change of required security context constraint annotation")
+            return _rejected(pod, "invalid change of required security context constraint annotation: "
+                                  + REQUIRED_SCC_ANNOTATION)
         if _unchanged_for_scc(pod, old_pod):
             return AdmissionResult(True, pod, scc=annotations.get(SCC_ANNOTATION),
                                    subject_type=annotations.get(SUBJECT_TYPE_ANNOTATION))
 
     if not sccs:
         return _rejected(pod, "no SecurityContextConstraints found in cluster")
+    missing = sorted(set(releases()["standard"]) - {scc_name(s) for s in sccs})
+    if missing:  # admission waits for the standard SCCs, then gives up naming the missing ones
+        return _rejected(pod, f"securitycontextconstraints.security.openshift.io cache is missing {', '.join(missing)}")
     try:
         allocation = Allocation.from_namespace(namespace_obj)
     except NamespaceNotReady as err:
