@@ -219,6 +219,21 @@ def test_capabilities_add_and_required_drop():
     assert not update.allowed and entries(update) == []
 
 
+def test_required_value_forms_when_validating_as_is():
+    from clearml_lab.scc.provider import Allocation, Provider
+    allocation = Allocation.from_namespace(namespace())
+    ranged = Provider(scc_named("restricted-v2"), allocation)
+    assert [str(e) for e in ranged._check_run_as_user(".containers[0]", None, None, "c")] == [
+        ".containers[0].runAsUser: Required value"]
+    nonroot = Provider(scc_named("nonroot-v2"), allocation)
+    assert [str(e) for e in nonroot._check_run_as_user(".containers[0]", None, None, "c")] == [
+        ".containers[0].runAsNonRoot: Required value: must be true"]
+    assert [str(e) for e in ranged._check_selinux(".spec.securityContext.seLinuxOptions", None, None)] == [
+        ".spec.securityContext.seLinuxOptions: Required value"]
+    assert [str(e) for e in ranged._check_groups(".spec.securityContext.fsGroup", ranged.fs_group, [], "fsGroup")] == [
+        ".spec.securityContext.fsGroup: Invalid value: []int64{}: unable to validate empty groups against required ranges"]
+
+
 def test_required_drop_message_when_validating_as_is():
     from clearml_lab.scc.provider import Allocation, Provider
     provider = Provider(scc_named("anyuid"), Allocation.from_namespace(namespace()))

@@ -40,6 +40,17 @@ def test_options_before_or_after_the_command(capsys):
     assert "oc adm policy add-scc-to-user anyuid -z default" in grant_lines(before)
 
 
+def test_namespace_comes_from_the_option_then_the_manifests_then_the_lab_default(capsys, tmp_path):
+    seed = FIXTURES / "chart-7.3.1-seed.yaml"
+    assert main(["plan-scc", "--manifests", str(seed)]) == 0
+    assert "SCC plan for namespace clearml " in capsys.readouterr().out
+    placed = tmp_path / "placed.yaml"
+    placed.write_text(seed.read_text().replace("metadata: {name: clearml-mongodb}\nspec:",
+                                               "metadata: {name: clearml-mongodb, namespace: ml}\nspec:"))
+    assert main(["plan-scc", "--manifests", str(placed)]) == 0
+    assert "SCC plan for namespace ml " in capsys.readouterr().out
+
+
 def test_malformed_manifests_exit_2_naming_document_and_line(tmp_path, capsys):
     bad = tmp_path / "bad.yaml"
     bad.write_text("kind: Service\n---\nkind: Pod\nspec: {containers: [\n")

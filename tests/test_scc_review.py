@@ -56,3 +56,10 @@ def test_review_defaults_to_the_templates_service_account_then_default():
     assert [e["name"] for e in status["allowedServiceAccounts"]] == ["default"]
     status = review(template(sa="web"), namespace(), load_sccs(), can_use=can_use(grants=[("anyuid", "default")]))
     assert status["allowedServiceAccounts"] == []
+
+
+def test_a_namespace_without_annotations_raises_openshifts_text():
+    import pytest
+    from clearml_lab.scc import NamespaceNotReady
+    with pytest.raises(NamespaceNotReady, match='unable to find annotation openshift.io/sa.scc.uid-range'):
+        subject_review(template(), namespace(**{"openshift.io/sa.scc.uid-range": None}), load_sccs(), user="a")

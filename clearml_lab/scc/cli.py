@@ -69,12 +69,18 @@ def _render_chart(args) -> tuple[list[dict], str]:
     return objects, release
 
 
+def _namespace_of(objects) -> str | None:
+    return next((o["metadata"]["namespace"] for o in objects
+                 if isinstance(o.get("metadata"), dict) and o["metadata"].get("namespace")), None)
+
+
 def run(args) -> int:
     if getattr(args, "manifests", None):
         if getattr(args, "values", None):
             raise UsageError("--values only applies when the chart is rendered; drop it or drop --manifests.")
         objects = load_manifests(_read(args.manifests), source=args.manifests)
-        namespace, release = getattr(args, "namespace", None), OPENSHIFT_VERSION
+        namespace = getattr(args, "namespace", None) or _namespace_of(objects) or DEFAULT_NAMESPACE
+        release = OPENSHIFT_VERSION
     else:
         objects, release = _render_chart(args)
         namespace = getattr(args, "namespace", None) or DEFAULT_NAMESPACE

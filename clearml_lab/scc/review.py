@@ -6,7 +6,8 @@
 - PodSecurityPolicyReview: which of these service accounts may run it, and under which SCC?
   (`oc adm policy scc-review -z`)
 
-Each function returns the object's ``status``. Unlike pod admission, a review tries only the SCCs the subjects may
+Each function returns the object's ``status``; a namespace without the openshift.io/sa.scc.* annotations raises
+``NamespaceNotReady`` (its text is OpenShift's). Unlike pod admission, a review tries only the SCCs the subjects may
 use, in admission order, and reports the first that admits the template (mutated as admission would).
 """
 from __future__ import annotations
