@@ -330,25 +330,37 @@ def build(objects_by_kind: dict[str, list[dict]], namespace: str) -> Topology:
 # ---------------------------------------------------------------------------------------------------------------
 # Reading the cluster
 
-# The typed client method that lists each core kind; routes go through the custom-objects API (still one GET).
-_TYPED_LISTS = {
-    "deployments": ("AppsV1Api", "list_namespaced_deployment"),
-    "statefulsets": ("AppsV1Api", "list_namespaced_stateful_set"),
-    "pods": ("CoreV1Api", "list_namespaced_pod"),
-    "services": ("CoreV1Api", "list_namespaced_service"),
-    "persistentvolumeclaims": ("CoreV1Api", "list_namespaced_persistent_volume_claim"),
-}
-
-
-def _list_call(api_client, plural: str, namespace: str):
-    """The client call (and its arguments) that lists one kind in a namespace: one plain GET, no discovery."""
-    from kubernetes import client
-
-    if plural in _TYPED_LISTS:
-        api, method = _TYPED_LISTS[plural]
-        return getattr(getattr(client, api)(api_client), method), (namespace,)
+def _path(plural: str, namespace: str) -> str:
     group, version, _ = KINDS[plural]
-    return client.CustomObjectsApi(api_client).list_namespaced_custom_object, (group, version, namespace, plural)
+    prefix = f"/apis/{group}/{version}" if group else f"/api/{version}"
+    return f"{prefix}/namespaces/{namespace}/{plural}"
+
+
+def _get(api_client, path: str, query: dict | None = None):
+    """One GET of a known path, no discovery; the raw urllib3 response (streamable), ApiException unless 2xx.
+    Plain requests rather than the typed API classes: no model objects to build, no per-call validation."""
+    from kubernetes.client.exceptions import ApiException
+
+    method, url, headers, _, _ = api_client.param_serialize(
+        "GET", path, query_params=[(k, v) for k, v in (query or {}).items() if v is not None],
+        header_params={"Accept": "application/json"}, auth_settings=["BearerToken"])
+    response = api_client.call_api(method, url, headers)
+    if not 200 <= response.status <= 299:
+        response.read()
+        raise ApiException(http_resp=response)
+    return response.response
+
+
+def _list_call(api_client, plural: str):
+    """A list function shaped as ``kubernetes.watch.Watch.stream`` expects (it adds watch, resource_version,
+    _preload_content), so lists and watches send the same plain GET."""
+    def list_or_watch(namespace: str, *, watch: bool = False, resource_version: str | None = None,
+                      allow_watch_bookmarks: bool | None = None, _preload_content: bool = True):
+        return _get(api_client, _path(plural, namespace), {
+            "watch": "true" if watch else None, "resourceVersion": resource_version,
+            "allowWatchBookmarks": "true" if allow_watch_bookmarks else None})
+    list_or_watch.plural = plural
+    return list_or_watch
 
 
 def list_kind(api_client, plural: str, namespace: str) -> tuple[list[dict], str | None]:
@@ -357,17 +369,14 @@ def list_kind(api_client, plural: str, namespace: str) -> tuple[list[dict], str 
     from kubernetes.client.exceptions import ApiException
     from urllib3.exceptions import HTTPError
 
-    func, args = _list_call(api_client, plural, namespace)
     try:
-        # Raw JSON: building model objects for every pod only to turn them back into dicts would be wasted work.
-        response = func(*args, _preload_content=False)
-        data = json.loads(response.data)
+        data = json.loads(_get(api_client, _path(plural, namespace)).data)
     except ApiException as err:
         if err.status == 404 and plural in OPTIONAL_KINDS:
             return [], None
         raise LabError(f"the cluster refused to list {plural} in namespace {namespace} ({err.status} "
                        f"{err.reason}): check that you may view the project (e.g. the view role).") from None
-    except HTTPError as err:
+    except (HTTPError, OSError) as err:
         host = getattr(getattr(api_client, "configuration", None), "host", "the cluster")
         raise LabError(f"cannot reach {host} to list {plural} ({err.__class__.__name__}): check that the "
                        f"cluster is running and the kubeconfig points at it.") from None
@@ -451,9 +460,9 @@ class LiveTopology:
 
         stream = self._watches[plural]
         while not self._stop.is_set():
-            func, args = _list_call(self.api_client, plural, self.namespace)
             try:
-                for event in stream.stream(func, *args, resource_version=self._versions[plural],
+                for event in stream.stream(_list_call(self.api_client, plural), self.namespace,
+                                           resource_version=self._versions[plural],
                                            allow_watch_bookmarks=True):
                     self._apply(plural, event)
                     if self._stop.is_set():
@@ -574,7 +583,7 @@ def to_text(topology: Topology) -> str:
 
 
 # SVG layout, in pixels.
-CELL_W, CELL_H, COLUMNS = 200, 200, 4
+CELL_W, CELL_H, COLUMNS = 200, 190, 4
 RING_R, RING_W, NODE_R = 42.0, 10.0, 34.0
 GROUP_PAD, GROUP_TITLE_H, MARGIN, HEADER_H, LEGEND_H = 12, 30, 16, 34, 40
 

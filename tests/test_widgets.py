@@ -192,8 +192,7 @@ class ScriptedWatch:
         self.events = queue.Queue()
 
     def stream(self, func, *args, **kwargs):
-        plural = args[-1] if func.__name__ == "list_namespaced_custom_object" else func.__name__.split("namespaced_")[1]
-        ScriptedWatch.instances[plural] = self
+        ScriptedWatch.instances[func.plural] = self
         while (event := self.events.get()) is not None:
             yield event
 
@@ -230,10 +229,10 @@ def test_topology_view_updates_from_watch_events_and_stops_on_close(scripted_clu
     assert _wait_for(lambda: len(ScriptedWatch.instances) == len(topology.KINDS))
     web = dict(objects["deployments"][0])
     web["spec"] = {**web["spec"], "replicas": 3}
-    ScriptedWatch.instances["deployment"].events.put({"type": "MODIFIED", "raw_object": web})
+    ScriptedWatch.instances["deployments"].events.put({"type": "MODIFIED", "raw_object": web})
     assert _wait_for(lambda: "deployment/web 2/3" in view.text)
     assert 'data-state="not_created" data-count="1"' in view.svg and view.picture.value == view.svg
-    ScriptedWatch.instances["deployment"].events.put({"type": "DELETED", "raw_object": web})
+    ScriptedWatch.instances["deployments"].events.put({"type": "DELETED", "raw_object": web})
     assert _wait_for(lambda: "deployment/web" not in view.text)
     assert lists == list(topology.KINDS)  # events, not re-lists
     threads = view.live.threads()
