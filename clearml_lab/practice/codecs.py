@@ -45,8 +45,9 @@ def _set_type(field, type_name: str, package: str) -> None:
 def _messages() -> dict:
     spec = load_data("protobuf.yaml")
     package = spec["package"]
+    described = {**spec["messages"], **load_data("protobuf_api.yaml")["messages"]}
     file = descriptor_pb2.FileDescriptorProto(name="practice_k8s.proto", package=package, syntax="proto2")
-    for msg_name, fields in spec["messages"].items():
+    for msg_name, fields in described.items():
         msg = file.message_type.add(name=msg_name)
         for field_name, (number, *rest) in fields.items():
             f = msg.field.add(name=field_name, number=number, json_name=field_name)
@@ -70,7 +71,7 @@ def _messages() -> dict:
     pool = descriptor_pool.DescriptorPool()
     pool.Add(file)
     return {name: message_factory.GetMessageClass(pool.FindMessageTypeByName(f"{package}.{name}"))
-            for name in spec["messages"]}
+            for name in described}
 
 
 def _to_dict(msg) -> dict:
@@ -78,26 +79,51 @@ def _to_dict(msg) -> dict:
     name = msg.DESCRIPTOR.name
     if name == "Time":
         return datetime.fromtimestamp(msg.seconds, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    if name == "MicroTime":
+        return datetime.fromtimestamp(msg.seconds + msg.nanos / 1e9, timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
     if name == "FieldsV1":
         return json.loads(msg.Raw or b"{}")
+    if name == "Quantity":
+        return msg.string
+    if name == "IntOrString":
+        return msg.strVal if msg.type == 1 else msg.intVal
+    if name == "Duration":
+        return f"{msg.duration / 1e9:g}s"
     out = {}
     for field, value in msg.ListFields():
         if field.message_type is not None and field.message_type.GetOptions().map_entry:
             value_field = field.message_type.fields_by_name["value"]
-            out[field.name] = {k: _scalar(value_field, v) for k, v in value.items()}
+            out[field.name] = {k: _to_dict(v) if value_field.message_type else _scalar(value_field, v)
+                               for k, v in value.items()}
         elif field.is_repeated:
             out[field.name] = [_to_dict(v) if field.message_type else _scalar(field, v) for v in value]
         elif field.message_type is not None:
+            if field.message_type.name in ("Time", "MicroTime") and value.seconds <= 0:
+                continue  # Go's zero time means "unset"
             out[field.name] = _to_dict(value)
+        elif value in ("", 0, False) and field.name not in _pointer_fields() and field.type != _F.TYPE_BYTES:
+            continue  # Go's omitempty (see protobuf.yaml)
         else:
             out[field.name] = _scalar(field, value)
     return out
+
+
+@cache
+def _pointer_fields() -> frozenset:
+    return frozenset(load_data("protobuf.yaml")["pointer_fields"])
 
 
 def _scalar(field, value):
     if field.type == _F.TYPE_BYTES:
         return base64.b64encode(value).decode()
     return value
+
+
+# Top-level kinds a protobuf body may carry (the rest of the described messages are their parts).
+_KINDS = {"Secret", "ConfigMap", "DeleteOptions", "SelfSubjectAccessReview", "SubjectAccessReview",
+          "LocalSubjectAccessReview", "SelfSubjectReview", "Namespace", "ServiceAccount", "Service", "Pod", "Role",
+          "ClusterRole", "RoleBinding", "ClusterRoleBinding", "Job", "CronJob", "Deployment", "ResourceQuota",
+          "Ingress", "PodDisruptionBudget", "PersistentVolumeClaim"}
 
 
 def decode_protobuf(body: bytes, expected: str | None) -> dict:
@@ -108,7 +134,7 @@ def decode_protobuf(body: bytes, expected: str | None) -> dict:
     try:
         envelope = messages["Unknown"].FromString(body[len(PROTOBUF_MAGIC):])
         kind = envelope.typeMeta.kind or expected
-        if kind not in messages or kind in ("Unknown", "TypeMeta"):
+        if kind not in messages or kind in ("Unknown", "TypeMeta") or kind not in _KINDS:
             raise error(415, f"the practice cluster does not decode {kind or 'this kind'} from protobuf; send JSON",
                         "UnsupportedMediaType")
         obj = _to_dict(messages[kind].FromString(envelope.raw))

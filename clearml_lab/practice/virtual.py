@@ -78,7 +78,7 @@ class VirtualResources:
     def create(self, req, body: dict) -> dict:
         handler = {"projectrequests": self._project_request, "projects": self._project,
                    "selfsubjectaccessreviews": self._access_review, "subjectaccessreviews": self._access_review,
-                   "localsubjectaccessreviews": self._access_review,
+                   "localsubjectaccessreviews": self._access_review, "selfsubjectreviews": self._whoami,
                    "podsecuritypolicysubjectreviews": self._scc_review,
                    "podsecuritypolicyselfsubjectreviews": self._scc_review,
                    "podsecuritypolicyreviews": self._scc_review}.get(req.rt.plural)
@@ -126,6 +126,11 @@ class VirtualResources:
         stored = self.api._persist(sub, [("put", "namespaces", ns),
                                          ("put", "rolebindings.rbac.authorization.k8s.io", binding)])
         return self.project_of(stored[0])
+
+    def _whoami(self, req, body: dict) -> dict:
+        out = copy.deepcopy(body)
+        out["status"] = {"userInfo": {"username": req.identity.username, "groups": list(req.identity.groups)}}
+        return out
 
     def _access_review(self, req, body: dict) -> dict:
         spec = body.get("spec") or {}
