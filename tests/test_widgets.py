@@ -57,6 +57,7 @@ def test_run_disables_every_button_and_ignores_further_clicks(tmp_path):
     step = MarkerStep(path=tmp_path / "marker.txt", gate=threading.Event())
     card = StepCard(step, LAB)
     assert card.text == f"Write the marker\n$ touch {step.path}\n(not run yet)"
+    assert "acts on a test lab" in card.title.value
     card.buttons["run"].click()
     assert card.busy and all(b.disabled for b in card.buttons.values())
     assert "RUNNING" in card.badge.value

@@ -33,7 +33,9 @@ class StepCard(widgets.VBox):
         self._results: tuple[StepResult, ...] = ()
         self._commands, commands_error = self._read_commands()
 
-        self.title = widgets.HTML(f"<h3>{escape(self._title)}</h3>")
+        describe = getattr(lab, "describe", None)
+        where = f"<div><small>acts on {escape(describe())}</small></div>" if callable(describe) else ""
+        self.title = widgets.HTML(f"<h3>{escape(self._title)}</h3>{where}")
         self.explanation = widgets.HTML(paragraphs(step.explanation or ""))
         self.commands_html = widgets.HTML(
             pre([f"$ {c}" for c in self._commands], "background:#f5f5f5;padding:6px") or
