@@ -63,3 +63,14 @@ def test_a_namespace_without_annotations_raises_openshifts_text():
     from clearml_lab.scc import NamespaceNotReady
     with pytest.raises(NamespaceNotReady, match='unable to find annotation openshift.io/sa.scc.uid-range'):
         subject_review(template(), namespace(**{"openshift.io/sa.scc.uid-range": None}), load_sccs(), user="a")
+
+
+def test_request_objects_for_a_real_cluster():
+    from clearml_lab.scc import review_request, self_subject_review_request, subject_review_request
+    t = template()
+    assert subject_review_request(t, user="alice", groups=["g"]) == {
+        "apiVersion": "security.openshift.io/v1", "kind": "PodSecurityPolicySubjectReview",
+        "spec": {"template": t, "user": "alice", "groups": ["g"]}}
+    assert self_subject_review_request(t)["kind"] == "PodSecurityPolicySelfSubjectReview"
+    assert review_request(t, ["a", "b"])["spec"] == {"template": t, "serviceAccountNames": ["a", "b"]}
+    assert "serviceAccountNames" not in review_request(t)["spec"]

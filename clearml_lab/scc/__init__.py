@@ -13,13 +13,20 @@ from .manifests import load_manifests
 from .provider import NamespaceNotReady
 from .planner import Grant, GrantReview, Plan, plan_grants, seed_recipe_grants
 from .rbac import Subject, can_use_from_rbac, scc_grant_binding, service_account_subject
-from .review import review, self_subject_review, subject_review
+from .review import (
+    review,
+    review_request,
+    self_subject_review,
+    self_subject_review_request,
+    subject_review,
+    subject_review_request,
+)
 from .sccs import by_restriction, default_scc_rbac, load_sccs, points, sort_sccs
 
 __all__ = [
     "AdmissionResult", "FieldError", "NamespaceNotReady", "Grant", "GrantReview", "Plan", "REQUIRED_SCC_ANNOTATION", "SCC_ANNOTATION",
     "SUBJECT_TYPE_ANNOTATION", "Subject", "admit", "by_restriction", "can_use_from_rbac", "default_scc_rbac",
     "image_repository", "load_image_requirements", "load_manifests", "load_sccs", "plan_grants", "points", "review",
-    "scc_grant_binding", "seed_recipe_grants", "self_subject_review", "service_account_subject", "sort_sccs",
-    "subject_review",
+    "review_request", "scc_grant_binding", "seed_recipe_grants", "self_subject_review", "self_subject_review_request",
+    "service_account_subject", "sort_sccs", "subject_review", "subject_review_request",
 ]

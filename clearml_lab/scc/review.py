@@ -77,3 +77,28 @@ def review(template, namespace_obj, sccs, *, service_account_names=(), can_use=N
         if "allowedBy" in status:
             allowed.append({"name": name, **status})
     return {"allowedServiceAccounts": allowed}
+
+
+# ---- the same questions for a real cluster: the objects to POST to security.openshift.io/v1 ---------------------
+
+def subject_review_request(template, *, user: str = "", groups=()) -> dict:
+    """A PodSecurityPolicySubjectReview to create in the pod's namespace (`oc adm policy scc-subject-review -u/-g`)."""
+    spec = {"template": template}
+    if user:
+        spec["user"] = user
+    if groups:
+        spec["groups"] = list(groups)
+    return {"apiVersion": SCC_API_VERSION, "kind": "PodSecurityPolicySubjectReview", "spec": spec}
+
+
+def self_subject_review_request(template) -> dict:
+    """A PodSecurityPolicySelfSubjectReview: the same question for whoever sends it."""
+    return {"apiVersion": SCC_API_VERSION, "kind": "PodSecurityPolicySelfSubjectReview", "spec": {"template": template}}
+
+
+def review_request(template, service_account_names=()) -> dict:
+    """A PodSecurityPolicyReview (`oc adm policy scc-review -z sa1,sa2`)."""
+    spec = {"template": template}
+    if service_account_names:
+        spec["serviceAccountNames"] = list(service_account_names)
+    return {"apiVersion": SCC_API_VERSION, "kind": "PodSecurityPolicyReview", "spec": spec}
