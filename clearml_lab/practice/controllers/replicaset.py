@@ -6,9 +6,9 @@ import copy
 
 from ..client import ApiError, ControllerContext, WatchEvent
 from .base import (Abort, Cache, Create, Delete, Event, Key, Loop, UpdateStatus, Wake, by_controller,
-                   controller_identity, get_condition, is_terminating, key_of, owned_by, owner_ref, parse_time,
-                   pod_active, pod_ready, remove_condition, set_condition)
-from .timing import available_since, retry_at
+                   controller_identity, is_terminating, key_of, owned_by, owner_ref, parse_time, pod_active,
+                   pod_ready, remove_condition, set_condition)
+from .timing import Backoff, available_since
 
 RS = "replicasets.apps"
 COMPONENT = "replicaset-controller"
@@ -37,8 +37,11 @@ def _deletion_rank(pod: dict) -> tuple:
     return (bool(pod.get("spec", {}).get("nodeName")), status.get("phase") == "Running", pod_ready(pod), -created)
 
 
-def reconcile_replicaset(rs: dict, pods: list[dict], now: float, scale: float) -> list:
-    """Pods are this namespace's pods; the ones this ReplicaSet controls are picked out here."""
+def reconcile_replicaset(rs: dict, pods: list[dict], now: float, scale: float, backoff: Backoff | None = None) -> list:
+    """Pods are this namespace's pods; the ones this ReplicaSet controls are picked out here. ``backoff``
+    remembers refused creations between calls, so a retry waits its turn."""
+    backoff = backoff if backoff is not None else Backoff()
+    uid = rs["metadata"].get("uid", "")
     owned = [p for p in pods if owned_by(p, rs)]
     active = [p for p in owned if pod_active(p)]
     want = int(rs.get("spec", {}).get("replicas", 1))
@@ -50,6 +53,7 @@ def reconcile_replicaset(rs: dict, pods: list[dict], now: float, scale: float) -
     conditions = status.get("conditions") or []
     if diff <= 0:
         conditions = remove_condition(conditions, "ReplicaFailure")
+        backoff.clear(uid)
     template_labels = (rs["spec"].get("template", {}).get("metadata") or {}).get("labels") or {}
     available = 0
     for p in active:
@@ -77,7 +81,10 @@ def reconcile_replicaset(rs: dict, pods: list[dict], now: float, scale: float) -
     if status != (rs.get("status") or {}):
         actions.insert(0, UpdateStatus(RS, dict(rs, status=status)))
 
-    if diff > 0:
+    retry = backoff.due(uid, now) if diff > 0 else None
+    if retry is not None:
+        actions.append(Wake(key_of(RS, rs), retry))
+    elif diff > 0:
         name = rs["metadata"]["name"]
         for _ in range(diff):
             pod = pod_from_template(rs, rs["spec"]["template"], generate_name=f"{name}-")
@@ -85,8 +92,8 @@ def reconcile_replicaset(rs: dict, pods: list[dict], now: float, scale: float) -
                                   on_success=lambda created, rs=rs: [Event(
                                       rs, "SuccessfulCreate", f"Created pod: {created['metadata']['name']}",
                                       COMPONENT)],
-                                  on_error=lambda err, rs=rs, status=status: _failed_create(rs, status, err,
-                                                                                            now, scale)))
+                                  on_error=lambda err, rs=rs, status=status: _failed_create(
+                                      rs, status, err, now, backoff.failed(uid, now, scale))))
     elif diff < 0:
         for pod in sorted(active, key=_deletion_rank)[:-diff]:
             actions.append(Delete("pods", pod["metadata"]["name"], pod["metadata"]["namespace"]))
@@ -94,14 +101,13 @@ def reconcile_replicaset(rs: dict, pods: list[dict], now: float, scale: float) -
     return actions
 
 
-def _failed_create(rs: dict, status: dict, err: ApiError, now: float, scale: float) -> list:
+def _failed_create(rs: dict, status: dict, err: ApiError, now: float, retry: float) -> list:
     message = err.status.get("message", str(err))
-    failing_since = parse_time((get_condition(rs, "ReplicaFailure") or {}).get("lastTransitionTime"))
     status = dict(status, conditions=set_condition(status.get("conditions") or [], "ReplicaFailure", "True",
                                                    "FailedCreate", message, now))
     return [Event(rs, "FailedCreate", f"Error creating: {message}", COMPONENT, type="Warning"),
             UpdateStatus(RS, dict(rs, status=status)),
-            Wake(key_of(RS, rs), retry_at(failing_since, now, scale)),
+            Wake(key_of(RS, rs), retry),
             Abort()]
 
 
@@ -111,14 +117,14 @@ def keys_for(event: WatchEvent, cache: Cache) -> list[Key]:
     return by_controller(RS, "ReplicaSet", event)
 
 
-def reconcile(key: Key, cache: Cache, now: float, scale: float) -> list:
-    _, ns, name = key
-    rs = cache.get(RS, ns, name)
-    if rs is None:
-        return []
-    return reconcile_replicaset(rs, cache.list("pods", ns), now, scale)
-
-
 async def run(ctx: ControllerContext) -> None:
-    await Loop(ctx, IDENTITY, [RS, "pods"], keys_for,
-               lambda key, cache, now: reconcile(key, cache, now, ctx.time_scale)).run()
+    backoff = Backoff()
+
+    def reconcile(key: Key, cache: Cache, now: float) -> list:
+        _, ns, name = key
+        rs = cache.get(RS, ns, name)
+        if rs is None:
+            return []
+        return reconcile_replicaset(rs, cache.list("pods", ns), now, ctx.time_scale, backoff)
+
+    await Loop(ctx, IDENTITY, [RS, "pods"], keys_for, reconcile).run()

@@ -7,10 +7,10 @@ import copy
 
 from ..client import ControllerContext, WatchEvent
 from .base import (Abort, Cache, Create, Delete, Event, Key, Loop, UpdateStatus, Wake, by_controller,
-                   controller_identity, get_condition, is_terminating, key_of, owned_by, parse_time, pod_ready)
+                   controller_identity, is_terminating, key_of, owned_by, pod_ready)
 from .deployment import template_hash
 from .replicaset import pod_from_template
-from .timing import available_since, retry_at
+from .timing import Backoff, available_since
 
 STS = "statefulsets.apps"
 COMPONENT = "statefulset-controller"
@@ -66,13 +66,14 @@ def new_claim(sts: dict, template: dict, ordinal: int) -> dict:
     return claim
 
 
-def _failed(sts: dict, message: str, now: float, scale: float) -> list:
-    failing = parse_time((get_condition(sts, "FailedCreate") or {}).get("lastTransitionTime"))
-    return [Event(sts, "FailedCreate", message, COMPONENT, type="Warning"),
-            Wake(key_of(STS, sts), retry_at(failing, now, scale)), Abort()]
+def _failed(sts: dict, message: str, retry: float) -> list:
+    return [Event(sts, "FailedCreate", message, COMPONENT, type="Warning"), Wake(key_of(STS, sts), retry), Abort()]
 
 
-def reconcile_statefulset(sts: dict, pods: list[dict], claims: list[dict], now: float, scale: float) -> list:
+def reconcile_statefulset(sts: dict, pods: list[dict], claims: list[dict], now: float, scale: float,
+                          backoff: Backoff | None = None) -> list:
+    backoff = backoff if backoff is not None else Backoff()
+    uid = sts["metadata"].get("uid", "")
     name, ns = sts["metadata"]["name"], sts["metadata"]["namespace"]
     spec = sts["spec"]
     replicas = int(spec.get("replicas", 1))
@@ -90,6 +91,10 @@ def reconcile_statefulset(sts: dict, pods: list[dict], claims: list[dict], now: 
         for i in range(replicas):
             pod = owned.get(i)
             if pod is None:
+                retry = backoff.due(uid, now)
+                if retry is not None:
+                    actions.append(Wake(key_of(STS, sts), retry))
+                    break
                 for t in spec.get("volumeClaimTemplates") or []:
                     cname = claim_name(t, sts, i)
                     if cname in have_claims:
@@ -102,7 +107,8 @@ def reconcile_statefulset(sts: dict, pods: list[dict], claims: list[dict], now: 
                                               f"{name} success", COMPONENT)],
                                           on_error=lambda err, cname=cname, pod_name=pod_name: _failed(
                                               sts, f"create Claim {cname} for Pod {pod_name} in StatefulSet {name} "
-                                                   f"failed error: {err.status.get('message', err)}", now, scale)))
+                                                   f"failed error: {err.status.get('message', err)}",
+                                              backoff.failed(uid, now, scale))))
                 pod_name = f"{name}-{i}"
                 actions.append(Create("pods", new_pod(sts, i, revision),
                                       on_success=lambda p, pod_name=pod_name: [Event(
@@ -110,7 +116,8 @@ def reconcile_statefulset(sts: dict, pods: list[dict], claims: list[dict], now: 
                                           f"create Pod {pod_name} in StatefulSet {name} successful", COMPONENT)],
                                       on_error=lambda err, pod_name=pod_name: _failed(
                                           sts, f"create Pod {pod_name} in StatefulSet {name} failed error: "
-                                               f"{err.status.get('message', err)}", now, scale)))
+                                               f"{err.status.get('message', err)}",
+                                          backoff.failed(uid, now, scale))))
                 if ordered:
                     break
             elif (pod.get("status") or {}).get("phase") in ("Failed", "Succeeded") and not is_terminating(pod):
@@ -123,6 +130,7 @@ def reconcile_statefulset(sts: dict, pods: list[dict], claims: list[dict], now: 
             elif ordered and not healthy(pod):
                 break
         else:
+            backoff.clear(uid)
             extra = sorted((o for o in owned if o >= replicas), reverse=True)
             everyone_ok = all(healthy(owned[o]) for o in owned if o < replicas)
             if extra and (everyone_ok or not ordered):
@@ -189,15 +197,16 @@ def keys_for(event: WatchEvent, cache: Cache) -> list[Key]:
     return by_controller(STS, "StatefulSet", event)
 
 
-def reconcile(key: Key, cache: Cache, now: float, scale: float) -> list:
-    _, ns, name = key
-    sts = cache.get(STS, ns, name)
-    if sts is None:
-        return []
-    return reconcile_statefulset(sts, cache.list("pods", ns), cache.list("persistentvolumeclaims", ns), now, scale)
-
-
 async def run(ctx: ControllerContext) -> None:
-    await Loop(ctx, IDENTITY, [STS, "pods", "persistentvolumeclaims"], keys_for,
-               lambda key, cache, now: reconcile(key, cache, now, ctx.time_scale)).run()
+    backoff = Backoff()
+
+    def reconcile(key: Key, cache: Cache, now: float) -> list:
+        _, ns, name = key
+        sts = cache.get(STS, ns, name)
+        if sts is None:
+            return []
+        return reconcile_statefulset(sts, cache.list("pods", ns), cache.list("persistentvolumeclaims", ns), now,
+                                     ctx.time_scale, backoff)
+
+    await Loop(ctx, IDENTITY, [STS, "pods", "persistentvolumeclaims"], keys_for, reconcile).run()
 

@@ -23,3 +23,25 @@ def available_since(pod: dict, min_ready_seconds: int, scale: float) -> float | 
         return 0.0
     since = parse_time(ready.get("lastTransitionTime")) or 0.0
     return since + min_ready_seconds * scale
+
+
+class Backoff:
+    """Refused creations per object: when they started failing and when the next attempt is due. Kept by the
+    controller between reconciles so that its own status writes do not trigger an immediate retry."""
+
+    def __init__(self):
+        self._state: dict[str, tuple[float, float]] = {}
+
+    def failed(self, key: str, now: float, scale: float) -> float:
+        since = self._state.get(key, (now, now))[0]
+        due = retry_at(since, now, scale)
+        self._state[key] = (since, due)
+        return due
+
+    def due(self, key: str, now: float) -> float | None:
+        """The time of the next allowed attempt if it is still in the future."""
+        state = self._state.get(key)
+        return state[1] if state and state[1] > now else None
+
+    def clear(self, key: str) -> None:
+        self._state.pop(key, None)
