@@ -397,6 +397,21 @@ def test_missing_namespace_annotations(missing):
     assert result.message == f'pods "p" is forbidden: error fetching namespace "lab": unable to find annotation {missing}'
 
 
+def test_an_empty_uid_range_breaks_every_scc_that_needs_it():
+    result = run(pod(), ns=namespace(**{"openshift.io/sa.scc.uid-range": ""}))
+    broken = ["restricted-v2", "restricted", "hostnetwork-v2", "hostnetwork", "hostaccess"]
+    assert result.message == 'pods "p" is forbidden: [' + ", ".join(
+        f"unable to find pre-allocated uid annotation for namespace lab while trying to configure SCC {name}: "
+        "found annotation openshift.io/sa.scc.uid-range but it was empty" for name in broken) + "]"
+
+
+def test_a_malformed_group_block_is_reported_per_scc():
+    result = run(pod(), ns=namespace(**{"openshift.io/sa.scc.supplemental-groups": "lots"}))
+    assert result.message.startswith(
+        'pods "p" is forbidden: [unable to find pre-allocated group annotation for namespace lab while trying to '
+        'configure SCC restricted-v2: block not in the format "<start>-<end>", ')
+
+
 def test_no_sccs_at_all():
     assert run(pod(), sccs=[]).message == 'pods "p" is forbidden: no SecurityContextConstraints found in cluster'
 

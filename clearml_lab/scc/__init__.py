@@ -10,7 +10,7 @@ from .admission import (
 from .fielderrors import FieldError
 from .images import image_repository, load_image_requirements
 from .manifests import load_manifests
-from .provider import NamespaceNotReady
+from .provider import NamespaceNotReady, ProviderError
 from .planner import Grant, GrantReview, Plan, plan_grants, seed_recipe_grants
 from .rbac import Subject, can_use_from_rbac, scc_grant_binding, service_account_subject
 from .review import (
@@ -24,7 +24,7 @@ from .review import (
 from .sccs import by_restriction, default_scc_rbac, load_sccs, points, sort_sccs
 
 __all__ = [
-    "AdmissionResult", "FieldError", "NamespaceNotReady", "Grant", "GrantReview", "Plan", "REQUIRED_SCC_ANNOTATION", "SCC_ANNOTATION",
+    "AdmissionResult", "FieldError", "NamespaceNotReady", "ProviderError", "Grant", "GrantReview", "Plan", "REQUIRED_SCC_ANNOTATION", "SCC_ANNOTATION",
     "SUBJECT_TYPE_ANNOTATION", "Subject", "admit", "by_restriction", "can_use_from_rbac", "default_scc_rbac",
     "image_repository", "load_image_requirements", "load_manifests", "load_sccs", "plan_grants", "points", "review",
     "review_request", "scc_grant_binding", "seed_recipe_grants", "self_subject_review", "self_subject_review_request",

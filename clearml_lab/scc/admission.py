@@ -9,7 +9,7 @@ import copy
 from dataclasses import dataclass, field
 
 from .fielderrors import FieldError, aggregate
-from .provider import Allocation, NamespaceNotReady, Provider
+from .provider import Allocation, NamespaceNotReady, Provider, ProviderError
 from .rbac import Subject, service_account_subject
 from .sccs import has_feature, releases, scc_name, sort_sccs
 
@@ -116,12 +116,20 @@ def admit(pod, namespace_obj, sccs, *, sa_subject=None, user=None, can_use=None,
     if hint:  # on update the previously chosen SCC is tried first; the rest keep their order
         ordered = [s for s in ordered if scc_name(s) == hint] + [s for s in ordered if scc_name(s) != hint]
 
+    providers, broken = {}, []
+    for scc in ordered:
+        try:
+            providers[scc_name(scc)] = Provider(scc, allocation)
+        except ProviderError as err:
+            broken.append(str(err))
+    if broken:  # an SCC that cannot be configured for this namespace stops admission of every pod
+        return _rejected(pod, aggregate(broken))
+
     errors: list[FieldError] = []
     denied: set[str] = set()
-    providers = {}
     for scc in ordered:
         name = scc_name(scc)
-        provider = providers[name] = Provider(scc, allocation)
+        provider = providers[name]
         if _applies_to(scc, sa_subject, namespace, can_use):
             subject_type = "serviceaccount"
         elif _applies_to(scc, user, namespace, can_use):
@@ -141,7 +149,7 @@ def admit(pod, namespace_obj, sccs, *, sa_subject=None, user=None, can_use=None,
 
     restricted = next((s for s in sccs if scc_name(s) == "restricted"), None)
     if "restricted-v2" in providers and "restricted" in denied and restricted is not None:
-        if not Provider(restricted, allocation).assign(pod)[1]:
+        if not providers.get("restricted", Provider(restricted, allocation)).assign(pod)[1]:
             errors.append(RESTRICTED_HINT)
     return _rejected(pod, "unable to validate against any security context constraint: " + aggregate(errors), errors)
 

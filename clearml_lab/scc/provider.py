@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import copy
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from .fielderrors import FieldError, go_capabilities, go_int64s, go_value
@@ -28,47 +29,68 @@ class NamespaceNotReady(Exception):
 
 
 def parse_block(text: str) -> tuple[int, int]:
-    """'1000680000/10000' or '1000680000-1000689999' -> (first, last)."""
-    text = text.strip()
-    if "/" in text:
-        start, size = text.split("/", 1)
-        first, count = int(start), int(size)
-        if count <= 0:
-            raise ValueError(f"block size must be positive: {text}")
-        return first, first + count - 1
-    if "-" in text:
-        start, end = text.split("-", 1)
-        return int(start), int(end)
-    raise ValueError(f"unknown block format: {text}")
+    """'1000680000/10000' or '1000680000-1000689999' -> (first, last), as library-go's uid.ParseBlock reads them."""
+    separator, form = ("/", "<start>/<size>") if "/" in text else ("-", "<start>-<end>")
+    parts = text.split(separator, 1)
+    if len(parts) != 2 or not all(part.strip().isdigit() for part in parts):
+        raise ValueError(f'block not in the format "{form}"')
+    first, second = (int(part) for part in parts)
+    if separator == "/":
+        if second == 0:
+            raise ValueError("block size must be a positive integer")
+        return first, first + second - 1
+    if first > second:
+        raise ValueError("block start must be less than or equal to block end")
+    return first, second
+
+
+class ProviderError(Exception):
+    """An SCC that cannot be configured for this namespace (bad or empty allocation annotations)."""
 
 
 @dataclass(frozen=True)
 class Allocation:
-    """The per-namespace values OpenShift's cluster-policy-controller writes as annotations."""
+    """The per-namespace annotations OpenShift's cluster-policy-controller writes, parsed when an SCC needs them."""
 
     namespace: str
-    uid_range: tuple[int, int]
-    mcs: str
-    group_blocks: tuple[tuple[int, int], ...]
+    annotations: tuple[tuple[str, str], ...]
 
     @classmethod
     def from_namespace(cls, namespace_obj: dict) -> "Allocation":
         meta = namespace_obj.get("metadata") or {}
         name = meta.get("name", "")
         annotations = meta.get("annotations") or {}
-        for key in (UID_RANGE, MCS):
+        for key in (UID_RANGE, MCS):  # admission waits for both, then gives up
             if key not in annotations:
                 raise NamespaceNotReady(f'error fetching namespace "{name}": unable to find annotation {key}')
-        for key in (UID_RANGE, MCS):
-            if not annotations[key]:
-                raise NamespaceNotReady(f"found annotation {key} but it was empty")
-        try:
-            uid_range = parse_block(annotations[UID_RANGE])
-            groups = annotations.get(SUPPLEMENTAL_GROUPS) or annotations[UID_RANGE]
-            blocks = tuple(parse_block(part) for part in groups.split(","))
-        except ValueError as err:
-            raise NamespaceNotReady(f'error fetching namespace "{name}": {err}') from None
-        return cls(name, uid_range, annotations[MCS], blocks)
+        return cls(name, tuple(sorted((k, str(v)) for k, v in annotations.items())))
+
+    def _get(self, key: str) -> str | None:
+        return dict(self.annotations).get(key)
+
+    @property
+    def uid_range(self) -> tuple[int, int]:
+        value = self._get(UID_RANGE)
+        if not value:
+            raise ValueError(f"found annotation {UID_RANGE} but it was empty")
+        return parse_block(value)
+
+    @property
+    def mcs(self) -> str:
+        value = self._get(MCS)
+        if not value:
+            raise ValueError(f"found annotation {MCS} but it was empty")
+        return value
+
+    @property
+    def group_blocks(self) -> list[tuple[int, int]]:
+        """supplemental-groups, falling back to uid-range; several blocks may be comma-separated."""
+        value = self._get(SUPPLEMENTAL_GROUPS)
+        if value is None:
+            value = self._get(UID_RANGE)
+        if not value:
+            raise ValueError(f"unable to find groups using {SUPPLEMENTAL_GROUPS} and {UID_RANGE} annotations")
+        return [parse_block(part) for part in value.split(",")]
 
 
 def _levels_equal(a: str | None, b: str | None) -> bool:
@@ -140,15 +162,18 @@ class Provider:
         self.run_as_user = dict(scc.get("runAsUser") or {"type": "RunAsAny"})
         if self.run_as_user.get("type") == "MustRunAsRange" and self.run_as_user.get("uidRangeMin") is None \
                 and self.run_as_user.get("uidRangeMax") is None:
-            self.run_as_user["uidRangeMin"], self.run_as_user["uidRangeMax"] = allocation.uid_range
+            with self._preallocated("uid", allocation):
+                self.run_as_user["uidRangeMin"], self.run_as_user["uidRangeMax"] = allocation.uid_range
         self.selinux = copy.deepcopy(scc.get("seLinuxContext") or {"type": "RunAsAny"})
         if self.selinux.get("type") == "MustRunAs":
-            options = self.selinux.setdefault("seLinuxOptions", {}) or {}
+            options = dict(self.selinux.get("seLinuxOptions") or {})
             self.selinux["seLinuxOptions"] = options
             if not options.get("level"):
-                options["level"] = allocation.mcs
-        self.fs_group = self._group_ranges(scc.get("fsGroup"), allocation, first_only=True)
-        self.supplemental = self._group_ranges(scc.get("supplementalGroups"), allocation, first_only=False)
+                with self._preallocated("mcs", allocation):
+                    options["level"] = allocation.mcs
+        with self._preallocated("group", allocation):
+            self.fs_group = self._group_ranges(scc.get("fsGroup"), allocation, first_only=True)
+            self.supplemental = self._group_ranges(scc.get("supplementalGroups"), allocation, first_only=False)
         profiles = list(scc.get("seccompProfiles") or [])
         self.seccomp_any = "*" in profiles
         self.seccomp_allowed = [p for p in profiles if p != "*"]
@@ -156,6 +181,14 @@ class Provider:
         self.caps_required_drop = list(scc.get("requiredDropCapabilities") or [])
         self.caps_allowed = list(scc.get("allowedCapabilities") or [])
         self.volumes = set(scc.get("volumes") or [])
+
+    @contextmanager
+    def _preallocated(self, what: str, allocation: Allocation):
+        try:
+            yield
+        except ValueError as err:
+            raise ProviderError(f"unable to find pre-allocated {what} annotation for namespace {allocation.namespace} "
+                                f"while trying to configure SCC {self.name}: {err}") from None
 
     @staticmethod
     def _group_ranges(strategy: dict | None, allocation: Allocation, first_only: bool):

@@ -7,7 +7,7 @@
   (`oc adm policy scc-review -z`)
 
 Each function returns the object's ``status``; a namespace without the openshift.io/sa.scc.* annotations raises
-``NamespaceNotReady`` (its text is OpenShift's). Unlike pod admission, a review tries only the SCCs the subjects may
+``NamespaceNotReady``, and one whose annotations an SCC cannot use raises ``ProviderError`` (texts are OpenShift's). Unlike pod admission, a review tries only the SCCs the subjects may
 use, in admission order, and reports the first that admits the template (mutated as admission would).
 """
 from __future__ import annotations
