@@ -162,7 +162,7 @@ class Plan:
             return GrantReview(grant, "wrong",
                                f"No workload here runs as service account {grant.service_account}.{instead}")
         if (grant.scc, grant.service_account) in needed:
-            return GrantReview(grant, "needed", f"{sa.name} runs {', '.join(sa.workloads)}, which need it: "
+            return GrantReview(grant, "needed", f"Without it, {', '.join(sa.workloads)} would fail: "
                                                 + " ".join(sa.reasons))
         results = self._evaluate(sa.name, grant.scc)
         failing = [r for r in results if not r.works_now]
