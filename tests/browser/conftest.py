@@ -1,0 +1,107 @@
+"""Fixtures for tests that drive JupyterLab in a real Chromium.
+
+``jupyter_lab`` is one private JupyterLab for the session; ``start_jupyter_lab(root, env=...)`` starts others (a
+test that needs the notebooks and a practice cluster's KUBECONFIG); ``open_lab(server)`` gives a fresh browser tab
+on any of them as a LabPage, and ``lab`` is such a tab on ``jupyter_lab``. A missing Chromium or Playwright fails
+the test with what to install; it never skips."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from .chromium import FLAGS, MISSING, find_chromium
+from .jupyterlab_server import JupyterLabServer
+
+REPO = Path(__file__).resolve().parents[2]
+ARTIFACTS = REPO / "test-artifacts"
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    # Keep each phase's report on the test item, so a fixture can tell at teardown whether the test failed.
+    outcome = yield
+    report = outcome.get_result()
+    setattr(item, f"report_{report.when}", report)
+
+
+@pytest.fixture(scope="session")
+def artifacts() -> Path:
+    ARTIFACTS.mkdir(exist_ok=True)
+    return ARTIFACTS
+
+
+@pytest.fixture(scope="session")
+def chromium():
+    """Debian's Chromium under Playwright, one browser for the session."""
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        pytest.fail("Playwright for Python is not installed in this environment: run `make install` "
+                    "(it installs the test extras).", pytrace=False)
+    executable = find_chromium()
+    if executable is None:
+        pytest.fail(MISSING, pytrace=False)
+    playwright = sync_playwright().start()
+    try:
+        browser = playwright.chromium.launch(executable_path=str(executable), headless=True, args=list(FLAGS))
+    except Exception as err:
+        playwright.stop()
+        pytest.fail(f"Chromium at {executable} did not start under Playwright: {err}", pytrace=False)
+    yield browser
+    browser.close()
+    playwright.stop()
+
+
+@pytest.fixture(scope="session")
+def start_jupyter_lab(tmp_path_factory):
+    """Start a JupyterLab on ``root`` (with ``env`` added for it and its kernels); all are stopped at the end."""
+    servers: list[JupyterLabServer] = []
+
+    def start(root: Path, *, env: dict[str, str] | None = None) -> JupyterLabServer:
+        server = JupyterLabServer(root, tmp_path_factory.mktemp("jupyter-home"), env=env)
+        servers.append(server)
+        return server.start()
+
+    yield start
+    for server in servers:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def jupyter_lab(start_jupyter_lab, tmp_path_factory) -> JupyterLabServer:
+    """A JupyterLab on an empty temporary root, for tests that write their own notebooks into it."""
+    return start_jupyter_lab(tmp_path_factory.mktemp("lab-root"))
+
+
+@pytest.fixture
+def open_lab(chromium, artifacts, request):
+    """A fresh browser context (own cookies, storage) per call, signed in to the given server by header so the
+    token never appears in a URL. On test failure the last tab is photographed before it closes."""
+    from .lab_page import LabPage
+
+    contexts, pages = [], []
+
+    def open_(server: JupyterLabServer) -> LabPage:
+        context = chromium.new_context(extra_http_headers=server.auth_header,
+                                       viewport={"width": 1400, "height": 1000})
+        contexts.append(context)
+        page = LabPage(context.new_page(), server, artifacts, request.node.name)
+        pages.append(page)
+        return page
+
+    yield open_
+    failed = getattr(request.node, "report_call", None)
+    if failed is not None and failed.failed and pages:
+        try:
+            pages[-1].screenshot("at-failure")
+        except Exception:
+            pass  # the page may be gone; the failure itself is what matters
+    for context in contexts:
+        context.close()
+
+
+@pytest.fixture
+def lab(open_lab, jupyter_lab):
+    """A browser tab on ``jupyter_lab``."""
+    return open_lab(jupyter_lab)

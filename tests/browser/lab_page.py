@@ -1,0 +1,171 @@
+"""Driving JupyterLab the way a learner does — menus, buttons, looking at outputs — over a Playwright page.
+
+Every wait has a timeout, and every failed wait raises an AssertionError that says what was awaited, what the
+notebook showed instead, and where the screenshot of that moment is."""
+from __future__ import annotations
+
+import re
+import time
+from pathlib import Path
+from urllib.parse import quote
+
+from playwright.sync_api import Locator, Page
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+TRACEBACK = "Traceback (most recent call last)"
+ERROR_OUTPUTS = '.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]'
+
+
+def _safe_name(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]+", "-", text).strip("-")[:80] or "page"
+
+
+class LabPage:
+    """One browser tab on a JupyterLabServer. ``artifacts`` is where screenshots go, each named ``<prefix>-<label>``."""
+
+    def __init__(self, page: Page, server, artifacts: Path, prefix: str):
+        self.page = page
+        self.server = server
+        self.artifacts = Path(artifacts)
+        self.prefix = _safe_name(prefix)
+
+    # ---- what is on screen ---------------------------------------------------------------------------------------
+    @property
+    def notebook(self) -> Locator:
+        """The notebook panel in front (JupyterLab keeps other tabs in the DOM, hidden)."""
+        return self.page.locator(".jp-NotebookPanel:visible")
+
+    def cell(self, which: int | str) -> Locator:
+        """A cell by position (0-based) or the first whose source contains ``which``."""
+        cells = self.notebook.locator(".jp-Notebook-cell")
+        if isinstance(which, int):
+            return cells.nth(which)
+        return cells.filter(has=self.page.locator(".jp-InputArea-editor", has_text=which)).first
+
+    def in_outputs(self, css: str, *, cell: int | str | None = None) -> Locator:
+        """Elements matching ``css`` inside cell outputs (the page around them has SVG of its own)."""
+        return (self.notebook if cell is None else self.cell(cell)).locator(".jp-OutputArea-output").locator(css)
+
+    def outputs_text(self, limit: int = 1500) -> str:
+        """What the outputs of the notebook in front say, shortened, for failure messages."""
+        try:
+            texts = self.notebook.locator(".jp-OutputArea-output").all_inner_texts()
+        except PlaywrightTimeout:
+            return "(no notebook in front)"
+        text = "\n---\n".join(t.strip() for t in texts if t.strip()) or "(no outputs)"
+        return text if len(text) <= limit else "…" + text[-limit:]
+
+    def screenshot(self, label: str) -> Path:
+        self.artifacts.mkdir(parents=True, exist_ok=True)
+        path = self.artifacts / f"{self.prefix}-{_safe_name(label)}.png"
+        self.page.screenshot(path=str(path), full_page=True)
+        return path
+
+    def fail(self, what: str) -> AssertionError:
+        """An AssertionError naming ``what`` went wrong, with the outputs on screen and a screenshot of the moment."""
+        try:
+            shot = f"screenshot: {self.screenshot('failure')}"
+        except Exception as err:  # a crashed page cannot be photographed; say so rather than hide the first error
+            shot = f"no screenshot ({err.__class__.__name__})"
+        return AssertionError(f"{what}\n{shot}\nnotebook outputs:\n{self.outputs_text()}")
+
+    # ---- opening and running -------------------------------------------------------------------------------------
+    def open_notebook(self, path: str, timeout: float = 60) -> "LabPage":
+        """Open ``path`` (relative to the server root) and wait until its kernel is connected and idle."""
+        self.page.goto(f"{self.server.url}/lab/tree/{quote(path)}", timeout=timeout * 1000)
+        try:
+            self.page.locator(".jp-NotebookPanel:visible").wait_for(timeout=timeout * 1000)
+        except PlaywrightTimeout:
+            raise self.fail(f"JupyterLab did not show the notebook {path} within {timeout:.0f} s") from None
+        self.wait_for_kernel_idle(path, timeout=timeout)
+        return self
+
+    def wait_for_kernel_idle(self, path: str, timeout: float = 60) -> None:
+        """Idle both at the server (a session for ``path`` whose kernel is idle) and in the page (the notebook's
+        execution indicator). The page alone is not enough: its indicator says idle before any kernel exists."""
+        deadline = time.monotonic() + timeout
+        state = "no session"
+        while time.monotonic() < deadline:
+            sessions = [s for s in self.server.api("/api/sessions") if s.get("path") == path]
+            state = sessions[0]["kernel"]["execution_state"] if sessions else "no session"
+            if state == "idle":
+                break
+            time.sleep(0.2)
+        else:
+            raise self.fail(f"the kernel of {path} was not idle within {timeout:.0f} s (server says: {state})")
+        indicator = self.notebook.locator('.jp-Notebook-ExecutionIndicator[data-status="idle"]')
+        try:
+            indicator.wait_for(timeout=max(deadline - time.monotonic(), 1) * 1000)
+        except PlaywrightTimeout:
+            raise self.fail(f"the page never showed the kernel of {path} as idle within {timeout:.0f} s") from None
+
+    def menu(self, *labels: str) -> None:
+        """Click through the menu bar: ``menu("Run", "Run All Cells")``."""
+        top, *items = labels
+        self.page.locator("#jp-menu-panel .lm-MenuBar-itemLabel").filter(has_text=re.compile(f"^{re.escape(top)}$")).click()
+        for label in items:
+            self.page.locator(".lm-Menu:visible .lm-Menu-itemLabel").filter(
+                has_text=re.compile(f"^{re.escape(label)}$")).click()
+
+    def run_all_cells(self, timeout: float = 120) -> None:
+        """Clear every output (so no stored execution count can pass for a fresh one), run all cells from the Run
+        menu, and wait until each code cell has run and the kernel is idle. A traceback fails at once, naming it."""
+        self.menu("Edit", "Clear Outputs of All Cells")
+        self.menu("Run", "Run All Cells")
+        finished = """([done, traceback]) => {
+            const panel = [...document.querySelectorAll('.jp-NotebookPanel')].find(p => p.offsetParent !== null);
+            if (!panel) return false;
+            const errors = [...panel.querySelectorAll(traceback)].some(e => e.innerText.includes(done));
+            const prompts = [...panel.querySelectorAll('.jp-CodeCell .jp-InputPrompt')].map(p => p.innerText.trim());
+            return errors || prompts.every(p => /^\\[\\d+\\]:$/.test(p));
+        }"""
+        try:
+            self.page.wait_for_function(finished, arg=[TRACEBACK, ERROR_OUTPUTS], timeout=timeout * 1000)
+        except PlaywrightTimeout:
+            raise self.fail(f"running all cells did not finish within {timeout:.0f} s") from None
+        tracebacks = [t for t in self.notebook.locator(ERROR_OUTPUTS).all_inner_texts() if TRACEBACK in t]
+        if tracebacks:
+            last_line = tracebacks[0].strip().splitlines()[-1]
+            raise self.fail(f"a cell raised while running all cells: {last_line}")
+        indicator = self.notebook.locator('.jp-Notebook-ExecutionIndicator[data-status="idle"]')
+        try:
+            indicator.wait_for(timeout=timeout * 1000)
+        except PlaywrightTimeout:
+            raise self.fail(f"the kernel stayed busy after running all cells ({timeout:.0f} s)") from None
+
+    # ---- widgets and outputs -------------------------------------------------------------------------------------
+    def button(self, description: str, *, cell: int | str | None = None) -> Locator:
+        """The ipywidgets Button whose description is exactly ``description`` (in one cell's outputs if given)."""
+        scope = self.notebook if cell is None else self.cell(cell)
+        return scope.locator(".jp-OutputArea-output .widget-button").filter(
+            has_text=re.compile(f"^\\s*{re.escape(description)}\\s*$"))
+
+    def click_button(self, description: str, *, cell: int | str | None = None, timeout: float = 30) -> None:
+        """Click the button once it is shown and enabled (a step card disables its buttons while an action runs)."""
+        button = self.button(description, cell=cell)
+        try:
+            count = button.count()
+            if count > 1:
+                raise self.fail(f"{count} buttons are labelled {description!r}; name the cell that holds the one "
+                                f"to click")
+            button.click(timeout=timeout * 1000)
+        except PlaywrightTimeout:
+            raise self.fail(f"no enabled button labelled {description!r} appeared within {timeout:.0f} s") from None
+
+    def wait_for_output(self, *, text: str | re.Pattern | None = None, css: str | None = None,
+                        cell: int | str | None = None, timeout: float = 30) -> Locator:
+        """Wait until an output shows ``text`` (a substring or a regex) and/or holds an element matching ``css``
+        (e.g. ``'svg g[data-ready="true"]'``); return that element."""
+        if text is None and css is None:
+            raise ValueError("wait_for_output needs text, css or both")
+        target = self.in_outputs(css or ":scope", cell=cell)
+        if text is not None:
+            target = target.filter(has_text=text)
+        target = target.first
+        try:
+            target.wait_for(state="visible", timeout=timeout * 1000)
+        except PlaywrightTimeout:
+            wanted = " and ".join(part for part in (css and f"an element {css!r}", text and f"the text {text!r}") if part)
+            where = "the outputs" if cell is None else f"the outputs of cell {cell!r}"
+            raise self.fail(f"{wanted} did not appear in {where} within {timeout:.0f} s") from None
+        return target

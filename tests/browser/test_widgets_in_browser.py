@@ -1,0 +1,72 @@
+"""ipywidgets render in JupyterLab in a real Chromium, and a click goes to the kernel and back into the page."""
+from __future__ import annotations
+
+import re
+
+import nbformat
+import pytest
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+
+pytestmark = pytest.mark.browser
+
+KERNELSPEC = {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}
+
+# A button whose click handler (in the kernel) adds a circle to an SVG in an HTML widget and says how many clicks
+# it has seen: what the page shows after a click can only come from the kernel's answer.
+CLICK_CELL = '''\
+import ipywidgets as widgets
+
+clicks = []
+picture = widgets.HTML('<svg width="240" height="40"></svg><p>no clicks yet</p>')
+
+def add_circle(_button):
+    clicks.append(len(clicks) + 1)
+    circles = "".join(f'<circle cx="{40 * n - 20}" cy="20" r="15" fill="teal" data-click="{n}"/>' for n in clicks)
+    picture.value = f'<svg width="240" height="40">{circles}</svg><p>kernel saw {len(clicks)} click(s)</p>'
+
+button = widgets.Button(description="Add a circle")
+button.on_click(add_circle)
+widgets.VBox([button, picture])
+'''
+
+
+def write_notebook(path, *cells):
+    notebook = new_notebook(cells=list(cells), metadata={"kernelspec": KERNELSPEC})
+    nbformat.write(notebook, path)
+    return path.name
+
+
+def test_a_button_click_round_trips_through_the_kernel(jupyter_lab, lab):
+    name = write_notebook(jupyter_lab.root / "click.ipynb",
+                          new_markdown_cell("# A button and a picture"), new_code_cell(CLICK_CELL))
+    lab.open_notebook(name)
+    lab.run_all_cells()
+    lab.wait_for_output(text="no clicks yet")
+    assert lab.in_outputs("svg circle").count() == 0
+
+    lab.click_button("Add a circle")
+    circle = lab.wait_for_output(css='svg circle[data-click="1"]')
+    assert circle.get_attribute("fill") == "teal"
+    lab.wait_for_output(text="kernel saw 1 click(s)")
+
+    lab.click_button("Add a circle")
+    lab.wait_for_output(text="kernel saw 2 click(s)")
+    assert lab.in_outputs("svg circle").count() == 2
+    assert lab.screenshot("after-two-clicks").stat().st_size > 0
+
+
+def test_a_failing_cell_and_a_missing_output_fail_with_a_screenshot(jupyter_lab, lab):
+    name = write_notebook(jupyter_lab.root / "broken.ipynb",
+                          new_code_cell("print('before')"), new_code_cell("raise RuntimeError('this cell is broken')"),
+                          new_code_cell("print('never runs')"))
+    lab.open_notebook(name)
+    with pytest.raises(AssertionError, match="RuntimeError: this cell is broken") as raised:
+        lab.run_all_cells(timeout=30)
+    assert "before" in str(raised.value)
+
+    with pytest.raises(AssertionError, match="'never runs' did not appear") as raised:
+        lab.wait_for_output(text="never runs", timeout=1)
+    shot = re.search(r"screenshot: (\S+\.png)", str(raised.value))
+    assert shot, str(raised.value)
+    from pathlib import Path
+    assert Path(shot.group(1)).stat().st_size > 0
