@@ -49,7 +49,7 @@ def _rejected(pod, reason, errors=()) -> AdmissionResult:
     return AdmissionResult(False, pod, message=forbidden(pod, reason), errors=list(errors))
 
 
-def _applies_to(scc: dict, subject: Subject | None, namespace: str, can_use) -> bool:
+def applies_to(scc: dict, subject: Subject | None, namespace: str, can_use) -> bool:
     """ConstraintAppliesTo: listed user, listed group, or RBAC `use` in the pod's namespace."""
     if subject is None:
         return False
@@ -130,9 +130,9 @@ def admit(pod, namespace_obj, sccs, *, sa_subject=None, user=None, can_use=None,
     for scc in ordered:
         name = scc_name(scc)
         provider = providers[name]
-        if _applies_to(scc, sa_subject, namespace, can_use):
+        if applies_to(scc, sa_subject, namespace, can_use):
             subject_type = "serviceaccount"
-        elif _applies_to(scc, user, namespace, can_use):
+        elif applies_to(scc, user, namespace, can_use):
             subject_type = "user"
         else:
             denied.add(name)

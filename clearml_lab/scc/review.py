@@ -12,10 +12,10 @@ use, in admission order, and reports the first that admits the template (mutated
 """
 from __future__ import annotations
 
-from .provider import Allocation
+from .admission import applies_to
+from .provider import Allocation, Provider
 from .rbac import Subject, service_account_subject
-from .sccs import SCC_API_VERSION, scc_name, sort_sccs
-from .admission import _applies_to
+from .sccs import SCC_API_VERSION, sort_sccs
 
 
 def _reference(scc: dict) -> dict:
@@ -29,11 +29,9 @@ def _reference(scc: dict) -> dict:
 
 def _first_admitting(template: dict, allocation: Allocation, sccs, subjects, namespace, can_use):
     """(scc, mutated template) for the first usable SCC that admits the template's pod, else (None, None)."""
-    from .provider import Provider
-
     pod = {"metadata": dict(template.get("metadata") or {}), "spec": template.get("spec") or {}}
     for scc in sort_sccs(sccs):
-        if not any(_applies_to(scc, subject, namespace, can_use) for subject in subjects):
+        if not any(applies_to(scc, subject, namespace, can_use) for subject in subjects):
             continue
         mutated, errors = Provider(scc, allocation).assign(pod)
         if not errors:
