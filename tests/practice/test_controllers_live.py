@@ -1,0 +1,200 @@
+"""The controllers and the pod lifecycle on a running practice cluster, seen through the kubernetes client."""
+import time
+
+import pytest
+from kubernetes import client
+
+pytestmark = pytest.mark.cluster
+
+
+def eventually(check, timeout=30.0, what="the condition"):
+    """Ask again until ``check()`` returns something truthy (the cluster works at --time-scale 0.05)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = check()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.1)
+
+
+@pytest.fixture(scope="module")
+def api(practice_cluster):
+    c = practice_cluster.api_client()
+    return {"core": client.CoreV1Api(c), "apps": client.AppsV1Api(c), "rbac": client.RbacAuthorizationV1Api(c),
+            "custom": client.CustomObjectsApi(c)}
+
+
+@pytest.fixture
+def ns(api, namespace):
+    """A namespace the allocation controller has already given its UID range."""
+    core = api["core"]
+    eventually(lambda: (core.read_namespace(namespace).metadata.annotations or {}).get("openshift.io/sa.scc.mcs"),
+               what="the namespace's UID/MCS allocation")
+    return namespace
+
+
+def deployment(name, image, *, pod_security=None, container_security=None, port=8080):
+    container = client.V1Container(name=name, image=image, ports=[client.V1ContainerPort(container_port=port)],
+                                   security_context=container_security,
+                                   readiness_probe=client.V1Probe(tcp_socket=client.V1TCPSocketAction(port=port),
+                                                                  initial_delay_seconds=2))
+    return client.V1Deployment(
+        metadata=client.V1ObjectMeta(name=name),
+        spec=client.V1DeploymentSpec(
+            replicas=2, selector=client.V1LabelSelector(match_labels={"app": name}),
+            template=client.V1PodTemplateSpec(metadata=client.V1ObjectMeta(labels={"app": name}),
+                                              spec=client.V1PodSpec(containers=[container],
+                                                                    security_context=pod_security))))
+
+
+def events(core, ns, name=None):
+    return [e for e in core.list_namespaced_event(ns).items if name is None or e.involved_object.name == name]
+
+
+def test_namespaces_get_their_uid_block_mcs_level_and_service_accounts(api, ns):
+    core = api["core"]
+    ann = core.read_namespace(ns).metadata.annotations
+    start, size = ann["openshift.io/sa.scc.uid-range"].split("/")
+    assert size == "10000" and int(start) >= 1_000_000_000 and (int(start) - 1_000_000_000) % 10000 == 0
+    assert ann["openshift.io/sa.scc.supplemental-groups"] == ann["openshift.io/sa.scc.uid-range"]
+    assert ann["openshift.io/sa.scc.mcs"].startswith("s0:c")
+    names = eventually(lambda: {"default", "builder", "deployer"} <= {
+        s.metadata.name for s in core.list_namespaced_service_account(ns).items}, what="default service accounts")
+    assert names
+
+
+def test_a_deployment_rolls_out_and_its_service_gets_ready_endpoints(api, ns):
+    core, apps = api["core"], api["apps"]
+    apps.create_namespaced_deployment(ns, deployment("web", "nginx:1.27"))
+    core.create_namespaced_service(ns, client.V1Service(
+        metadata=client.V1ObjectMeta(name="web"),
+        spec=client.V1ServiceSpec(selector={"app": "web"}, ports=[client.V1ServicePort(port=80, target_port=8080)])))
+
+    def rolled_out():
+        d = apps.read_namespaced_deployment("web", ns)
+        return d if (d.status.observed_generation == d.metadata.generation and d.status.available_replicas == 2
+                     and d.status.updated_replicas == 2) else None
+    d = eventually(rolled_out, what="the rollout")
+    progressing = next(c for c in d.status.conditions if c.type == "Progressing")
+    assert progressing.reason == "NewReplicaSetAvailable"
+    [rs] = apps.list_namespaced_replica_set(ns).items
+    assert rs.metadata.name.startswith("web-") and rs.metadata.labels["pod-template-hash"]
+    assert rs.metadata.annotations["deployment.kubernetes.io/revision"] == "1"
+    pods = core.list_namespaced_pod(ns).items
+    assert all(p.metadata.name.startswith(rs.metadata.name + "-") and p.status.phase == "Running" for p in pods)
+    ep = eventually(lambda: (core.read_namespaced_endpoints("web", ns).subsets or [None])[0],
+                    what="ready endpoints")
+    assert sorted(a.ip for a in ep.addresses) == sorted(p.status.pod_ip for p in pods)
+    assert ep.ports[0].port == 8080
+    reasons = {e.reason for e in events(core, ns)}
+    assert {"ScalingReplicaSet", "SuccessfulCreate", "Scheduled", "Pulled", "Created", "Started"} <= reasons
+
+
+def test_an_scc_refusal_shows_on_the_replicaset_and_deployment_until_a_grant_fixes_it(api, ns):
+    core, apps, rbac = api["core"], api["apps"], api["rbac"]
+    apps.create_namespaced_deployment(ns, deployment(
+        "db", "bitnamilegacy/mongodb:5.0.10-debian-11-r3", port=27017,
+        pod_security=client.V1PodSecurityContext(fs_group=1001),
+        container_security=client.V1SecurityContext(run_as_user=1001)))
+
+    def failure():
+        d = apps.read_namespaced_deployment("db", ns)
+        return next((c for c in d.status.conditions or [] if c.type == "ReplicaFailure"), None)
+    cond = eventually(failure, what="the ReplicaFailure condition")
+    assert cond.status == "True" and cond.reason == "FailedCreate"
+    assert "is forbidden: unable to validate against any security context constraint" in cond.message
+    [event] = [e for e in events(core, ns) if e.reason == "FailedCreate"][:1]
+    assert event.type == "Warning" and event.source.component == "replicaset-controller"
+    assert event.message.startswith('Error creating: pods "db-')
+    assert core.list_namespaced_pod(ns).items == []
+
+    rbac.create_namespaced_role_binding(ns, client.V1RoleBinding(
+        metadata=client.V1ObjectMeta(name="system:openshift:scc:anyuid"),
+        role_ref=client.V1RoleRef(api_group="rbac.authorization.k8s.io", kind="ClusterRole",
+                                  name="system:openshift:scc:anyuid"),
+        subjects=[client.RbacV1Subject(kind="ServiceAccount", name="default", namespace=ns)]))
+    d = eventually(lambda: (lambda d: d if d.status.ready_replicas == 2 else None)(
+        apps.read_namespaced_deployment("db", ns)), what="pods admitted after the grant")
+    assert not any(c.type == "ReplicaFailure" for c in d.status.conditions)
+    assert all(p.metadata.annotations["openshift.io/scc"] == "anyuid" for p in core.list_namespaced_pod(ns).items)
+
+
+def test_clearml_under_a_random_uid_crash_loops_with_its_real_log_line(api, ns):
+    # Made by the ReplicaSet controller, the pod earns restricted-v2 (a cluster-admin's own pod would get anyuid).
+    core, apps = api["core"], api["apps"]
+    apps.create_namespaced_deployment(ns, deployment("apiserver", "allegroai/clearml:1.12.0-393", port=8008))
+
+    def crash_looping():
+        for pod in core.list_namespaced_pod(ns).items:
+            statuses = pod.status.container_statuses or []
+            waiting = statuses[0].state.waiting if statuses else None
+            if waiting and waiting.reason == "CrashLoopBackOff":
+                return pod
+        return None
+    pod = eventually(crash_looping, what="CrashLoopBackOff")
+    name, uid = pod.metadata.name, pod.metadata.uid
+    assert pod.metadata.annotations["openshift.io/scc"] == "restricted-v2"
+    waiting = pod.status.container_statuses[0].state.waiting
+    assert waiting.message.endswith(f"restarting failed container=apiserver pod={name}_{ns}({uid})")
+    log = core.read_namespaced_pod_log(name, ns, container="apiserver")
+    assert "mkdir: cannot create directory ‘/var/log/clearml’: Permission denied" in log
+    backoff = [e for e in events(core, ns, name) if e.reason == "BackOff"]
+    assert backoff[0].message == f"Back-off restarting failed container apiserver in pod {name}_{ns}({uid})"
+    assert apps.read_namespaced_deployment("apiserver", ns).status.ready_replicas is None
+
+
+def test_statefulset_claims_are_provisioned_bound_and_reclaimed(api, ns):
+    core, apps = api["core"], api["apps"]
+    sts = client.V1StatefulSet(
+        metadata=client.V1ObjectMeta(name="cache"),
+        spec=client.V1StatefulSetSpec(
+            replicas=2, service_name="cache", selector=client.V1LabelSelector(match_labels={"app": "cache"}),
+            template=client.V1PodTemplateSpec(
+                metadata=client.V1ObjectMeta(labels={"app": "cache"}),
+                spec=client.V1PodSpec(containers=[client.V1Container(name="c", image="redis:7")])),
+            volume_claim_templates=[client.V1PersistentVolumeClaim(
+                metadata=client.V1ObjectMeta(name="data"),
+                spec=client.V1PersistentVolumeClaimSpec(
+                    access_modes=["ReadWriteOnce"],
+                    resources=client.V1VolumeResourceRequirements(requests={"storage": "5Gi"})))]))
+    apps.create_namespaced_stateful_set(ns, sts)
+    s = eventually(lambda: (lambda s: s if s.status.ready_replicas == 2 else None)(
+        apps.read_namespaced_stateful_set("cache", ns)), what="both ordinals ready")
+    assert s.status.observed_generation == s.metadata.generation
+    claims = {c.metadata.name: c for c in core.list_namespaced_persistent_volume_claim(ns).items}
+    assert set(claims) == {"data-cache-0", "data-cache-1"}
+    assert all(c.status.phase == "Bound" and c.spec.volume_name for c in claims.values())
+    pods = {p.metadata.name: p for p in core.list_namespaced_pod(ns).items}
+    assert set(pods) == {"cache-0", "cache-1"}
+    assert pods["cache-1"].metadata.creation_timestamp >= pods["cache-0"].metadata.creation_timestamp
+    volume = claims["data-cache-0"].spec.volume_name
+    assert core.read_persistent_volume(volume).status.phase == "Bound"
+    apps.delete_namespaced_stateful_set("cache", ns)
+    eventually(lambda: not core.list_namespaced_pod(ns).items, what="pods to go with their StatefulSet")
+    core.delete_namespaced_persistent_volume_claim("data-cache-0", ns)
+
+    def reclaimed():
+        try:
+            core.read_persistent_volume(volume)
+        except client.ApiException as err:
+            return err.status == 404
+        return False
+    eventually(reclaimed, what="the Delete reclaim policy to remove the volume")
+
+
+def test_routes_get_the_default_host_and_are_admitted(api, ns):
+    custom = api["custom"]
+    custom.create_namespaced_custom_object("route.openshift.io", "v1", ns, "routes", {
+        "apiVersion": "route.openshift.io/v1", "kind": "Route", "metadata": {"name": "web"},
+        "spec": {"to": {"kind": "Service", "name": "web"}}})
+
+    def admitted():
+        r = custom.get_namespaced_custom_object("route.openshift.io", "v1", ns, "routes", "web")
+        return r if (r.get("status") or {}).get("ingress") else None
+    route = eventually(admitted, what="the route to be admitted")
+    assert route["spec"]["host"].startswith(f"web-{ns}.")
+    [ingress] = route["status"]["ingress"]
+    assert ingress["host"] == route["spec"]["host"]
+    assert ingress["conditions"][0]["type"] == "Admitted" and ingress["conditions"][0]["status"] == "True"
