@@ -35,6 +35,7 @@ def _act(action: str):
         lab = lab_from(args)
         print(f"acting on {lab.describe()}", flush=True)
         chosen = steps.select(args.step, reverse=(action == "undo"))
+        failed = 0
         for step in chosen:
             if action == "run":
                 result = step.run(lab, on_line=_print_line if args.verbose else None)
@@ -43,11 +44,11 @@ def _act(action: str):
             else:
                 result = step.undo(lab, on_line=_print_line if args.verbose else None)
             print(result.render_text().replace(f"\n  on {result.target}", ""), flush=True)
-            if not result.ok and action != "undo":
-                return 1
             if not result.ok:
-                return 1
-        return 0
+                failed += 1
+                if action != "check":  # a later step cannot succeed on a failed one; checks all report
+                    return 1
+        return 1 if failed else 0
 
     return handler
 
@@ -93,8 +94,6 @@ def _status(args) -> int:
 
 
 def register(subparsers, common) -> None:
-    from .steps.base import Step  # noqa: F401  (import check: steps must load for these commands)
-
     sub = subparsers.add_parser("steps", parents=[common], help="list the recipe's steps")
     sub.set_defaults(handler=_steps)
     for action, help_text in (("run", "run a step (or all), idempotently"),

@@ -95,21 +95,27 @@ class Kube:
 
     def request(self, method: str, url: str, *, body=None, query: dict | None = None,
                 content_type: str = "application/json", timeout: float | None = 30, stream: bool = False):
+        """One HTTP request through the client's auth and TLS settings; JSON back (or the raw response to stream)."""
         headers = {"Accept": "application/json", "Content-Type": content_type}
         query_params = [(k, v) for k, v in (query or {}).items() if v is not None]
         try:
-            response = self.api_client.call_api(
-                url, method, query_params=query_params, header_params=headers, body=body,
-                auth_settings=["BearerToken"], _preload_content=False, _request_timeout=timeout)
+            method, full_url, headers, body, _ = self.api_client.param_serialize(
+                method, url, query_params=query_params, header_params=headers, body=body,
+                auth_settings=["BearerToken"])
+            response = self.api_client.call_api(method, full_url, headers, body, _request_timeout=timeout)
         except ApiException as err:
             raise self._failure(err, method, url) from None
         except (Urllib3Error, OSError) as err:
             raise LabError(f"cannot reach the cluster at {self.server} ({err.__class__.__name__}): check that it is "
                            f"running (`clearml-lab practice status`) or that your kubeconfig points at it.") from None
-        response = response[0] if isinstance(response, tuple) else response
+        raw = response.response  # urllib3 response, not yet read
+        if not 200 <= response.status < 300:
+            error = ApiException(status=response.status, reason=response.reason)
+            error.body = raw.data.decode("utf-8", "replace")
+            raise self._failure(error, method, url)
         if stream:
-            return response
-        data = response.data
+            return raw
+        data = raw.data
         return json.loads(data) if data else None
 
     def _failure(self, err: ApiException, method: str, url: str) -> ApiFailure:
