@@ -238,6 +238,7 @@ class Cache:
 
     def __init__(self):
         self._by_resource: dict[str, dict[tuple[str | None, str], dict]] = {}
+        self.version = 0  # bumped on every change, so callers can memoize what they derive from the cache
 
     def put(self, resource: str, obj: dict) -> None:
         m = obj.get("metadata", {})
@@ -246,9 +247,11 @@ class Cache:
         old = table.get(k)
         if old is None or _rv(obj) >= _rv(old) or old["metadata"].get("uid") != m.get("uid"):
             table[k] = obj
+            self.version += 1
 
     def remove(self, resource: str, namespace: str | None, name: str) -> None:
-        self._by_resource.get(resource, {}).pop((namespace, name), None)
+        if self._by_resource.get(resource, {}).pop((namespace, name), None) is not None:
+            self.version += 1
 
     def apply(self, event: WatchEvent) -> None:
         if event.type == "DELETED":

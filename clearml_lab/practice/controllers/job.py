@@ -5,8 +5,9 @@ import copy
 
 from ..client import ControllerContext, WatchEvent
 from .base import (Abort, Cache, Create, Delete, Event, Key, Loop, UpdateStatus, by_controller, controller_identity,
-                   is_terminating, key_of, owned_by, pod_active, pod_ready, rfc3339, set_condition)
+                   is_terminating, key_of, owned_by, pod_active, pod_ready, rfc3339, set_condition, Wake)
 from .replicaset import pod_from_template
+from .timing import Backoff
 
 JOB = "jobs.batch"
 COMPONENT = "job-controller"
@@ -27,7 +28,10 @@ def _finished(job: dict) -> bool:
                for c in (job.get("status") or {}).get("conditions") or [])
 
 
-def reconcile_job(job: dict, pods: list[dict], now: float) -> list:
+def reconcile_job(job: dict, pods: list[dict], now: float, scale: float = 1.0,
+                  backoff: Backoff | None = None) -> list:
+    backoff = backoff if backoff is not None else Backoff()
+    uid = job["metadata"].get("uid", "")
     owned = [p for p in pods if owned_by(p, job)]
     active = [p for p in owned if pod_active(p)]
     succeeded = sum(1 for p in owned if (p.get("status") or {}).get("phase") == "Succeeded")
@@ -60,6 +64,8 @@ def reconcile_job(job: dict, pods: list[dict], now: float) -> list:
             for p in active:
                 actions.append(Delete("pods", p["metadata"]["name"], p["metadata"]["namespace"]))
             actions.append(Event(job, "BackoffLimitExceeded", message, COMPONENT, type="Warning"))
+        elif (retry := backoff.due(uid, now)) is not None:
+            actions.append(Wake(key_of(JOB, job), retry))
         else:
             want = min(parallelism, completions - succeeded) - len(active)
             for _ in range(max(0, want)):
@@ -69,7 +75,9 @@ def reconcile_job(job: dict, pods: list[dict], now: float) -> list:
                                                                   COMPONENT)],
                                       on_error=lambda err: [Event(job, "FailedCreate",
                                                                   f"Error creating: {err.status.get('message')}",
-                                                                  COMPONENT, type="Warning"), Abort()]))
+                                                                  COMPONENT, type="Warning"),
+                                                            Wake(key_of(JOB, job), backoff.failed(uid, now, scale)),
+                                                            Abort()]))
     status.update({"active": len(active), "succeeded": succeeded, "failed": failed,
                    "ready": sum(1 for p in active if pod_ready(p)), "terminating": 0,
                    "uncountedTerminatedPods": {}})
@@ -89,11 +97,12 @@ def keys_for(event: WatchEvent, cache: Cache) -> list[Key]:
     return by_controller(JOB, "Job", event)
 
 
-def reconcile(key: Key, cache: Cache, now: float) -> list:
-    _, ns, name = key
-    job = cache.get(JOB, ns, name)
-    return reconcile_job(job, cache.list("pods", ns), now) if job else []
-
-
 async def run(ctx: ControllerContext) -> None:
+    backoff = Backoff()
+
+    def reconcile(key: Key, cache: Cache, now: float) -> list:
+        _, ns, name = key
+        job = cache.get(JOB, ns, name)
+        return reconcile_job(job, cache.list("pods", ns), now, ctx.time_scale, backoff) if job else []
+
     await Loop(ctx, IDENTITY, [JOB, "pods"], keys_for, reconcile).run()

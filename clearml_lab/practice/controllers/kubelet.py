@@ -16,15 +16,22 @@ IDENTITY = controller_identity("practice-node")
 SELECTED_NODE = "volume.kubernetes.io/selected-node"
 
 
-def build_world(pod: dict, cache: Cache, now: float, scale: float, settings: dict) -> World:
-    node, sysctls = world_settings(settings)
-    ns = pod["metadata"].get("namespace")
-    # Waits may name Services in other namespaces (svc.other-ns), so every namespace's endpoints count.
+def node_facts(cache: Cache) -> tuple[set, set]:
+    """(Services with ready endpoints, images already on the node), from the whole cache. Waits may name a
+    Service in another namespace (svc.other-ns), so every namespace counts."""
     ready = {(ep["metadata"].get("namespace"), ep["metadata"]["name"]) for ep in cache.list("endpoints")
              if any(s.get("addresses") for s in ep.get("subsets") or [])}
     present = {cs.get("image") for p in cache.list(PODS)
                for cs in ((p.get("status") or {}).get("containerStatuses") or [])
                + ((p.get("status") or {}).get("initContainerStatuses") or []) if cs.get("imageID")}
+    return ready, present
+
+
+def build_world(pod: dict, cache: Cache, now: float, scale: float, settings: dict,
+                facts: tuple[set, set] | None = None) -> World:
+    node, sysctls = world_settings(settings)
+    ns = pod["metadata"].get("namespace")
+    ready, present = facts or node_facts(cache)
     uid = pod["metadata"].get("uid") or pod["metadata"]["name"]
     return World(now=now, scale=scale, node=node, node_sysctls=sysctls, ready_services=ready,
                  configmaps={(ns, c["metadata"]["name"]): c for c in cache.list("configmaps", ns)},
@@ -86,17 +93,20 @@ def keys_for(event: WatchEvent, cache: Cache) -> list[Key]:
 
 async def run(ctx: ControllerContext) -> None:
     records: dict[str, dict] = {}
+    memo: dict = {"version": -1}
 
     def reconcile(key: Key, cache: Cache, now: float) -> list:
         _, ns, name = key
+        if memo["version"] != cache.version:  # derive node-wide facts once per cache change, not per pod
+            memo.update(version=cache.version, facts=node_facts(cache))
+            live = {p["metadata"].get("uid") for p in cache.list(PODS)}
+            for gone in [u for u in records if u not in live]:
+                records.pop(gone)
         pod = cache.get(PODS, ns, name)
-        live = {p["metadata"].get("uid") for p in cache.list(PODS)}
-        for uid in [u for u in records if u not in live]:
-            records.pop(uid)
         if pod is None:
             return []
         uid = pod["metadata"].get("uid")
-        world = build_world(pod, cache, now, ctx.time_scale, ctx.settings)
+        world = build_world(pod, cache, now, ctx.time_scale, ctx.settings, memo["facts"])
         actions, record = reconcile_pod(pod, records.get(uid), world)
         if record is None:
             records.pop(uid, None)

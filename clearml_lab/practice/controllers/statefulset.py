@@ -23,7 +23,8 @@ def claim_name(template: dict, sts: dict, ordinal: int) -> str:
 
 
 def update_revision(sts: dict) -> str:
-    return f"{sts['metadata']['name']}-{template_hash(sts['spec']['template'], sts.get('status', {}).get('collisionCount'))}"
+    collisions = (sts.get("status") or {}).get("collisionCount")
+    return f"{sts['metadata']['name']}-{template_hash(sts['spec']['template'], collisions)}"
 
 
 def _ordinal(pod: dict, sts: dict) -> int | None:
