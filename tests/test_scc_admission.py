@@ -257,11 +257,15 @@ def test_host_namespaces(flag, label, allowed_by):
     assert run_only(pod(**{flag: True}), allowed_by).allowed
 
 
-def test_host_ports():
+def test_host_ports_are_reported_below_every_container_path():
     p = pod(containers=[container(ports=[{"containerPort": 80, "hostPort": 8080}])])
     assert entries(run_only(p, "anyuid")) == [
-        "provider anyuid: .containers[0].hostPort: Invalid value: 8080: Host ports are not allowed to be used"]
+        "provider anyuid: .containers[0].containers[0].hostPort: Invalid value: 8080: Host ports are not allowed to be used"]
     assert run_only(p, "hostnetwork-v2").allowed
+    two = pod(containers=[container("a"), container("b", ports=[{"containerPort": 80, "hostPort": 81}])])
+    assert entries(run_only(two, "anyuid")) == [
+        "provider anyuid: .containers[0].containers[1].hostPort: Invalid value: 81: Host ports are not allowed to be used",
+        "provider anyuid: .containers[1].containers[1].hostPort: Invalid value: 81: Host ports are not allowed to be used"]
 
 
 @pytest.mark.parametrize("volume, allowed_by", [
@@ -316,6 +320,24 @@ def test_read_only_root_filesystem_when_the_scc_requires_it():
     assert defaulted.pod["spec"]["containers"][0]["securityContext"]["readOnlyRootFilesystem"] is True
 
 
+def test_seccomp_annotations_become_fields():
+    annotated = pod(annotations={"seccomp.security.alpha.kubernetes.io/pod": "docker/default",
+                                 "container.seccomp.security.alpha.kubernetes.io/c": "runtime/default"})
+    result = run_only(annotated, "restricted-v2")
+    assert result.pod["spec"]["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}
+    assert result.pod["spec"]["containers"][0]["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}
+    field_only = run_only(pod(pod_sc={"seccompProfile": {"type": "RuntimeDefault"}}), "restricted-v2")
+    assert field_only.pod["metadata"]["annotations"]["seccomp.security.alpha.kubernetes.io/pod"] == "runtime/default"
+
+
+def test_slice_values_print_plainly_from_4_20():
+    p = pod(pod_sc={"fsGroup": 2000}, containers=[container(sc={"runAsUser": 1000})])
+    assert "provider restricted-v2: .spec.securityContext.fsGroup: Invalid value: []int64{2000}: 2000 is not an " \
+           "allowed group" in run(p, version="4.19").message
+    assert "provider restricted-v2: .spec.securityContext.fsGroup: Invalid value: [2000]: 2000 is not an allowed " \
+           "group" in run(p, version="4.20").message
+
+
 def test_sysctls():
     safe = pod(pod_sc={"sysctls": [{"name": "net.ipv4.tcp_syncookies", "value": "1"}]})
     assert run_only(safe, "restricted-v2").allowed
@@ -359,6 +381,23 @@ def test_rejection_message_character_for_character():
         + [NOT_USABLE.format(name) for name in others]) + "]"
     assert result.message == expected
     assert not result.allowed and result.scc is None
+
+
+def test_a_4_20_message_with_the_user_namespace_sccs():
+    # shape of a real 4.20+ rejection (kubernetes-sigs/kueue issue, 2026), without that cluster's extra SCCs
+    p = pod("kueue-sleep-ltm8v", pod_sc={"fsGroup": 2000}, containers=[container(sc={"runAsUser": 1000})])
+    ns = namespace(**{"openshift.io/sa.scc.uid-range": "1000790000/10000",
+                      "openshift.io/sa.scc.supplemental-groups": "1000790000/10000"})
+    result = run(p, version="4.20", ns=ns)
+    others = ["restricted", "nested-container", "nonroot-v2", "nonroot", "hostmount-anyuid", "hostmount-anyuid-v2",
+              "hostnetwork-v2", "hostnetwork", "hostaccess", "privileged"]
+    assert result.message == PREFIX.format("kueue-sleep-ltm8v") + "[" + ", ".join(
+        [NOT_USABLE.format("anyuid"),
+         "provider restricted-v2: .spec.securityContext.fsGroup: Invalid value: [2000]: 2000 is not an allowed group",
+         "provider restricted-v2: .containers[0].runAsUser: Invalid value: 1000: must be in the ranges: "
+         "[1000790000, 1000799999]",
+         "provider restricted-v3: .spec.securityContext.hostUsers: Invalid value: null: Host Users must be set to false"]
+        + [NOT_USABLE.format(name) for name in others]) + "]"
 
 
 def test_generate_name_is_the_pod_name_in_the_message():

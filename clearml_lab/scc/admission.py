@@ -116,10 +116,11 @@ def admit(pod, namespace_obj, sccs, *, sa_subject=None, user=None, can_use=None,
     if hint:  # on update the previously chosen SCC is tried first; the rest keep their order
         ordered = [s for s in ordered if scc_name(s) == hint] + [s for s in ordered if scc_name(s) != hint]
 
+    plain = has_feature(openshift_version, "plain_slice_values")
     providers, broken = {}, []
     for scc in ordered:
         try:
-            providers[scc_name(scc)] = Provider(scc, allocation)
+            providers[scc_name(scc)] = Provider(scc, allocation, plain_slices=plain)
         except ProviderError as err:
             broken.append(str(err))
     if broken:  # an SCC that cannot be configured for this namespace stops admission of every pod
@@ -149,7 +150,8 @@ def admit(pod, namespace_obj, sccs, *, sa_subject=None, user=None, can_use=None,
 
     restricted = next((s for s in sccs if scc_name(s) == "restricted"), None)
     if "restricted-v2" in providers and "restricted" in denied and restricted is not None:
-        if not providers.get("restricted", Provider(restricted, allocation)).assign(pod)[1]:
+        checker = providers.get("restricted") or Provider(restricted, allocation, plain_slices=plain)
+        if not checker.assign(pod)[1]:
             errors.append(RESTRICTED_HINT)
     return _rejected(pod, "unable to validate against any security context constraint: " + aggregate(errors), errors)
 

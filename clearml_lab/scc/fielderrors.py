@@ -23,15 +23,19 @@ def go_value(value) -> str:
     raise TypeError(f"no Go rendering for {value!r}")
 
 
-def go_int64s(values) -> str:
-    """Go's %#v of a []int64."""
+def go_int64s(values, plain: bool = False) -> str:
+    """Go's %#v of a []int64 ([]int64{1001}); newer releases print %v ([1001])."""
+    if plain:
+        return "[" + " ".join(str(int(v)) for v in values or []) + "]"
     if values is None:
         return "[]int64(nil)"
     return "[]int64{" + ", ".join(str(int(v)) for v in values) + "}"
 
 
-def go_capabilities(values) -> str:
-    """Go's %#v of a []core.Capability."""
+def go_capabilities(values, plain: bool = False) -> str:
+    """Go's %#v of a []core.Capability ([]core.Capability{"KILL"}); newer releases print %v ([KILL])."""
+    if plain:
+        return "[" + " ".join(values or []) + "]"
     if values is None:
         return "[]core.Capability(nil)"
     return "[]core.Capability{" + ", ".join(go_quote(v) for v in values) + "}"

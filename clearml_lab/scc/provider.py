@@ -155,8 +155,9 @@ def working_copy(pod: dict) -> dict:
 class Provider:
     """An SCC resolved against a namespace: UID range, SELinux level and group ranges filled in."""
 
-    def __init__(self, scc: dict, allocation: Allocation):
+    def __init__(self, scc: dict, allocation: Allocation, *, plain_slices: bool = False):
         self.scc = scc
+        self.plain_slices = plain_slices  # how slice values print in messages (release-dependent)
         self.name = scc["metadata"]["name"]
         self.prefix = f"provider {self.name}: "
         self.run_as_user = dict(scc.get("runAsUser") or {"type": "RunAsAny"})
@@ -216,8 +217,9 @@ class Provider:
         errors = []
         self._default_pod(pod)
         errors += self._validate_pod(pod)
+        annotations = pod["metadata"].get("annotations") or {}
         for segment, container in containers_of(spec):
-            self._default_container(spec, container)
+            self._default_container(spec, container, annotations)
             errors += self._validate_container(pod, container, self.prefix + segment)
         return pod, errors
 
@@ -239,14 +241,20 @@ class Provider:
             psc["seLinuxOptions"] = {k: v for k, v in self.selinux["seLinuxOptions"].items() if v}
             changed = True
         annotations = (pod.get("metadata") or {}).get("annotations") or {}
-        if SECCOMP_POD not in annotations:
-            profile = seccomp_from_field(psc.get("seccompProfile")) or (self.seccomp_allowed[0] if self.seccomp_allowed else "")
-            if profile:
-                pod.setdefault("metadata", {}).setdefault("annotations", {})
-                pod["metadata"]["annotations"] = dict(pod["metadata"]["annotations"] or {}, **{SECCOMP_POD: profile})
-                if psc.get("seccompProfile") is None and _field_from_seccomp(profile):
-                    psc["seccompProfile"] = _field_from_seccomp(profile)
-                    changed = True
+        # The profile comes from the field, else the annotation, else the SCC's first allowed profile; it is then
+        # written to both the annotation and the field.
+        profile = seccomp_from_field(psc.get("seccompProfile")) or annotations.get(SECCOMP_POD) \
+            or (self.seccomp_allowed[0] if self.seccomp_allowed else "")
+        if profile:
+            if annotations.get(SECCOMP_POD) != profile:
+                pod["metadata"]["annotations"] = dict(annotations, **{SECCOMP_POD: profile})
+            field_value = _field_from_seccomp(profile)
+            if psc.get("seccompProfile") != field_value:
+                if field_value is None:
+                    psc.pop("seccompProfile", None)
+                else:
+                    psc["seccompProfile"] = field_value
+                changed = True
         if changed:
             spec["securityContext"] = psc
 
@@ -283,11 +291,12 @@ class Provider:
             return []
         if not groups:
             return [self._error(path, "Invalid", "unable to validate empty groups against required ranges",
-                                go_int64s(groups), rule=field_name, group=None, ranges=ranges)]
+                                go_int64s(groups, self.plain_slices), rule=field_name, group=None, ranges=ranges)]
         errors = []
         for group in groups:
             if not any(low <= group <= high for low, high in ranges):
-                errors.append(self._error(path, "Invalid", f"{group} is not an allowed group", go_int64s(groups),
+                errors.append(self._error(path, "Invalid", f"{group} is not an allowed group",
+                                          go_int64s(groups, self.plain_slices),
                                           rule=field_name, group=group, ranges=ranges))
         return errors
 
@@ -350,7 +359,7 @@ class Provider:
         return errors
 
     # ---- container-level defaults and checks -------------------------------------------------------------------
-    def _default_container(self, spec: dict, container: dict) -> None:
+    def _default_container(self, spec: dict, container: dict, annotations: dict) -> None:
         psc = spec.get("securityContext") or {}
         csc = dict(container.get("securityContext") or {})
         changed = False
@@ -382,6 +391,12 @@ class Provider:
             changed = True
         if self.scc.get("readOnlyRootFilesystem") and csc.get("readOnlyRootFilesystem") is None:
             csc["readOnlyRootFilesystem"] = True
+            changed = True
+        own_annotation = (annotations or {}).get(SECCOMP_CONTAINER + container.get("name", ""))
+        if own_annotation is not None and csc.get("seccompProfile") != _field_from_seccomp(own_annotation):
+            csc["seccompProfile"] = _field_from_seccomp(own_annotation)
+            if csc["seccompProfile"] is None:
+                del csc["seccompProfile"]
             changed = True
         if self.scc.get("allowPrivilegeEscalation") is False and csc.get("allowPrivilegeEscalation") is None:
             csc["allowPrivilegeEscalation"] = False
@@ -424,11 +439,15 @@ class Provider:
             errors.append(self._error(path + ".hostNetwork", "Invalid", "Host network is not allowed to be used",
                                       go_value(True), rule="hostNetwork"))
         if not self.scc.get("allowHostPorts"):
-            for port in container.get("ports") or []:
-                if (port.get("hostPort") or 0) > 0:
-                    errors.append(self._error(path + ".hostPort", "Invalid", "Host ports are not allowed to be used",
-                                              go_value(int(port["hostPort"])), rule="hostPort",
-                                              port=int(port["hostPort"]), container=name))
+            # The plugin visits every container of the pod below this container's path (so a pod with two
+            # containers reports `.containers[0].containers[1].hostPort` as well as `.containers[1].containers[1]...`).
+            for segment, other in containers_of(spec):
+                for port in other.get("ports") or []:
+                    if (port.get("hostPort") or 0) > 0:
+                        errors.append(self._error(f"{path}{segment}.hostPort", "Invalid",
+                                                  "Host ports are not allowed to be used", go_value(int(port["hostPort"])),
+                                                  rule="hostPort", port=int(port["hostPort"]),
+                                                  container=other.get("name", "")))
         for flag, allowed, label in (("hostPID", "allowHostPID", "Host PID"), ("hostIPC", "allowHostIPC", "Host IPC")):
             if spec.get(flag) and not self.scc.get(allowed):
                 errors.append(self._error(f"{path}.{flag}", "Invalid", f"{label} is not allowed to be used",
@@ -507,5 +526,5 @@ class Provider:
         for cap in self.caps_required_drop:
             if cap not in (drops or []):
                 errors.append(self._error(path + ".drop", "Invalid", f"{cap} is required to be dropped but was not found",
-                                          go_capabilities(drops), rule="cap_drop", capability=cap, container=container))
+                                          go_capabilities(drops, self.plain_slices), rule="cap_drop", capability=cap, container=container))
         return errors
