@@ -68,7 +68,13 @@ def pods(draw):
                                    **({"securityContext": draw(container_sc)} if draw(st.booleans()) else {})}]
         if spec["initContainers"][0].get("securityContext") is None:
             spec["initContainers"][0].pop("securityContext", None)
-    return {"apiVersion": "v1", "kind": "Pod", "metadata": {"generateName": "w-"}, "spec": spec}
+    meta = {"generateName": "w-"}
+    annotations = draw(st.sampled_from([None, {"seccomp.security.alpha.kubernetes.io/pod": "docker/default"},
+                                        {"container.seccomp.security.alpha.kubernetes.io/c0": "runtime/default"},
+                                        {"openshift.io/required-scc": "nonroot-v2"}]))
+    if annotations:
+        meta["annotations"] = annotations
+    return {"apiVersion": "v1", "kind": "Pod", "metadata": meta, "spec": spec}
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])

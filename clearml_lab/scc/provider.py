@@ -246,7 +246,8 @@ class Provider:
         profile = seccomp_from_field(psc.get("seccompProfile")) or annotations.get(SECCOMP_POD) \
             or (self.seccomp_allowed[0] if self.seccomp_allowed else "")
         if profile:
-            if annotations.get(SECCOMP_POD) != profile:
+            if _field_from_seccomp(annotations.get(SECCOMP_POD, "")) != _field_from_seccomp(profile) \
+                    or SECCOMP_POD not in annotations:  # docker/default and runtime/default are the same profile
                 pod["metadata"]["annotations"] = dict(annotations, **{SECCOMP_POD: profile})
             field_value = _field_from_seccomp(profile)
             if psc.get("seccompProfile") != field_value:
