@@ -21,6 +21,7 @@ DEFAULT_NAMESPACE = "clearml"
 DEFAULT_RELEASE = "clearml"
 DEFAULT_CHART_VERSION = "7.14.4"
 PROFILES = ("seed", "hardened")
+PRACTICE_ANNOTATION = "clearml-lab.io/practice-cluster"  # on ClusterVersion: this API server is a practice cluster
 IN_CLUSTER_DIR = Path("/var/run/secrets/kubernetes.io/serviceaccount")
 _DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 
@@ -137,6 +138,7 @@ class Lab:
     settings: Settings
     api_client: object  # kubernetes.client.ApiClient
     state_dir: Path
+    _practice: bool | None = field(default=None, repr=False)
 
     @property
     def namespace(self) -> str:
@@ -144,6 +146,23 @@ class Lab:
 
     def helm(self) -> Helm:
         return Helm(kubeconfig=self.target.kubeconfig, context=self.target.context, state_dir=self.state_dir)
+
+    @property
+    def is_practice(self) -> bool:
+        """Whether the target is a practice cluster: chosen as the default, or one that says so of itself (a
+        learner's kubeconfig from a workshop points at one too)."""
+        if self._practice is None:
+            self._practice = self.target.is_practice or self._marked_practice()
+        return self._practice
+
+    def _marked_practice(self) -> bool:
+        from .kube import ApiFailure
+
+        try:
+            version = self.kube().get("clusterversions", "version")
+        except (ApiFailure, LabError):
+            return False
+        return (version.get("metadata", {}).get("annotations") or {}).get(PRACTICE_ANNOTATION) == "true"
 
     def kube(self):
         from .kube import Kube

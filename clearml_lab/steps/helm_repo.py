@@ -12,7 +12,7 @@ PUBLIC_URL = "https://clearml.github.io/clearml-helm-charts"  # the seed's alleg
 
 def repo_url(lab) -> str:
     """The public repository, or on the practice cluster the one it serves (published as a HelmChartRepository)."""
-    if not lab.target.is_practice:
+    if not lab.is_practice:
         return PUBLIC_URL
     repo = lab.kube().get_or_none("helmchartrepositories", REPO_NAME)
     url = (repo or {}).get("spec", {}).get("connectionConfig", {}).get("url")

@@ -135,7 +135,7 @@ class Prerequisites(Step):
         if satisfies(version, constraint):
             return Check(label, True, f"accepts Kubernetes {version} ({constraint})")
         fix = "choose a chart version whose kubeVersion includes the cluster (--chart-version)"
-        if lab.target.is_practice:
+        if lab.is_practice:
             fix = ("start a practice cluster emulating an OpenShift the chart accepts: clearml-lab practice up "
                    "--openshift-version 4.15 (chart 7.3.1 needs OpenShift 4.15 or older)")
         return Check(label, False, f"refuses Kubernetes {version} (it needs {constraint})", fix)

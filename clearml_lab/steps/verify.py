@@ -66,7 +66,7 @@ class Verify(Step):
             if host:
                 hosts[component] = host
             path, expect = HEALTH[component]
-            if lab.target.is_practice:
+            if lab.is_practice:
                 checks.append(Check(f"{component} HTTP", None, "skipped: HTTP checks need a real cluster (the "
                                     "practice cluster runs no containers)"))
             elif host:
@@ -76,7 +76,7 @@ class Verify(Step):
         ok = all(c.ok is not False for c in checks)
         output = ("First login: open the web UI, type any user name (no password by default).",
                   "SDK configuration (~/clearml.conf):", *client_config(hosts).splitlines())
-        summary = "ClearML answers through its routes." if ok and not lab.target.is_practice else \
+        summary = "ClearML answers through its routes." if ok and not lab.is_practice else \
             ("routes admitted and endpoints ready; HTTP checks skipped on the practice cluster." if ok else
              "ClearML is not fully reachable yet.")
         return StepResult(self.name, "check", ok, summary, tuple(checks), output=output, target=lab.describe())

@@ -1,0 +1,25 @@
+"""Helpers for tests that run the lab's own steps and CLI against a practice cluster."""
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+BIN = Path(sys.executable).parent
+
+
+def lab_home_for(cluster, home: Path) -> Path:
+    """A CLEARML_LAB_HOME whose practice cluster is ``cluster`` (as `clearml-lab practice up` would leave it)."""
+    (home / "practice").mkdir(parents=True, exist_ok=True)
+    shutil.copy(cluster.kubeconfig, home / "practice" / "kubeconfig")
+    return home
+
+
+def cli(home: Path, *args: str, timeout: float = 600, env: dict | None = None) -> subprocess.CompletedProcess:
+    environment = {**os.environ, "CLEARML_LAB_HOME": str(home), "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}",
+                   **(env or {})}
+    environment.pop("KUBECONFIG", None)
+    return subprocess.run([str(BIN / "clearml-lab"), *args], capture_output=True, text=True, timeout=timeout,
+                          env=environment, stdin=subprocess.DEVNULL)
