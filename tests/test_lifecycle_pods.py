@@ -237,6 +237,29 @@ def test_an_init_container_waits_for_its_service_endpoints_not_for_a_timer():
     assert ("init-apiserver", ["waiting for apiserver"]) in node.logs
 
 
+def test_a_multi_service_wait_says_what_it_waits_for_in_order():
+    script = ('until curl http://es:9200/_cluster/health; do echo "waiting for elasticsearch"; sleep 5; done\n'
+              'until curl telnet://mongo:27017; do echo "waiting for mongodb"; sleep 5; done')
+    init = {"name": "init", "image": CLEARML, "command": ["/bin/sh", "-c", script]}
+    node = Node(make_pod([{"name": "api", "image": CLEARML}], init=[init], security={"runAsUser": 0}))
+    node.run(until=100)
+    assert node.logs == [("init", ["waiting for elasticsearch"])]
+    node.world["ready"] = {("lab", "es")}
+    node.run(until=200)
+    assert node.logs[-1] == ("init", ["waiting for mongodb"])
+    assert node.container("init")["state"].get("running")
+    node.world["ready"] = {("lab", "es"), ("lab", "mongo")}
+    node.run(until=300)
+    assert node.container("init")["state"]["terminated"]["reason"] == "Completed"
+
+
+def test_a_pod_that_names_its_node_skips_the_scheduler():
+    pod = make_pod([{"name": "c", "image": "nginx:1"}])
+    pod["spec"]["nodeName"] = "practice-node-0"
+    node = Node(pod).run(until=60)
+    assert "Scheduled" not in node.reasons() and node.condition("Ready")["status"] == "True"
+
+
 def test_a_pod_with_an_unbound_immediate_claim_stays_pending_with_failedscheduling():
     volumes = [{"name": "data", "persistentVolumeClaim": {"claimName": "data"}}]
     pvc = {"metadata": {"name": "data", "namespace": "lab"}, "spec": {"storageClassName": "fast"},

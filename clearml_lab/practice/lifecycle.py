@@ -366,7 +366,10 @@ def advance(pod: dict, record: dict | None, world: World) -> Step:
         step.status = render_status(pod, record, world)
         return step
 
-    # Scheduling.
+    # Scheduling (a pod that names its node in the spec bypasses the scheduler: no Scheduled event).
+    if not record.get("scheduled_at") and spec.get("nodeName"):
+        record["scheduled_at"] = now
+        record["sandbox_due"] = now + stages["sandbox"] * scale
     if not record.get("scheduled_at"):
         problem, fields, wait_claims = _scheduling_problem(pod, world)
         if problem:
@@ -441,9 +444,14 @@ def _advance_container(pod: dict, container: dict, record: dict, world: World, s
         if stage == "running":
             outcome = Outcome(**c["outcome"])
             if outcome.kind == "wait":
-                if all(t in world.ready_services for t in outcome.waits_for):
+                pending = [i for i, t in enumerate(outcome.waits_for) if t not in world.ready_services]
+                if not pending:
                     c["stage"], c["due"] = "exiting", now + stages["init_release"] * scale
                     continue
+                # The loops run in order: say what the first unanswered one echoes, once.
+                if len(outcome.echo) == len(outcome.waits_for) and pending[0] > c.get("announced", -1):
+                    step.logs.append((name, [outcome.echo[pending[0]]]))
+                    c["announced"] = pending[0]
                 return c  # released by the Services' endpoints, not by a timer
             if outcome.kind == "serve":
                 if c.get("ready_at") and now < c["ready_at"]:
@@ -497,7 +505,7 @@ def _advance_container(pod: dict, container: dict, record: dict, world: World, s
             c["outcome"] = outcome.__dict__
             c["started_at"] = due
             c["ready_at"] = due + outcome.ready_seconds * scale if outcome.kind == "serve" else None
-            if outcome.echo:
+            if outcome.echo and len(outcome.echo) != len(outcome.waits_for):
                 step.logs.append((name, outcome.echo))
             c["stage"], c["due"] = "running", None
         elif stage == "exiting":
