@@ -49,6 +49,9 @@ def _outcome(result) -> tuple[bool, str]:
 class PlanTable(widgets.VBox):
     """One row per grant (SCC, service account, reason, command) and an Apply button calling ``on_apply(grant)``."""
 
+    def __repr__(self) -> str:  # the text/plain nbval compares
+        return f"PlanTable({len(self.rows)} grants)"
+
     def __init__(self, plan, on_apply: Callable[[Any], Any]):
         self.plan, self.on_apply = plan, on_apply
         self.rows = rows_of(plan)
