@@ -18,9 +18,11 @@ from pathlib import Path
 BIN = Path(sys.executable).parent
 
 # JupyterLab user settings written into the private settings directory. Every cell stays in the DOM (no windowing)
-# so outputs below the fold can be found, and nothing pops up on a fresh profile to cover what the test clicks.
+# so outputs below the fold can be found; nothing pops up on a fresh profile to cover what the test clicks; and a
+# notebook the test runs is never saved over (the committed notebooks keep their reference outputs).
 LAB_SETTINGS = {
     "@jupyterlab/notebook-extension:tracker": {"windowingMode": "none"},
+    "@jupyterlab/docmanager-extension:plugin": {"autosave": False},
     "@jupyterlab/apputils-extension:notification": {"fetchNews": "false", "checkForUpdates": False},
 }
 

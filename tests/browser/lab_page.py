@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import re
 import time
+import uuid
 from pathlib import Path
+from typing import Callable
 from urllib.parse import quote
 
 from playwright.sync_api import Locator, Page
@@ -28,11 +30,16 @@ class LabPage:
         self.server = server
         self.artifacts = Path(artifacts)
         self.prefix = _safe_name(prefix)
+        self.failures = 0
+        self._panel_id: str | None = None
+        self.workspace = f"{self.prefix[:40]}-{uuid.uuid4().hex[:8]}"
 
     # ---- what is on screen ---------------------------------------------------------------------------------------
     @property
     def notebook(self) -> Locator:
-        """The notebook panel in front (JupyterLab keeps other tabs in the DOM, hidden)."""
+        """The panel of the notebook last opened with ``open_notebook`` (else whichever notebook is in front)."""
+        if self._panel_id:
+            return self.page.locator(f"#{self._panel_id}")
         return self.page.locator(".jp-NotebookPanel:visible")
 
     def cell(self, which: int | str) -> Locator:
@@ -63,18 +70,36 @@ class LabPage:
 
     def fail(self, what: str) -> AssertionError:
         """An AssertionError naming ``what`` went wrong, with the outputs on screen and a screenshot of the moment."""
+        self.failures += 1
         try:
-            shot = f"screenshot: {self.screenshot('failure')}"
+            shot = f"screenshot: {self.screenshot(f'failure-{self.failures}')}"
         except Exception as err:  # a crashed page cannot be photographed; say so rather than hide the first error
             shot = f"no screenshot ({err.__class__.__name__})"
-        return AssertionError(f"{what}\n{shot}\nnotebook outputs:\n{self.outputs_text()}")
+        dialogs = self.page.locator(".jp-Dialog:visible").all_inner_texts()  # e.g. "Select Kernel" for a bad kernelspec
+        dialog = "".join(f"\na dialog is open: {' '.join(text.split())}" for text in dialogs)
+        return AssertionError(f"{what}\n{shot}{dialog}\nnotebook outputs:\n{self.outputs_text()}")
 
     # ---- opening and running -------------------------------------------------------------------------------------
     def open_notebook(self, path: str, timeout: float = 60) -> "LabPage":
-        """Open ``path`` (relative to the server root) and wait until its kernel is connected and idle."""
-        self.page.goto(f"{self.server.url}/lab/tree/{quote(path)}", timeout=timeout * 1000)
+        """Open ``path`` (relative to the server root) and wait until its kernel is connected and idle. The first
+        call loads JupyterLab on it; later ones use File › Open from Path…, as a learner would, in the same tab."""
+        if self.page.locator("#jp-main-dock-panel").count() == 0:
+            # A workspace of its own, so tabs another test left open on this server are not restored here.
+            url = f"{self.server.url}/lab/workspaces/{self.workspace}/tree/{quote(path)}"
+            self.page.goto(url, timeout=timeout * 1000)
+        else:
+            self.menu("File", "Open from Path…")
+            self.page.locator(".jp-Dialog input").fill(path)
+            self.page.locator(".jp-Dialog input").press("Enter")
+        # The tab in front names the file by its path; its data-id is the id of the panel that shows it.
+        current_tab = """path => {
+            const tab = document.querySelector('.lm-DockPanel-tabBar .lm-TabBar-tab.lm-mod-current');
+            const shown = tab && tab.title.split('\\n').includes('Path: ' + path);
+            return shown && document.getElementById(tab.dataset.id) ? tab.dataset.id : null;
+        }"""
         try:
-            self.page.locator(".jp-NotebookPanel:visible").wait_for(timeout=timeout * 1000)
+            self._panel_id = self.page.wait_for_function(current_tab, arg=path, timeout=timeout * 1000).json_value()
+            self.notebook.locator(".jp-Notebook").wait_for(timeout=timeout * 1000)
         except PlaywrightTimeout:
             raise self.fail(f"JupyterLab did not show the notebook {path} within {timeout:.0f} s") from None
         self.wait_for_kernel_idle(path, timeout=timeout)
@@ -99,6 +124,12 @@ class LabPage:
         except PlaywrightTimeout:
             raise self.fail(f"the page never showed the kernel of {path} as idle within {timeout:.0f} s") from None
 
+    def run_notebook(self, path: str, timeout: float = 120) -> "LabPage":
+        """Open ``path`` and run all its cells, as a learner catching up does."""
+        self.open_notebook(path)
+        self.run_all_cells(timeout=timeout)
+        return self
+
     def menu(self, *labels: str) -> None:
         """Click through the menu bar: ``menu("Run", "Run All Cells")``."""
         top, *items = labels
@@ -112,15 +143,16 @@ class LabPage:
         menu, and wait until each code cell has run and the kernel is idle. A traceback fails at once, naming it."""
         self.menu("Edit", "Clear Outputs of All Cells")
         self.menu("Run", "Run All Cells")
-        finished = """([done, traceback]) => {
-            const panel = [...document.querySelectorAll('.jp-NotebookPanel')].find(p => p.offsetParent !== null);
+        finished = """([done, traceback, id]) => {
+            const panel = id ? document.getElementById(id)
+                : [...document.querySelectorAll('.jp-NotebookPanel')].find(p => p.offsetParent !== null);
             if (!panel) return false;
             const errors = [...panel.querySelectorAll(traceback)].some(e => e.innerText.includes(done));
             const prompts = [...panel.querySelectorAll('.jp-CodeCell .jp-InputPrompt')].map(p => p.innerText.trim());
             return errors || prompts.every(p => /^\\[\\d+\\]:$/.test(p));
         }"""
         try:
-            self.page.wait_for_function(finished, arg=[TRACEBACK, ERROR_OUTPUTS], timeout=timeout * 1000)
+            self.page.wait_for_function(finished, arg=[TRACEBACK, ERROR_OUTPUTS, self._panel_id], timeout=timeout * 1000)
         except PlaywrightTimeout:
             raise self.fail(f"running all cells did not finish within {timeout:.0f} s") from None
         tracebacks = [t for t in self.notebook.locator(ERROR_OUTPUTS).all_inner_texts() if TRACEBACK in t]
@@ -132,6 +164,14 @@ class LabPage:
             indicator.wait_for(timeout=timeout * 1000)
         except PlaywrightTimeout:
             raise self.fail(f"the kernel stayed busy after running all cells ({timeout:.0f} s)") from None
+
+    def wait_until(self, condition: Callable[[], bool], what: str, timeout: float = 30, every: float = 0.25) -> None:
+        """Poll ``condition`` (say, no topology node left unready) until it holds; else fail saying ``what``."""
+        deadline = time.monotonic() + timeout
+        while not condition():
+            if time.monotonic() > deadline:
+                raise self.fail(f"{what} did not happen within {timeout:.0f} s")
+            time.sleep(every)
 
     # ---- widgets and outputs -------------------------------------------------------------------------------------
     def button(self, description: str, *, cell: int | str | None = None) -> Locator:

@@ -2,10 +2,13 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+
+from .jupyterlab_server import LAB_SETTINGS
 
 pytestmark = pytest.mark.browser
 
@@ -55,18 +58,31 @@ def test_a_button_click_round_trips_through_the_kernel(jupyter_lab, lab):
     assert lab.screenshot("after-two-clicks").stat().st_size > 0
 
 
-def test_a_failing_cell_and_a_missing_output_fail_with_a_screenshot(jupyter_lab, lab):
-    name = write_notebook(jupyter_lab.root / "broken.ipynb",
-                          new_code_cell("print('before')"), new_code_cell("raise RuntimeError('this cell is broken')"),
-                          new_code_cell("print('never runs')"))
-    lab.open_notebook(name)
+def test_notebooks_open_in_turn_and_failures_come_with_a_screenshot(jupyter_lab, lab):
+    (jupyter_lab.root / "later").mkdir()
+    first = write_notebook(jupyter_lab.root / "first.ipynb", new_code_cell("print('first notebook ran')"))
+    write_notebook(jupyter_lab.root / "later" / "broken.ipynb", new_code_cell("print('before')"),
+                   new_code_cell("raise RuntimeError('this cell is broken')"), new_code_cell("print('never runs')"))
+    lab.run_notebook(first)
+    lab.wait_for_output(text="first notebook ran")
+
+    # The second notebook opens in the same tab (File › Open from Path…), and the helpers look at it alone.
+    lab.open_notebook("later/broken.ipynb")
     with pytest.raises(AssertionError, match="RuntimeError: this cell is broken") as raised:
         lab.run_all_cells(timeout=30)
     assert "before" in str(raised.value)
+    assert "first notebook ran" not in str(raised.value)
 
-    with pytest.raises(AssertionError, match="'never runs' did not appear") as raised:
-        lab.wait_for_output(text="never runs", timeout=1)
+    with pytest.raises(AssertionError, match="'first notebook ran' did not appear") as raised:
+        lab.wait_for_output(text="first notebook ran", timeout=1)
     shot = re.search(r"screenshot: (\S+\.png)", str(raised.value))
     assert shot, str(raised.value)
-    from pathlib import Path
     assert Path(shot.group(1)).stat().st_size > 0
+
+
+def test_the_private_lab_runs_with_the_harness_settings(jupyter_lab):
+    # A settings file in the wrong place is silently ignored; then autosave would write over the notebooks a test
+    # runs and off-screen cells would leave the DOM. Ask the server what JupyterLab will really use.
+    for plugin, values in LAB_SETTINGS.items():
+        composite = jupyter_lab.api(f"/lab/api/settings/{plugin}")["settings"]
+        assert {key: composite.get(key) for key in values} == values, plugin
