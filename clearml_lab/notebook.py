@@ -36,9 +36,7 @@ def choose(target: str = "practice", *, kubeconfig: str | None = None, context: 
     choice = {"target": target, "kubeconfig": kubeconfig, "context": context, "namespace": namespace,
               "chart_version": chart_version, "profile": profile}
     lab = _connect(choice)
-    path = _session_file()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(yaml.safe_dump({k: v for k, v in choice.items() if v is not None}))
+    remember(**choice)
     return lab
 
 
@@ -47,7 +45,15 @@ def _connect(choice: dict) -> Lab:
     target = choice.get("target", "practice")
     return connect(kubeconfig=choice.get("kubeconfig") if target == "kubeconfig" else None,
                    context=choice.get("context") if target == "kubeconfig" else None,
-                   in_cluster=target == "in-cluster", **settings)
+                   in_cluster=target == "in-cluster", overrides=choice.get("overrides"), **settings)
+
+
+def remember(**changes) -> None:
+    """Save changed settings (e.g. the profile chosen in notebook 03) for the notebooks that follow."""
+    choice = {**saved_choice(), **changes}
+    path = _session_file()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(yaml.safe_dump({k: v for k, v in choice.items() if v is not None}))
 
 
 def session(quiet: bool = False) -> Lab:
@@ -95,3 +101,132 @@ def topology(lab: Lab):
     view = TopologyView(lab).start()
     show(view)
     return view
+
+
+def target_picker():
+    """Notebook 00's chooser: the practice cluster, a context of your kubeconfig, or in-cluster (a workbench)."""
+    import ipywidgets as widgets
+
+    from .lab import resolve_target
+
+    options = [("practice cluster (local, simulated)", ("practice", None))]
+    try:
+        import kubernetes.config
+
+        contexts, _ = kubernetes.config.list_kube_config_contexts()
+        options += [(f"kube context {c['name']}", ("kubeconfig", c["name"])) for c in contexts]
+    except Exception:  # no kubeconfig of the user's: the practice cluster and in-cluster remain
+        pass
+    options.append(("in-cluster (JupyterLab inside OpenShift)", ("in-cluster", None)))
+    saved = saved_choice()
+    current = next((value for _, value in options
+                    if value == (saved.get("target", "practice"), saved.get("context"))), options[0][1])
+    dropdown = widgets.Dropdown(options=options, value=current, description="Target")
+    apply = widgets.Button(description="Use this target", button_style="primary")
+    message = widgets.HTML()
+
+    def on_apply(_):
+        target, context = dropdown.value
+        try:
+            lab = choose(target, context=context, kubeconfig=os.environ.get("KUBECONFIG") if context else None)
+            message.value = f"✅ acting on {lab.describe()}"
+        except Exception as err:  # shown to the learner as one sentence
+            message.value = f"❌ {err}"
+
+    apply.on_click(on_apply)
+    box = widgets.VBox([widgets.HBox([dropdown, apply]), message])
+    box.text = f"Target: {dict((v, k) for k, v in options)[current]}"
+    show(box)
+    return box
+
+
+def values_form(lab: Lab):
+    """Notebook 03's form: profile and overrides (YAML); writes values.yaml and shows it validated."""
+    import ipywidgets as widgets
+
+    from .lab import PROFILES
+
+    profile = widgets.Dropdown(options=PROFILES, value=lab.settings.profile, description="Profile")
+    overrides = widgets.Textarea(value=yaml.safe_dump(lab.settings.overrides) if lab.settings.overrides else "",
+                                 placeholder="overrides, e.g.\nfileserver:\n  storage:\n    data:\n      size: 20Gi",
+                                 layout=widgets.Layout(width="60%", height="100px"))
+    write = widgets.Button(description="Write values.yaml", button_style="primary")
+    result = widgets.HTML()
+
+    def on_write(_):
+        try:
+            extra = yaml.safe_load(overrides.value or "") or {}
+            if not isinstance(extra, dict):
+                raise ValueError("overrides must be a mapping of keys")
+            chosen = lab.with_settings(profile=profile.value, overrides=extra)
+            outcome = steps.get("values").run(chosen)
+            remember(profile=profile.value, overrides=extra or None)
+            result.value = "<pre>" + outcome.render_text().replace("<", "&lt;") + "</pre>"
+        except (ValueError, yaml.YAMLError) as err:
+            result.value = f"❌ overrides: {err}"
+
+    write.on_click(on_write)
+    box = widgets.VBox([profile, overrides, write, result])
+    box.text = f"Profile: {lab.settings.profile}; overrides: {lab.settings.overrides or 'none'}"
+    show(box)
+    return box
+
+
+def plan_table(lab: Lab):
+    """Notebook 04: the computed SCC plan, one button per grant, and the seed recipe's grants judged."""
+    from .oc import add_scc_to_user
+    from .steps.base import StepResult
+    from .steps.scc import SEED_GRANTS, compute_plan
+    from .widgets import PlanTable
+
+    plan = compute_plan(lab)
+
+    def apply(grant):
+        created, line = add_scc_to_user(lab.kube(), grant.scc, grant.service_account, lab.namespace, namespaced=True)
+        return StepResult("scc", "run", True, line, changed=created)
+
+    table = PlanTable(plan, on_apply=apply)
+    show(table)
+    print("\nThe seed recipe's four grants, judged against this chart:")
+    for review in plan.review(SEED_GRANTS):
+        if review.verdict != "missing":
+            print(f"- {review.grant.scc} for {review.grant.service_account}: {review.verdict}. {review.reason}")
+    return table
+
+
+def route_links(lab: Lab) -> None:
+    """Notebook 06: the routes as clickable links."""
+    from IPython.display import HTML
+
+    from .steps.routes import admitted_host, service_names
+
+    routes = {r["metadata"]["name"]: r for r in lab.kube().list("routes", lab.namespace).get("items", [])}
+    lines = []
+    for name in service_names(lab):
+        host = admitted_host(routes.get(name, {}))
+        lines.append((name, f"http://{host}" if host else None))
+    display(HTML("<ul>" + "".join(f'<li>{n}: <a href="{u}" target="_blank">{u}</a></li>' if u else
+                                  f"<li>{n}: not admitted yet</li>" for n, u in lines) + "</ul>"))
+    for name, url in lines:
+        print(f"{name}: {url or 'not admitted yet'}")
+
+
+def diagnose(lab: Lab) -> list:
+    """Notebook 10: what is wrong in the project, in plain words, with the step that fixes it."""
+    from . import diagnose as diagnosis
+
+    found = diagnosis.gather(lab.kube(), lab.namespace)
+    for d in found:
+        print(f"- {d.render()}  (step: {d.step})")
+    if not found:
+        print("No known problem found.")
+    return found
+
+
+def warnings(lab: Lab, reason: str | None = None, limit: int = 10) -> None:
+    """The project's warning events (optionally of one reason), as `oc get events` shows them."""
+    items = lab.kube().list("events", lab.namespace).get("items", [])
+    shown = [e for e in items if e.get("type") == "Warning" and (reason is None or e.get("reason") == reason)]
+    for event in sorted(shown, key=lambda e: (e["involvedObject"].get("name", ""), e.get("message", "")))[:limit]:
+        obj = event["involvedObject"]
+        print(f"{event['reason']} {obj.get('kind', '').lower()}/{obj.get('name')}: {event.get('message')}")
