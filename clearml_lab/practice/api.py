@@ -104,10 +104,10 @@ class Api:
         mode = req.params.get("fieldValidation") or "Warn"
         if mode not in ("Strict", "Warn", "Ignore"):
             raise bad_request(f'fieldValidation must be one of "Ignore", "Warn" or "Strict", not "{mode}"')
-        if mode == "Ignore" or not req.rt.schema:
+        if not req.rt.schema:
             return
-        unknown = self.schemas.unknown_fields(obj, req.rt.schema)
-        if not unknown:
+        unknown = self.schemas.unknown_fields(obj, req.rt.schema, prune=mode != "Strict")
+        if not unknown or mode == "Ignore":
             return
         if mode == "Strict":
             raise bad_request("strict decoding error: " + ", ".join(f'unknown field "{f}"' for f in unknown))

@@ -86,7 +86,8 @@ class Cluster:
         tokens = load_tokens(self.state)
         ca, cert, key = ensure_certificates(self.state)
         server = Server(api, Authenticator(tokens))
-        runner = web.AppRunner(server.app, access_log=None, handler_cancellation=True)
+        # A short shutdown: open watches and idle keep-alive connections must not hold a stop up.
+        runner = web.AppRunner(server.app, access_log=None, handler_cancellation=True, shutdown_timeout=1.0)
         await runner.setup()
         self.runners.append(runner)
         site = web.TCPSite(runner, "127.0.0.1", self.port, ssl_context=ssl_context(cert, key))

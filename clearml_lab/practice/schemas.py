@@ -3,6 +3,7 @@ release plus the OpenShift ones in data/openshift_schemas.yaml. Used for unknown
 keys and the OpenAPI documents."""
 from __future__ import annotations
 
+import importlib.util
 import json
 from functools import cache
 from pathlib import Path
@@ -13,9 +14,9 @@ REF_PREFIX = "#/$defs/"
 
 
 def _schema_dir(kubernetes: str) -> Path:
-    import kubernetes_validate
-
-    root = Path(kubernetes_validate.__file__).parent / "kubernetes-json-schema"
+    # Located, not imported: importing kubernetes_validate pulls in jsonschema and costs seconds at start.
+    spec = importlib.util.find_spec("kubernetes_validate")
+    root = Path(spec.submodule_search_locations[0]) / "kubernetes-json-schema"
     available = sorted((tuple(int(x) for x in p.name[1:].split("-")[0].split(".")[:2]), p)
                        for p in root.iterdir() if p.name.endswith("-local"))
     wanted = tuple(int(x) for x in kubernetes.split("."))
@@ -61,14 +62,15 @@ class Schemas:
     def items(self, schema: dict) -> dict:
         return self.resolve(self.resolve(schema).get("items") or {})
 
-    def unknown_fields(self, obj, schema_name: str) -> list[str]:
-        """Dotted paths of fields the schema does not define, as the apiserver's strict decoding reports them."""
+    def unknown_fields(self, obj, schema_name: str, *, prune: bool = False) -> list[str]:
+        """Dotted paths of fields the schema does not define, as the apiserver's strict decoding reports them.
+        With ``prune`` they are also removed, as decoding into typed objects drops them."""
         found: list[str] = []
         if schema_name in self.defs:
-            self._walk(obj, self.defs[schema_name], "", found)
+            self._walk(obj, self.defs[schema_name], "", found, prune)
         return found
 
-    def _walk(self, value, schema: dict, path: str, found: list[str]) -> None:
+    def _walk(self, value, schema: dict, path: str, found: list[str], prune: bool = False) -> None:
         schema = self.resolve(schema)
         if not schema or schema.get("x-kubernetes-preserve-unknown-fields"):
             return
@@ -77,16 +79,18 @@ class Schemas:
             extra = schema.get("additionalProperties")
             if props is None and extra is None:
                 return  # a free-form object
-            for key, sub in value.items():
+            for key, sub in list(value.items()):
                 where = f"{path}.{key}" if path else key
                 if props and key in props:
-                    self._walk(sub, props[key], where, found)
+                    self._walk(sub, props[key], where, found, prune)
                 elif isinstance(extra, dict):
-                    self._walk(sub, extra, where, found)
+                    self._walk(sub, extra, where, found, prune)
                 elif extra is True:
                     continue
                 else:
                     found.append(where)
+                    if prune:
+                        del value[key]
         elif isinstance(value, list) and schema.get("items"):
             for i, sub in enumerate(value):
-                self._walk(sub, schema["items"], f"{path}[{i}]", found)
+                self._walk(sub, schema["items"], f"{path}[{i}]", found, prune)
