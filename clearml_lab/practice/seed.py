@@ -37,7 +37,9 @@ def fallback_scc_rbac() -> list[dict]:
 
 def cluster_version(release) -> dict:
     major_minor = release.openshift
-    return {"apiVersion": "config.openshift.io/v1", "kind": "ClusterVersion", "metadata": {"name": "version"},
+    return {"apiVersion": "config.openshift.io/v1", "kind": "ClusterVersion",
+            # The mark the lab reads to know it talks to a practice cluster (clearml_lab.lab.PRACTICE_ANNOTATION).
+            "metadata": {"name": "version", "annotations": {"clearml-lab.io/practice-cluster": "true"}},
             "spec": {"clusterID": str(uuid.uuid4()), "channel": f"stable-{major_minor}"},
             "status": {"desired": {"version": release.openshift_full, "channels": [f"stable-{major_minor}"]},
                        "history": [{"state": "Completed", "version": release.openshift_full, "verified": False,
