@@ -34,7 +34,8 @@ class Node:
         node, sysctls = world_settings(self.world.get("settings", {}))
         world = World(now=self.now, scale=self.scale, node=node, node_sysctls=sysctls,
                       ready_services=self.world.get("ready", set()), configmaps=self.world.get("configmaps", {}),
-                      claims=self.world.get("claims", {}), storage_classes=self.world.get("classes", {}))
+                      claims=self.world.get("claims", {}), storage_classes=self.world.get("classes", {}),
+                      storage_free=self.world.get("free", {}))
         actions, self.record = reconcile_pod(self.pod, self.record, world)
         wake = None
         for a in actions:
@@ -305,3 +306,19 @@ def test_a_running_pod_is_remembered_from_its_status_after_a_restart():
 
 def test_go_durations():
     assert [go_duration(s) for s in (0.412, 2.5, 25, 63.204, 300)] == ["412ms", "2.5s", "25s", "1m3.204s", "5m0s"]
+
+
+def test_a_wait_for_first_consumer_claim_that_does_not_fit_leaves_the_pod_unschedulable():
+    volumes = [{"name": "data", "persistentVolumeClaim": {"claimName": "data"}}]
+    pvc = {"metadata": {"name": "data", "namespace": "lab"},
+           "spec": {"storageClassName": "wffc", "resources": {"requests": {"storage": "155Gi"}}},
+           "status": {"phase": "Pending"}}
+    classes = {"wffc": {"metadata": {"name": "wffc"}, "volumeBindingMode": "WaitForFirstConsumer"}}
+    node = Node(make_pod([{"name": "c", "image": "nginx"}], volumes=volumes), claims={("lab", "data"): pvc},
+                classes=classes)
+    node.world["free"] = {"wffc": 100 * 2**30}
+    node.step()
+    assert node.events == [("FailedScheduling", "0/1 nodes are available: 1 node(s) did not have enough free "
+                                                "storage. preemption: 0/1 nodes are available: 1 Preemption is not "
+                                                "helpful for scheduling.")]
+    assert not node.patches  # no node selected for the claim, so nothing is provisioned

@@ -137,8 +137,21 @@ class World:
     configmaps: dict[tuple[str, str], dict] = field(default_factory=dict)
     claims: dict[tuple[str, str], dict] = field(default_factory=dict)
     storage_classes: dict[str, dict] = field(default_factory=dict)
+    storage_free: dict[str, int] = field(default_factory=dict)   # bytes a class can still provision
     images_present: set[str] = field(default_factory=set)
     pod_index: int = 0            # stable per pod; picks its IP
+
+
+_UNITS = {"": 1, "k": 10**3, "M": 10**6, "G": 10**9, "T": 10**12, "P": 10**15, "E": 10**18,
+          "Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40, "Pi": 2**50, "Ei": 2**60, "m": 0.001}
+
+
+def quantity(text) -> int:
+    """Bytes in a Kubernetes quantity such as ``50Gi``, ``8Ti`` or ``1e9``."""
+    match = re.fullmatch(r"\s*([0-9.]+(?:e[0-9]+)?)\s*([a-zA-Z]*)\s*", str(text))
+    if not match or match.group(2) not in _UNITS:
+        raise ValueError(f"not a quantity: {text!r}")
+    return int(float(match.group(1)) * _UNITS[match.group(2)])
 
 
 def world_settings(settings: dict) -> tuple[str, dict[str, int]]:
@@ -325,6 +338,7 @@ def _scheduling_problem(pod: dict, world: World) -> tuple[str | None, dict, list
     """(event name, fields, claims to select) — event None means the pod fits now."""
     ns = pod["metadata"].get("namespace")
     wait: list[str] = []
+    wanted: dict[str, int] = {}
     for claim in _claims(pod):
         pvc = world.claims.get((ns, claim))
         if pvc is None:
@@ -334,8 +348,14 @@ def _scheduling_problem(pod: dict, world: World) -> tuple[str | None, dict, list
         sc = world.storage_classes.get((pvc.get("spec") or {}).get("storageClassName") or "")
         if sc and sc.get("volumeBindingMode") == "WaitForFirstConsumer":
             wait.append(claim)
+            request = ((pvc.get("spec") or {}).get("resources") or {}).get("requests", {}).get("storage", "0")
+            cls = pvc["spec"]["storageClassName"]
+            wanted[cls] = wanted.get(cls, 0) + quantity(request)
         else:
             return "unbound_immediate", {}, []
+    # With storage capacity tracking the scheduler only picks a node whose published capacity fits the claims.
+    if any(need > world.storage_free.get(cls, need) for cls, need in wanted.items()):
+        return "not_enough_storage", {}, []
     return None, {}, wait
 
 

@@ -198,3 +198,28 @@ def test_routes_get_the_default_host_and_are_admitted(api, ns):
     [ingress] = route["status"]["ingress"]
     assert ingress["host"] == route["spec"]["host"]
     assert ingress["conditions"][0]["type"] == "Admitted" and ingress["conditions"][0]["status"] == "True"
+
+
+def test_claims_beyond_the_published_capacity_leave_their_pod_unschedulable():
+    from .cluster import temporary_cluster
+
+    with temporary_cluster(extra_args=("--storage-capacity", "100Gi")) as cluster:
+        core = client.CoreV1Api(cluster.api_client())
+        eventually(lambda: (core.read_namespace("default").metadata.annotations or {}).get(
+            "openshift.io/sa.scc.mcs"), what="the default namespace's allocation")
+        core.create_namespaced_persistent_volume_claim("default", client.V1PersistentVolumeClaim(
+            metadata=client.V1ObjectMeta(name="big"),
+            spec=client.V1PersistentVolumeClaimSpec(
+                access_modes=["ReadWriteOnce"],
+                resources=client.V1VolumeResourceRequirements(requests={"storage": "155Gi"}))))
+        core.create_namespaced_pod("default", client.V1Pod(
+            metadata=client.V1ObjectMeta(name="user"),
+            spec=client.V1PodSpec(containers=[client.V1Container(name="c", image="busybox:1.36")],
+                                  volumes=[client.V1Volume(name="d", persistent_volume_claim=client.
+                                                           V1PersistentVolumeClaimVolumeSource(claim_name="big"))])))
+        failed = eventually(lambda: [e for e in events(core, "default", "user") if e.reason == "FailedScheduling"],
+                            what="FailedScheduling")
+        assert failed[0].message.startswith("0/1 nodes are available: 1 node(s) did not have enough free storage.")
+        pod = core.read_namespaced_pod("user", "default")
+        assert pod.status.phase == "Pending" and not pod.spec.node_name
+        assert core.read_namespaced_persistent_volume_claim("big", "default").status.phase == "Pending"

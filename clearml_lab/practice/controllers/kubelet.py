@@ -7,38 +7,42 @@ import hashlib
 
 from ..client import ControllerContext, WatchEvent
 from ..lifecycle import World, advance, event_text, record_from_status, world_settings
+from .volume import free_by_class
 from .base import (Cache, Delete, Event, Key, Log, Loop, Patch, UpdateStatus, Wake, controller_identity,
                    is_terminating, key_of, pod_ready)
 
 PODS = "pods"
-WATCHED = [PODS, "endpoints", "configmaps", "persistentvolumeclaims", "storageclasses.storage.k8s.io"]
+WATCHED = [PODS, "endpoints", "configmaps", "persistentvolumeclaims", "storageclasses.storage.k8s.io",
+           "persistentvolumes", "csistoragecapacities.storage.k8s.io"]
 IDENTITY = controller_identity("practice-node")
 SELECTED_NODE = "volume.kubernetes.io/selected-node"
 
 
-def node_facts(cache: Cache) -> tuple[set, set]:
-    """(Services with ready endpoints, images already on the node), from the whole cache. Waits may name a
-    Service in another namespace (svc.other-ns), so every namespace counts."""
+def node_facts(cache: Cache, settings: dict) -> tuple[set, set, dict]:
+    """(Services with ready endpoints, images already on the node, free bytes per StorageClass), from the whole
+    cache. Waits may name a Service in another namespace (svc.other-ns), so every namespace counts."""
     ready = {(ep["metadata"].get("namespace"), ep["metadata"]["name"]) for ep in cache.list("endpoints")
              if any(s.get("addresses") for s in ep.get("subsets") or [])}
     present = {cs.get("image") for p in cache.list(PODS)
                for cs in ((p.get("status") or {}).get("containerStatuses") or [])
                + ((p.get("status") or {}).get("initContainerStatuses") or []) if cs.get("imageID")}
-    return ready, present
+    free = free_by_class(cache.list("storageclasses.storage.k8s.io"), cache.list("persistentvolumes"),
+                         cache.list("csistoragecapacities.storage.k8s.io"), settings)
+    return ready, present, free
 
 
 def build_world(pod: dict, cache: Cache, now: float, scale: float, settings: dict,
-                facts: tuple[set, set] | None = None) -> World:
+                facts: tuple[set, set, dict] | None = None) -> World:
     node, sysctls = world_settings(settings)
     ns = pod["metadata"].get("namespace")
-    ready, present = facts or node_facts(cache)
+    ready, present, free = facts or node_facts(cache, settings)
     uid = pod["metadata"].get("uid") or pod["metadata"]["name"]
     return World(now=now, scale=scale, node=node, node_sysctls=sysctls, ready_services=ready,
                  configmaps={(ns, c["metadata"]["name"]): c for c in cache.list("configmaps", ns)},
                  claims={(ns, c["metadata"]["name"]): c for c in cache.list("persistentvolumeclaims", ns)},
                  storage_classes={c["metadata"]["name"]: c
                                   for c in cache.list("storageclasses.storage.k8s.io")},
-                 images_present=present,
+                 images_present=present, storage_free=free,
                  pod_index=int(hashlib.sha256(uid.encode()).hexdigest()[:6], 16))
 
 
@@ -81,7 +85,8 @@ def keys_for(event: WatchEvent, cache: Cache) -> list[Key]:
         return [key_of(PODS, p) for p in cache.list(PODS, ns)
                 if any((v.get("persistentVolumeClaim") or {}).get("claimName") == claim
                        for v in (p.get("spec") or {}).get("volumes") or [])]
-    if event.resource == "storageclasses.storage.k8s.io":
+    if event.resource in ("storageclasses.storage.k8s.io", "persistentvolumes",
+                          "csistoragecapacities.storage.k8s.io"):
         return [key_of(PODS, p) for p in cache.list(PODS) if not (p.get("spec") or {}).get("nodeName")]
     # Endpoints and ConfigMaps matter to pods still on their way to Ready (waits, config files); a wait may
     # name a Service in another namespace, so endpoints wake every not-ready pod with init containers.
@@ -98,7 +103,7 @@ async def run(ctx: ControllerContext) -> None:
     def reconcile(key: Key, cache: Cache, now: float) -> list:
         _, ns, name = key
         if memo["version"] != cache.version:  # derive node-wide facts once per cache change, not per pod
-            memo.update(version=cache.version, facts=node_facts(cache))
+            memo.update(version=cache.version, facts=node_facts(cache, ctx.settings))
             live = {p["metadata"].get("uid") for p in cache.list(PODS)}
             for gone in [u for u in records if u not in live]:
                 records.pop(gone)

@@ -4,10 +4,9 @@ finalizer once no pod uses a deleted claim."""
 from __future__ import annotations
 
 import copy
-import re
 
 from ..client import ControllerContext, WatchEvent
-from ..lifecycle import lifecycle_data
+from ..lifecycle import lifecycle_data, quantity
 from .base import (Cache, Create, Delete, Event, Key, Loop, Update, UpdateStatus, Wake, controller_identity,
                    is_terminating, key_of, parse_time, pod_active)
 from .timing import retry_at
@@ -22,18 +21,6 @@ DEFAULT_CLASS = "storageclass.kubernetes.io/is-default-class"
 SELECTED_NODE = "volume.kubernetes.io/selected-node"
 PROTECTION = "kubernetes.io/pvc-protection"
 
-_UNITS = {"": 1, "k": 10**3, "M": 10**6, "G": 10**9, "T": 10**12, "P": 10**15, "E": 10**18,
-          "Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40, "Pi": 2**50, "Ei": 2**60, "m": 0.001}
-
-
-def quantity(text) -> int:
-    """Bytes in a Kubernetes quantity such as ``50Gi``, ``8Ti`` or ``1e9``."""
-    match = re.fullmatch(r"\s*([0-9.]+(?:e[0-9]+)?)\s*([a-zA-Z]*)\s*", str(text))
-    if not match or match.group(2) not in _UNITS:
-        raise ValueError(f"not a quantity: {text!r}")
-    return int(float(match.group(1)) * _UNITS[match.group(2)])
-
-
 def default_class(classes: list[dict]) -> dict | None:
     defaults = [c for c in classes if (c["metadata"].get("annotations") or {}).get(DEFAULT_CLASS) == "true"]
     return max(defaults, key=lambda c: c["metadata"].get("creationTimestamp", "")) if defaults else None
@@ -44,6 +31,17 @@ def capacity_of(class_name: str, capacities: list[dict], settings: dict) -> int:
     if published:
         return sum(quantity(c["capacity"]) for c in published)
     return quantity(settings.get("storage_capacity") or lifecycle_data()["storage"]["default_capacity"])
+
+
+def free_by_class(classes: list[dict], volumes: list[dict], capacities: list[dict], settings: dict) -> dict[str, int]:
+    """Bytes each StorageClass can still provision: its published capacity less what its volumes hold."""
+    free = {}
+    for sc in classes:
+        name = sc["metadata"]["name"]
+        used = sum(quantity((v.get("spec") or {}).get("capacity", {}).get("storage", "0")) for v in volumes
+                   if (v.get("spec") or {}).get("storageClassName") == name)
+        free[name] = capacity_of(name, capacities, settings) - used
+    return free
 
 
 def _request(pvc: dict) -> str:
@@ -137,13 +135,11 @@ def reconcile_claim(pvc: dict, volumes: list[dict], classes: list[dict], capacit
     if sc.get("volumeBindingMode") == "WaitForFirstConsumer" and not (m.get("annotations") or {}).get(SELECTED_NODE):
         return [_event(pvc, "wait_for_consumer")]
     provisioner = sc["provisioner"]
-    total = capacity_of(class_name, capacities, settings)
-    used = sum(quantity((v.get("spec") or {}).get("capacity", {}).get("storage", "0")) for v in volumes
-               if (v.get("spec") or {}).get("storageClassName") == class_name)
-    if used + request > total:
+    free = free_by_class([sc], volumes, capacities, settings)[class_name]
+    if request > free:
         failing = parse_time(m.get("creationTimestamp"))
         return [_event(pvc, "provisioning_failed", provisioner, storage_class=class_name, requested=request,
-                       available=max(0, total - used)),
+                       available=max(0, free)),
                 Wake(key_of(PVC, pvc), retry_at(failing, now, scale))]
     pv = new_volume(pvc, sc)
     return [_event(pvc, "provisioning", provisioner, namespace=ns, claim=name),
