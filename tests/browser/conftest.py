@@ -1,11 +1,12 @@
 """Fixtures for tests that drive JupyterLab in a real Chromium.
 
-``jupyter_lab`` is one private JupyterLab for the session; ``start_jupyter_lab(root, env=...)`` starts others (a
-test that needs the notebooks and a practice cluster's KUBECONFIG); ``open_lab(server)`` gives a fresh browser tab
-on any of them as a LabPage, and ``lab`` is such a tab on ``jupyter_lab``. A missing Chromium or Playwright fails
-the test with what to install; it never skips."""
+``jupyter_lab`` is one private JupyterLab on an empty root for the session; ``practice_lab`` is another, on a copy of
+``notebooks/``, whose kernels talk to the session's ``practice_cluster``; ``start_jupyter_lab(root, env=...)``
+starts more. ``open_lab(server)`` gives a fresh browser tab on any of them as a LabPage, and ``lab`` is such a tab
+on ``jupyter_lab``. A missing Chromium or Playwright fails the test with what to install; it never skips."""
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
@@ -72,6 +73,28 @@ def start_jupyter_lab(tmp_path_factory):
 def jupyter_lab(start_jupyter_lab, tmp_path_factory) -> JupyterLabServer:
     """A JupyterLab on an empty temporary root, for tests that write their own notebooks into it."""
     return start_jupyter_lab(tmp_path_factory.mktemp("lab-root"))
+
+
+@pytest.fixture(scope="session")
+def practice_cluster(tmp_path_factory):
+    """A practice cluster of its own for the browser tests (tests/practice has its own)."""
+    from practice.cluster import PracticeCluster
+
+    cluster = PracticeCluster(tmp_path_factory.mktemp("browser-practice-state"))
+    cluster.start()
+    yield cluster
+    cluster.stop()
+
+
+@pytest.fixture(scope="session")
+def practice_lab(start_jupyter_lab, practice_cluster, tmp_path_factory) -> JupyterLabServer:
+    """JupyterLab on a copy of ``notebooks/`` (the committed ones are never run in place) whose kernels reach the
+    practice cluster through KUBECONFIG and keep the lab's own state in a temporary CLEARML_LAB_HOME."""
+    root = tmp_path_factory.mktemp("notebooks")
+    shutil.copytree(REPO / "notebooks", root, dirs_exist_ok=True, ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
+    env = {"KUBECONFIG": str(practice_cluster.kubeconfig),
+           "CLEARML_LAB_HOME": str(tmp_path_factory.mktemp("clearml-lab-home"))}
+    return start_jupyter_lab(root, env=env)
 
 
 @pytest.fixture
