@@ -49,6 +49,13 @@ def _container_states(pod: dict):
         yield entry["name"], entry.get("image", ""), waiting.get("reason", "")
 
 
+def _all_created(workload: dict) -> bool:
+    if not workload:
+        return False
+    wanted = workload.get("spec", {}).get("replicas", 1)
+    return (workload.get("status", {}).get("replicas") or 0) >= wanted
+
+
 def _pod_sa(pod: dict) -> str:
     return pod.get("spec", {}).get("serviceAccountName") or "default"
 
@@ -79,6 +86,8 @@ def explain(namespace: str, *, events: list[dict] = (), pods: list[dict] = (), w
             if not match:
                 continue
             workload = by_name.get((kind, name), {})
+            if rule.get("until_created") and _all_created(workload):
+                break  # an old refusal: the controller has since created every pod it wanted
             template = workload.get("spec", {}).get("template", {})
             fields = {"kind": kind, "name": name, "message": event.get("message", ""), **match.groupdict(),
                       "sa": _pod_sa(template) if template else "<unknown>"}
@@ -112,8 +121,26 @@ def explain(namespace: str, *, events: list[dict] = (), pods: list[dict] = (), w
     return sorted(found.values(), key=lambda d: (order[d.rule], d.subject))
 
 
+def planner_hint(namespace: str, annotations: dict | None, openshift_version: str = "4.19"):
+    """A grant_hint that asks the SCC planner which grant would admit a refused workload's pods."""
+
+    def hint(workload: dict) -> str | None:
+        from .scc import plan_grants
+
+        manifest = {**workload, "metadata": {**workload["metadata"], "namespace": namespace}}
+        plan = plan_grants([manifest], namespace=namespace, namespace_annotations=annotations,
+                           openshift_version=openshift_version)
+        commands = plan.commands(namespace)
+        return "; ".join(commands) if commands else None
+
+    return hint
+
+
 def gather(kube, namespace: str, *, helm_output: str = "", grant_hint=None) -> list[Diagnosis]:
     """Read the namespace (one list per kind, logs only of failing containers) and explain it."""
+    if grant_hint is None:
+        ns = kube.get_or_none("projects", namespace) or {}  # a project admin may read it; the namespace not
+        grant_hint = planner_hint(namespace, (ns.get("metadata") or {}).get("annotations"))
     events = kube.list("events", namespace).get("items", [])
     pods = kube.list("pods", namespace).get("items", [])
     workloads = []

@@ -87,3 +87,12 @@ def test_healthy_namespace_has_no_diagnosis():
 def test_same_cause_on_the_same_object_is_reported_once():
     event = {"reason": "FailedCreate", "message": SCC_MSG, "involvedObject": {"kind": "ReplicaSet", "name": "r"}}
     assert len(explain(NS, events=[event, dict(event)])) == 1
+
+
+def test_an_old_refusal_is_over_once_every_pod_exists():
+    event = {"reason": "FailedCreate", "message": SCC_MSG, "involvedObject": {"kind": "ReplicaSet", "name": "r"}}
+    rs = {"kind": "ReplicaSet", "metadata": {"name": "r"}, "spec": {"replicas": 1, "template": {"spec": {}}},
+          "status": {"replicas": 1}}
+    assert explain(NS, events=[event], workloads=[rs]) == []
+    rs["status"]["replicas"] = 0
+    assert [d.rule for d in explain(NS, events=[event], workloads=[rs])] == ["scc-rejected"]
