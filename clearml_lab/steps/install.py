@@ -12,6 +12,8 @@ from .helm_repo import REPO_NAME
 # waiting and says what to do. (A crash loop can be a slow start; an SCC rejection never is.)
 BLOCKING = {"scc-rejected", "clearml-root-crash", "image-removed-bitnami", "image-pull", "pvc-no-default-class",
             "pvc-no-room", "es-max-map-count", "crash-loop"}
+# ... and those that are final the moment they are seen: no retry by a controller changes them.
+IMMEDIATE = {"scc-rejected", "image-removed-bitnami", "pvc-no-default-class"}
 
 
 def workload_readiness(kube, namespace: str, release: str, versions: dict | None = None) -> list[tuple[str, int, int]]:
@@ -119,7 +121,8 @@ class Install(Step):
             blocking = [d for d in diagnose.gather(kube, ns) if d.rule in BLOCKING]
             for d in blocking:
                 first_seen.setdefault(d.rule + d.subject, now)
-            persistent = [d for d in blocking if now - first_seen[d.rule + d.subject] >= self.grace]
+            persistent = [d for d in blocking
+                          if d.rule in IMMEDIATE or now - first_seen[d.rule + d.subject] >= self.grace]
             if persistent or now >= deadline:
                 reasons = tuple(Check(d.subject, False, d.cause, d.fix) for d in (persistent or blocking))
                 summary = (f"not ready ({progress}): {persistent[0].cause}" if persistent else
