@@ -1,6 +1,7 @@
 """Namespace allocation and deletion, storage binding, endpoints, routes and garbage collection, as pure
 decisions over plain objects."""
 import asyncio
+import threading
 
 import pytest
 
@@ -14,6 +15,15 @@ from clearml_lab.practice.controllers.route import apps_domain, reconcile_route
 from clearml_lab.practice.controllers.volume import quantity, reconcile_claim, reconcile_volume
 
 NOW = 1_800_000_000.0
+
+
+def run_sync(coro):
+    """Await ``coro`` on a loop of its own thread (another test may have left a loop running on this one)."""
+    result = {}
+    thread = threading.Thread(target=lambda: result.setdefault("value", asyncio.run(coro)))
+    thread.start()
+    thread.join()
+    return result["value"]
 
 
 def of(actions, kind):
@@ -74,10 +84,10 @@ def test_a_terminating_namespace_is_emptied_then_its_finalizer_dropped():
     [call] = reconcile_deletion(ns, NOW, 1.0)
     assert isinstance(call, Call)
     server = Recorder({"pods": [{"metadata": {"name": "p1"}}], "configmaps": [{"metadata": {"name": "c1"}}]})
-    first = asyncio.run(call.fn(server))
+    first = run_sync(call.fn(server))
     assert ("pods", "p1") in server.deleted and ("configmaps", "c1") in server.deleted
     assert isinstance(first[0], Wake)  # it found content: look again
-    [update] = asyncio.run(call.fn(server))
+    [update] = run_sync(call.fn(server))
     assert isinstance(update, Update) and update.obj["spec"]["finalizers"] == []
     assert reconcile_deletion(namespace("lab"), NOW, 1.0) == []
 
@@ -222,8 +232,8 @@ def test_garbage_collection_deletes_only_confirmed_orphans():
         async def get(self, resource, name, namespace=None):
             return self.found
 
-    assert asyncio.run(call.fn(Server(owner))) == []  # the cache was behind; the owner exists
-    [delete] = asyncio.run(call.fn(Server(None)))
+    assert run_sync(call.fn(Server(owner))) == []  # the cache was behind; the owner exists
+    [delete] = run_sync(call.fn(Server(None)))
     assert (delete.resource, delete.name) == ("pods", "web-1-x")
 
 
