@@ -47,8 +47,9 @@ def kubeconfig(server: str, ca_pem: bytes, tokens: dict[str, str]) -> dict:
         "clusters": [{"name": CLUSTER_NAME, "cluster": {
             "server": server, "certificate-authority-data": base64.b64encode(ca_pem).decode()}}],
         "users": [{"name": name, "user": {"token": tokens[name]}} for name in USERS],
-        "contexts": [{"name": name, "context": {"cluster": CLUSTER_NAME, "user": name, "namespace": "default"}}
-                     for name in USERS],
+        # No namespace in the contexts: the lab then works in its own default project (clearml), as the recipe
+        # does; a workshop learner's kubeconfig names the learner's project instead.
+        "contexts": [{"name": name, "context": {"cluster": CLUSTER_NAME, "user": name}} for name in USERS],
         "current-context": "kubeadmin",
     }
 
