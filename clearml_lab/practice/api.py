@@ -71,13 +71,16 @@ class Api:
     def authorize(self, req: Request, verb: str | None = None, name: str | None = None) -> None:
         verb = verb or req.verb
         name = req.name if name is None else name
+        namespace = req.namespace
+        if req.rt.plural in ("namespaces", "projects") and name:
+            namespace = name  # a namespace (project) is authorized inside itself, as the apiserver's RequestInfo does
         attrs = Attributes(verb=verb, group=req.rt.group, resource=req.rt.plural, subresource=req.subresource,
-                           namespace=req.namespace, name=name)
+                           namespace=namespace, name=name)
         if self.authz.allowed(req.identity, attrs):
             return
         rt = req.rt
         target = f"{rt.plural}/{req.subresource}" if req.subresource else rt.plural
-        where = f'in the namespace "{req.namespace}"' if req.namespace else "at the cluster scope"
+        where = f'in the namespace "{namespace}"' if namespace else "at the cluster scope"
         raise forbidden(rt, name or None, f'User "{req.identity.username}" cannot {verb} resource "{target}" in API '
                                           f'group "{rt.group}" {where}')
 

@@ -103,9 +103,10 @@ class Cluster:
             "pid": os.getpid(), "port": port, "url": url, "kubeconfig": str(self.kubeconfig_path.resolve()),
             "chart_repository": repo_site, "openshift_version": self.release.openshift}))
         if repo_site:
-            # Packaging the charts takes seconds; the API answers meanwhile and the HelmChartRepository appears
-            # when the index is ready.
-            self.tasks.append(asyncio.create_task(self._build_chart_repository(api, repo_site)))
+            # Packaging the charts takes seconds: the repository is published at once, the API answers meanwhile,
+            # and the chart server holds requests until the index is written.
+            self._publish_repository(api, repo_site)
+            self.tasks.append(asyncio.create_task(self._build_chart_repository(repo_site)))
         log.info("practice cluster (OpenShift %s) serving %s", self.release.openshift, url)
         await stop.wait()
 
@@ -136,7 +137,14 @@ class Cluster:
             return None
         out_dir = self.state / "chartrepo"
         out_dir.mkdir(exist_ok=True)
-        app = web.Application()
+        self.repo_ready = asyncio.Event()
+
+        @web.middleware
+        async def wait_for_build(request, handler):
+            await self.repo_ready.wait()
+            return await handler(request)
+
+        app = web.Application(middlewares=[wait_for_build])
         app.router.add_static("/", out_dir, show_index=False)
         runner = web.AppRunner(app, access_log=None)
         await runner.setup()
@@ -145,16 +153,16 @@ class Cluster:
         await site.start()
         return f"http://127.0.0.1:{site._server.sockets[0].getsockname()[1]}"
 
-    async def _build_chart_repository(self, api: Api, base_url: str) -> None:
+    async def _build_chart_repository(self, base_url: str) -> None:
         from . import chartrepo
 
         try:
             await asyncio.get_running_loop().run_in_executor(None, chartrepo.build_repository,
                                                              self.state / "chartrepo", base_url)
-        except Exception:  # the API stays useful without the chart; the failure is in the log
+        except Exception:  # the API stays useful without the chart; the failure is in the log (and helm sees 404)
             log.exception("could not build the practice chart repository")
-            return
-        self._publish_repository(api, base_url)
+        finally:
+            self.repo_ready.set()
 
     @staticmethod
     def _publish_repository(api: Api, url: str) -> None:
