@@ -250,3 +250,10 @@ def test_server_side_apply_creates_merges_and_reports_conflicts(practice_cluster
     # a manager that stops applying a field it alone owned removes it
     shrunk = apply({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "ssa"}, "data": {"a": "9"}}, "two")
     assert shrunk["data"] == {"a": "9"}
+
+
+def test_delete_collection_removes_only_the_selected(core, namespace):
+    for name, tier in (("x1", "gone"), ("x2", "gone"), ("x3", "kept")):
+        core.create_namespaced_config_map(namespace, _cm(name, labels={"tier": tier}))
+    core.delete_collection_namespaced_config_map(namespace, label_selector="tier=gone")
+    assert [c.metadata.name for c in core.list_namespaced_config_map(namespace).items] == ["x3"]
