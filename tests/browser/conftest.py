@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from .chromium import FLAGS, MISSING, find_chromium
+from .chromium import FLAGS, require_chromium
 from .jupyterlab_server import JupyterLabServer
 
 REPO = Path(__file__).resolve().parents[2]
@@ -40,9 +40,7 @@ def chromium():
     except ImportError:
         pytest.fail("Playwright for Python is not installed in this environment: run `make install` "
                     "(it installs the test extras).", pytrace=False)
-    executable = find_chromium()
-    if executable is None:
-        pytest.fail(MISSING, pytrace=False)
+    executable = require_chromium()
     playwright = sync_playwright().start()
     try:
         browser = playwright.chromium.launch(executable_path=str(executable), headless=True, args=list(FLAGS))
@@ -55,8 +53,9 @@ def chromium():
 
 
 @pytest.fixture(scope="session")
-def start_jupyter_lab(tmp_path_factory):
-    """Start a JupyterLab on ``root`` (with ``env`` added for it and its kernels); all are stopped at the end."""
+def start_jupyter_lab(tmp_path_factory, chromium):
+    """Start a JupyterLab on ``root`` (with ``env`` added for it and its kernels); all are stopped at the end.
+    Asks for the browser first, so a missing Chromium fails at once rather than after servers have started."""
     servers: list[JupyterLabServer] = []
 
     def start(root: Path, *, env: dict[str, str] | None = None) -> JupyterLabServer:
