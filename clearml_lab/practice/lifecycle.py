@@ -639,8 +639,8 @@ def render_status(pod: dict, record: dict, world: World) -> dict:
     if not record.get("scheduled_at"):
         return dict(old, qosClass=status["qosClass"], phase=old.get("phase", "Pending"))
     status["startTime"] = old.get("startTime") or _ts(record["scheduled_at"])
-    status["hostIP"] = "192.168.126.11"
-    status["hostIPs"] = [{"ip": "192.168.126.11"}]
+    host_ip = lifecycle_data()["node"]["ip"]
+    status["hostIP"], status["hostIPs"] = host_ip, [{"ip": host_ip}]
     if record.get("ip"):
         status["podIP"], status["podIPs"] = record["ip"], [{"ip": record["ip"]}]
     inits = spec.get("initContainers") or []

@@ -303,6 +303,7 @@ class Loop:
                     self._take(self._queue.get_nowait(), dirty)
                 for key in dirty:
                     await self.sync(key)
+                    await asyncio.sleep(0)  # the in-process client never suspends: let HTTP requests in
         finally:
             reader.cancel()
             for _, handle in self._timers.values():
