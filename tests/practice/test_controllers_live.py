@@ -92,6 +92,32 @@ def test_a_deployment_rolls_out_and_its_service_gets_ready_endpoints(api, ns):
     assert {"ScalingReplicaSet", "SuccessfulCreate", "Scheduled", "Pulled", "Created", "Started"} <= reasons
 
 
+def test_a_new_image_rolls_out_a_second_revision_and_scaling_follows_replicas(api, ns):
+    core, apps = api["core"], api["apps"]
+    apps.create_namespaced_deployment(ns, deployment("app", "nginx:1.27"))
+    eventually(lambda: apps.read_namespaced_deployment("app", ns).status.available_replicas == 2,
+               what="the first rollout")
+    apps.patch_namespaced_deployment("app", ns, {"spec": {"template": {"spec": {"containers": [
+        {"name": "app", "image": "nginx:1.28"}]}}}})
+
+    def second_revision_done():
+        d = apps.read_namespaced_deployment("app", ns)
+        done = (d.status.observed_generation == 2 and d.status.updated_replicas == 2 and d.status.replicas == 2
+                and d.status.available_replicas == 2)
+        return d if done else None
+    eventually(second_revision_done, what="the second rollout")
+    sets = {r.metadata.annotations["deployment.kubernetes.io/revision"]: r
+            for r in apps.list_namespaced_replica_set(ns).items}
+    assert sets["1"].spec.replicas == 0 and sets["2"].spec.replicas == 2
+    assert sets["2"].spec.template.spec.containers[0].image == "nginx:1.28"
+    eventually(lambda: all(p.spec.containers[0].image == "nginx:1.28" for p in core.list_namespaced_pod(ns).items),
+               what="old pods to go")
+
+    apps.patch_namespaced_deployment("app", ns, {"spec": {"replicas": 1}})
+    eventually(lambda: len(core.list_namespaced_pod(ns).items) == 1, what="the scale-down")
+    assert apps.read_namespaced_deployment("app", ns).status.replicas == 1
+
+
 def test_an_scc_refusal_shows_on_the_replicaset_and_deployment_until_a_grant_fixes_it(api, ns):
     core, apps, rbac = api["core"], api["apps"], api["rbac"]
     apps.create_namespaced_deployment(ns, deployment(
