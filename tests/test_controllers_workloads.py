@@ -296,3 +296,15 @@ def test_job_fails_after_its_backoff_limit():
     [status] = of(reconcile_job(j, failed, NOW), UpdateStatus)
     cond = next(c for c in status.obj["status"]["conditions"] if c["type"] == "Failed")
     assert (cond["reason"], cond["message"]) == ("BackoffLimitExceeded", "Job has reached the specified backoff limit")
+
+
+def test_a_complete_rollout_stays_complete_when_a_pod_later_fails():
+    d = deployment()
+    rs = created_replicaset(d, of(reconcile_deployment(d, [], [], NOW, 1.0), Create)[0],
+                            status={"replicas": 2, "readyReplicas": 2, "availableReplicas": 2})
+    [done] = of(reconcile_deployment(d, [rs], [], NOW, 1.0), UpdateStatus)
+    rs["status"] = {"replicas": 2, "readyReplicas": 1, "availableReplicas": 1}
+    [later] = of(reconcile_deployment(done.obj, [rs], [], NOW + 5, 1.0), UpdateStatus)
+    progressing = next(c for c in later.obj["status"]["conditions"] if c["type"] == "Progressing")
+    assert progressing["reason"] == "NewReplicaSetAvailable"
+    assert later.obj["status"]["availableReplicas"] == 1

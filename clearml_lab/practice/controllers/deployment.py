@@ -175,8 +175,13 @@ def _deployment_status(deploy: dict, new: dict | None, all_rs: list[dict], now: 
     complete = (new is not None and status["updatedReplicas"] == desired and status["replicas"] == desired
                 and status["availableReplicas"] == desired)
     progressing = next((c for c in conditions if c.get("type") == "Progressing"), None)
-    counts = ("replicas", "updatedReplicas", "readyReplicas", "availableReplicas")
-    moved = any(status[k] != old_status.get(k, 0) for k in counts)
+    # Progress as Kubernetes counts it: more updated, ready or available pods, or fewer old ones.
+    def old_pods(s: dict) -> int:
+        return s.get("replicas", 0) - s.get("updatedReplicas", 0)
+    moved = (status["updatedReplicas"] > old_status.get("updatedReplicas", 0)
+             or old_pods(status) < old_pods(old_status)
+             or status["readyReplicas"] > old_status.get("readyReplicas", 0)
+             or status["availableReplicas"] > old_status.get("availableReplicas", 0))
     deadline = deploy["spec"].get("progressDeadlineSeconds", 600)
     if complete:
         conditions = set_condition(conditions, "Progressing", "True", "NewReplicaSetAvailable",
@@ -184,8 +189,7 @@ def _deployment_status(deploy: dict, new: dict | None, all_rs: list[dict], now: 
     elif created_new:
         conditions = set_condition(conditions, "Progressing", "True", "NewReplicaSetCreated",
                                    f'Created new replica set "{rs_name}"', now, probe_time=True)
-    elif new is not None and (moved or progressing is None
-                              or progressing.get("reason") == "NewReplicaSetAvailable"):
+    elif new is not None and (moved or progressing is None):
         conditions = set_condition(conditions, "Progressing", "True", "ReplicaSetUpdated",
                                    f'ReplicaSet "{rs_name}" is progressing.', now, probe_time=True)
         if progressing is not None and progressing.get("reason") == "ReplicaSetUpdated":
