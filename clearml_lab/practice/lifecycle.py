@@ -559,11 +559,14 @@ def _advance_container(pod: dict, container: dict, record: dict, world: World, s
 # --- rendering the status ------------------------------------------------------------------------------------
 
 def _ts(t: float | None) -> str | None:
+    # controllers.base is imported where used: importing the controllers package at module load would loop
+    # back here through the kubelet controller.
     from .controllers.base import rfc3339
     return rfc3339(t) if t is not None else None
 
 
-def _container_status(pod: dict, container: dict, c: dict | None, *, init: bool, initialized: bool) -> dict:
+def _container_status(pod: dict, container: dict, c: dict | None, *, init: bool, initialized: bool,
+                      now: float) -> dict:
     texts = lifecycle_data()["status"]
     meta = pod["metadata"]
     image = container.get("image", "")
@@ -590,8 +593,7 @@ def _container_status(pod: dict, container: dict, c: dict | None, *, init: bool,
         status["state"] = {"running": {"startedAt": _ts(c["started_at"])}}
         status["started"] = True
         ready_at = c.get("ready_at")
-        status["ready"] = Outcome(**c["outcome"]).kind == "serve" and ready_at is not None and \
-            ready_at <= pod.get("_now", 0)
+        status["ready"] = Outcome(**c["outcome"]).kind == "serve" and ready_at is not None and ready_at <= now
     elif stage in ("exited", "done", "failed"):
         e = c["exit"]
         status["state"] = {"terminated": {"exitCode": e["exitCode"], "reason": e["reason"],
@@ -627,7 +629,6 @@ def render_status(pod: dict, record: dict, world: World) -> dict:
     spec, meta = pod.get("spec") or {}, pod["metadata"]
     old = pod.get("status") or {}
     now = world.now
-    pod = dict(pod, _now=now)
     conditions = [c for c in old.get("conditions") or []]
     status: dict = {"phase": "Pending", "qosClass": _qos(pod)}
     if record.get("unschedulable"):
@@ -649,9 +650,9 @@ def render_status(pod: dict, record: dict, world: World) -> dict:
     initialized = all((recs.get(c["name"]) or {}).get("stage") == "done" for c in inits)
     if inits:
         status["initContainerStatuses"] = [_container_status(pod, c, recs.get(c["name"]), init=True,
-                                                             initialized=True) for c in inits]
+                                                             initialized=True, now=now) for c in inits]
     status["containerStatuses"] = [_container_status(pod, c, recs.get(c["name"]) if initialized else None,
-                                                     init=False, initialized=initialized) for c in mains]
+                                                     init=False, initialized=initialized, now=now) for c in mains]
     main_stages = [(recs.get(c["name"]) or {}).get("stage") for c in mains] if initialized else []
     failed_init = any((recs.get(c["name"]) or {}).get("stage") == "failed" for c in inits)
     if failed_init:
