@@ -244,3 +244,16 @@ def test_label_selectors():
     assert not matches_selector(sel, {"app": "a", "tier": "y"})
     assert not matches_selector(sel, {"app": "a", "tier": "x", "off": "1"})
     assert not matches_selector({}, {"app": "a"})
+
+
+def test_disruption_budgets_count_healthy_pods():
+    from clearml_lab.practice.controllers.disruption import reconcile_budget
+
+    pdb = {"metadata": {"name": "es", "namespace": "lab", "generation": 2},
+           "spec": {"maxUnavailable": 1, "selector": {"matchLabels": {"app": "api"}}}}
+    [update] = reconcile_budget(pdb, [endpoint_pod("a", True), endpoint_pod("bb", False)], NOW)
+    s = update.obj["status"]
+    assert (s["expectedPods"], s["currentHealthy"], s["desiredHealthy"], s["disruptionsAllowed"]) == (2, 1, 1, 0)
+    assert s["conditions"][0]["reason"] == "InsufficientPods" and s["observedGeneration"] == 2
+    [update] = reconcile_budget(pdb, [endpoint_pod("a", True), endpoint_pod("bb", True)], NOW)
+    assert update.obj["status"]["disruptionsAllowed"] == 1

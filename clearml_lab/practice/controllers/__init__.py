@@ -2,7 +2,8 @@
 functions, acting through a client bound to its own identity (see ``base.py``)."""
 from __future__ import annotations
 
-from . import deployment, endpoints, gc, job, kubelet, namespace, replicaset, route, statefulset, volume
+from . import (deployment, disruption, endpoints, gc, job, kubelet, namespace, replicaset, route, statefulset,
+               volume)
 
 CONTROLLERS = [
     namespace.run_allocation,
@@ -15,6 +16,7 @@ CONTROLLERS = [
     gc.run,
     volume.run,
     endpoints.run,
+    disruption.run,
     route.run,
     kubelet.run,
 ]
