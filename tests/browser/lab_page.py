@@ -209,3 +209,30 @@ class LabPage:
             where = "the outputs" if cell is None else f"the outputs of cell {cell!r}"
             raise self.fail(f"{wanted} did not appear in {where} within {timeout:.0f} s") from None
         return target
+
+    # ---- the topology view ---------------------------------------------------------------------------------------
+    def topology_nodes(self, *, cell: int | str | None = None) -> dict[str, bool]:
+        """The topology SVG's workload nodes as shown in the page: ``{"deployment/web": True, ...}`` (ready or not),
+        read from the ``data-workload`` / ``data-ready`` attributes clearml_lab.topology puts on each node."""
+        return {node.get_attribute("data-workload"): node.get_attribute("data-ready") == "true"
+                for node in self.in_outputs("svg g[data-workload]", cell=cell).all()}
+
+    def wait_for_topology_ready(self, workloads: list[str] | None = None, *, cell: int | str | None = None,
+                                timeout: float = 120) -> list[dict[str, bool]]:
+        """Wait until the page shows each of ``workloads`` (default: every node, at least one) as ready. Returns
+        the distinct pictures seen on the way, oldest first, so a test can tell that nodes *turned* ready."""
+        seen: list[dict[str, bool]] = []
+
+        def ready() -> bool:
+            nodes = self.topology_nodes(cell=cell)
+            if not seen or seen[-1] != nodes:
+                seen.append(nodes)
+            wanted = workloads if workloads is not None else list(nodes)
+            return bool(wanted) and all(nodes.get(name) for name in wanted)
+
+        wanted = ", ".join(workloads) if workloads else "every node"
+        try:
+            self.wait_until(ready, f"the topology view showing {wanted} ready", timeout=timeout)
+        except AssertionError as err:
+            raise AssertionError(f"{err}\ntopology nodes seen, oldest first: {seen}") from None
+        return seen

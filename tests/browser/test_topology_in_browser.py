@@ -45,11 +45,15 @@ def test_the_topology_view_turns_ready_in_the_page_without_a_refresh(practice_cl
     lab = open_lab(practice_lab)
     lab.run_notebook("topology_probe.ipynb")
     lab.wait_for_output(text=f"namespace {namespace}: 0 of 0 workloads ready")
-    assert lab.in_outputs("svg g[data-workload]").count() == 0
+    assert lab.topology_nodes() == {}
 
     client.AppsV1Api(admin).create_namespaced_deployment(namespace, deployment("web", 2))
-    node = lab.wait_for_output(css='svg g[data-workload="deployment/web"]')
-    lab.wait_for_output(css='svg g[data-workload="deployment/web"][data-ready="true"]', timeout=60)
+    seen = lab.wait_for_topology_ready(["deployment/web"], timeout=60)
+    assert seen[0] == {} and seen[-1] == {"deployment/web": True}
+    node = lab.in_outputs('svg g[data-workload="deployment/web"]')
     assert "2 of 2 ready" in node.locator("title").first.text_content()
     lab.wait_for_output(text=f"namespace {namespace}: 1 of 1 workloads ready")
     lab.screenshot("topology-ready")
+
+    with pytest.raises(AssertionError, match=r"deployment/absent ready did not happen(.|\n)*'deployment/web': True"):
+        lab.wait_for_topology_ready(["deployment/absent"], timeout=1)
