@@ -2,7 +2,9 @@
 that judges a write before it is stored (SCC for pods, RBAC escalation prevention)."""
 from __future__ import annotations
 
+import base64
 import copy
+import json
 import ipaddress
 import random
 from functools import cache
@@ -105,6 +107,18 @@ def apply_computed_defaults(kind: str, obj: dict, store) -> None:
             spec["clusterIP"] = _free_cluster_ip(store)
         if spec.get("clusterIP"):
             spec.setdefault("clusterIPs", [spec["clusterIP"]])
+    if kind == "Secret" and isinstance(obj.get("stringData"), dict):
+        # stringData is write-only: the server folds it into data (base64) and never stores it
+        data = obj.setdefault("data", {}) or {}
+        for key, value in obj.pop("stringData").items():
+            data[key] = base64.b64encode(str(value).encode()).decode()
+        obj["data"] = data
+    if kind == "Service" and spec.get("type") in ("NodePort", "LoadBalancer"):
+        used = {p.get("nodePort") for s in store.list("services") for p in (s.get("spec") or {}).get("ports") or []}
+        for port in spec.get("ports") or []:
+            if isinstance(port, dict) and not port.get("nodePort"):
+                port["nodePort"] = next(n for n in range(30000, 32768) if n not in used)
+                used.add(port["nodePort"])
     if kind == "Namespace":
         obj["metadata"].setdefault("labels", {})["kubernetes.io/metadata.name"] = obj["metadata"]["name"]
     if kind == "PersistentVolumeClaim" and "storageClassName" not in spec:
@@ -163,6 +177,11 @@ class SecurityContextConstraintsPlugin:
         return result.pod
 
 
+def _escalation(who: Identity, what: str) -> str:
+    return (f'user "{who.username}" (groups={json.dumps(list(who.groups))}) is attempting to grant RBAC permissions '
+            f"not currently held:\n{what}")
+
+
 class RBACEscalationPlugin:
     """Nobody creates a role granting, or a binding to a role holding, more than they hold themselves, unless they
     may ``escalate`` roles / ``bind`` that role (Kubernetes' rbac/v1 storage checks)."""
@@ -183,13 +202,12 @@ class RBACEscalationPlugin:
                 return obj
             missing = authz.missing_rules(who, obj.get("rules") or [], namespace)
             if missing:
-                raise forbidden(rt, name, f'user "{who.username}" (groups={list(who.groups)}) is attempting to grant '
-                                          f"RBAC permissions not currently held:\n{format_rules(missing)}")
+                raise forbidden(rt, name, _escalation(who, format_rules(missing)))
             return obj
         ref = obj.get("roleRef") or {}
         if not ref.get("name") or ref.get("kind") not in ("Role", "ClusterRole"):
             raise error(422, f'{rt.kind}.rbac.authorization.k8s.io "{name}" is invalid: roleRef.kind: Unsupported '
-                             'value: "' + str(ref.get("kind")) + '": supported values: "ClusterRole", "Role"', "Invalid")
+                             f'value: "{ref.get("kind")}": supported values: "ClusterRole", "Role"', "Invalid")
         if rt.plural == "clusterrolebindings" and ref.get("kind") != "ClusterRole":
             raise error(422, f'ClusterRoleBinding.rbac.authorization.k8s.io "{name}" is invalid: roleRef.kind: '
                              'Unsupported value: "Role": supported values: "ClusterRole"', "Invalid")
@@ -201,13 +219,10 @@ class RBACEscalationPlugin:
             return obj
         rules = authz.role_rules(ref, namespace)
         if rules is None:
-            raise forbidden(rt, name, f'user "{who.username}" (groups={list(who.groups)}) is attempting to grant '
-                                      f'RBAC permissions not currently held: {ref["kind"].lower()}s '
-                                      f'"{ref["name"]}" not found')
+            raise forbidden(rt, name, _escalation(who, f'{ref["kind"].lower()}s "{ref["name"]}" not found'))
         missing = authz.missing_rules(who, rules, namespace)
         if missing:
-            raise forbidden(rt, name, f'user "{who.username}" (groups={list(who.groups)}) is attempting to grant '
-                                      f"RBAC permissions not currently held:\n{format_rules(missing)}")
+            raise forbidden(rt, name, _escalation(who, format_rules(missing)))
         return obj
 
 

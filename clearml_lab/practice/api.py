@@ -2,7 +2,6 @@
 authorize (RBAC) -> validate fields -> default -> admit -> persist -> publish (the store wakes watchers)."""
 from __future__ import annotations
 
-import asyncio
 import base64
 import copy
 import json
@@ -16,7 +15,7 @@ from typing import AsyncIterator
 
 from . import admission, patch as patching
 from .apply import record_update, server_side_apply
-from .client import ApiError, Identity
+from .client import Identity
 from .rbac import RBAC_RESOURCES, Attributes, Authorizer
 from .registry import Registry, Release, ResourceType
 from .schemas import Schemas
@@ -354,7 +353,10 @@ class Api:
         current = self._load(req)
         return self._write_update(req, current, obj)
 
-    def _write_update(self, req: Request, current: dict, obj: dict, *, check_rv: bool = True) -> dict:
+    def _write_update(self, req: Request, current: dict, obj: dict, *, check_rv: bool = True,
+                      applied: bool = False) -> dict:
+        """The shared tail of update, patch and apply; ``applied`` when server-side apply already set
+        managedFields."""
         rt = req.rt
         sent_rv = obj["metadata"].get("resourceVersion")
         if check_rv and sent_rv and sent_rv != current["metadata"].get("resourceVersion"):
@@ -374,7 +376,7 @@ class Api:
             admission.apply_declared_defaults(rt.kind, new)
             admission.apply_computed_defaults(rt.kind, new, self.store)
             new = self._admit(req, new, current)
-        if req.params.get("_managed") != "apply":
+        if not applied:
             record_update(current, new, manager=req.field_manager, schema=self._schema(rt), schemas=self.schemas,
                           api_version=rt.api_version, subresource=req.subresource)
         if _strip(new) == _strip(current) and new["metadata"].get("managedFields") == old_meta.get("managedFields"):
@@ -422,11 +424,9 @@ class Api:
                 raise bad_request("a merge patch must be a JSON object")
             new = patching.merge_patch(current, body)
         elif patch_type == "strategic":
-            if not self.schemas.get(req.rt.schema) or req.rt.group.endswith("openshift.io"):
-                new = patching.merge_patch(current, body) if isinstance(body, dict) else \
-                    patching.strategic_merge_patch(current, body, None, self.schemas)
-            else:
-                new = patching.strategic_merge_patch(current, body, self._schema(req.rt), self.schemas)
+            # OpenShift's schemas carry no merge keys: a strategic patch of their kinds merges like a merge patch
+            schema = None if req.rt.group.endswith("openshift.io") else self._schema(req.rt)
+            new = patching.strategic_merge_patch(current, body, schema, self.schemas)
         else:
             raise error(415, f"the patch type {patch_type} is not supported", "UnsupportedMediaType")
         if not isinstance(new, dict) or not isinstance(new.get("metadata"), dict):
@@ -434,11 +434,7 @@ class Api:
         new = self._check_type(req, new)
         new["metadata"]["name"] = req.name
         self._validate_fields(req, new)
-        if req.subresource == "status":
-            body_obj = new
-        else:
-            body_obj = new
-        return self._write_update(req, current, body_obj, check_rv=True)
+        return self._write_update(req, current, new)
 
     def _apply(self, req: Request, current: dict | None, body) -> dict:
         applied = self._check_type(req, body)
@@ -467,9 +463,8 @@ class Api:
         merged = server_side_apply(base, applied, manager=req.field_manager, force=force, schema=schema,
                                    schemas=self.schemas, api_version=req.rt.api_version, rt_name=req.rt.plural,
                                    subresource=req.subresource)
-        req.params["_managed"] = "apply"
         merged["metadata"]["resourceVersion"] = current["metadata"]["resourceVersion"]
-        return self._write_update(req, current, merged)
+        return self._write_update(req, current, merged, applied=True)
 
     # ---- delete --------------------------------------------------------------------------------------------------
     def delete(self, req: Request, options: dict | None) -> dict:

@@ -174,8 +174,7 @@ def server_side_apply(current: dict, applied: dict, *, manager: str, force: bool
                 conflicts.append((entry.get("manager", ""), path))
     if conflicts and not force:
         noun = "conflict" if len(conflicts) == 1 else "conflicts"
-        lines = [f'conflict with "{m}"' + (f" using {api_version}" if True else "") + f": {_path_text(p)}"
-                 for m, p in conflicts]
+        lines = [f'conflict with "{m}" using {api_version}: {_path_text(p)}' for m, p in conflicts]
         message = f"Apply failed with {len(conflicts)} {noun}: " + ("\n".join(lines) if len(lines) > 1 else lines[0])
         raise error(409, message, "Conflict", {
             "name": current.get("metadata", {}).get("name", ""), "kind": rt_name,

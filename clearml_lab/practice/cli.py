@@ -1,7 +1,6 @@
 """`clearml-lab practice serve|up|down|status`."""
 from __future__ import annotations
 
-import argparse
 import logging
 import os
 import signal

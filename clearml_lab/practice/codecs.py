@@ -59,10 +59,9 @@ def _messages() -> dict:
                 entry_name = field_name[0].upper() + field_name[1:] + "Entry"
                 entry = msg.nested_type.add(name=entry_name)
                 entry.options.map_entry = True
-                key = entry.field.add(name="key", number=1, label=_F.LABEL_OPTIONAL, type=_F.TYPE_STRING)
+                entry.field.add(name="key", number=1, label=_F.LABEL_OPTIONAL, type=_F.TYPE_STRING)
                 value = entry.field.add(name="value", number=2, label=_F.LABEL_OPTIONAL)
                 _set_type(value, rest[1], package)
-                del key
                 f.label = _F.LABEL_REPEATED
                 f.type = _F.TYPE_MESSAGE
                 f.type_name = f".{package}.{msg_name}.{entry_name}"

@@ -112,9 +112,7 @@ class Authorizer:
             for verb in rule.get("verbs") or ():
                 if rule.get("nonResourceURLs"):
                     for url in rule["nonResourceURLs"]:
-                        a = Attributes(verb=verb, path=url)
-                        if not any(rule_allows(h, a) or url in (h.get("nonResourceURLs") or ()) and _has(h.get("verbs"), verb)
-                                   for h in held):
+                        if not any(rule_allows(h, Attributes(verb=verb, path=url)) for h in held):
                             missing.append({"verbs": [verb], "nonResourceURLs": [url]})
                     continue
                 for group in rule.get("apiGroups") or ():

@@ -17,7 +17,7 @@ from aiohttp import web
 from ..errors import LabError
 from .api import Api, Request
 from .auth import Authenticator, kubeconfig, load_tokens, write_kubeconfig
-from .client import ApiError, ControllerContext, Identity
+from .client import ControllerContext, Identity
 from .internal import InternalClient
 from .pki import ensure_certificates
 from .registry import default_registry, release as find_release
@@ -198,7 +198,7 @@ class Cluster:
                 return
             except asyncio.CancelledError:
                 raise
-            except (ApiError, Exception):
+            except Exception:
                 log.exception("controller %s failed; restarting it", getattr(run, "__module__", run))
                 await asyncio.sleep(1.0)
 

@@ -160,8 +160,7 @@ class Server:
             req.verb = "create"
             body = await self._body(request, rt)
             out = api.create(req, body)
-            return _json(out, 201 if not rt.virtual or rt.plural in ("projectrequests", "projects") else 201,
-                         req.warnings)
+            return _json(out, 201, req.warnings)
         if method == "PUT":
             if not name:
                 raise method_not_allowed()

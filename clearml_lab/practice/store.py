@@ -110,7 +110,8 @@ class Store:
                 obj = {**obj, "metadata": {**meta, "resourceVersion": str(rv)}}
                 text = json.dumps(obj, separators=(",", ":"))
                 if op == "put":
-                    db.execute("INSERT OR REPLACE INTO objects VALUES (?,?,?,?,?)", (resource, namespace, name, rv, text))
+                    db.execute("INSERT OR REPLACE INTO objects VALUES (?,?,?,?,?)",
+                               (resource, namespace, name, rv, text))
                     kind = "MODIFIED" if old_row else "ADDED"
                 else:
                     db.execute("DELETE FROM objects WHERE resource=? AND namespace=? AND name=?",
