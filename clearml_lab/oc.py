@@ -39,9 +39,20 @@ def whoami(kube: Kube) -> Identity:
     return Identity(info.get("username", "?"), tuple(info.get("groups") or ()))
 
 
+def visible_project(kube: Kube, name: str) -> dict | None:
+    """The project if this user can see it. OpenShift answers 403, not 404, for a project you cannot see —
+    including one that does not exist — so both mean "not yours (yet)"."""
+    try:
+        return kube.get("projects", name)
+    except ApiFailure as err:
+        if err.code in (403, 404):
+            return None
+        raise
+
+
 def new_project(kube: Kube, name: str, *, display_name: str = "", description: str = "") -> tuple[bool, str]:
     """`oc new-project NAME`: (created?, the line oc prints). An existing project the user can see is kept."""
-    if kube.get_or_none("projects", name) is not None:
+    if visible_project(kube, name) is not None:
         return False, f'Already on project "{name}" on server "{kube.server}".'
     try:
         kube.request("GET", "/apis/project.openshift.io/v1/projectrequests")  # oc's self-provisioning check

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from ..errors import LabError
 from ..kube import ApiFailure
-from ..oc import lab_grants, remove_scc_from_user
+from ..oc import lab_grants, remove_scc_from_user, visible_project
 from .base import Check, Step, StepResult
 from .install import release_status
 from .project import delete_project
@@ -14,7 +14,7 @@ def leftovers(lab) -> list[str]:
     """Everything of this project still on the cluster, cluster-scoped objects included; empty means clean."""
     kube, ns = lab.kube(), lab.namespace
     found = []
-    if kube.get_or_none("namespaces", ns) is not None or kube.get_or_none("projects", ns) is not None:
+    if visible_project(kube, ns) is not None:
         found.append(f"project/{ns}")
     sa_prefix = f"system:serviceaccount:{ns}:"
     try:
@@ -72,10 +72,11 @@ class Cleanup(Step):
                 on_line(line)
 
         helm = lab.helm()
-        if kube.get_or_none("namespaces", ns) is not None and release_status(helm, ns, lab.settings.release):
+        present = visible_project(kube, ns) is not None
+        if present and release_status(helm, ns, lab.settings.release):
             result = helm.run(["uninstall", lab.settings.release, "--namespace", ns, "--wait"], on_line=on_line)
             say(result.stdout.strip() if result.ok else f"helm uninstall failed: {result.error}")
-        if kube.get_or_none("namespaces", ns) is not None:
+        if present:
             for pvc in kube.list("persistentvolumeclaims", ns).get("items", []):
                 kube.delete("persistentvolumeclaims", pvc["metadata"]["name"], ns)
                 say(f'persistentvolumeclaim "{pvc["metadata"]["name"]}" deleted')

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from ..kube import wait_for
-from ..oc import new_project
+from ..oc import new_project, visible_project
 from .base import Check, Step, StepResult
 
 UID_RANGE = "openshift.io/sa.scc.uid-range"
@@ -11,10 +11,12 @@ UID_RANGE = "openshift.io/sa.scc.uid-range"
 def delete_project(lab, timeout: float = 180) -> tuple[bool, str]:
     """Delete the project and return only when it is gone, not Terminating."""
     kube, ns = lab.kube(), lab.namespace
-    if kube.get_or_none("namespaces", ns) is None and kube.get_or_none("projects", ns) is None:
+    if visible_project(kube, ns) is None:
         return False, f'project "{ns}" does not exist'
     kube.delete("projects", ns)
-    if not wait_for(kube, "namespaces", lambda items: not items, name=ns, timeout=timeout):
+    gone = wait_for(kube, "projects", lambda items: all(p["metadata"]["name"] != ns for p in items),
+                    timeout=timeout)
+    if not gone:
         return True, f'project "{ns}" is still Terminating after {int(timeout)} s'
     return True, f'project.project.openshift.io "{ns}" deleted'
 
@@ -42,13 +44,14 @@ class Project(Step):
 
     def check(self, lab, timeout: float = 60) -> StepResult:
         kube, ns = lab.kube(), lab.namespace
-        project = kube.get_or_none("projects", ns)
+        project = visible_project(kube, ns)
         if project is None:
             return StepResult(self.name, "check", False, f"project {ns} does not exist.",
                               fix=f"run this step (oc new-project {ns})", target=lab.describe())
         # The Project mirrors its namespace's annotations; OpenShift adds the UID range right after creation.
-        has_range = wait_for(kube, "projects", lambda items: bool(
-            items and items[0]["metadata"].get("annotations", {}).get(UID_RANGE)), name=ns, timeout=timeout)
+        has_range = wait_for(kube, "projects", lambda items: any(
+            p["metadata"]["name"] == ns and p["metadata"].get("annotations", {}).get(UID_RANGE) for p in items),
+            timeout=timeout)
         uid_range = (kube.get("projects", ns)["metadata"].get("annotations") or {}).get(UID_RANGE)
         checks = (
             Check("project", True, f"{ns} exists"),

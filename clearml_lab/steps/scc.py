@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from ..errors import LabError
 from ..kube import ApiFailure
-from ..oc import SCC_ROLE, add_scc_to_user, lab_grants, remove_scc_from_user
+from ..oc import SCC_ROLE, add_scc_to_user, lab_grants, remove_scc_from_user, visible_project
 from .base import Check, Step, StepResult
 
 SEED_GRANTS = (("anyuid", "clearml-mongodb"), ("anyuid", "clearml-redis"), ("anyuid", "default"),
@@ -64,7 +64,7 @@ def compute_plan(lab, manifests: list[dict] | None = None):
     from ..scc import plan_grants
 
     kube = lab.kube()
-    project = kube.get_or_none("projects", lab.namespace) or {}
+    project = visible_project(kube, lab.namespace) or {}
     return plan_grants(manifests if manifests is not None else rendered_manifests(lab), namespace=lab.namespace,
                        namespace_annotations=project.get("metadata", {}).get("annotations") or None,
                        existing_grants=existing_grants(kube, lab.namespace), openshift_version=openshift_version(kube))
