@@ -11,11 +11,17 @@ from pathlib import Path
 from typing import Callable
 from urllib.parse import quote
 
+from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import Locator, Page
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 TRACEBACK = "Traceback (most recent call last)"
 ERROR_OUTPUTS = '.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]'
+
+
+def _exactly(label: str) -> re.Pattern:
+    """A whole label, so "Run" does not also match "Run All Cells"."""
+    return re.compile(f"^\\s*{re.escape(label)}\\s*$")
 
 
 def _safe_name(text: str) -> str:
@@ -57,8 +63,8 @@ class LabPage:
         """What the outputs of the notebook in front say, shortened, for failure messages."""
         try:
             texts = self.notebook.locator(".jp-OutputArea-output").all_inner_texts()
-        except PlaywrightTimeout:
-            return "(no notebook in front)"
+        except PlaywrightError as err:
+            return f"(cannot read the page: {err.__class__.__name__})"
         text = "\n---\n".join(t.strip() for t in texts if t.strip()) or "(no outputs)"
         return text if len(text) <= limit else "…" + text[-limit:]
 
@@ -75,7 +81,10 @@ class LabPage:
             shot = f"screenshot: {self.screenshot(f'failure-{self.failures}')}"
         except Exception as err:  # a crashed page cannot be photographed; say so rather than hide the first error
             shot = f"no screenshot ({err.__class__.__name__})"
-        dialogs = self.page.locator(".jp-Dialog:visible").all_inner_texts()  # e.g. "Select Kernel" for a bad kernelspec
+        try:  # an open dialog (say "Select Kernel" for a kernelspec this machine lacks) explains many a timeout
+            dialogs = self.page.locator(".jp-Dialog:visible").all_inner_texts()
+        except PlaywrightError:
+            dialogs = []
         dialog = "".join(f"\na dialog is open: {' '.join(text.split())}" for text in dialogs)
         return AssertionError(f"{what}\n{shot}{dialog}\nnotebook outputs:\n{self.outputs_text()}")
 
@@ -133,10 +142,9 @@ class LabPage:
     def menu(self, *labels: str) -> None:
         """Click through the menu bar: ``menu("Run", "Run All Cells")``."""
         top, *items = labels
-        self.page.locator("#jp-menu-panel .lm-MenuBar-itemLabel").filter(has_text=re.compile(f"^{re.escape(top)}$")).click()
+        self.page.locator("#jp-menu-panel .lm-MenuBar-itemLabel").filter(has_text=_exactly(top)).click()
         for label in items:
-            self.page.locator(".lm-Menu:visible .lm-Menu-itemLabel").filter(
-                has_text=re.compile(f"^{re.escape(label)}$")).click()
+            self.page.locator(".lm-Menu:visible .lm-Menu-itemLabel").filter(has_text=_exactly(label)).click()
 
     def run_all_cells(self, timeout: float = 120) -> None:
         """Clear every output (so no stored execution count can pass for a fresh one), run all cells from the Run
@@ -152,7 +160,8 @@ class LabPage:
             return errors || prompts.every(p => /^\\[\\d+\\]:$/.test(p));
         }"""
         try:
-            self.page.wait_for_function(finished, arg=[TRACEBACK, ERROR_OUTPUTS, self._panel_id], timeout=timeout * 1000)
+            self.page.wait_for_function(finished, arg=[TRACEBACK, ERROR_OUTPUTS, self._panel_id],
+                                        timeout=timeout * 1000)
         except PlaywrightTimeout:
             raise self.fail(f"running all cells did not finish within {timeout:.0f} s") from None
         tracebacks = [t for t in self.notebook.locator(ERROR_OUTPUTS).all_inner_texts() if TRACEBACK in t]
@@ -177,8 +186,7 @@ class LabPage:
     def button(self, description: str, *, cell: int | str | None = None) -> Locator:
         """The ipywidgets Button whose description is exactly ``description`` (in one cell's outputs if given)."""
         scope = self.notebook if cell is None else self.cell(cell)
-        return scope.locator(".jp-OutputArea-output .widget-button").filter(
-            has_text=re.compile(f"^\\s*{re.escape(description)}\\s*$"))
+        return scope.locator(".jp-OutputArea-output .widget-button").filter(has_text=_exactly(description))
 
     def click_button(self, description: str, *, cell: int | str | None = None, timeout: float = 30) -> None:
         """Click the button once it is shown and enabled (a step card disables its buttons while an action runs)."""
@@ -205,7 +213,8 @@ class LabPage:
         try:
             target.wait_for(state="visible", timeout=timeout * 1000)
         except PlaywrightTimeout:
-            wanted = " and ".join(part for part in (css and f"an element {css!r}", text and f"the text {text!r}") if part)
+            parts = (css and f"an element {css!r}", text is not None and f"the text {text!r}")
+            wanted = " and ".join(part for part in parts if part)
             where = "the outputs" if cell is None else f"the outputs of cell {cell!r}"
             raise self.fail(f"{wanted} did not appear in {where} within {timeout:.0f} s") from None
         return target

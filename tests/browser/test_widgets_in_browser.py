@@ -27,9 +27,11 @@ def add_circle(_button):
     circles = "".join(f'<circle cx="{40 * n - 20}" cy="20" r="15" fill="teal" data-click="{n}"/>' for n in clicks)
     picture.value = f'<svg width="240" height="40">{circles}</svg><p>kernel saw {len(clicks)} click(s)</p>'
 
-button = widgets.Button(description="Add a circle")
-button.on_click(add_circle)
-widgets.VBox([button, picture])
+once = widgets.Button(description="Add a circle")
+once.on_click(add_circle)
+twice = widgets.Button(description="Add a circle twice")
+twice.on_click(lambda button: [add_circle(button) for _ in range(2)])
+widgets.VBox([once, twice, picture])
 '''
 
 
@@ -52,10 +54,11 @@ def test_a_button_click_round_trips_through_the_kernel(jupyter_lab, lab):
     assert circle.get_attribute("fill") == "teal"
     lab.wait_for_output(text="kernel saw 1 click(s)")
 
-    lab.click_button("Add a circle")
-    lab.wait_for_output(text="kernel saw 2 click(s)")
-    assert lab.in_outputs("svg circle").count() == 2
-    assert lab.screenshot("after-two-clicks").stat().st_size > 0
+    # "Add a circle" names one button exactly, not also "Add a circle twice".
+    lab.click_button("Add a circle twice")
+    lab.wait_for_output(text="kernel saw 3 click(s)")
+    assert lab.in_outputs("svg circle").count() == 3
+    assert lab.screenshot("after-clicks").stat().st_size > 0
 
 
 def test_notebooks_open_in_turn_and_failures_come_with_a_screenshot(jupyter_lab, lab):
