@@ -8,7 +8,7 @@ import ssl
 
 from aiohttp import web
 
-from . import codecs, discovery
+from . import codecs, discovery, tables
 from .api import Api, Request
 from .auth import Authenticator
 from .client import ApiError
@@ -143,17 +143,23 @@ class Server:
         req = Request(identity, "", rt, namespace, name, sub, params, request.headers.get("User-Agent", ""))
         api = self.api
         method = request.method
+        as_table = tables.wants_table(request.headers.get("Accept")) and not sub
+        include = params.get("includeObject") or "Metadata"
         if method == "GET":
             if sub == "log":
                 return await self._log(request, req)
             if name:
                 req.verb = "get"
-                return _json(api.get(req))
+                obj = api.get(req)
+                return _json(tables.table(rt.name, [obj], include=include) if as_table else obj)
             if params.get("watch") in ("true", "1"):
                 req.verb = "watch"
-                return await self._watch(request, req)
+                return await self._watch(request, req, as_table, include)
             req.verb = "list"
-            return _json(api.list(req))
+            listed = api.list(req)
+            if as_table:
+                return _json(tables.table(rt.name, listed["items"], include=include, list_meta=listed["metadata"]))
+            return _json(listed)
         if method == "POST":
             if name:
                 raise method_not_allowed()
@@ -192,13 +198,20 @@ class Server:
             return _json(api.delete_collection(req, options))
         raise method_not_allowed()
 
-    async def _watch(self, request: web.Request, req: Request) -> web.StreamResponse:
+    async def _watch(self, request: web.Request, req: Request, as_table: bool = False,
+                     include: str = "Metadata") -> web.StreamResponse:
         events = self.api.watch(req)
+        first = True
         response = web.StreamResponse(status=200, headers={"Content-Type": "application/json"})
         response.enable_chunked_encoding()
         await response.prepare(request)
         try:
             async for event in events:
+                if as_table and event["type"] in ("ADDED", "MODIFIED", "DELETED"):
+                    # column definitions travel with the first event only, as the apiserver sends them
+                    event = {"type": event["type"], "object": tables.table(req.rt.name, [event["object"]],
+                                                                            include=include, with_columns=first)}
+                    first = False
                 await response.write(json.dumps(event, separators=(",", ":")).encode() + b"\n")
             await response.write_eof()
         except (ConnectionResetError, asyncio.CancelledError):

@@ -122,3 +122,19 @@ def test_delete_removes_and_reports_not_found_after(kubectl, namespace):
     assert 'configmap "gone" deleted' in kubectl("delete", "configmap", "gone", "-n", namespace).stdout
     after = kubectl("get", "configmap", "gone", "-n", namespace, check=False)
     assert after.returncode != 0 and 'configmaps "gone" not found' in after.stderr
+
+
+def test_get_prints_the_columns_a_real_cluster_prints(kubectl, namespace):
+    kubectl("create", "service", "clusterip", "web", "--tcp=80:8080", "-n", namespace)
+    lines = kubectl("get", "svc", "-n", namespace).stdout.splitlines()
+    assert lines[0].split() == ["NAME", "TYPE", "CLUSTER-IP", "EXTERNAL-IP", "PORT(S)", "AGE"]
+    cells = lines[1].split()
+    assert cells[:2] == ["web", "ClusterIP"] and cells[2].startswith("172.30.") and cells[3:5] == ["<none>", "80/TCP"]
+    kubectl("run", "one", "--image=busybox", "-n", namespace, check=False)
+    header = kubectl("get", "pods", "-n", namespace).stdout.splitlines()[0].split()
+    assert header == ["NAME", "READY", "STATUS", "RESTARTS", "AGE"]
+    assert kubectl("get", "ns", namespace).stdout.splitlines()[1].split()[:2] == [namespace, "Active"]
+    kubectl("create", "rolebinding", "viewers", "--clusterrole=view", "--group=team", "-n", namespace)
+    wide = kubectl("get", "rolebinding", "viewers", "-n", namespace, "-o", "wide").stdout.splitlines()
+    assert wide[0].split() == ["NAME", "ROLE", "AGE", "USERS", "GROUPS", "SERVICEACCOUNTS"]
+    assert wide[1].split()[:2] == ["viewers", "ClusterRole/view"] and wide[1].split()[-1] == "team"
