@@ -339,9 +339,7 @@ class Api:
     # ---- update / patch ------------------------------------------------------------------------------------------
     def update(self, req: Request, body) -> dict:
         self._check_verb(req, "update")
-        if req.subresource == "finalize" and req.rt.plural == "namespaces":
-            pass
-        elif req.subresource and req.subresource not in req.rt.subresources:
+        if req.subresource and req.subresource not in req.rt.subresources:
             raise not_found(req.rt, req.name)
         self.authorize(req, "update")
         obj = self._check_type(req, body)
@@ -390,7 +388,6 @@ class Api:
         if req.subresource == "status":
             new = copy.deepcopy(current)
             new["status"] = obj.get("status", {})
-            # the status endpoint may also move metadata the way controllers need (e.g. observed annotations)
             return new
         if req.subresource == "finalize":
             new = copy.deepcopy(current)
