@@ -41,7 +41,7 @@ def resource_list(registry: Registry, group: str, version: str) -> dict | None:
     if not types:
         return None
     resources = []
-    for t in types:
+    for t in sorted(types, key=lambda t: t.plural):  # alphabetical, as the apiserver lists them
         entry = {"name": t.plural, "singularName": t.kind.lower(), "namespaced": t.namespaced, "kind": t.kind,
                  "verbs": list(t.verbs)}
         if t.short_names:

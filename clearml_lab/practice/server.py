@@ -18,6 +18,7 @@ from .status import bad_request, error, method_not_allowed, status
 
 log = logging.getLogger(__name__)
 MAX_BODY = 3 * 1024 * 1024  # the apiserver's request size limit
+NO_CONTAINERS = ("exec", "attach", "portforward", "proxy", "ephemeralcontainers")  # would need a running container
 
 
 def _json(obj, code: int = 200, warnings: list[str] | None = None) -> web.Response:
@@ -122,6 +123,9 @@ class Server:
             raise error(404, "the server could not find the requested resource", "NotFound")
         name = rest[1] if len(rest) > 1 else ""
         sub = rest[2] if len(rest) > 2 else ""
+        if rt.plural == "pods" and sub in NO_CONTAINERS:
+            raise bad_request(f"the practice cluster runs no containers, so pods/{sub} is not available (see the "
+                              "practice cluster's README: no containers, no network, no images)")
         if sub and sub not in rt.subresources:
             raise error(404, "the server could not find the requested resource", "NotFound")
         return rt, namespace, name, sub

@@ -138,3 +138,9 @@ def test_get_prints_the_columns_a_real_cluster_prints(kubectl, namespace):
     wide = kubectl("get", "rolebinding", "viewers", "-n", namespace, "-o", "wide").stdout.splitlines()
     assert wide[0].split() == ["NAME", "ROLE", "AGE", "USERS", "GROUPS", "SERVICEACCOUNTS"]
     assert wide[1].split()[:2] == ["viewers", "ClusterRole/view"] and wide[1].split()[-1] == "team"
+
+
+def test_exec_says_there_are_no_containers(kubectl, namespace):
+    kubectl("run", "box", "--image=busybox", "-n", namespace)
+    result = kubectl("exec", "box", "-n", namespace, "--", "ls", check=False)
+    assert result.returncode != 0 and "the practice cluster runs no containers" in result.stderr
