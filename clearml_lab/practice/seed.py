@@ -77,11 +77,26 @@ def seed(api) -> int:
 
 
 def ensure_release(api) -> None:
-    """Keep ClusterVersion in step with --openshift-version when a state dir is reused with another release."""
+    """Keep ClusterVersion and the default SCC set in step with --openshift-version when a state dir is reused
+    with another release (seed() has already added what the new release has and the old one lacked)."""
     current = api.store.get("clusterversions.config.openshift.io", "", "version")
-    if current and current.get("status", {}).get("desired", {}).get("version") != api.release.openshift_full:
-        fresh = cluster_version(api.release)
-        updated = copy.deepcopy(current)
-        updated["spec"]["channel"] = fresh["spec"]["channel"]
-        updated["status"] = fresh["status"]
-        api.store.commit([("put", "clusterversions.config.openshift.io", updated)])
+    if not current or current.get("status", {}).get("desired", {}).get("version") == api.release.openshift_full:
+        return
+    fresh = cluster_version(api.release)
+    updated = copy.deepcopy(current)
+    updated["spec"]["channel"] = fresh["spec"]["channel"]
+    updated["status"] = fresh["status"]
+    ops = [("put", "clusterversions.config.openshift.io", updated)]
+    wanted = {(o["kind"], o["metadata"]["name"]) for o in _scc_objects(api.release.openshift)}
+    for other in load_data("releases.yaml")["releases"]:
+        for obj in _scc_objects(other):
+            key = (obj["kind"], obj["metadata"]["name"])
+            if key in wanted:
+                continue
+            rt = api.registry.by_kind(obj["apiVersion"], obj["kind"])
+            stored = api.store.get(rt.name, "", obj["metadata"]["name"])
+            if stored is not None and (rt.name, key) not in {(op[1], (op[2]["kind"], op[2]["metadata"]["name"]))
+                                                              for op in ops}:
+                ops.append(("delete", rt.name, stored))  # a default of another release only
+    api.store.commit(ops)
+    api.authz.invalidate()

@@ -93,14 +93,24 @@ def test_release_apps_domain_and_chart_repository_are_published(practice_cluster
         assert b"clearml" in response.read()
 
 
-def test_another_openshift_release_reports_its_kubernetes_version(tmp_path):
-    cluster = temporary_cluster(extra_args=("--openshift-version", "4.14"))
+def test_another_openshift_release_and_switching_release_on_the_same_state(tmp_path):
+    cluster = temporary_cluster(extra_args=("--openshift-version", "4.20"))
+
+    def sccs():
+        dyn = dynamic.DynamicClient(cluster.api_client())
+        return {s.metadata.name for s in dyn.resources.get(api_version="security.openshift.io/v1",
+                                                           kind="SecurityContextConstraints").get().items}
+
     with cluster:
-        code, _, body = cluster.request("GET", "/version")
-        assert json.loads(body)["gitVersion"].startswith("v1.27.")
+        assert json.loads(cluster.request("GET", "/version")[2])["gitVersion"].startswith("v1.33.")
+        assert "restricted-v3" in sccs()
+    cluster.extra_args = ("--openshift-version", "4.14")
+    with cluster:
+        assert json.loads(cluster.request("GET", "/version")[2])["gitVersion"].startswith("v1.27.")
         dyn = dynamic.DynamicClient(cluster.api_client())
         cv = dyn.resources.get(api_version="config.openshift.io/v1", kind="ClusterVersion").get(name="version")
         assert cv.status.desired.version.startswith("4.14.")
+        assert "restricted-v3" not in sccs() and "restricted-v2" in sccs()
 
 
 def test_watch_initial_events_and_bookmark(practice_cluster, namespace):
