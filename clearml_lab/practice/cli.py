@@ -11,7 +11,13 @@ from pathlib import Path
 
 from ..errors import LabError, UsageError
 
-DEFAULT_STATE = Path.home() / ".clearml-lab" / "practice"
+
+
+def default_state() -> Path:
+    """Where the lab looks for the practice cluster's kubeconfig: <lab home>/practice ($CLEARML_LAB_HOME)."""
+    from ..lab import lab_home
+
+    return lab_home() / "practice"
 
 
 def register(subparsers, common) -> None:
@@ -24,8 +30,8 @@ def register(subparsers, common) -> None:
                                 ("down", _down, "stop the background one"),
                                 ("status", _status, "say whether it runs, where, and its kubeconfig")):
         p = sub.add_parser(name, parents=[common], help=text)
-        p.add_argument("--state", metavar="DIR", type=Path, default=DEFAULT_STATE,
-                       help=f"state directory (default {DEFAULT_STATE})")
+        p.add_argument("--state", metavar="DIR", type=Path, default=default_state(),
+                       help="state directory (default $CLEARML_LAB_HOME/practice, else ~/.clearml-lab/practice)")
         if name in ("serve", "up"):
             p.add_argument("--port", type=int, default=0, help="HTTPS port on 127.0.0.1 (0 picks a free one)")
             p.add_argument("--time-scale", type=float, default=1.0, metavar="X",
