@@ -75,25 +75,35 @@ def jupyter_lab(start_jupyter_lab, tmp_path_factory) -> JupyterLabServer:
 
 
 @pytest.fixture(scope="session")
-def practice_cluster(tmp_path_factory):
-    """A practice cluster of its own for the browser tests (tests/practice has its own)."""
+def lab_home(tmp_path_factory) -> Path:
+    """The lab's own state directory (CLEARML_LAB_HOME) for the notebooks' kernels."""
+    return tmp_path_factory.mktemp("clearml-lab-home")
+
+
+@pytest.fixture(scope="session")
+def practice_cluster(lab_home):
+    """A practice cluster where the lab looks for one by default (CLEARML_LAB_HOME/practice), at the notebooks'
+    fast time scale, so the notebooks find it without being told, as in the nbval run."""
     from practice.cluster import PracticeCluster
 
-    cluster = PracticeCluster(tmp_path_factory.mktemp("browser-practice-state"))
+    cluster = PracticeCluster(lab_home / "practice", time_scale=0.02)
     cluster.start()
     yield cluster
     cluster.stop()
 
 
 @pytest.fixture(scope="session")
-def practice_lab(start_jupyter_lab, practice_cluster, tmp_path_factory) -> JupyterLabServer:
-    """JupyterLab on a copy of ``notebooks/`` (the committed ones are never run in place) whose kernels reach the
-    practice cluster through KUBECONFIG and keep the lab's own state in a temporary CLEARML_LAB_HOME."""
+def practice_lab(start_jupyter_lab, practice_cluster, lab_home, tmp_path_factory):
+    """JupyterLab on a copy of ``notebooks/`` (the committed ones are never run in place) whose kernels use the
+    practice cluster as the lab's default target: CLEARML_LAB_HOME set, no KUBECONFIG, a private HOME (so helm's
+    repository settings are the test's own)."""
     root = tmp_path_factory.mktemp("notebooks")
     shutil.copytree(REPO / "notebooks", root, dirs_exist_ok=True, ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
-    env = {"KUBECONFIG": str(practice_cluster.kubeconfig),
-           "CLEARML_LAB_HOME": str(tmp_path_factory.mktemp("clearml-lab-home"))}
-    return start_jupyter_lab(root, env=env)
+    env = {"CLEARML_LAB_HOME": str(lab_home), "KUBECONFIG": None, "HOME": str(tmp_path_factory.mktemp("home")),
+           "XDG_CACHE_HOME": str(tmp_path_factory.mktemp("cache"))}
+    server = start_jupyter_lab(root, env=env)
+    yield server
+    server.stop()  # before the cluster goes, so no kernel is left talking to nothing
 
 
 @pytest.fixture

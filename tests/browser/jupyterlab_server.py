@@ -35,9 +35,9 @@ def free_port() -> int:
 
 class JupyterLabServer:
     """``jupyter lab`` as a subprocess. ``env`` is added to the server's environment, and so to its kernels' (the
-    way a later test points the notebooks at a practice cluster through KUBECONFIG)."""
+    way the notebooks are pointed at a practice cluster); a name mapped to None is removed from it."""
 
-    def __init__(self, root: Path, home: Path, *, env: dict[str, str] | None = None):
+    def __init__(self, root: Path, home: Path, *, env: dict[str, str | None] | None = None):
         self.root = Path(root)
         self.home = Path(home)
         self.extra_env = dict(env or {})
@@ -66,9 +66,14 @@ class JupyterLabServer:
             target = dirs["JUPYTERLAB_SETTINGS_DIR"] / package / f"{name}.jupyterlab-settings"
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_text(json.dumps(values))
-        env = {**os.environ, **{name: str(path) for name, path in dirs.items()}, **self.extra_env}
-        env["PATH"] = f"{BIN}{os.pathsep}{env.get('PATH', '')}"
+        env = {**os.environ, **{name: str(path) for name, path in dirs.items()}}
         env.pop("JUPYTER_PATH", None)  # only the venv's extensions and kernels, never ones found elsewhere
+        for name, value in self.extra_env.items():
+            if value is None:
+                env.pop(name, None)
+            else:
+                env[name] = value
+        env["PATH"] = f"{BIN}{os.pathsep}{env.get('PATH', '')}"
         return env
 
     def start(self, timeout: float = 60) -> "JupyterLabServer":

@@ -4,6 +4,7 @@ Every wait has a timeout, and every failed wait raises an AssertionError that sa
 notebook showed instead, and where the screenshot of that moment is."""
 from __future__ import annotations
 
+import json
 import re
 import time
 import uuid
@@ -17,6 +18,23 @@ from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 TRACEBACK = "Traceback (most recent call last)"
 ERROR_OUTPUTS = '.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]'
+
+
+# Kept in the page per notebook panel from the moment it opens: every distinct picture of the topology view's nodes
+# ({"deployment/web": ready?}), recorded on each DOM change, so a test sees states too brief for polling to catch.
+RECORD_TOPOLOGY = """id => {
+    window.__topology = window.__topology || {};
+    if (window.__topology[id]) return;
+    const panel = document.getElementById(id);
+    const picture = () => JSON.stringify(Object.fromEntries(
+        [...panel.querySelectorAll('.jp-OutputArea-output svg g[data-workload]')]
+            .map(g => [g.dataset.workload, g.dataset.ready === 'true'])));
+    const history = window.__topology[id] = [picture()];
+    new MutationObserver(() => {
+        const now = picture();
+        if (now !== history[history.length - 1]) history.push(now);
+    }).observe(panel, {subtree: true, childList: true, attributes: true, characterData: true});
+}"""
 
 
 def _exactly(label: str) -> re.Pattern:
@@ -111,6 +129,7 @@ class LabPage:
             self.notebook.locator(".jp-Notebook").wait_for(timeout=timeout * 1000)
         except PlaywrightTimeout:
             raise self.fail(f"JupyterLab did not show the notebook {path} within {timeout:.0f} s") from None
+        self.page.evaluate(RECORD_TOPOLOGY, self._panel_id)
         self.wait_for_kernel_idle(path, timeout=timeout)
         return self
 
@@ -146,33 +165,45 @@ class LabPage:
         for label in items:
             self.page.locator(".lm-Menu:visible .lm-Menu-itemLabel").filter(has_text=_exactly(label)).click()
 
-    def run_all_cells(self, timeout: float = 120) -> None:
+    def run_all_cells(self, timeout: float = 120, *, above: int | str | None = None) -> None:
         """Clear every output (so no stored execution count can pass for a fresh one), run all cells from the Run
-        menu, and wait until each code cell has run and the kernel is idle. A traceback fails at once, naming it."""
+        menu — or, with ``above``, only the cells above that one (say, up to the cell that would press a button the
+        test means to click itself) — and wait until each of them has run and the kernel is idle. A traceback fails
+        at once, naming it."""
         self.menu("Edit", "Clear Outputs of All Cells")
-        self.menu("Run", "Run All Cells")
-        finished = """([done, traceback, id]) => {
+        limit = None
+        if above is None:
+            self.menu("Run", "Run All Cells")
+        else:
+            cell = self.cell(above)
+            limit = cell.evaluate("c => [...c.closest('.jp-Notebook').querySelectorAll('.jp-Notebook-cell')]"
+                                  ".indexOf(c)")
+            cell.locator(".jp-InputPrompt").first.click()  # selects the cell without entering its editor
+            self.menu("Run", "Run All Above Selected Cell")
+        finished = """([done, traceback, id, limit]) => {
             const panel = id ? document.getElementById(id)
                 : [...document.querySelectorAll('.jp-NotebookPanel')].find(p => p.offsetParent !== null);
             if (!panel) return false;
             const errors = [...panel.querySelectorAll(traceback)].some(e => e.innerText.includes(done));
-            const prompts = [...panel.querySelectorAll('.jp-CodeCell .jp-InputPrompt')].map(p => p.innerText.trim());
+            const cells = [...panel.querySelectorAll('.jp-Notebook-cell')].slice(0, limit ?? undefined);
+            const prompts = cells.filter(c => c.classList.contains('jp-CodeCell'))
+                .map(c => c.querySelector('.jp-InputPrompt').innerText.trim());
             return errors || prompts.every(p => /^\\[\\d+\\]:$/.test(p));
         }"""
         try:
-            self.page.wait_for_function(finished, arg=[TRACEBACK, ERROR_OUTPUTS, self._panel_id],
+            self.page.wait_for_function(finished, arg=[TRACEBACK, ERROR_OUTPUTS, self._panel_id, limit],
                                         timeout=timeout * 1000)
         except PlaywrightTimeout:
-            raise self.fail(f"running all cells did not finish within {timeout:.0f} s") from None
+            raise self.fail(f"running the cells did not finish within {timeout:.0f} s") from None
         tracebacks = [t for t in self.notebook.locator(ERROR_OUTPUTS).all_inner_texts() if TRACEBACK in t]
         if tracebacks:
             last_line = tracebacks[0].strip().splitlines()[-1]
-            raise self.fail(f"a cell raised while running all cells: {last_line}")
+            raise self.fail(f"a cell raised while running the cells: {last_line}")
         indicator = self.notebook.locator('.jp-Notebook-ExecutionIndicator[data-status="idle"]')
         try:
             indicator.wait_for(timeout=timeout * 1000)
         except PlaywrightTimeout:
-            raise self.fail(f"the kernel stayed busy after running all cells ({timeout:.0f} s)") from None
+            raise self.fail(f"the kernel stayed busy after running the cells ({timeout:.0f} s)") from None
 
     def wait_until(self, condition: Callable[[], bool], what: str, timeout: float = 30, every: float = 0.25) -> None:
         """Poll ``condition`` (say, no topology node left unready) until it holds; else fail saying ``what``."""
@@ -221,27 +252,30 @@ class LabPage:
 
     # ---- the topology view ---------------------------------------------------------------------------------------
     def topology_nodes(self, *, cell: int | str | None = None) -> dict[str, bool]:
-        """The topology SVG's workload nodes as shown in the page: ``{"deployment/web": True, ...}`` (ready or not),
-        read from the ``data-workload`` / ``data-ready`` attributes clearml_lab.topology puts on each node."""
+        """The topology SVG's workload nodes as shown in the page now: ``{"deployment/web": True, ...}`` (ready or
+        not), read from the ``data-workload`` / ``data-ready`` attributes clearml_lab.topology puts on each node."""
         return {node.get_attribute("data-workload"): node.get_attribute("data-ready") == "true"
                 for node in self.in_outputs("svg g[data-workload]", cell=cell).all()}
 
-    def wait_for_topology_ready(self, workloads: list[str] | None = None, *, cell: int | str | None = None,
-                                timeout: float = 120) -> list[dict[str, bool]]:
-        """Wait until the page shows each of ``workloads`` (default: every node, at least one) as ready. Returns
-        the distinct pictures seen on the way, oldest first, so a test can tell that nodes *turned* ready."""
-        seen: list[dict[str, bool]] = []
+    def topology_history(self) -> list[dict[str, bool]]:
+        """Every distinct picture of the nodes the open notebook has shown since it was opened, oldest first."""
+        return [json.loads(picture) for picture in
+                self.page.evaluate("id => (window.__topology || {})[id] || []", self._panel_id)]
 
-        def ready() -> bool:
-            nodes = self.topology_nodes(cell=cell)
-            if not seen or seen[-1] != nodes:
-                seen.append(nodes)
-            wanted = workloads if workloads is not None else list(nodes)
-            return bool(wanted) and all(nodes.get(name) for name in wanted)
-
-        wanted = ", ".join(workloads) if workloads else "every node"
+    def wait_for_topology_ready(self, workloads: list[str] | None = None, timeout: float = 120
+                                ) -> list[dict[str, bool]]:
+        """Wait until the open notebook shows each of ``workloads`` (default: every node, at least one) as ready.
+        Returns ``topology_history()``, so a test can tell that nodes *turned* ready rather than were."""
+        ready = """([id, wanted]) => {
+            const history = (window.__topology || {})[id] || [];
+            const nodes = JSON.parse(history[history.length - 1] || '{}');
+            const names = wanted || Object.keys(nodes);
+            return names.length > 0 && names.every(name => nodes[name] === true);
+        }"""
         try:
-            self.wait_until(ready, f"the topology view showing {wanted} ready", timeout=timeout)
-        except AssertionError as err:
-            raise AssertionError(f"{err}\ntopology nodes seen, oldest first: {seen}") from None
-        return seen
+            self.page.wait_for_function(ready, arg=[self._panel_id, workloads], timeout=timeout * 1000)
+        except PlaywrightTimeout:
+            wanted = ", ".join(workloads) if workloads else "every node"
+            raise self.fail(f"the topology view did not show {wanted} ready within {timeout:.0f} s; pictures seen, "
+                            f"oldest first: {self.topology_history()}") from None
+        return self.topology_history()

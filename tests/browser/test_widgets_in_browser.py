@@ -71,7 +71,12 @@ def test_notebooks_open_in_turn_and_failures_come_with_a_screenshot(jupyter_lab,
 
     # The second notebook opens in the same tab (File › Open from Path…), and the helpers look at it alone.
     lab.open_notebook("later/broken.ipynb")
-    with pytest.raises(AssertionError, match="RuntimeError: this cell is broken") as raised:
+    lab.run_all_cells(above="raise RuntimeError")  # only the cells above the broken one
+    lab.wait_for_output(text="before", cell=0)
+    assert lab.cell(1).locator(".jp-InputPrompt").inner_text().strip() == "[ ]:"
+
+    broken = "raised while running the cells: RuntimeError: this cell is broken"
+    with pytest.raises(AssertionError, match=broken) as raised:
         lab.run_all_cells(timeout=30)
     assert "before" in str(raised.value)
     assert "first notebook ran" not in str(raised.value)
