@@ -48,17 +48,11 @@ class Store:
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=NORMAL")
         self.db.executescript(SCHEMA)
-        self._changed: asyncio.Condition | None = None
+        self._waiters: set[asyncio.Future] = set()  # sleepers, woken by every write
         self._writes = 0
 
     def close(self) -> None:
         self.db.close()
-
-    @property
-    def changed(self) -> asyncio.Condition:
-        if self._changed is None:
-            self._changed = asyncio.Condition()
-        return self._changed
 
     # reads
     def current_rv(self) -> int:
@@ -132,33 +126,33 @@ class Store:
         return out
 
     def _wake(self) -> None:
-        try:
-            loop = asyncio.get_running_loop()
-        except RuntimeError:
-            return
-        loop.create_task(self._notify())
-
-    async def _notify(self) -> None:
-        async with self.changed:
-            self.changed.notify_all()
-
-    async def wait_for_change(self, after_rv: int, timeout: float | None) -> bool:
-        """Sleep until the counter passes ``after_rv`` (woken by commit) or the timeout ends."""
-        async with self.changed:
-            try:
-                await asyncio.wait_for(self.changed.wait_for(lambda: self.current_rv() > after_rv), timeout)
-                return True
-            except asyncio.TimeoutError:
-                return False
+        waiters, self._waiters = self._waiters, set()
+        for future in waiters:
+            if not future.done():
+                future.set_result(None)
 
     async def wait(self, predicate, timeout: float | None) -> bool:
-        """Sleep until ``predicate()`` holds after some write (objects or logs), or the timeout ends."""
-        async with self.changed:
-            try:
-                await asyncio.wait_for(self.changed.wait_for(predicate), timeout)
-                return True
-            except asyncio.TimeoutError:
+        """Sleep until ``predicate()`` holds after some write (objects or logs), or the timeout ends. Writers wake
+        every sleeper; nobody polls."""
+        loop = asyncio.get_running_loop()
+        deadline = None if timeout is None else loop.time() + timeout
+        while not predicate():
+            left = None if deadline is None else deadline - loop.time()
+            if left is not None and left <= 0:
                 return False
+            future = loop.create_future()
+            self._waiters.add(future)
+            try:
+                await asyncio.wait_for(future, left)
+            except asyncio.TimeoutError:
+                return predicate()
+            finally:
+                self._waiters.discard(future)
+        return True
+
+    async def wait_for_change(self, after_rv: int, timeout: float | None) -> bool:
+        """Sleep until the resourceVersion counter passes ``after_rv``, or the timeout ends."""
+        return await self.wait(lambda: self.current_rv() > after_rv, timeout)
 
     # container logs
     def append_log(self, namespace: str, pod: str, container: str, lines: list[str]) -> None:
