@@ -18,16 +18,19 @@ install: $(VENV)/.installed tools
 tools: $(VENV)/.installed
 	bash scripts/install-tools.sh $(abspath $(VENV))
 
-# Debian's Chromium for the browser test (Playwright's own browser download is not reachable here). As root it is
-# installed with apt-get (about a minute); otherwise this stops with what to run, so `make test` fails loudly.
+# Debian's Chromium for the browser test (Playwright's own browser download is not reachable here), and an emoji
+# font so the screenshots show the step cards' result marks. As root they are installed with apt-get (about a
+# minute); otherwise a missing Chromium stops here with what to run, so `make test` fails loudly.
 browser:
 	@if [ -n "$$CHROMIUM_PATH" ]; then \
 	  [ -x "$$CHROMIUM_PATH" ] || { echo "make browser: CHROMIUM_PATH=$$CHROMIUM_PATH is not an executable file" >&2; exit 1; }; \
-	elif ! command -v chromium >/dev/null; then \
+	elif ! command -v chromium >/dev/null || ! fc-list 2>/dev/null | grep -q "Noto Color Emoji"; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-	    echo "make browser: installing Debian's chromium for the browser test (apt-get, about a minute)"; \
-	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
-	  else echo "make browser: the browser test needs Chromium: run 'sudo apt-get install chromium' (or set CHROMIUM_PATH)" >&2; exit 1; fi; \
+	    echo "make browser: installing Debian's chromium and an emoji font for the browser test (apt-get, about a minute)"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-color-emoji >/dev/null; \
+	  elif ! command -v chromium >/dev/null; then \
+	    echo "make browser: the browser test needs Chromium: run 'sudo apt-get install chromium' (or set CHROMIUM_PATH)" >&2; exit 1; \
+	  fi; \
 	fi
 
 # Starts the practice cluster in the background unless KUBECONFIG names a real one, then opens JupyterLab on notebook 00.

@@ -86,10 +86,15 @@ class LabPage:
         text = "\n---\n".join(t.strip() for t in texts if t.strip()) or "(no outputs)"
         return text if len(text) <= limit else "…" + text[-limit:]
 
-    def screenshot(self, label: str) -> Path:
+    def screenshot(self, label: str, *, of: Locator | None = None) -> Path:
+        """Save the page — or just the element ``of`` (say one cell, scrolled into view) — as
+        ``<artifacts>/<prefix>-<label>.png``."""
         self.artifacts.mkdir(parents=True, exist_ok=True)
         path = self.artifacts / f"{self.prefix}-{_safe_name(label)}.png"
-        self.page.screenshot(path=str(path), full_page=True)
+        if of is None:
+            self.page.screenshot(path=str(path), full_page=True)
+        else:
+            of.screenshot(path=str(path))
         return path
 
     def fail(self, what: str) -> AssertionError:

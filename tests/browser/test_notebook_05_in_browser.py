@@ -28,3 +28,5 @@ def test_installing_from_the_step_card_turns_the_clearml_nodes_ready(practice_la
     for workload in ready:
         assert any(picture.get(workload) is False for picture in seen), (workload, seen)
     lab.screenshot("installed")
+    lab.screenshot("step-card", of=lab.cell("nb.card("))
+    lab.screenshot("topology", of=lab.in_outputs("svg").first)
