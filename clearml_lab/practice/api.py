@@ -213,7 +213,9 @@ class Api:
             meta.pop(key, None)
         meta["uid"] = str(uuid.uuid4())
         meta["creationTimestamp"] = now()
-        meta["generation"] = 1
+        meta.pop("generation", None)
+        if req.rt.generation:
+            meta["generation"] = 1
         if "status" in req.rt.subresources:
             obj.pop("status", None)  # status is written through its subresource, never by create
         admission.apply_declared_defaults(req.rt.kind, obj)
@@ -265,13 +267,34 @@ class Api:
         self._check_verb(req, "watch")
         self.authorize(req, "watch", "")
         if req.rt.virtual:
-            raise method_not_allowed()
+            if req.rt.plural != "projects":
+                raise method_not_allowed()
+            return self._project_events(req)
         rv_param = req.params.get("resourceVersion") or ""
         if rv_param and not rv_param.isdigit():
             raise bad_request(f'invalid resourceVersion "{rv_param}"')
         label_matcher(req.params.get("labelSelector"))
         field_matcher(req.params.get("fieldSelector"))
         return self._events(req)
+
+    async def _project_events(self, req: Request) -> AsyncIterator[dict]:
+        """A project watch is the namespace watch shown as the projects this user may see. A project's DELETED
+        event reaches only a stream that saw it (its RoleBindings are gone by then, so visibility cannot be asked)."""
+        inner = Request(req.identity, req.verb, self.registry.by_name("namespaces"), params=req.params,
+                        user_agent=req.user_agent)
+        seen: set[str] = set()
+        async for event in self._events(inner):
+            if event["type"] in ("BOOKMARK", "ERROR"):
+                yield event
+                continue
+            name = event["object"]["metadata"]["name"]
+            if event["type"] != "DELETED" and self.virtual._visible(req.identity, name):
+                seen.add(name)
+            elif event["type"] == "DELETED" and name in seen:
+                seen.discard(name)
+            else:
+                continue
+            yield {"type": event["type"], "object": self.virtual.project_of(event["object"])}
 
     async def _events(self, req: Request) -> AsyncIterator[dict]:
         rt, store = req.rt, self.store
@@ -367,9 +390,11 @@ class Api:
                 meta[key] = old_meta[key]
             else:
                 meta.pop(key, None)
-        meta["generation"] = old_meta.get("generation", 1)
-        if not req.subresource and _spec_of(new) != _spec_of(current):
-            meta["generation"] += 1
+        meta.pop("generation", None)
+        if rt.generation:
+            meta["generation"] = old_meta.get("generation", 1)
+            if not req.subresource and _spec_of(new) != _spec_of(current):
+                meta["generation"] += 1
         if not req.subresource:
             admission.apply_declared_defaults(rt.kind, new)
             admission.apply_computed_defaults(rt.kind, new, self.store)

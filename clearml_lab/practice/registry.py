@@ -28,6 +28,7 @@ class ResourceType:
     schema: str = ""
     virtual: bool = False  # answered by the server, never stored
     protobuf: str = ""     # message name when clients may send protobuf
+    generation: bool = False  # keeps metadata.generation, bumped when the spec changes
 
     @property
     def api_version(self) -> str:
@@ -50,7 +51,8 @@ class Registry:
                 group=row["group"], version=row["version"], kind=row["kind"], plural=row["plural"],
                 namespaced=row["namespaced"], verbs=tuple(verbs), short_names=tuple(row.get("shortNames", ())),
                 categories=tuple(row.get("categories", ())), subresources=tuple(row.get("subresources", ())),
-                schema=row.get("schema", ""), virtual=row.get("virtual", False), protobuf=row.get("protobuf", "")))
+                schema=row.get("schema", ""), virtual=row.get("virtual", False), protobuf=row.get("protobuf", ""),
+                generation=row.get("generation", False)))
         self._by_path = {(t.group, t.version, t.plural): t for t in self.types}
         self._by_name = {t.name: t for t in self.types}
         self._by_kind = {(t.api_version, t.kind): t for t in self.types}

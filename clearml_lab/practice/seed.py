@@ -66,7 +66,9 @@ def seed(api) -> int:
         if api.store.get(rt.name, meta.get("namespace", ""), meta["name"]) is not None:
             continue
         obj = copy.deepcopy(obj)
-        obj["metadata"].update(uid=str(uuid.uuid4()), creationTimestamp=now(), generation=1)
+        obj["metadata"].update(uid=str(uuid.uuid4()), creationTimestamp=now())
+        if rt.generation:
+            obj["metadata"]["generation"] = 1
         admission.apply_declared_defaults(rt.kind, obj)
         admission.apply_computed_defaults(rt.kind, obj, api.store)
         ops.append(("put", rt.name, obj))
