@@ -109,16 +109,20 @@ def practice_lab(start_jupyter_lab, practice_cluster, lab_home, tmp_path_factory
 @pytest.fixture
 def open_lab(chromium, artifacts, request):
     """A fresh browser context (own cookies, storage) per call, signed in to the given server by header so the
-    token never appears in a URL. On test failure the last tab is photographed before it closes."""
-    from .lab_page import LabPage
+    token never appears in a URL. The test's screenshots from earlier runs are removed first, and on test failure
+    the last tab is photographed before it closes."""
+    from .lab_page import LabPage, screenshot_prefix
 
+    prefix = screenshot_prefix(request.node.name)
+    for stale in artifacts.glob(f"{prefix}-*.png"):
+        stale.unlink()
     contexts, pages = [], []
 
     def open_(server: JupyterLabServer) -> LabPage:
         context = chromium.new_context(extra_http_headers=server.auth_header,
                                        viewport={"width": 1400, "height": 1000})
         contexts.append(context)
-        page = LabPage(context.new_page(), server, artifacts, request.node.name)
+        page = LabPage(context.new_page(), server, artifacts, prefix)
         pages.append(page)
         return page
 

@@ -42,7 +42,8 @@ def _exactly(label: str) -> re.Pattern:
     return re.compile(f"^\\s*{re.escape(label)}\\s*$")
 
 
-def _safe_name(text: str) -> str:
+def screenshot_prefix(text: str) -> str:
+    """``text`` (a test's name, say) made safe for a file name."""
     return re.sub(r"[^A-Za-z0-9_.-]+", "-", text).strip("-")[:80] or "page"
 
 
@@ -53,7 +54,7 @@ class LabPage:
         self.page = page
         self.server = server
         self.artifacts = Path(artifacts)
-        self.prefix = _safe_name(prefix)
+        self.prefix = screenshot_prefix(prefix)
         self.failures = 0
         self._panel_id: str | None = None
         self.workspace = f"{self.prefix[:40]}-{uuid.uuid4().hex[:8]}"
@@ -90,7 +91,7 @@ class LabPage:
         """Save the page — or just the element ``of`` (say one cell, scrolled into view) — as
         ``<artifacts>/<prefix>-<label>.png``."""
         self.artifacts.mkdir(parents=True, exist_ok=True)
-        path = self.artifacts / f"{self.prefix}-{_safe_name(label)}.png"
+        path = self.artifacts / f"{self.prefix}-{screenshot_prefix(label)}.png"
         if of is None:
             self.page.screenshot(path=str(path), full_page=True)
         else:
