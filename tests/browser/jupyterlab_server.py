@@ -76,9 +76,16 @@ class JupyterLabServer:
         env["PATH"] = f"{BIN}{os.pathsep}{env.get('PATH', '')}"
         return env
 
-    def start(self, timeout: float = 60) -> "JupyterLabServer":
+    def start(self, timeout: float = 60, attempts: int = 3) -> "JupyterLabServer":
         self.root.mkdir(parents=True, exist_ok=True)
         self.home.mkdir(parents=True, exist_ok=True)
+        for _ in range(attempts):
+            # A free port can be taken by someone else before the server binds it; then take another.
+            if self._launch(timeout):
+                return self
+        raise RuntimeError(f"JupyterLab found no free port in {attempts} attempts:\n{self.log_tail()}")
+
+    def _launch(self, timeout: float) -> bool:
         self.port = free_port()
         command = [str(BIN / "jupyter"), "lab", "--no-browser", "--ip=127.0.0.1", f"--port={self.port}",
                    "--ServerApp.port_retries=0", f"--ServerApp.root_dir={self.root}",
@@ -94,13 +101,16 @@ class JupyterLabServer:
         deadline = time.monotonic() + timeout
         while not self._answers():
             if self.process.poll() is not None:
+                if "already in use" in self.log_tail():
+                    self.process = None
+                    return False
                 raise RuntimeError(f"JupyterLab exited with {self.process.returncode} before answering:\n"
                                    f"{self.log_tail()}")
             if time.monotonic() > deadline:
                 self.stop()
                 raise RuntimeError(f"JupyterLab did not answer within {timeout:.0f} s:\n{self.log_tail()}")
             time.sleep(0.2)
-        return self
+        return True
 
     def _answers(self) -> bool:
         request = urllib.request.Request(f"{self.url}/api/status", headers=self.auth_header)

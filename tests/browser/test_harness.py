@@ -1,5 +1,8 @@
-"""The harness itself: a missing browser fails the test (never a silent skip), saying what to do."""
+"""The harness itself: a missing browser fails the test (never a silent skip) saying what to do, and JupyterLab
+finds a port even when the one it was offered is taken by the time it binds."""
 from __future__ import annotations
+
+import socket
 
 import pytest
 
@@ -27,3 +30,22 @@ def test_chromium_is_found_on_path_or_where_debian_puts_it(tmp_path):
     program.chmod(0o755)
     assert require_chromium({"PATH": str(tmp_path)}, debian=tmp_path / "elsewhere") == program
     assert require_chromium({"PATH": ""}, debian=program) == program
+
+
+def test_jupyterlab_moves_to_another_port_when_its_port_was_taken(tmp_path, monkeypatch):
+    from . import jupyterlab_server
+
+    with socket.socket() as held:
+        held.bind(("127.0.0.1", 0))
+        held.listen()
+        taken = held.getsockname()[1]
+        offered = iter([taken])  # the first "free" port offered is one someone else already holds
+        free = jupyterlab_server.free_port
+        monkeypatch.setattr(jupyterlab_server, "free_port", lambda: next(offered, None) or free())
+        server = jupyterlab_server.JupyterLabServer(tmp_path / "root", tmp_path / "home").start()
+        try:
+            assert server.port != taken
+            assert server.api("/api/status")["kernels"] == 0
+        finally:
+            server.stop()
+    assert server.process is None
