@@ -287,14 +287,15 @@ class Api:
             if event["type"] in ("BOOKMARK", "ERROR"):
                 yield event
                 continue
-            name = event["object"]["metadata"]["name"]
-            if event["type"] != "DELETED" and self.virtual._visible(req.identity, name):
+            name, kind = event["object"]["metadata"]["name"], event["type"]
+            if kind != "DELETED" and self.virtual._visible(req.identity, name):
+                kind = "MODIFIED" if name in seen else "ADDED"  # first seen once its admin binding exists
                 seen.add(name)
-            elif event["type"] == "DELETED" and name in seen:
+            elif kind == "DELETED" and name in seen:
                 seen.discard(name)
             else:
                 continue
-            yield {"type": event["type"], "object": self.virtual.project_of(event["object"])}
+            yield {"type": kind, "object": self.virtual.project_of(event["object"])}
 
     async def _events(self, req: Request) -> AsyncIterator[dict]:
         rt, store = req.rt, self.store

@@ -28,6 +28,16 @@ def helm_check(helm: Helm) -> Check:
 
 
 def storage_check(kube) -> Check:
+    try:
+        return _storage_check(kube)
+    except ApiFailure as err:
+        if err.code != 403:
+            raise
+        return Check("storage", None, "you may not read the storage classes or their capacity",
+                     "ask your cluster admin whether a default StorageClass has room for about 155 Gi (RWO)")
+
+
+def _storage_check(kube) -> Check:
     classes = kube.list("storageclasses").get("items", [])
     default = [c for c in classes
                if c["metadata"].get("annotations", {}).get(DEFAULT_CLASS_ANNOTATION) == "true"]
