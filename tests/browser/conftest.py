@@ -6,6 +6,7 @@ starts more. ``open_lab(server)`` gives a fresh browser tab on any of them as a 
 on ``jupyter_lab``. A missing Chromium or Playwright fails the test with what to install; it never skips."""
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
@@ -33,8 +34,9 @@ def artifacts() -> Path:
 
 
 @pytest.fixture(scope="session")
-def chromium():
-    """Debian's Chromium under Playwright, one browser for the session."""
+def chromium(tmp_path_factory):
+    """Debian's Chromium under Playwright, one browser for the session. Its config and cache directories (where
+    it keeps a crash-report database whatever the profile) are temporary, so nothing lands in the user's home."""
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:
@@ -43,7 +45,10 @@ def chromium():
     executable = require_chromium()
     playwright = sync_playwright().start()
     try:
-        browser = playwright.chromium.launch(executable_path=str(executable), headless=True, args=list(FLAGS))
+        home = tmp_path_factory.mktemp("chromium-home")
+        env = {**os.environ, "XDG_CONFIG_HOME": str(home / "config"), "XDG_CACHE_HOME": str(home / "cache")}
+        browser = playwright.chromium.launch(executable_path=str(executable), headless=True, args=list(FLAGS),
+                                             env=env)
     except Exception as err:
         playwright.stop()
         pytest.fail(f"Chromium at {executable} did not start under Playwright: {err}", pytrace=False)
