@@ -288,7 +288,11 @@ class Api:
                 yield event
                 continue
             name, kind = event["object"]["metadata"]["name"], event["type"]
-            if kind != "DELETED" and self.virtual._visible(req.identity, name):
+            # Replayed history is judged by today's RBAC; a project being deleted may have lost its bindings
+            # already, so its requester still sees it (OpenShift's project cache saw it while it existed).
+            requester = (event["object"]["metadata"].get("annotations") or {}).get("openshift.io/requester")
+            if kind != "DELETED" and (requester == req.identity.username
+                                      or self.virtual._visible(req.identity, name)):
                 kind = "MODIFIED" if name in seen else "ADDED"  # first seen once its admin binding exists
                 seen.add(name)
             elif kind == "DELETED" and name in seen:
