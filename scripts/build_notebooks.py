@@ -1,0 +1,285 @@
+"""Writes notebooks/*.ipynb from the cell texts below, then (with --execute) runs them in order against a fresh
+practice cluster and stores their outputs, which the nbval suite compares later.
+
+The notebooks are the product; this file is their source, so a change of wording is a change here and a rebuild:
+    .venv/bin/python scripts/build_notebooks.py --execute
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+import nbformat
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+
+ROOT = Path(__file__).resolve().parents[1]
+OUT = ROOT / "notebooks"
+
+
+def md(text: str):
+    return new_markdown_cell(text.strip())
+
+
+def code(text: str, *tags: str):
+    cell = new_code_cell(text.strip())
+    if tags:
+        cell.metadata["tags"] = list(tags)
+    return cell
+
+
+SESSION = code("from clearml_lab import notebook as nb\nlab = nb.session()")
+
+NOTEBOOKS = {
+    "00_welcome_and_prerequisites": [
+        md("""
+# ClearML on OpenShift — 00 · Welcome and prerequisites
+
+In these notebooks you deploy the [ClearML](https://clear.ml) server on OpenShift with helm, one step at a time.
+Each notebook is one step: **why** OpenShift needs it, the exact **commands** it stands for, a **Run** button that
+does it, and a **Check** that proves it worked. Fell behind? **Run it for me** does the step and checks it.
+
+You can work against the **practice cluster** — a local stand-in that answers like OpenShift 4 but runs no
+containers — or a real cluster from your kubeconfig, or (inside an OpenShift AI workbench) the cluster you are in.
+"""),
+        md("""
+## Choose where to work
+
+Pick a target and press **Use this target**. Every later notebook acts on the same cluster and says so at the top.
+Without a choice, the lab uses the practice cluster (`make lab` started it).
+"""),
+        code("from clearml_lab import notebook as nb\npicker = nb.target_picker()"),
+        SESSION,
+        md("""
+## What the recipe needs
+
+helm 3.14+ or 4.x · a login · the right to create a project and to grant security context constraints (SCCs) ·
+a router with an apps domain · a default StorageClass with about **155 Gi** for four volume claims
+(50 + 50 + 50 + 5) · a Kubernetes version the chart's `kubeVersion` accepts.
+"""),
+        code('nb.check("prerequisites", lab)'),
+    ],
+    "01_helm_repository": [
+        md("""
+# 01 · The chart repository
+
+helm installs charts from repositories. ClearML publishes its charts at
+`https://clearml.github.io/clearml-helm-charts` (the older `allegroai.github.io` address is the previous name). On
+the practice cluster the same two commands point at a local mirror with the same chart versions.
+"""),
+        SESSION,
+        code('card = nb.card("helm-repo", lab)'),
+        md("Press **Run** above — or run the next cell, which does what **Run it for me** does."),
+        code("nb.run_for_me(card)"),
+        md("## Check"),
+        code('nb.check("helm-repo", lab)'),
+    ],
+    "02_project": [
+        md("""
+# 02 · The project
+
+A project is OpenShift's namespace plus policy. When it is created, OpenShift reserves a block of 10,000 user IDs
+for it (`openshift.io/sa.scc.uid-range`) and SELinux labels. Pods that ask for a UID outside that block — MongoDB
+and Redis ask for 1001 — are refused unless a security context constraint allows them. Keep that in mind for 04.
+"""),
+        SESSION,
+        code('card = nb.card("project", lab)'),
+        code("nb.run_for_me(card)"),
+        md("## Check"),
+        code('nb.check("project", lab)'),
+    ],
+    "03_values": [
+        md("""
+# 03 · values.yaml for OpenShift
+
+The chart's defaults assume plain Kubernetes. The recipe changes four things for OpenShift:
+
+* `elasticsearch.rbac.create: true` and `serviceAccountName: clearml-elastic` — a dedicated service account, so a
+  grant for Elasticsearch does not reach other pods;
+* `apiserver.podSecurityContext.runAsUser: 0` — the ClearML image creates `/var/log/clearml` as root;
+* `service.type: ClusterIP` for apiserver, fileserver and webserver — Routes replace NodePorts.
+
+Profile **seed** keeps exactly that (plus `bitnamilegacy/*` images: Bitnami removed the pinned tags in 2025).
+Profile **hardened** is the least-privilege variant: MongoDB, Redis and Elasticsearch run under the project's own
+UIDs. The form writes `values.yaml`; the check compares it with the chart's real keys and renders the chart.
+"""),
+        SESSION,
+        code("form = nb.values_form(lab)"),
+        code('card = nb.card("values", lab)'),
+        code("nb.run_for_me(card)"),
+        md("## Check"),
+        code('nb.check("values", lab)'),
+    ],
+    "04_security_context_constraints": [
+        md("""
+# 04 · Security context constraints
+
+OpenShift admits a pod only if one **SCC** that its service account (or, for pods a controller creates, the
+controller) may use allows everything the pod asks for. The SCCs are tried in order — priority first, then the
+most restrictive — and the first that fits wins. A pod that fits none is refused with a message listing every SCC.
+
+Why ClearML trips over them:
+* **MongoDB, Redis** ask for UID 1001 and fsGroup 1001, outside the project's range;
+* **Elasticsearch** (seed profile) runs a privileged init container that raises `vm.max_map_count`;
+* **ClearML** apiserver, fileserver and webserver must run as root (their image writes to root-owned paths).
+
+The seed recipe granted `anyuid` to `clearml-mongodb`, `clearml-redis` and `default`, and `privileged` to
+`clearml-elastic`. Since chart 7.4.0 the ClearML pods run as their own service accounts, so `-z default` no longer
+reaches them. The lab computes the grants from the rendered chart instead: for each service account, the least
+privileged SCC that admits all its pods.
+"""),
+        SESSION,
+        code("table = nb.plan_table(lab)"),
+        code('card = nb.card("scc", lab)'),
+        code("nb.run_for_me(card)"),
+        md("## Check\n\nThe check asks OpenShift's own review API which SCC would admit each workload's pods."),
+        code('nb.check("scc", lab)'),
+    ],
+    "05_install": [
+        md("""
+# 05 · Install
+
+`helm install` creates every object of the chart in the project. Then the cluster works: controllers create pods,
+SCC admission accepts them, volumes are bound, images pulled, containers started. The topology below fills in as
+that happens — Elasticsearch is the slowest; the ClearML pods wait for it, MongoDB and Redis in their init containers.
+"""),
+        SESSION,
+        code("view = nb.topology(lab)"),
+        code('card = nb.card("install", lab)'),
+        code("nb.run_for_me(card)"),
+        md("## Check"),
+        code('nb.check("install", lab)'),
+        code("view.close()"),
+    ],
+    "06_routes": [
+        md("""
+# 06 · Routes
+
+ClusterIP services are reachable only inside the cluster. `oc expose svc` creates a **Route** per service; the
+router gives it a host `<name>-<project>.<apps domain>` and forwards HTTP to the service — for the web UI, to service
+port 8080, which the service sends on to nginx on container port 80.
+"""),
+        SESSION,
+        code('card = nb.card("routes", lab)'),
+        code("nb.run_for_me(card)"),
+        code("nb.route_links(lab)"),
+        md("## Check"),
+        code('nb.check("routes", lab)'),
+    ],
+    "07_topology": [
+        md("""
+# 07 · Topology
+
+One circle per Deployment or StatefulSet, grouped by helm release. The ring shows the pods: green running, blue
+pending, red failed, orange crash-looping, grey not created (refused by admission). Under each name: the SCC its pods
+were admitted with. The arrow badge is its Route. The view updates live while this notebook is open.
+"""),
+        SESSION,
+        code("view = nb.topology(lab)"),
+        md("The same as text — what `clearml-lab status` prints:"),
+        code("print('\\n'.join(view.topology.status_lines()))"),
+        code("view.close()"),
+        md("## Check"),
+        code('nb.check("install", lab)'),
+    ],
+    "08_verify_clearml": [
+        md("""
+# 08 · Verify ClearML
+
+On a real cluster the lab asks each component through its Route: the apiserver's `/debug.ping`, the file server's
+`/`, the web UI. The first login needs no password: type a name and ClearML creates that user. Then create access
+keys in the web UI (Settings → Workspace) and put them in `~/clearml.conf` for the SDK.
+
+**On the practice cluster nothing answers HTTP** — it runs no containers. There the check proves what can be
+proven (routes admitted, endpoints ready) and reports the HTTP checks as skipped, not passed.
+"""),
+        SESSION,
+        code('card = nb.card("verify", lab)'),
+        code("nb.run_for_me(card)"),
+        md("## Check"),
+        code('nb.check("verify", lab)'),
+    ],
+    "09_cleanup": [
+        md("""
+# 09 · Clean up
+
+`helm uninstall` removes what the chart made, but not the volume claims of StatefulSets; Routes and SCC grants were
+never part of the release. Cleanup removes them in order — release, claims (and with them the volumes), routes,
+**only the grants the lab made** (it records them on the cluster), the project — and returns when the project is
+gone, not merely Terminating.
+"""),
+        SESSION,
+        code('card = nb.card("cleanup", lab)'),
+        code("nb.run_for_me(card)"),
+        md("## Check"),
+        code('nb.check("cleanup", lab)'),
+    ],
+    "10_troubleshooting": [
+        md("""
+# 10 · Troubleshooting: an install without the grants
+
+A guided failure, in a project of its own: install ClearML **without** the SCC grants, read what OpenShift says,
+let the lab diagnose it, apply the fix, and see everything become ready.
+"""),
+        code("from clearml_lab import notebook as nb\n"
+             "lab = nb.session().with_settings(namespace='clearml-troubleshooting')\n"
+             "for name in ('helm-repo', 'project', 'values'):\n"
+             "    print(nb.steps.get(name).run(lab).summary)"),
+        md("Install, skipping the SCC step. The lab stops waiting as soon as it sees a cause that waiting will not fix."),
+        code("result = nb.steps.get('install').run(lab)\nprint(result.badge, '-', result.summary)"),
+        md("## What OpenShift says\n\nThe ReplicaSets and StatefulSets record why they could not create pods:"),
+        code("nb.warnings(lab, reason='FailedCreate', limit=4)"),
+        md("## Diagnosis"),
+        code("found = nb.diagnose(lab)"),
+        md("## The fix: the grants from notebook 04"),
+        code("fixed = nb.steps.get('scc').run(lab)\nprint(fixed.badge, '-', fixed.summary)"),
+        md("The controllers retry on their own; wait until everything is ready:"),
+        code("nb.check('install', lab, timeout=300)"),
+        md("## Clean up the troubleshooting project"),
+        code("print(nb.steps.get('cleanup').run(lab).summary)"),
+    ],
+}
+
+
+def build() -> list[Path]:
+    paths = []
+    for name, cells in NOTEBOOKS.items():
+        notebook = new_notebook(cells=[nbformat.from_dict(dict(c)) for c in cells])
+        notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+        notebook.metadata["language_info"] = {"name": "python"}
+        path = OUT / f"{name}.ipynb"
+        nbformat.write(notebook, path)
+        paths.append(path)
+    return paths
+
+
+def execute(paths: list[Path]) -> None:
+    """Run every notebook in order against one fresh practice cluster, keeping the outputs."""
+    from nbclient import NotebookClient
+
+    sys.path.insert(0, str(ROOT))
+    from tests.notebooks.harness import practice_session  # the same set-up the nbval suite uses
+
+    with practice_session() as env:
+        for path in paths:
+            notebook = nbformat.read(path, as_version=4)
+            NotebookClient(notebook, timeout=600, kernel_name="python3",
+                           resources={"metadata": {"path": str(OUT)}}).execute(env=env)
+            nbformat.write(notebook, path)
+            print(f"executed {path.name}")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--execute", action="store_true", help="also run them and store the reference outputs")
+    args = parser.parse_args()
+    paths = build()
+    if args.execute:
+        execute(paths)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
