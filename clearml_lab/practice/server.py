@@ -12,6 +12,7 @@ from . import codecs, discovery, tables
 from .api import Api, Request
 from .auth import Authenticator
 from .client import ApiError
+from .metrics import RequestCounter
 from .openapi import OpenAPI
 from .registry import ResourceType
 from .status import bad_request, error, method_not_allowed, status
@@ -38,9 +39,23 @@ class Server:
         self.api = api
         self.auth = authenticator
         self.openapi = OpenAPI(api.registry, api.schemas)
-        self.app = web.Application(client_max_size=MAX_BODY, middlewares=[self._errors])
+        self.requests = RequestCounter()
+        self.app = web.Application(client_max_size=MAX_BODY, middlewares=[self._count, self._errors])
         self.app.router.add_route("*", "/{tail:.*}", self.dispatch)
         self.watches: set[asyncio.Task] = set()
+
+    @web.middleware
+    async def _count(self, request: web.Request, handler):
+        """Counts each routed resource request once it is answered (a watch when its stream ends)."""
+        response = await handler(request)
+        req = request.get("api_request")
+        if req is not None:
+            apply = request.method == "PATCH" and codecs.PATCH_TYPES.get(
+                codecs.media_type(request.headers.get("Content-Type"))) == "apply"
+            self.requests.count(verb="apply" if apply else req.verb, group=req.rt.group, version=req.rt.version,
+                                resource=req.rt.plural, subresource=req.subresource, scope=request["api_scope"],
+                                code=response.status)
+        return response
 
     @web.middleware
     async def _errors(self, request: web.Request, handler):
@@ -83,6 +98,9 @@ class Server:
         reg = self.api.registry
         if path in ("/healthz", "/livez", "/readyz"):
             return web.Response(text="ok")
+        if path == "/metrics":
+            return web.Response(body=self.requests.exposition().encode(),
+                                headers={"Content-Type": "text/plain; version=0.0.4; charset=utf-8"})
         if path == "/version":
             return _json(discovery.version(self.api.release))
         if path == "/api":
@@ -145,6 +163,8 @@ class Server:
         rt, namespace, name, sub = self._route(group, version, rest)
         params = dict(request.query)
         req = Request(identity, "", rt, namespace, name, sub, params, request.headers.get("User-Agent", ""))
+        request["api_request"] = req
+        request["api_scope"] = "resource" if name else "namespace" if namespace else "cluster"  # as the URL said
         api = self.api
         method = request.method
         as_table = tables.wants_table(request.headers.get("Accept")) and not sub
