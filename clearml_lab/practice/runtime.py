@@ -85,7 +85,8 @@ class Cluster:
         ensure_release(api)
         tokens = load_tokens(self.state)
         ca, cert, key = ensure_certificates(self.state)
-        server = Server(api, Authenticator(tokens))
+        server = Server(api, Authenticator(
+            tokens, oauth_token=lambda name: api.store.get("oauthaccesstokens.oauth.openshift.io", "", name)))
         # A short shutdown: open watches and idle keep-alive connections must not hold a stop up.
         runner = web.AppRunner(server.app, access_log=None, handler_cancellation=True, shutdown_timeout=1.0)
         await runner.setup()
