@@ -38,8 +38,9 @@ def _modules():
     from . import commands
     from .practice import cli as practice_cli
     from .scc import cli as scc_cli
+    from . import workshop_cli
 
-    return (commands, scc_cli, practice_cli)
+    return (commands, scc_cli, practice_cli, workshop_cli)
 
 
 def _version(args: argparse.Namespace) -> int:

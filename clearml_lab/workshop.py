@@ -1,0 +1,539 @@
+"""Workshop mode: one instructor (cluster-admin), many learners on one cluster.
+
+Each learner gets a project named ``<learner>-clearml`` (see data/workshop.yaml), is its admin, and finds there what
+only an admin of the cluster can do: the SCC grants its ClearML service accounts need (namespaced RoleBindings,
+`oc adm policy add-scc-to-user -n <project>` semantics, computed by the planner from the rendered chart) and a
+ResourceQuota/LimitRange sized for one install. On the practice cluster each learner also gets a user with a bearer
+token (an OAuthAccessToken, as OpenShift's OAuth server makes) and ``<out>/<learner>.kubeconfig``; on a real cluster
+the learners are existing users.
+
+What the workshop is lives on the cluster, not in local files: the projects carry the learner's name and the
+chart version and profile in annotations, the tokens a label. So progress, reset and teardown work from any machine
+logged in as the instructor, and provisioning and teardown can be repeated after an interruption.
+
+Progress is read from the cluster with the instructor's credentials, running each step's own check against the
+learner's project. Two steps keep their state on the learner's machine (helm's repository list, values.yaml); the
+cluster sees them only through the release the learner installed: helm-repo passes when a release of the configured
+chart version exists in the project (the learner's helm found the chart), values when that release's values pass the
+values check. Before the install both read FAIL — the cluster cannot tell yet, and a pass would be a guess.
+"""
+from __future__ import annotations
+
+import json
+import secrets
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from functools import lru_cache
+from html import escape
+from importlib import resources
+from pathlib import Path
+
+import yaml
+
+from .errors import LabError, UsageError
+from .kube import ApiFailure, wait_for
+from .lab import Lab, check_dns_label, lab_home
+
+LEARNER = "clearml-lab.io/workshop-learner"  # annotation on the project, label on the learner's token
+CHART_VERSION = "clearml-lab.io/workshop-chart-version"
+PROFILE = "clearml-lab.io/workshop-profile"
+ADMIN_BINDING = "admin"
+CHART_ROLES = "clearml-chart-roles"  # Role + RoleBinding: the rules the chart's Roles grant, held by the learner  # the name OpenShift's project template gives the requester's admin RoleBinding
+TOKENS = "/apis/oauth.openshift.io/v1/oauthaccesstokens"
+UID_RANGE = "openshift.io/sa.scc.uid-range"
+WORKERS = 4  # learners handled at once; the cluster, not this process, does the work
+
+
+@lru_cache(maxsize=1)
+def budget() -> dict:
+    return yaml.safe_load(resources.files("clearml_lab").joinpath("data/workshop.yaml").read_text())
+
+
+def project_for(learner: str) -> str:
+    return budget()["project_name"].format(learner=learner)
+
+
+def learner_names(count: int | None = None, names: str | list[str] | None = None, prefix: str = "learner") -> list[str]:
+    """The learners of a workshop: ``names`` (a list or "a,b,c"), else ``prefix1`` … ``prefixN``."""
+    if (count is None) == (names is None):
+        raise UsageError("give either a number of learners (--learners N) or their names (--names a,b,...).")
+    if names is not None:
+        chosen = [n.strip() for n in (names.split(",") if isinstance(names, str) else names) if n.strip()]
+    else:
+        if count < 1:
+            raise UsageError(f"--learners {count}: give a number of learners of 1 or more.")
+        chosen = [f"{prefix}{i}" for i in range(1, count + 1)]
+    if not chosen:
+        raise UsageError("no learner names given: use --names a,b,... with at least one name.")
+    if len(set(chosen)) != len(chosen):
+        raise UsageError(f"learner names repeat ({', '.join(chosen)}): give each learner once.")
+    suffix = len(project_for(""))
+    for name in chosen:
+        check_dns_label(name, "learner name", max_len=63 - suffix)
+    return chosen
+
+
+# ---- results ----------------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class LearnerSetup:
+    learner: str
+    project: str
+    grants: tuple[str, ...]  # the `oc adm policy add-scc-to-user ... -n <project>` lines the plan asked for
+    changes: tuple[str, ...]  # what this run changed (empty when everything was already in place)
+    kubeconfig: str | None = None
+
+
+@dataclass(frozen=True)
+class ProvisionResult:
+    learners: tuple[LearnerSetup, ...]
+    target: str
+
+    def render_text(self) -> str:
+        lines = [f"provisioned {len(self.learners)} learner(s) on {self.target}"]
+        for s in self.learners:
+            state = f"{len(s.changes)} change(s)" if s.changes else "already in place"
+            lines.append(f"{s.learner}: project {s.project}, {len(s.grants)} SCC grant(s), {state}"
+                         + (f", kubeconfig {s.kubeconfig}" if s.kubeconfig else ""))
+        return "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class Row:
+    learner: str
+    project: str
+    cells: dict  # step name -> bool (check passes now)
+    details: dict  # step name -> the check's one-sentence summary
+    diagnoses: tuple = ()  # clearml_lab.diagnose.Diagnosis found in the project now
+
+    @property
+    def stuck(self) -> bool:
+        """Stuck: a step fails and the project shows a known cause (what the install step would stop on)."""
+        return self.current is not None and bool(self.diagnoses)
+
+    @property
+    def current(self) -> str | None:
+        """The first step whose check fails: where the learner is."""
+        return next((step for step, ok in self.cells.items() if not ok), None)
+
+    def line(self) -> str:
+        return " ".join([self.learner, *("pass" if ok else "FAIL" for ok in self.cells.values())])
+
+
+@dataclass(frozen=True)
+class Progress:
+    steps: tuple[str, ...]
+    rows: tuple[Row, ...]
+
+    def render_text(self) -> str:
+        return "\n".join(row.line() for row in self.rows)
+
+    def stuck_lines(self) -> list[str]:
+        return [f"{row.learner} is stuck at {row.current}: {d.render()}" for row in self.rows if row.stuck
+                for d in row.diagnoses]
+
+    def to_html(self) -> str:
+        """The table as HTML: passes green, failures red, stuck learners' rows highlighted with their diagnosis."""
+        head = "".join(f"<th>{escape(s)}</th>" for s in ("learner", *self.steps, "diagnosis"))
+        body = []
+        for row in self.rows:
+            cells = "".join(
+                f'<td title="{escape(row.details.get(s, ""))}" style="color:{"#2e7d32" if ok else "#c62828"}">'
+                f'{"pass" if ok else "FAIL"}</td>' for s, ok in row.cells.items())
+            diagnosis = "<br>".join(escape(d.render()) for d in row.diagnoses)
+            style = ' style="background:#fff3cd;font-weight:bold"' if row.stuck else ""
+            body.append(f"<tr{style}><td>{escape(row.learner)}</td>{cells}<td>{diagnosis}</td></tr>")
+        return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+
+
+@dataclass(frozen=True)
+class ResetResult:
+    learner: str
+    to: str
+    lines: tuple[str, ...]
+
+    def render_text(self) -> str:
+        return "\n".join([f"{self.learner} reset to the start of step {self.to}", *self.lines])
+
+
+@dataclass(frozen=True)
+class TeardownResult:
+    removed: tuple[str, ...]
+    leftovers: tuple[str, ...] = field(default=())
+
+    @property
+    def ok(self) -> bool:
+        return not self.leftovers
+
+    def render_text(self) -> str:
+        lines = list(self.removed)
+        lines += [f"left behind: {item}" for item in self.leftovers]
+        lines.append("nothing of the workshop is left on the cluster." if self.ok else
+                     f"{len(self.leftovers)} object(s) of the workshop are left; run teardown again.")
+        return "\n".join(lines)
+
+
+# ---- the learners, as the cluster knows them ----------------------------------------------------------------------
+def learners(lab: Lab) -> dict[str, dict]:
+    """learner -> their project, from the projects' annotations."""
+    found = {}
+    for project in lab.kube().list("projects").get("items", []):
+        learner = (project["metadata"].get("annotations") or {}).get(LEARNER)
+        if learner:
+            found[learner] = project
+    return dict(sorted(found.items()))
+
+
+def _learner_lab(lab: Lab, project: dict) -> Lab:
+    notes = project["metadata"].get("annotations") or {}
+    return lab.with_settings(namespace=project["metadata"]["name"],
+                             chart_version=notes.get(CHART_VERSION, lab.settings.chart_version),
+                             profile=notes.get(PROFILE, lab.settings.profile))
+
+
+def _require_admin(lab: Lab) -> None:
+    if not lab.kube().can_i("*", "*", group="*"):
+        raise LabError("workshop commands need cluster-admin (the instructor's login): use the instructor's "
+                       "kubeconfig or context (on the practice cluster, context kubeadmin).")
+
+
+# ---- provision ----------------------------------------------------------------------------------------------------
+def provision(lab: Lab, names: list[str], out_dir: Path | None = None) -> ProvisionResult:
+    """Prepare every learner; safe to repeat, and picks up where an interrupted run stopped."""
+    _require_admin(lab)
+    kube = lab.kube()
+    for name in names:  # refuse before changing anything: a project of that name that is not this learner's
+        project = kube.get_or_none("projects", project_for(name))
+        if project is not None and (project["metadata"].get("annotations") or {}).get(LEARNER) != name:
+            raise LabError(f"project {project_for(name)} already exists and is not learner {name}'s workshop "
+                           f"project: choose another learner name, or delete that project first.")
+    out = Path(out_dir) if out_dir else lab_home() / "workshop"
+    with ThreadPoolExecutor(WORKERS) as pool:
+        setups = list(pool.map(lambda n: ensure_learner(lab, n, out if lab.is_practice else None), names))
+    return ProvisionResult(tuple(setups), lab.target.describe())
+
+
+def ensure_learner(lab: Lab, learner: str, out_dir: Path | None) -> LearnerSetup:
+    kube, ns, changes = lab.kube(), project_for(learner), []
+    if kube.get_or_none("projects", ns) is None:
+        # `oc adm new-project NS --admin=LEARNER`: the project, then the learner's admin binding below.
+        try:
+            kube.create("projects", {
+                "apiVersion": "project.openshift.io/v1", "kind": "Project",
+                "metadata": {"name": ns, "annotations": {
+                    "openshift.io/requester": learner, "openshift.io/display-name": f"ClearML lab of {learner}",
+                    LEARNER: learner, CHART_VERSION: lab.settings.chart_version, PROFILE: lab.settings.profile}}})
+            changes.append(f'project "{ns}" created')
+        except ApiFailure as err:
+            if err.code != 409:
+                raise
+    if _ensure(kube, "rolebindings", ns, {
+            "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding",
+            "metadata": {"name": ADMIN_BINDING, "namespace": ns},
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "admin"},
+            "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": learner}]}):
+        changes.append(f'clusterrole.rbac.authorization.k8s.io/admin added: "{learner}" (-n {ns})')
+    for kind, resource in (("ResourceQuota", "resourcequotas"), ("LimitRange", "limitranges")):
+        data = budget()["resource_quota" if kind == "ResourceQuota" else "limit_range"]
+        spec = {"hard": data["hard"]} if kind == "ResourceQuota" else {"limits": data["limits"]}
+        if _ensure(kube, resource, ns, {"apiVersion": "v1", "kind": kind,
+                                        "metadata": {"name": data["name"], "namespace": ns}, "spec": spec}):
+            changes.append(f"{kind.lower()}/{data['name']} set")
+    manifests = _render(lab, ns)
+    # The chart's own Roles (e.g. Elasticsearch's `use` of a PodSecurityPolicy) grant rules a project admin does not
+    # hold, and RBAC forbids granting what you do not hold; the learner is given exactly those rules.
+    rules = [rule for m in manifests if m.get("kind") == "Role" for rule in m.get("rules") or []]
+    if rules and _ensure(kube, "roles", ns, {
+            "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role",
+            "metadata": {"name": CHART_ROLES, "namespace": ns}, "rules": rules}):
+        changes.append(f"role/{CHART_ROLES} set: the rules the chart's own Roles grant")
+    if rules and _ensure(kube, "rolebindings", ns, {
+            "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding",
+            "metadata": {"name": CHART_ROLES, "namespace": ns},
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": CHART_ROLES},
+            "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": learner}]}):
+        changes.append(f'role.rbac.authorization.k8s.io/{CHART_ROLES} added: "{learner}" (-n {ns})')
+    grants = plan_for(lab, ns, manifests)
+    from .oc import add_scc_to_user
+
+    for grant in grants:
+        created, line = add_scc_to_user(kube, grant.scc, grant.service_account, ns, namespaced=True)
+        if created:
+            changes.append(f"{line} (-n {ns})")
+    kubeconfig = ensure_credentials(lab, learner, out_dir, changes) if out_dir else None
+    return LearnerSetup(learner, ns, tuple(g.command(ns) for g in grants), tuple(changes), kubeconfig)
+
+
+def _ensure(kube, resource: str, ns: str, wanted: dict) -> bool:
+    """Create the object, or bring its spec/roleRef/subjects back to what the workshop wants; True if changed."""
+    current = kube.get_or_none(resource, wanted["metadata"]["name"], ns)
+    keys = [k for k in ("spec", "rules", "roleRef", "subjects") if k in wanted]
+    if current is None:
+        try:
+            kube.create(resource, wanted, ns)
+        except ApiFailure as err:
+            if err.code != 409:  # made meanwhile by a resumed run: it is there, which is what we want
+                raise
+        return True
+    if all(_contains(current.get(k), wanted[k]) for k in keys):
+        return False
+    if resource == "rolebindings" and current.get("roleRef") != wanted["roleRef"]:
+        raise LabError(f"rolebinding {wanted['metadata']['name']} in {ns} refers to another role: delete it and "
+                       f"provision again.")
+    for k in keys:  # subjects someone added are kept; the workshop's own are added
+        current[k] = wanted[k] if k != "subjects" else (current.get(k) or []) + wanted[k]
+    kube.replace(resource, current, ns)
+    return True
+
+
+def _contains(have, want) -> bool:
+    """Whether ``have`` already holds everything in ``want`` (quantities compared as the server normalises them)."""
+    if isinstance(want, dict):
+        return isinstance(have, dict) and all(_contains(have.get(k), v) for k, v in want.items())
+    if isinstance(want, list):
+        return isinstance(have, list) and all(any(_contains(h, w) for h in have) for w in want)
+    from kubernetes.utils.quantity import parse_quantity
+
+    try:
+        return parse_quantity(str(have)) == parse_quantity(str(want))
+    except (ValueError, TypeError):
+        return have == want
+
+
+def _render(lab: Lab, ns: str) -> list[dict]:
+    from . import chart
+
+    return chart.render(lab.settings.chart_version, profile=lab.settings.profile,
+                        overrides=lab.settings.overrides or None, release=lab.settings.release, namespace=ns,
+                        kube_version=lab.server_version())
+
+
+def plan_for(lab: Lab, ns: str, manifests: list[dict]):
+    """The grants the planner computes for the chart rendered into this project (with its UID range)."""
+    from .scc import plan_grants
+    from .steps.scc import openshift_version
+
+    kube = lab.kube()
+    if not wait_for(kube, "projects", lambda items: any(
+            p["metadata"]["name"] == ns and (p["metadata"].get("annotations") or {}).get(UID_RANGE) for p in items),
+            timeout=60):
+        raise LabError(f"project {ns} got no UID range from OpenShift within a minute: check the cluster's "
+                       f"namespace controller, then provision again.")
+    project = kube.get("projects", ns)
+    return plan_grants(manifests, namespace=ns, namespace_annotations=project["metadata"].get("annotations"),
+                       openshift_version=openshift_version(kube)).grants()
+
+
+def ensure_credentials(lab: Lab, learner: str, out_dir: Path, changes: list[str]) -> str:
+    """Practice cluster: a user token for the learner and ``out_dir/<learner>.kubeconfig`` naming their project.
+
+    The kubeconfig is written before the token object exists, so an interrupted run leaves at worst a file whose
+    token the next run registers; the cluster keeps only the token's hash (the object's name)."""
+    from .practice.auth import oauth_token_name, write_kubeconfig
+
+    path = Path(out_dir) / f"{learner}.kubeconfig"
+    token = _token_in(path)
+    if token is None:
+        token = "sha256~" + secrets.token_urlsafe(32)
+        write_kubeconfig(path, _learner_kubeconfig(lab, learner, token))
+        changes.append(f"kubeconfig {path} written")
+    elif _read_yaml(path) != _learner_kubeconfig(lab, learner, token):  # e.g. the server moved to another port
+        write_kubeconfig(path, _learner_kubeconfig(lab, learner, token))
+        changes.append(f"kubeconfig {path} updated")
+    kube, name = lab.kube(), oauth_token_name(token)
+    stored = _get_token(kube, name)
+    if stored is None:
+        kube.request("POST", TOKENS, body={
+            "apiVersion": "oauth.openshift.io/v1", "kind": "OAuthAccessToken",
+            "metadata": {"name": name, "labels": {LEARNER: learner}},
+            "userName": learner, "clientName": "openshift-challenging-client", "scopes": ["user:full"],
+            "expiresIn": 86400, "redirectURI": ""})
+        changes.append(f"user {learner} may log in with the token in {path.name}")
+    elif stored.get("userName") != learner:
+        raise LabError(f"{path} holds another user's token: delete the file and provision again.")
+    return str(path)
+
+
+def _get_token(kube, name: str) -> dict | None:
+    try:
+        return kube.request("GET", f"{TOKENS}/{name}")
+    except ApiFailure as err:
+        if err.code == 404:
+            return None
+        raise
+
+
+def _read_yaml(path: Path):
+    try:
+        return yaml.safe_load(path.read_text())
+    except (OSError, yaml.YAMLError):
+        return None
+
+
+def _token_in(path: Path) -> str | None:
+    try:
+        return _read_yaml(path)["users"][0]["user"]["token"]
+    except (KeyError, IndexError, TypeError):
+        return None
+
+
+def _learner_kubeconfig(lab: Lab, learner: str, token: str) -> dict:
+    config = yaml.safe_load(Path(lab.target.kubeconfig).read_text())
+    context = {c["name"]: c["context"] for c in config["contexts"]}[lab.target.context]
+    cluster = next(c for c in config["clusters"] if c["name"] == context["cluster"])
+    return {"apiVersion": "v1", "kind": "Config", "preferences": {}, "clusters": [cluster],
+            "users": [{"name": learner, "user": {"token": token}}],
+            "contexts": [{"name": learner, "context": {"cluster": cluster["name"], "user": learner,
+                                                      "namespace": project_for(learner)}}],
+            "current-context": learner}
+
+
+# ---- progress -------------------------------------------------------------------------------------------------------
+def progress(lab: Lab) -> Progress:
+    """Every learner's steps, checked now from the cluster with the instructor's credentials."""
+    from . import steps
+
+    _require_admin(lab)
+    names = tuple(step.name for step in steps.RECIPE)
+    found = learners(lab)
+    with ThreadPoolExecutor(WORKERS) as pool:
+        rows = list(pool.map(lambda item: _row(_learner_lab(lab, item[1]), item[0]), found.items()))
+    return Progress(names, tuple(rows))
+
+
+def _release(lab: Lab) -> dict | None:
+    # Every status, spelled out: helm 3 lists only deployed and failed releases by default, helm 4 all of them.
+    listed = lab.helm().run(["list", "--namespace", lab.namespace, "--deployed", "--failed", "--pending",
+                             "--superseded", "--uninstalling", "-o", "json"], timeout=60)
+    if not listed.ok:
+        raise LabError(f"helm could not list the releases in {lab.namespace}: {listed.error}")
+    return next((r for r in json.loads(listed.stdout or "[]") if r.get("name") == lab.settings.release), None)
+
+
+def _release_values(lab: Lab) -> str:
+    got = lab.helm().run(["get", "values", lab.settings.release, "--namespace", lab.namespace, "-o", "yaml"],
+                         timeout=60)
+    if not got.ok:
+        raise LabError(f"helm could not read the values of release {lab.settings.release}: {got.error}")
+    return "# the values of the learner's release, as helm stored them\n" + got.stdout
+
+
+def _row(lab: Lab, learner: str) -> Row:
+    from . import diagnose, steps
+    from .steps.values import values_text
+
+    release = _release(lab)
+    wanted_chart = f"clearml-{lab.settings.chart_version}"
+    # The instructor's own copy of the values this project is judged by: the release's, else the workshop's plan.
+    lab.values_file.parent.mkdir(parents=True, exist_ok=True)
+    lab.values_file.write_text(_release_values(lab) if release else values_text(lab))
+    cells, details = {}, {}
+    for step in steps.RECIPE:
+        if step.name == "helm-repo":
+            ok = bool(release) and release.get("chart") == wanted_chart
+            summary = (f"release {release['name']} was installed from chart {release['chart']}" if release else
+                       "no release yet: the cluster sees the learner's chart repository only through an install")
+        elif step.name == "values" and not release:
+            ok, summary = False, "no release yet: the cluster sees the learner's values.yaml only through an install"
+        else:
+            try:
+                result = step.check(lab, timeout=0)
+                ok, summary = result.ok, result.summary
+            except LabError as err:
+                ok, summary = False, str(err)
+        cells[step.name], details[step.name] = ok, summary
+    # Diagnoses only where something fails: old events of a finished install are history, not a cause.
+    found = tuple(diagnose.gather(lab.kube(), lab.namespace)) if not all(cells.values()) else ()
+    return Row(learner, lab.namespace, cells, details, found)
+
+
+# ---- reset ---------------------------------------------------------------------------------------------------------
+def reset(lab: Lab, learner: str, to: str = "prerequisites") -> ResetResult:
+    """Back to the start of step ``to``: undo it and every later step in the learner's project, in reverse, and
+    restore what the instructor provisioned (project, admin binding, grants, quota)."""
+    from . import steps
+    from .steps.install import Install
+    from .steps.routes import Routes
+
+    names = [s.name for s in steps.RECIPE]
+    if to not in names:
+        raise UsageError(f"there is no step {to!r} to reset to: choose one of {', '.join(names)}.")
+    _require_admin(lab)
+    project = learners(lab).get(learner)
+    if project is None:
+        raise UsageError(f"there is no learner {learner!r} in this workshop: choose one of "
+                         f"{', '.join(learners(lab)) or '(none provisioned)'}.")
+    l, lines = _learner_lab(lab, project), []
+    for name in reversed(names[names.index(to):]):
+        if name == "routes":
+            lines += Routes().undo(l).output
+        elif name == "install":
+            lines += [line for line in Install().undo(l).output if line]
+            kube = l.kube()
+            for pvc in kube.list("persistentvolumeclaims", l.namespace).get("items", []):
+                kube.delete("persistentvolumeclaims", pvc["metadata"]["name"], l.namespace)
+                lines.append(f'persistentvolumeclaim "{pvc["metadata"]["name"]}" deleted')
+        elif name in ("project", "scc"):
+            lines.append(f"{name}: kept — the instructor provisioned it")
+        elif name in ("helm-repo", "values"):
+            lines.append(f"{name}: lives on the learner's machine; nothing on the cluster to undo "
+                         f"(the learner may run `clearml-lab undo {name}`)")
+    setup = ensure_learner(l, learner, None)  # the instructor's part comes back if anything of it was lost
+    lines += [f"restored: {change}" for change in setup.changes]
+    return ResetResult(learner, to, tuple(lines))
+
+
+# ---- teardown ------------------------------------------------------------------------------------------------------
+def teardown(lab: Lab, out_dir: Path | None = None) -> TeardownResult:
+    """Remove every learner's project (returning when they are gone), their credentials and anything cluster-scoped
+    the workshop made; then prove nothing is left."""
+    from .steps.cleanup import Cleanup
+
+    _require_admin(lab)
+    kube = lab.kube()
+    found = learners(lab)
+    removed = []
+    with ThreadPoolExecutor(WORKERS) as pool:
+        for learner, result in zip(found, pool.map(lambda p: Cleanup().run(_learner_lab(lab, p)), found.values())):
+            removed += [f"{learner}: {line}" for line in result.output if line]
+    users = set(found)
+    if lab.is_practice:
+        for token in _tokens(kube):
+            users.add(token["metadata"]["labels"][LEARNER])
+            kube.request("DELETE", f"{TOKENS}/{token['metadata']['name']}")
+            removed.append(f"token of user {token['metadata']['labels'][LEARNER]} deleted")
+    out = Path(out_dir) if out_dir else lab_home() / "workshop"
+    for user in sorted(users):
+        path = out / f"{user}.kubeconfig"
+        if path.exists():
+            path.unlink()
+            removed.append(f"{path} removed")
+    return TeardownResult(tuple(removed), tuple(leftovers(lab, users)))
+
+
+def _tokens(kube) -> list[dict]:
+    try:
+        return kube.request("GET", TOKENS, query={"labelSelector": LEARNER}).get("items", [])
+    except ApiFailure as err:
+        if err.code == 404:  # a cluster without the OAuth API: no tokens were made
+            return []
+        raise
+
+
+def leftovers(lab: Lab, users: set[str] | None = None) -> list[str]:
+    """Everything of the workshop still on the cluster: learners' projects, their tokens, cluster-scoped bindings
+    naming a learner or a learner project's service accounts, volumes claimed from those projects."""
+    from .steps.cleanup import leftovers as project_leftovers
+
+    kube, found = lab.kube(), []
+    projects = learners(lab)
+    users = set(users or ()) | set(projects)
+    found += [f"project/{p['metadata']['name']} (learner {name})" for name, p in projects.items()]
+    for name in sorted(users):
+        found += [item for item in project_leftovers(lab.with_settings(namespace=project_for(name)))
+                  if not item.startswith("project/")]
+    found += [f"oauthaccesstoken of {t['metadata']['labels'][LEARNER]}" for t in _tokens(kube)]
+    for binding in kube.list("clusterrolebindings").get("items", []):
+        for subject in binding.get("subjects") or []:
+            if subject.get("kind") == "User" and subject.get("name") in users:
+                found.append(f"clusterrolebinding/{binding['metadata']['name']} names user {subject['name']}")
+    return found

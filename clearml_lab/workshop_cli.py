@@ -1,0 +1,75 @@
+"""`clearml-lab workshop provision|progress|reset|teardown`: the instructor's commands (see workshop.py)."""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+
+def _lab(args):
+    from .commands import lab_from
+
+    return lab_from(args)
+
+
+def _provision(args) -> int:
+    from . import workshop
+
+    names = workshop.learner_names(args.learners, args.names)  # bad input is refused before connecting
+    lab = _lab(args)
+    print(f"acting on {lab.target.describe()}", flush=True)
+    print(workshop.provision(lab, names, Path(args.out) if args.out else None).render_text())
+    return 0
+
+
+def _progress(args) -> int:
+    from . import workshop
+
+    result = workshop.progress(_lab(args))
+    # stdout: exactly one row per learner (name, then pass/FAIL per step); the header and the stuck learners'
+    # diagnoses go to stderr so scripts can read the rows as they are.
+    print("LEARNER " + " ".join(result.steps), file=sys.stderr)
+    if result.rows:
+        print(result.render_text())
+    for line in result.stuck_lines():
+        print(f"STUCK {line}", file=sys.stderr)
+    return 0
+
+
+def _reset(args) -> int:
+    from . import workshop
+
+    print(workshop.reset(_lab(args), args.learner, args.to).render_text())
+    return 0
+
+
+def _teardown(args) -> int:
+    from . import workshop
+
+    result = workshop.teardown(_lab(args), Path(args.out) if args.out else None)
+    print(result.render_text())
+    return 0 if result.ok else 1
+
+
+def register(subparsers, common) -> None:
+    workshop = subparsers.add_parser("workshop", parents=[common], help="instructor: provision, watch, reset and "
+                                     "tear down learners' projects")
+    sub = workshop.add_subparsers(dest="workshop_command", metavar="ACTION")
+    sub.required = True
+    p = sub.add_parser("provision", parents=[common], help="a project, grants, quota (and on the practice cluster "
+                       "a kubeconfig) per learner; safe to repeat")
+    who = p.add_mutually_exclusive_group(required=True)
+    who.add_argument("--learners", type=int, metavar="N", help="learners learner1 … learnerN")
+    who.add_argument("--names", metavar="a,b,...", help="the learners' user names")
+    p.add_argument("--out", metavar="DIR", help="where <learner>.kubeconfig files go (practice cluster; default "
+                   "$CLEARML_LAB_HOME/workshop)")
+    p.set_defaults(handler=_provision)
+    p = sub.add_parser("progress", parents=[common], help="one row per learner: pass/FAIL per step, from the "
+                       "cluster")
+    p.set_defaults(handler=_progress)
+    p = sub.add_parser("reset", parents=[common], help="undo a learner's steps from STEP on")
+    p.add_argument("learner", metavar="LEARNER")
+    p.add_argument("--to", metavar="STEP", default="prerequisites", help="the step to go back to the start of")
+    p.set_defaults(handler=_reset)
+    p = sub.add_parser("teardown", parents=[common], help="remove every learner's project and credentials")
+    p.add_argument("--out", metavar="DIR", help="where provision wrote the kubeconfig files (removed too)")
+    p.set_defaults(handler=_teardown)
