@@ -1,0 +1,20 @@
+"""SCC planning time for the rendered 7.14.4 chart: rendered once, then only plan_grants is timed."""
+from __future__ import annotations
+
+from clearml_lab.chart import render
+from clearml_lab.scc import plan_grants
+
+from figures import Figure, median_seconds
+
+CHART_VERSION = "7.14.4"
+
+
+def measure(runs: int = 21) -> list[Figure]:
+    manifests = render(CHART_VERSION)
+    plans = []
+    median, samples = median_seconds(lambda: plans.append(plan_grants(manifests, namespace="clearml")), runs)
+    plan = plans[-1]
+    note = (f"chart {CHART_VERSION}, {len(manifests)} manifests, {len(plan.workloads)} workloads, "
+            f"{len(plan.grants())} grants; median of {runs}, first (cold) "
+            f"{samples[0] * 1000:.1f} ms, max {max(samples) * 1000:.1f} ms")
+    return [Figure("plan_scc_ms", median * 1000, "ms", "< 100 ms", note)]
