@@ -192,16 +192,18 @@ class Api:
         obj = self._check_type(req, body)
         self._validate_fields(req, obj)
         meta = obj["metadata"]
-        if not meta.get("name"):
-            if meta.get("generateName"):
-                meta["name"] = meta["generateName"] + "".join(secrets.choice("bcdfghjklmnpqrstvwxz2456789")
-                                                              for _ in range(5))
-            else:
-                raise invalid(req.rt, "", [("metadata.name", "Required value: name or generateName is required")])
-        req.name = meta["name"]
-        self._validate_name(req.rt, req.name)
+        prefix = None if meta.get("name") else meta.get("generateName")
+        if not meta.get("name") and not prefix:
+            raise invalid(req.rt, "", [("metadata.name", "Required value: name or generateName is required")])
+        # As in the real apiserver, a name is generated only after admission (BeforeCreate), so admission — and an
+        # SCC refusal's `pods "<name>" is forbidden` — sees the generateName prefix.
+        req.name = meta.get("name") or prefix
+        self._validate_name(req.rt, req.name + ("x" if prefix else ""))
         self._require_namespace(req, creating=True)
         obj = self.prepare_new(req, obj)
+        if prefix:
+            obj["metadata"]["name"] = prefix + "".join(secrets.choice("bcdfghjklmnpqrstvwxz2456789") for _ in range(5))
+            req.name = obj["metadata"]["name"]
         if self.store.get(req.rt.name, *self._key(req)) is not None:
             raise already_exists(req.rt, req.name)
         return self._persist(req, [("put", req.rt.name, obj)])[0]

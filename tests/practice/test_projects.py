@@ -23,3 +23,25 @@ def test_project_watch_shows_only_visible_projects_and_their_deletion(practice_c
     assert ("ADDED", mine) in seen and ("DELETED", mine) in seen
     assert all(name != other for _, name in seen), "a project the developer may not see leaked into the watch"
     admin.delete("projects", other)
+
+
+def test_scc_refusal_of_a_generated_pod_names_its_prefix(practice_cluster):
+    """OpenShift generates a pod's name after admission, so the refusal names the generateName prefix."""
+    from clearml_lab.kube import ApiFailure
+    from clearml_lab.oc import new_project
+
+    developer = Kube(practice_cluster.api_client("developer"))
+    project = f"p-{uuid.uuid4().hex[:6]}"
+    new_project(developer, project)  # the developer's own project: it may use restricted-v2 only
+    pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"generateName": "web-6f56f884d-"},
+           "spec": {"containers": [{"name": "c", "image": "example/app:1", "securityContext": {"privileged": True}}]}}
+    try:
+        developer.create("pods", pod, project)
+    except ApiFailure as err:
+        assert err.code == 403
+        assert err.message.startswith('pods "web-6f56f884d-" is forbidden: unable to validate against any security '
+                                      'context constraint: [')
+    else:
+        raise AssertionError("a privileged pod was admitted for a developer")
+    finally:
+        developer.delete("projects", project)
