@@ -441,9 +441,36 @@ def _row(lab: Lab, learner: str) -> Row:
             except LabError as err:
                 ok, summary = False, str(err)
         cells[step.name], details[step.name] = ok, summary
-    # Diagnoses only where something fails: old events of a finished install are history, not a cause.
-    found = tuple(diagnose.gather(lab.kube(), lab.namespace)) if not all(cells.values()) else ()
+    found = _current_diagnoses(lab) if not all(cells.values()) else ()
     return Row(learner, lab.namespace, cells, details, found)
+
+
+OBJECT_KINDS = {"Pod": "pods", "ReplicaSet": "replicasets", "StatefulSet": "statefulsets",
+                "Deployment": "deployments", "PersistentVolumeClaim": "persistentvolumeclaims"}
+
+
+def _current_diagnoses(lab: Lab) -> tuple:
+    """What blocks the learner now. Events outlive their objects, so a diagnosis about an object that is gone, or
+    about a pod that is ready by now (e.g. one that waited for its volume at the start), is history."""
+    from . import diagnose
+
+    kube = lab.kube()
+    found = diagnose.gather(kube, lab.namespace)
+    kinds = {d.subject.partition("/")[0] for d in found} & set(OBJECT_KINDS)
+    live = {kind: {o["metadata"]["name"]: o for o in kube.list(OBJECT_KINDS[kind], lab.namespace).get("items", [])}
+            for kind in kinds}
+
+    def ready(pod: dict) -> bool:
+        return any(c.get("type") == "Ready" and c.get("status") == "True"
+                   for c in (pod.get("status") or {}).get("conditions") or [])
+
+    def current(d) -> bool:
+        kind, _, name = d.subject.partition("/")
+        if kind not in live:
+            return True
+        return name in live[kind] and not (kind == "Pod" and ready(live[kind][name]))
+
+    return tuple(d for d in found if current(d))
 
 
 # ---- reset ---------------------------------------------------------------------------------------------------------
@@ -483,18 +510,27 @@ def reset(lab: Lab, learner: str, to: str = "prerequisites") -> ResetResult:
 
 
 # ---- teardown ------------------------------------------------------------------------------------------------------
-def teardown(lab: Lab, out_dir: Path | None = None) -> TeardownResult:
-    """Remove every learner's project (returning when they are gone), their credentials and anything cluster-scoped
-    the workshop made; then prove nothing is left."""
-    from .steps.cleanup import Cleanup
+def teardown(lab: Lab, out_dir: Path | None = None, timeout: float = 300) -> TeardownResult:
+    """Remove every learner's project (returning when they are gone, with the volumes claimed from them), their
+    credentials and anything cluster-scoped the workshop made; then prove nothing is left.
 
+    Deleting a project deletes everything in it — the release, its claims, routes and the namespaced SCC grants —
+    so the projects go first, all at once, and the wait is on the namespaces themselves (the instructor may read
+    them), then on the volumes their claims held."""
     _require_admin(lab)
     kube = lab.kube()
     found = learners(lab)
+    projects = {project_for(name) for name in found}
     removed = []
-    with ThreadPoolExecutor(WORKERS) as pool:
-        for learner, result in zip(found, pool.map(lambda p: Cleanup().run(_learner_lab(lab, p)), found.values())):
-            removed += [f"{learner}: {line}" for line in result.output if line]
+    for name, project in found.items():
+        if kube.delete("projects", project["metadata"]["name"]) is not None:
+            removed.append(f'{name}: project.project.openshift.io "{project["metadata"]["name"]}" deleted')
+    if not wait_for(kube, "namespaces", lambda items: not projects & {n["metadata"]["name"] for n in items},
+                    timeout=timeout):
+        raise LabError(f"the learners' projects are still Terminating after {int(timeout)} s: run teardown again; "
+                       f"if it persists, look at their finalizers (oc get ns -o yaml).")
+    wait_for(kube, "persistentvolumes", lambda items: not any(
+        (v.get("spec", {}).get("claimRef") or {}).get("namespace") in projects for v in items), timeout=timeout)
     users = set(found)
     if lab.is_practice:
         for token in _tokens(kube):
