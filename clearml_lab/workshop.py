@@ -207,9 +207,20 @@ def provision(lab: Lab, names: list[str], out_dir: Path | None = None) -> Provis
             raise LabError(f"project {project_for(name)} already exists and is not learner {name}'s workshop "
                            f"project: choose another learner name, or delete that project first.")
     out = Path(out_dir) if out_dir else lab_home() / "workshop"
+    _package_charts({lab.settings.chart_version})
     with ThreadPoolExecutor(WORKERS) as pool:
         setups = list(pool.map(lambda n: ensure_learner(lab, n, out if lab.is_practice else None), names))
     return ProvisionResult(tuple(setups), lab.target.describe())
+
+
+def _package_charts(versions: set[str]) -> None:
+    """Package each chart version once, before threads render it: the packaging of one process is not safe to run
+    twice at the same time (its temporary file is named after the process)."""
+    from . import chart
+
+    for version in versions:
+        if version in chart.known_chart_versions():
+            chart.chart_package(version)
 
 
 def ensure_learner(lab: Lab, learner: str, out_dir: Path | None) -> LearnerSetup:
@@ -395,6 +406,8 @@ def progress(lab: Lab) -> Progress:
     _require_admin(lab)
     names = tuple(step.name for step in steps.RECIPE)
     found = learners(lab)
+    _package_charts({(p["metadata"].get("annotations") or {}).get(CHART_VERSION, lab.settings.chart_version)
+                     for p in found.values()})
     with ThreadPoolExecutor(WORKERS) as pool:
         rows = list(pool.map(lambda item: _row(_learner_lab(lab, item[1]), item[0]), found.items()))
     return Progress(names, tuple(rows))
@@ -491,10 +504,10 @@ def reset(lab: Lab, learner: str, to: str = "prerequisites") -> ResetResult:
                          f"{', '.join(learners(lab)) or '(none provisioned)'}.")
     l, lines = _learner_lab(lab, project), []
     for name in reversed(names[names.index(to):]):
-        if name == "routes":
-            lines += Routes().undo(l).output
-        elif name == "install":
-            lines += [line for line in Install().undo(l).output if line]
+        if name in ("routes", "install"):
+            undone = (Routes() if name == "routes" else Install()).undo(l)
+            lines += [f"{name}: {undone.summary}", *(line for line in undone.output if line)]
+        if name == "install":
             kube = l.kube()
             for pvc in kube.list("persistentvolumeclaims", l.namespace).get("items", []):
                 kube.delete("persistentvolumeclaims", pvc["metadata"]["name"], l.namespace)
@@ -548,7 +561,8 @@ def teardown(lab: Lab, out_dir: Path | None = None, timeout: float = 300) -> Tea
 
 def _tokens(kube) -> list[dict]:
     try:
-        return kube.request("GET", TOKENS, query={"labelSelector": LEARNER}).get("items", [])
+        items = kube.request("GET", TOKENS, query={"labelSelector": LEARNER}).get("items", [])
+        return sorted(items, key=lambda t: t["metadata"]["labels"][LEARNER])
     except ApiFailure as err:
         if err.code == 404:  # a cluster without the OAuth API: no tokens were made
             return []
