@@ -293,11 +293,12 @@ class Api:
             # Replayed history is judged by today's RBAC; a project being deleted may have lost its bindings
             # already, so its requester still sees it (OpenShift's project cache saw it while it existed).
             requester = (event["object"]["metadata"].get("annotations") or {}).get("openshift.io/requester")
-            if kind != "DELETED" and (requester == req.identity.username
-                                      or self.virtual._visible(req.identity, name)):
+            visible = requester == req.identity.username or self.virtual._visible(req.identity, name)
+            if kind != "DELETED" and visible:
                 kind = "MODIFIED" if name in seen else "ADDED"  # first seen once its admin binding exists
                 seen.add(name)
-            elif kind == "DELETED" and name in seen:
+            elif kind == "DELETED" and (name in seen or visible):
+                # A stream that started after the list (resourceVersion=N) knows the project from that list.
                 seen.discard(name)
             else:
                 continue

@@ -45,3 +45,17 @@ def test_scc_refusal_of_a_generated_pod_names_its_prefix(practice_cluster):
         raise AssertionError("a privileged pod was admitted for a developer")
     finally:
         developer.delete("projects", project)
+
+
+def test_a_watch_started_from_a_list_sees_the_deletion(practice_cluster):
+    """list, then watch from its resourceVersion — how clients wait for a project to be gone."""
+    admin = Kube(practice_cluster.api_client("kubeadmin"))
+    name = f"p-{uuid.uuid4().hex[:6]}"
+    admin.create("projectrequests", {"apiVersion": "project.openshift.io/v1", "kind": "ProjectRequest",
+                                     "metadata": {"name": name}})
+    admin.delete("projects", name)
+    listing = admin.list("projects")
+    if all(p["metadata"]["name"] != name for p in listing["items"]):
+        return  # already gone before the list: nothing to wait for
+    events = admin.watch("projects", resource_version=listing["metadata"]["resourceVersion"], timeout_seconds=20)
+    assert any(e["type"] == "DELETED" and e["object"]["metadata"]["name"] == name for e in events)
