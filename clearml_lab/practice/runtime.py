@@ -98,6 +98,7 @@ class Cluster:
         await self._check_answers(url, ca, tokens["kubeadmin"])
         repo_site = await self._chart_repository_site()
         api.settings.update(self._settings(api, repo_site))
+        self._publish_storage_capacity(api)
         self._start_controllers(api)
         write_kubeconfig(self.kubeconfig_path, kubeconfig(url, ca.read_bytes(), tokens))
         (self.state / SERVER_FILE).write_text(json.dumps({
@@ -178,6 +179,23 @@ class Cluster:
         else:
             req.verb = "update"
             api.update(req, {**current, "spec": {**current.get("spec", {}), **wanted["spec"]}})
+
+    def _publish_storage_capacity(self, api: Api) -> None:
+        """The default class's capacity as a CSI driver publishes it (CSIStorageCapacity), for the storage
+        prerequisite and the volume controller; --storage-capacity sets it (small, to show 155 Gi not fitting)."""
+        rt = api.registry.by_name("csistoragecapacities.storage.k8s.io")
+        name, namespace = "practice-standard-csi", "kube-system"
+        wanted = {"apiVersion": rt.api_version, "kind": rt.kind,
+                  "metadata": {"name": name, "namespace": namespace},
+                  "storageClassName": "standard-csi", "capacity": self.storage_capacity,
+                  "nodeTopology": {"matchLabels": {"kubernetes.io/hostname": "practice-node"}}}
+        current = api.store.get(rt.name, namespace, name)
+        req = Request(SYSTEM_ADMIN, "create", rt, namespace=namespace, name=name, user_agent="practice-apiserver")
+        if current is None:
+            api.create(req, wanted)
+        elif current.get("capacity") != self.storage_capacity:
+            req.verb = "update"
+            api.update(req, {**current, "capacity": self.storage_capacity})
 
     # ---- controllers ---------------------------------------------------------------------------------------------
     def _start_controllers(self, api: Api) -> None:

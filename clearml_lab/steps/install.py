@@ -89,7 +89,7 @@ class Install(Step):
             fix = found[0].fix if found else None
             summary = found[0].cause if found else f"helm failed: {self._helm_error(result.error, lab)}"
             return StepResult(self.name, "run", False, summary, output=output, fix=fix, target=lab.describe())
-        waited = self.wait(lab, timeout=self.timeout, on_line=on_line)
+        waited = self.wait(lab, timeout=self.timeout, on_line=on_line, fresh=True)
         return StepResult(self.name, "run", waited.ok, waited.summary, waited.checks, changed=True,
                           output=output, fix=waited.fix, target=lab.describe())
 
@@ -100,8 +100,11 @@ class Install(Step):
                     f"release or use another project (--namespace).")
         return error
 
-    def wait(self, lab, timeout: float, on_line=None) -> StepResult:
-        """Watch pods until all workloads are ready, a blocking cause persists, or the timeout passes."""
+    def wait(self, lab, timeout: float, on_line=None, *, fresh: bool = False) -> StepResult:
+        """Watch until all workloads are ready, a blocking cause persists, or the timeout passes.
+
+        ``fresh``: the objects were just created, so a cause that no retry fixes ends the wait at once; a check
+        of an older install gives every cause the grace period (its events may predate a fix being applied)."""
         kube, ns, release = lab.kube(), lab.namespace, lab.settings.release
         deadline = time.monotonic() + timeout
         first_seen: dict[str, float] = {}
@@ -122,7 +125,7 @@ class Install(Step):
             for d in blocking:
                 first_seen.setdefault(d.rule + d.subject, now)
             persistent = [d for d in blocking
-                          if d.rule in IMMEDIATE or now - first_seen[d.rule + d.subject] >= self.grace]
+                          if (fresh and d.rule in IMMEDIATE) or now - first_seen[d.rule + d.subject] >= self.grace]
             if persistent or now >= deadline:
                 reasons = tuple(Check(d.subject, False, d.cause, d.fix) for d in (persistent or blocking))
                 summary = (f"not ready ({progress}): {persistent[0].cause}" if persistent else
