@@ -47,11 +47,14 @@ async def _watcher(session, base: str, stats: Counter, seconds: int, rv: str) ->
 async def _writer(session, base: str, stats: Counter, stop: float) -> None:
     turn = 0
     while time.monotonic() < stop:
-        body = {"data": {"turn": str(turn)}}
-        async with session.patch(f"{base}/configmaps/cm-{turn % OBJECTS}", json=body,
-                                 headers={"Content-Type": "application/merge-patch+json"}) as response:
-            await response.read()
-            stats["writes" if response.status < 400 else "write errors"] += 1
+        body = json.dumps({"data": {"turn": str(turn)}})
+        try:
+            async with session.patch(f"{base}/configmaps/cm-{turn % OBJECTS}", data=body,
+                                     headers={"Content-Type": "application/merge-patch+json"}) as response:
+                await response.read()
+                stats["writes" if response.status < 400 else "write errors"] += 1
+        except (aiohttp.ClientError, asyncio.TimeoutError):
+            stats["write errors"] += 1
         turn += 1
         await asyncio.sleep(0.05)
 
@@ -90,5 +93,5 @@ def measure(cluster: PracticeCluster, clients: int = 20, seconds: int = 10) -> l
     note = (f"{clients} clients × (get/list loop + 1 watch) for {elapsed:.1f} s; {reads['ok']} reads answered "
             f"(server counted {server_reads}), 5xx {reads['5xx']}, 4xx {reads['4xx']}, connection errors "
             f"{reads['connection errors']}; {writes['writes']} writes fanned out as {reads['watch events']} watch "
-            f"events ({fan_out:.1f} per write, {clients} expected)")
+            f"events ({fan_out:.1f} per write, {clients} expected), write errors {writes['write errors']}")
     return [Figure("practice_requests_per_s", reads["ok"] / elapsed, "req/s", "—", note)]

@@ -18,7 +18,7 @@ def _na(why: str) -> list[Figure]:
     return [Figure("workshop_30_learners_s", None, "s", TARGET, why)]
 
 
-def measure(cluster: PracticeCluster, work: Path, learners: int = 30, budget_s: float = 420) -> list[Figure]:
+def measure(cluster: PracticeCluster, work: Path, learners: int = 30, budget_s: float = 300) -> list[Figure]:
     if importlib.util.find_spec("clearml_lab.workshop") is None:
         return _na("workshop mode is not there yet (no clearml_lab/workshop.py), so nothing was measured")
     home = lab_home_for(cluster, work / "workshop-home")
