@@ -90,6 +90,8 @@ class ProvisionResult:
 
     def render_text(self) -> str:
         lines = [f"provisioned {len(self.learners)} learner(s) on {self.target}"]
+        if not any(s.kubeconfig for s in self.learners):
+            lines.append("learners log in as themselves (existing users of the cluster); no kubeconfig was written")
         for s in self.learners:
             state = f"{len(s.changes)} change(s)" if s.changes else "already in place"
             lines.append(f"{s.learner}: project {s.project}, {len(s.grants)} SCC grant(s), {state}"
@@ -399,13 +401,19 @@ def _learner_kubeconfig(lab: Lab, learner: str, token: str) -> dict:
 
 
 # ---- progress -------------------------------------------------------------------------------------------------------
-def progress(lab: Lab) -> Progress:
-    """Every learner's steps, checked now from the cluster with the instructor's credentials."""
+def progress(lab: Lab, only: list[str] | None = None) -> Progress:
+    """Every learner's steps (or only those named), checked now from the cluster with the instructor's
+    credentials."""
     from . import steps
 
     _require_admin(lab)
     names = tuple(step.name for step in steps.RECIPE)
     found = learners(lab)
+    unknown = sorted(set(only or ()) - set(found))
+    if unknown:
+        raise UsageError(f"there is no learner {', '.join(unknown)} in this workshop: choose among "
+                         f"{', '.join(found) or '(none provisioned)'}.")
+    found = {name: project for name, project in found.items() if not only or name in only}
     _package_charts({(p["metadata"].get("annotations") or {}).get(CHART_VERSION, lab.settings.chart_version)
                      for p in found.values()})
     with ThreadPoolExecutor(WORKERS) as pool:
@@ -536,8 +544,12 @@ def teardown(lab: Lab, out_dir: Path | None = None, timeout: float = 300) -> Tea
     projects = {project_for(name) for name in found}
     removed = []
     for name, project in found.items():
-        if kube.delete("projects", project["metadata"]["name"]) is not None:
-            removed.append(f'{name}: project.project.openshift.io "{project["metadata"]["name"]}" deleted')
+        try:
+            if kube.delete("projects", project["metadata"]["name"]) is not None:
+                removed.append(f'{name}: project.project.openshift.io "{project["metadata"]["name"]}" deleted')
+        except ApiFailure as err:
+            if err.code != 409:  # 409: already Terminating (an earlier teardown was interrupted); waited for below
+                raise
     if not wait_for(kube, "namespaces", lambda items: not projects & {n["metadata"]["name"] for n in items},
                     timeout=timeout):
         raise LabError(f"the learners' projects are still Terminating after {int(timeout)} s: run teardown again; "

@@ -24,7 +24,7 @@ def _provision(args) -> int:
 def _progress(args) -> int:
     from . import workshop
 
-    result = workshop.progress(_lab(args))
+    result = workshop.progress(_lab(args), args.learner or None)
     # stdout: exactly one row per learner (name, then pass/FAIL per step); the header and the stuck learners'
     # diagnoses go to stderr so scripts can read the rows as they are.
     print("LEARNER " + " ".join(result.steps), file=sys.stderr)
@@ -65,6 +65,7 @@ def register(subparsers, common) -> None:
     p.set_defaults(handler=_provision)
     p = sub.add_parser("progress", parents=[common], help="one row per learner: pass/FAIL per step, from the "
                        "cluster")
+    p.add_argument("learner", nargs="*", metavar="LEARNER", help="only these learners (default: all)")
     p.set_defaults(handler=_progress)
     p = sub.add_parser("reset", parents=[common], help="undo a learner's steps from STEP on")
     p.add_argument("learner", metavar="LEARNER")

@@ -41,8 +41,8 @@ def _ok(result):
     return result.stdout
 
 
-def _table(home) -> dict[str, list[str]]:
-    lines = _ok(cli(home, "workshop", "progress")).splitlines()
+def _table(home, *learners) -> dict[str, list[str]]:
+    lines = _ok(cli(home, "workshop", "progress", *learners)).splitlines()
     rows = {line.split()[0]: line.split()[1:] for line in lines}
     assert len(rows) == len(lines), "one row per learner"
     return rows
@@ -68,6 +68,8 @@ def test_bad_input_is_refused_before_anything_changes(home, instructor):
     assert workshop.learners(instructor) == {}
     result = cli(home, "workshop", "reset", "nobody")
     assert result.returncode == 2 and "no learner 'nobody'" in result.stderr
+    result = cli(home, "workshop", "progress", "nobody")
+    assert result.returncode == 2 and "no learner nobody" in result.stderr
 
 
 def test_provision_is_idempotent_and_resumable(home, instructor, cluster):
@@ -181,12 +183,13 @@ def test_the_workshop_from_start_to_teardown(home, instructor, cluster):
     # Reset: back to the start of the install; the instructor's grant comes back, the learner's release goes.
     out = _ok(cli(home, "workshop", "reset", stuck, "--to", "install"))
     assert 'release "clearml" uninstalled' in out and "restored:" in out and "anyuid" in out
-    assert _table(home)[stuck] == _cells(prerequisites=True, project=True, scc=True)
+    assert _table(home, stuck) == {stuck: _cells(prerequisites=True, project=True, scc=True)}
     _ok(cli(home, "--kubeconfig", str(_kubeconfig(home, stuck)), "run", "all"))
-    assert _table(home)[stuck] == _cells(**{s.replace("-", "_"): True for s in STEPS})
+    assert _table(home, stuck) == {stuck: _cells(**{s.replace("-", "_"): True for s in STEPS})}
 
     # Teardown returns when the projects are gone and proves nothing is left; the learners' tokens stop working.
     tokens = {learner: _token(home, learner) for learner in LEARNERS}
+    kube.delete("projects", "ken-clearml")  # as an interrupted teardown would have left it: Terminating
     out = _ok(cli(home, "workshop", "teardown", "--out", str(home / "kubeconfigs")))
     assert "nothing of the workshop is left on the cluster." in out
     names = {n["metadata"]["name"] for n in kube.list("namespaces")["items"]}
