@@ -13,6 +13,7 @@ import gzip
 import hashlib
 import io
 import os
+import threading
 import tarfile
 from datetime import datetime, timezone
 from pathlib import Path
@@ -155,6 +156,6 @@ def build_repository(out_dir: Path, base_url: str) -> Path:
 
 def _write_atomically(target: Path, data: bytes) -> None:
     """Readers (helm, a server) never see half a file, even when two builders race."""
-    partial = target.with_name(f".{target.name}.{os.getpid()}.partial")
+    partial = target.with_name(f".{target.name}.{os.getpid()}.{threading.get_ident()}.partial")  # per writer
     partial.write_bytes(data)
     os.replace(partial, target)
