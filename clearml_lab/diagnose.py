@@ -60,9 +60,22 @@ def _pod_sa(pod: dict) -> str:
     return pod.get("spec", {}).get("serviceAccountName") or "default"
 
 
-def explain(namespace: str, *, events: list[dict] = (), pods: list[dict] = (), workloads: list[dict] = (),
+def _settled(kind: str, name: str, pods: dict, claims: dict | None) -> bool:
+    """An event about an object that is gone, or has since got what it lacked, is history, not a cause."""
+    if kind == "Pod":
+        pod = pods.get(name)
+        return pod is None or any(c.get("type") == "Ready" and c.get("status") == "True"
+                                  for c in pod.get("status", {}).get("conditions", []))
+    if kind == "PersistentVolumeClaim" and claims is not None:
+        claim = claims.get(name)
+        return claim is None or claim.get("status", {}).get("phase") == "Bound"
+    return False
+
+
+def explain(namespace: str, *, events: list[dict] = (), pods: list[dict] | None = None, workloads: list[dict] = (),
             logs: dict[tuple[str, str], str] | None = None, helm_output: str = "",
-            grant_hint: Callable[[dict], str | None] | None = None) -> list[Diagnosis]:
+            grant_hint: Callable[[dict], str | None] | None = None,
+            claims: list[dict] | None = None) -> list[Diagnosis]:
     """Diagnoses for one namespace, most specific first, one per cause and object.
 
     ``workloads`` are the ReplicaSets/StatefulSets/Deployments events may be about (their pod template names the
@@ -71,6 +84,8 @@ def explain(namespace: str, *, events: list[dict] = (), pods: list[dict] = (), w
     logs = logs or {}
     found: dict[tuple[str, str], Diagnosis] = {}
     by_name = {(w.get("kind"), w["metadata"]["name"]): w for w in workloads}
+    pods_by_name = None if pods is None else {p["metadata"]["name"]: p for p in pods}
+    claims_by_name = None if claims is None else {c["metadata"]["name"]: c for c in claims}
 
     def add(rule, subject, fields):
         cause, fix = _fill(rule, {"namespace": namespace, **fields})
@@ -79,6 +94,8 @@ def explain(namespace: str, *, events: list[dict] = (), pods: list[dict] = (), w
     for event in events:
         involved = event.get("involvedObject", {})
         kind, name = involved.get("kind", ""), involved.get("name", "")
+        if pods_by_name is not None and _settled(kind, name, pods_by_name, claims_by_name):
+            continue
         for rule in rules():
             if rule["evidence"] != "event" or event.get("reason") != rule["reason"]:
                 continue
@@ -96,7 +113,7 @@ def explain(namespace: str, *, events: list[dict] = (), pods: list[dict] = (), w
             add(rule, f"{kind}/{name}", fields)
             break
 
-    for pod in pods:
+    for pod in pods or ():
         pod_name = pod["metadata"]["name"]
         for container, image, state in _container_states(pod):
             fields = {"pod": pod_name, "container": container, "image": image, "sa": _pod_sa(pod)}
@@ -143,6 +160,7 @@ def gather(kube, namespace: str, *, helm_output: str = "", grant_hint=None) -> l
         grant_hint = planner_hint(namespace, (ns.get("metadata") or {}).get("annotations"))
     events = kube.list("events", namespace).get("items", [])
     pods = kube.list("pods", namespace).get("items", [])
+    claims = kube.list("persistentvolumeclaims", namespace).get("items", [])
     workloads = []
     for resource, kind in (("replicasets", "ReplicaSet"), ("statefulsets", "StatefulSet"),
                            ("deployments", "Deployment")):
@@ -156,4 +174,4 @@ def gather(kube, namespace: str, *, helm_output: str = "", grant_hint=None) -> l
                                         query={"container": container, "tailLines": 50}, stream=True)
                 logs[(pod["metadata"]["name"], container)] = response.data.decode("utf-8", "replace")
     return explain(namespace, events=events, pods=pods, workloads=workloads, logs=logs, helm_output=helm_output,
-                   grant_hint=grant_hint)
+                   grant_hint=grant_hint, claims=claims)

@@ -96,3 +96,20 @@ def test_an_old_refusal_is_over_once_every_pod_exists():
     assert explain(NS, events=[event], workloads=[rs]) == []
     rs["status"]["replicas"] = 0
     assert [d.rule for d in explain(NS, events=[event], workloads=[rs])] == ["scc-rejected"]
+
+
+def test_events_about_pods_gone_or_ready_and_claims_bound_are_history():
+    unbound = {"reason": "FailedScheduling", "involvedObject": {"kind": "Pod", "name": "p1"},
+               "message": "0/1 nodes are available: pod has unbound immediate PersistentVolumeClaims."}
+    ready = {"metadata": {"name": "p1"}, "spec": {}, "status": {"conditions": [{"type": "Ready", "status": "True"}]}}
+    other = {"metadata": {"name": "p2"}, "spec": {}, "status": {}}
+    assert explain(NS, events=[unbound], pods=[ready]) == []
+    assert explain(NS, events=[unbound], pods=[other]) == []  # p1 is gone
+    waiting = {"metadata": {"name": "p1"}, "spec": {}, "status": {"phase": "Pending"}}
+    assert [d.rule for d in explain(NS, events=[unbound], pods=[waiting])] == ["unbound-pvc"]
+    binding = {"reason": "FailedBinding", "involvedObject": {"kind": "PersistentVolumeClaim", "name": "c"},
+               "message": "no persistent volumes available for this claim and no storage class is set"}
+    bound = {"metadata": {"name": "c"}, "status": {"phase": "Bound"}}
+    pending = {"metadata": {"name": "c"}, "status": {"phase": "Pending"}}
+    assert explain(NS, events=[binding], pods=[waiting], claims=[bound]) == []
+    assert len(explain(NS, events=[binding], pods=[waiting], claims=[pending])) == 1
