@@ -85,6 +85,21 @@ def review(kube, namespace: str, workload: dict) -> str | None:
     return (status.get("allowedBy") or {}).get("name")
 
 
+def recreate_pods_admitted_before(kube, namespace: str, granted: dict[str, str]) -> list[str]:
+    """A grant changes nothing for pods that already exist: admission chose their SCC (and UID) when they were
+    created. Delete the controller-made pods of the newly granted accounts that run under another SCC, so their
+    controllers create them again under the new one."""
+    lines = []
+    for pod in kube.list("pods", namespace).get("items", []):
+        meta, sa = pod["metadata"], pod.get("spec", {}).get("serviceAccountName") or "default"
+        admitted = (meta.get("annotations") or {}).get("openshift.io/scc")
+        if sa in granted and admitted != granted[sa] and meta.get("ownerReferences"):
+            kube.delete("pods", meta["name"], namespace)
+            lines.append(f'pod "{meta["name"]}" deleted: admitted under {admitted} before the grant; its controller '
+                         f"recreates it under {granted[sa]}")
+    return lines
+
+
 class SccGrants(Step):
     def __init__(self):
         super().__init__(
@@ -108,7 +123,7 @@ class SccGrants(Step):
     def run(self, lab, on_line=None) -> StepResult:
         kube, ns = lab.kube(), lab.namespace
         plan = compute_plan(lab)
-        output, changed = [], False
+        output, changed, granted = [], False, {}
         for grant in plan.grants():
             try:
                 created, line = add_scc_to_user(kube, grant.scc, grant.service_account, ns, namespaced=True)
@@ -119,6 +134,12 @@ class SccGrants(Step):
                         f"oc adm policy add-scc-to-user {grant.scc} -z {grant.service_account} -n {ns}")
                 created = False
             changed |= created
+            if created:
+                granted[grant.service_account] = grant.scc
+            output.append(line)
+            if on_line:
+                on_line(line)
+        for line in recreate_pods_admitted_before(kube, ns, granted):
             output.append(line)
             if on_line:
                 on_line(line)
