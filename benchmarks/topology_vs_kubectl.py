@@ -33,7 +33,7 @@ def measure(cluster: PracticeCluster, home: Path, runs: int = 9) -> list[Figure]
     kubectl = ["kubectl", "get", KUBECTL_KINDS, "-n", NAMESPACE, "-o", "json"]
     cluster.run(*kubectl)  # warms kubectl's discovery cache, as any learner's second call finds it
     warm_client = cluster.api_client()
-    objects = len(topology.snapshot(warm_client, NAMESPACE).nodes)
+    nodes = len(topology.snapshot(warm_client, NAMESPACE).nodes)
     snapshot_s, snapshot_samples = median_seconds(lambda: topology.snapshot(warm_client, NAMESPACE), runs)
     kubectl_s, kubectl_samples = median_seconds(lambda: cluster.run(*kubectl), runs)
 
@@ -50,7 +50,7 @@ def measure(cluster: PracticeCluster, home: Path, runs: int = 9) -> list[Figure]
     return [
         Figure("topology_vs_kubectl_ratio", snapshot_s / kubectl_s, "", "≤ 1.0",
                f"snapshot {snapshot_s * 1000:.1f} ms vs kubectl {kubectl_s * 1000:.1f} ms (medians of {runs}; "
-               f"ranges {_range(snapshot_samples)} / {_range(kubectl_samples)} ms); {objects} topology nodes after "
+               f"ranges {_range(snapshot_samples)} / {_range(kubectl_samples)} ms); {nodes} topology nodes after "
                f"`clearml-lab run all` ({recipe_s:.0f} s)"),
         Figure("snapshot_list_calls_per_kind", per_kind, "calls", "1 list call per kind",
                f"server saw {_calls(snapshot_calls)} for {len(topology.KINDS)} kinds"
