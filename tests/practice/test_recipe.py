@@ -126,3 +126,31 @@ def test_tokens_never_appear_in_results(home, practice_cluster):
     for text in (out.stdout, out.stderr, out_undo.stdout, out_undo.stderr):
         assert not any(token in text for token in tokens)
     assert out.returncode == 0 and out_undo.returncode == 0
+
+
+def test_lint_values_cli_names_lines_and_exits_1(home, tmp_path):
+    bad = tmp_path / "values.yaml"
+    bad.write_text("apiserver:\n  servce:\n    type: ClusterIP\nelasticsearch:\n  rbac:\n    create: true\n")
+    result = cli(home, "lint-values", str(bad))
+    assert result.returncode == 1
+    assert f"{bad}:2:3: error: `apiserver.servce` is not a key of this chart; did you mean `apiserver.service`?" \
+        in result.stdout
+    good = tmp_path / "good.yaml"
+    good.write_text("apiserver:\n  service:\n    type: ClusterIP\n")
+    assert cli(home, "lint-values", str(good)).returncode == 0
+
+
+def test_a_release_installed_by_someone_else_is_one_sentence(home, practice_cluster):
+    ns = _ns()
+    lab = connect(namespace=ns)
+    for name in ("helm-repo", "project", "values", "scc"):
+        assert steps.get(name).run(lab).ok
+    from clearml_lab import chart
+
+    other = practice_cluster.run("helm", "install", "someone-else", str(chart.chart_package("7.14.4")),
+                                 "--namespace", ns, "-f", str(lab.values_file), check=False)
+    assert other.returncode == 0, other.stderr
+    result = steps.get("install").run(lab)
+    assert not result.ok
+    assert "objects of another helm release already exist in project" in result.summary
+    assert steps.get("cleanup").run(lab).ok
