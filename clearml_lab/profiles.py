@@ -39,7 +39,7 @@ def profile_values(profile: str, chart_version: str) -> dict:
     """The values to install `chart_version` of the clearml chart with, for this profile (a fresh dict)."""
     values = copy.deepcopy(_profile(profile)["values"])
     for fix in install_fixes(chart_version):
-        values = _merge(values, fix.values)
+        values = merge_values(values, fix.values)
     return values
 
 
@@ -78,11 +78,13 @@ def _version(chart_version: str) -> tuple[int, int, int]:
     return tuple(int(part) for part in match.groups())
 
 
-def _merge(base: dict, overlay: dict) -> dict:
-    merged = dict(base)
+def merge_values(base: dict, overlay: dict) -> dict:
+    """overlay on base, as helm merges values files: nested mappings merge, anything else is replaced; a fresh
+    structure, so neither input is changed."""
+    merged = copy.deepcopy(base)
     for key, value in overlay.items():
         if isinstance(value, dict) and isinstance(merged.get(key), dict):
-            merged[key] = _merge(merged[key], value)
+            merged[key] = merge_values(merged[key], value)
         else:
             merged[key] = copy.deepcopy(value)
     return merged

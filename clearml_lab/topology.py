@@ -16,6 +16,8 @@ from typing import Callable, Iterable
 
 from .errors import LabError
 
+from .labels import selector_matches
+
 # The kinds one snapshot lists, each with one GET: (group, version, plural). Order is the order of the calls.
 KINDS = {
     "deployments": ("apps", "v1", "deployments"),
@@ -164,27 +166,6 @@ def _labels(obj: dict) -> dict:
     return _meta(obj).get("labels") or {}
 
 
-def _selector_matches(selector: dict | None, labels: dict) -> bool:
-    """A LabelSelector (matchLabels/matchExpressions); an empty selector selects nothing here, to avoid
-    attaching every pod to a workload that has no selector."""
-    selector = selector or {}
-    match_labels = selector.get("matchLabels") or {}
-    expressions = selector.get("matchExpressions") or []
-    if not match_labels and not expressions:
-        return False
-    if any(labels.get(k) != v for k, v in match_labels.items()):
-        return False
-    for expr in expressions:
-        key, op, values = expr.get("key"), expr.get("operator"), expr.get("values") or []
-        ok = {"In": key in labels and labels[key] in values,
-              "NotIn": key not in labels or labels[key] not in values,
-              "Exists": key in labels,
-              "DoesNotExist": key not in labels}.get(op, False)
-        if not ok:
-            return False
-    return True
-
-
 def pod_state(pod: dict) -> tuple[str, str] | None:
     """(state, reason) of a pod as the topology ring counts it; None for a pod that has completed."""
     status = pod.get("status") or {}
@@ -237,7 +218,7 @@ def _workload_of_pod(pod: dict, workloads: dict[tuple[str, str], dict]) -> tuple
             return key
     labels = _labels(pod)
     return next((key for key, obj in sorted(workloads.items())
-                 if _selector_matches((obj.get("spec") or {}).get("selector"), labels)), None)
+                 if selector_matches((obj.get("spec") or {}).get("selector"), labels)), None)
 
 
 def _release_of(obj: dict) -> str | None:

@@ -20,6 +20,8 @@ from pathlib import Path
 
 import yaml
 
+from ..profiles import merge_values
+
 CHARTS_DIR = Path(__file__).parent / "charts"
 REPO_CHART = "clearml"
 # Every file in a package carries this time, so packages (and their digests) depend on the source only.
@@ -55,23 +57,12 @@ def source_digest() -> str:
     return digest.hexdigest()
 
 
-def _merge(base: dict, overlay: dict) -> dict:
-    """overlay on top of base, recursively; a fresh structure, so shared (anchored) sub-values stay untouched."""
-    merged = copy.deepcopy(base)
-    for key, value in overlay.items():
-        if isinstance(value, dict) and isinstance(merged.get(key), dict):
-            merged[key] = _merge(merged[key], value)
-        else:
-            merged[key] = copy.deepcopy(value)
-    return merged
-
-
 def chart_values(name: str, version: str) -> dict:
     """The chart's own values.yaml, as packaged: the shared defaults with the version's overlay on top."""
     values: dict = {}
     for layer in (CHARTS_DIR / name / "values.yaml", CHARTS_DIR / name / version / "values.yaml"):
         if layer.is_file():
-            values = _merge(values, yaml.safe_load(layer.read_text()) or {})
+            values = merge_values(values, yaml.safe_load(layer.read_text()) or {})
     return values
 
 
@@ -80,7 +71,7 @@ def effective_defaults(name: str, version: str) -> dict:
     (a subchart's own defaults, then what the parent's values.yaml sets for it)."""
     values = chart_values(name, version)
     for dep in chart_metadata(name, version).get("dependencies") or []:
-        values[dep["name"]] = _merge(effective_defaults(dep["name"], str(dep["version"])),
+        values[dep["name"]] = merge_values(effective_defaults(dep["name"], str(dep["version"])),
                                      values.get(dep["name"]) or {})
     return values
 

@@ -8,20 +8,10 @@ from ..values import lint
 from .base import Check, Step, StepResult
 
 
-def deep_merge(base: dict, override: dict) -> dict:
-    merged = dict(base)
-    for key, value in override.items():
-        if isinstance(value, dict) and isinstance(merged.get(key), dict):
-            merged[key] = deep_merge(merged[key], value)
-        else:
-            merged[key] = value
-    return merged
-
-
 def values_for(lab) -> dict:
-    from ..profiles import profile_values
+    from ..profiles import merge_values, profile_values
 
-    return deep_merge(profile_values(lab.settings.profile, lab.settings.chart_version), lab.settings.overrides)
+    return merge_values(profile_values(lab.settings.profile, lab.settings.chart_version), lab.settings.overrides)
 
 
 def values_text(lab) -> str:

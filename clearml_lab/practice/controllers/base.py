@@ -15,6 +15,8 @@ from typing import Any, Callable, Iterable
 
 from ..client import ApiError, ControllerContext, Identity, WatchEvent
 
+from ...labels import selector_matches
+
 log = logging.getLogger(__name__)
 
 Key = tuple[str, str | None, str]  # (resource, namespace, name)
@@ -99,6 +101,9 @@ class Wake:
 
 # --- time ----------------------------------------------------------------------------------------------------
 
+matches_selector = selector_matches  # the controllers' name for it
+
+
 def rfc3339(t: float) -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(t))
 
@@ -140,31 +145,6 @@ def controller_of(obj: dict) -> dict | None:
 def owned_by(obj: dict, owner: dict) -> bool:
     ref = controller_of(obj)
     return bool(ref) and ref.get("uid") == owner["metadata"].get("uid")
-
-
-def matches_selector(selector: dict | None, labels: dict | None) -> bool:
-    """A LabelSelector (matchLabels + matchExpressions). An empty or missing selector matches nothing, as for
-    workload controllers."""
-    if not selector:
-        return False
-    labels = labels or {}
-    match_labels = selector.get("matchLabels") or {}
-    expressions = selector.get("matchExpressions") or []
-    if not match_labels and not expressions:
-        return False
-    if any(labels.get(k) != v for k, v in match_labels.items()):
-        return False
-    for expr in expressions:
-        k, op, values = expr.get("key"), expr.get("operator"), expr.get("values") or []
-        if op == "In" and labels.get(k) not in values:
-            return False
-        if op == "NotIn" and k in labels and labels[k] in values:
-            return False
-        if op == "Exists" and k not in labels:
-            return False
-        if op == "DoesNotExist" and k in labels:
-            return False
-    return True
 
 
 def matches_service_selector(selector: dict | None, labels: dict | None) -> bool:
