@@ -8,7 +8,6 @@ index.yaml only changes when the source does. No helm is needed to build them.
 """
 from __future__ import annotations
 
-import copy
 import gzip
 import hashlib
 import io
