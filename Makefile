@@ -3,7 +3,8 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(abspath $(VENV))/bin
 export PATH := $(BIN):$(PATH)
-STATE  ?= $(abspath .lab/practice)
+# jupyter refuses to run as root without this flag (containers, CI machines)
+JUPYTER_FLAGS ?= $(if $(filter 0,$(shell id -u)),--allow-root,)
 
 .PHONY: lab test bench install tools browser clean practice-down
 
@@ -35,11 +36,11 @@ browser:
 
 # Starts the practice cluster in the background unless KUBECONFIG names a real one, then opens JupyterLab on notebook 00.
 lab: install
-	@if [ -z "$$KUBECONFIG" ]; then $(BIN)/clearml-lab practice up --state $(STATE); fi
-	$(BIN)/jupyter lab notebooks/00_welcome_and_prerequisites.ipynb
+	@if [ -z "$$KUBECONFIG" ]; then $(BIN)/clearml-lab practice up; fi
+	$(BIN)/jupyter lab $(JUPYTER_FLAGS) notebooks/00_welcome_and_prerequisites.ipynb
 
 practice-down:
-	$(BIN)/clearml-lab practice down --state $(STATE)
+	$(BIN)/clearml-lab practice down
 
 test: install browser
 	$(BIN)/python -m pytest -q
