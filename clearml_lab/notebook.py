@@ -176,7 +176,8 @@ def plan_table(lab: Lab):
     """Notebook 04: the computed SCC plan, one button per grant, and the seed recipe's grants judged."""
     from .oc import add_scc_to_user
     from .steps.base import StepResult
-    from .steps.scc import SEED_GRANTS, compute_plan
+    from .scc import seed_recipe_grants
+    from .steps.scc import compute_plan
     from .widgets import PlanTable
 
     plan = compute_plan(lab)
@@ -188,7 +189,7 @@ def plan_table(lab: Lab):
     table = PlanTable(plan, on_apply=apply)
     show(table)
     print("\nThe seed recipe's four grants, judged against this chart:")
-    for review in plan.review(SEED_GRANTS):
+    for review in plan.review(seed_recipe_grants()):
         if review.verdict != "missing":
             print(f"- {review.grant.scc} for {review.grant.service_account}: {review.verdict}. {review.reason}")
     return table

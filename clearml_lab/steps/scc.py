@@ -4,10 +4,8 @@ from __future__ import annotations
 from ..errors import LabError
 from ..kube import ApiFailure
 from ..oc import SCC_ROLE, add_scc_to_user, lab_grants, remove_scc_from_user, visible_project
+from ..scc import seed_recipe_grants
 from .base import Check, Step, StepResult
-
-SEED_GRANTS = (("anyuid", "clearml-mongodb"), ("anyuid", "clearml-redis"), ("anyuid", "default"),
-               ("privileged", "clearml-elastic"))
 
 
 def existing_grants(kube, namespace: str) -> list[tuple[str, str]]:
@@ -144,7 +142,7 @@ class SccGrants(Step):
             if on_line:
                 on_line(line)
         output += [f"seed recipe's `{r.grant.command()}`: {r.verdict} — {r.reason}"
-                   for r in plan.review(SEED_GRANTS)]
+                   for r in plan.review(seed_recipe_grants())]
         result = self.check(lab)
         return StepResult(self.name, "run", result.ok, result.summary, result.checks, changed=changed,
                           output=tuple(output), fix=result.fix, target=lab.describe())
