@@ -9,11 +9,16 @@ from .errors import LabError, UsageError
 
 
 def lab_from(args: argparse.Namespace):
+    """The lab the options choose; in a workshop project, the chart version and profile not given on the command
+    line are the workshop's."""
     from .lab import connect
+    from .workshop_mode import follow
 
-    return connect(kubeconfig=getattr(args, "kubeconfig", None), context=getattr(args, "context", None),
-                   namespace=getattr(args, "namespace", None), release=getattr(args, "release", None),
-                   chart_version=getattr(args, "chart_version", None), profile=getattr(args, "profile", None))
+    chart_version, profile = getattr(args, "chart_version", None), getattr(args, "profile", None)
+    lab = connect(kubeconfig=getattr(args, "kubeconfig", None), context=getattr(args, "context", None),
+                  namespace=getattr(args, "namespace", None), release=getattr(args, "release", None),
+                  chart_version=chart_version, profile=profile)
+    return follow(lab, chart_version_chosen=chart_version is not None, profile_chosen=profile is not None)
 
 
 def _print_line(line: str) -> None:
@@ -31,9 +36,13 @@ def _steps(args) -> int:
 def _act(action: str):
     def handler(args) -> int:
         from . import steps
+        from .workshop_mode import seat_or_none
 
         lab = lab_from(args)
         print(f"acting on {lab.describe()}", flush=True)
+        seat = seat_or_none(lab)
+        if seat:
+            print(seat.banner(), flush=True)
         chosen = steps.select(args.step, reverse=(action == "undo"))
         failed = 0
         for step in chosen:

@@ -23,6 +23,7 @@ DEFAULT_CHART_VERSION = "7.14.4"
 PROFILES = ("seed", "hardened")
 PRACTICE_ANNOTATION = "clearml-lab.io/practice-cluster"  # on ClusterVersion: this API server is a practice cluster
 IN_CLUSTER_DIR = Path("/var/run/secrets/kubernetes.io/serviceaccount")
+_UNKNOWN = object()  # a cached answer not asked for yet
 _DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 
 
@@ -139,6 +140,7 @@ class Lab:
     api_client: object  # kubernetes.client.ApiClient
     state_dir: Path
     _practice: bool | None = field(default=None, repr=False)
+    _seat: object = field(default=_UNKNOWN, repr=False)
 
     @property
     def namespace(self) -> str:
@@ -164,6 +166,15 @@ class Lab:
             return False
         return (version.get("metadata", {}).get("annotations") or {}).get(PRACTICE_ANNOTATION) == "true"
 
+    @property
+    def workshop(self):
+        """The learner's seat when the project is a workshop project (see workshop_mode), else None; asked once."""
+        if self._seat is _UNKNOWN:
+            from .workshop_mode import detect
+
+            self._seat = detect(self)
+        return self._seat
+
     def kube(self):
         from .kube import Kube
 
@@ -179,7 +190,9 @@ class Lab:
 
     def with_settings(self, **changes) -> "Lab":
         settings = replace(self.settings, **changes)
-        return Lab(self.target, settings, self.api_client, state_dir_for(self.target, settings.namespace))
+        seat = self._seat if settings.namespace == self.namespace else _UNKNOWN  # the same project, the same seat
+        return Lab(self.target, settings, self.api_client, state_dir_for(self.target, settings.namespace),
+                   self._practice, seat)
 
     def describe(self) -> str:
         return f"{self.target.describe()}, project {self.namespace}"

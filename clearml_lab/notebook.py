@@ -41,11 +41,16 @@ def choose(target: str = "practice", *, kubeconfig: str | None = None, context: 
 
 
 def _connect(choice: dict) -> Lab:
+    """The lab for a saved choice; in a workshop project, the chart version and profile nobody chose are the
+    workshop's (see workshop_mode)."""
+    from .workshop_mode import follow
+
     settings = {key: os.environ.get(env) or choice.get(key) for key, env in ENV_OVERRIDES.items()}
     target = choice.get("target", "practice")
-    return connect(kubeconfig=choice.get("kubeconfig") if target == "kubeconfig" else None,
-                   context=choice.get("context") if target == "kubeconfig" else None,
-                   in_cluster=target == "in-cluster", overrides=choice.get("overrides"), **settings)
+    lab = connect(kubeconfig=choice.get("kubeconfig") if target == "kubeconfig" else None,
+                  context=choice.get("context") if target == "kubeconfig" else None,
+                  in_cluster=target == "in-cluster", overrides=choice.get("overrides"), **settings)
+    return follow(lab, chart_version_chosen=bool(settings["chart_version"]), profile_chosen=bool(settings["profile"]))
 
 
 def remember(**changes) -> None:
@@ -58,10 +63,15 @@ def remember(**changes) -> None:
 
 def session(quiet: bool = False) -> Lab:
     """The lab as notebook 00 chose it (the practice cluster if nothing was chosen); says where it acts."""
+    from .workshop_mode import seat_or_none
+
     lab = _connect(saved_choice())
     if not quiet:
         s = lab.settings
         print(f"Acting on {lab.describe()} — chart {s.chart_version}, profile {s.profile}.")
+        seat = seat_or_none(lab)
+        if seat:
+            print(seat.banner())
     return lab
 
 
@@ -176,8 +186,7 @@ def plan_table(lab: Lab):
     """Notebook 04: the computed SCC plan, one button per grant, and the seed recipe's grants judged."""
     from .oc import add_scc_to_user
     from .steps.base import StepResult
-    from .scc import seed_recipe_grants
-    from .steps.scc import compute_plan
+    from .steps.scc import compute_plan, seed_recipe_review
     from .widgets import PlanTable
 
     plan = compute_plan(lab)
@@ -189,7 +198,7 @@ def plan_table(lab: Lab):
     table = PlanTable(plan, on_apply=apply)
     show(table)
     print("\nThe seed recipe's four grants, judged against this chart:")
-    for review in plan.review(seed_recipe_grants()):
+    for review in seed_recipe_review(lab):
         if review.verdict != "missing":
             print(f"- {review.grant.scc} for {review.grant.service_account}: {review.verdict}. {review.reason}")
     return table

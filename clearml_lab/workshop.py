@@ -34,11 +34,10 @@ from .errors import LabError, UsageError
 from .kube import ApiFailure, wait_for
 from .lab import Lab, check_dns_label, lab_home
 
-LEARNER = "clearml-lab.io/workshop-learner"  # annotation on the project, label on the learner's token
-CHART_VERSION = "clearml-lab.io/workshop-chart-version"
-PROFILE = "clearml-lab.io/workshop-profile"
-ADMIN_BINDING = "admin"
-CHART_ROLES = "clearml-chart-roles"  # Role + RoleBinding: the rules the chart's Roles grant, held by the learner  # the name OpenShift's project template gives the requester's admin RoleBinding
+from .workshop_mode import CHART_VERSION, LEARNER, PROFILE
+
+ADMIN_BINDING = "admin"  # the name OpenShift's project template gives the requester's admin RoleBinding
+CHART_ROLES = "clearml-chart-roles"  # Role + RoleBinding: the rules the chart's Roles grant, held by the learner
 TOKENS = "/apis/oauth.openshift.io/v1/oauthaccesstokens"
 UID_RANGE = "openshift.io/sa.scc.uid-range"
 WORKERS = 4  # learners handled at once; the cluster, not this process, does the work

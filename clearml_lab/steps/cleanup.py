@@ -2,11 +2,12 @@
 from __future__ import annotations
 
 from ..errors import LabError
-from ..kube import ApiFailure
+from ..kube import ApiFailure, wait_for
 from ..oc import lab_grants, remove_scc_from_user, visible_project
+from ..workshop_mode import seat_or_none
 from .base import Check, Step, StepResult
 from .install import release_status
-from .project import delete_project
+from .project import delete_project, kept_for_workshop
 from .routes import service_names
 
 
@@ -38,6 +39,19 @@ def leftovers(lab) -> list[str]:
     return found
 
 
+LEARNER_OBJECTS = (("persistentvolumeclaims", "persistentvolumeclaim"), ("routes", "route"), ("pods", "pod"))
+
+
+def workshop_leftovers(lab) -> list[str]:
+    """In a workshop project, what the learner made and is still there; the project and the instructor's grants
+    stay, and the cluster-scoped rest (volumes) is the instructor's teardown's to prove."""
+    kube, ns = lab.kube(), lab.namespace
+    found = [f"release/{lab.settings.release}"] if release_status(lab.helm(), ns, lab.settings.release) else []
+    for resource, kind in LEARNER_OBJECTS:
+        found += [f"{kind}/{o['metadata']['name']}" for o in kube.list(resource, ns).get("items", [])]
+    return found
+
+
 class Cleanup(Step):
     def __init__(self, timeout: float = 300):
         super().__init__(
@@ -55,6 +69,8 @@ class Cleanup(Step):
         ns, release = lab.namespace, lab.settings.release
         lines = [f"helm uninstall {release} --namespace {ns}", f"oc delete pvc --all -n {ns}",
                  "oc delete route " + " ".join(service_names(lab)) + f" -n {ns}"]
+        if seat_or_none(lab):
+            return lines + [f"# project {ns} and its SCC grants stay: your instructor's (workshop mode)"]
         try:
             grants = lab_grants(lab.kube(), ns)
         except LabError:  # commands() must stay readable even when the cluster is not reachable
@@ -83,13 +99,19 @@ class Cleanup(Step):
             for name in service_names(lab):
                 if kube.delete("routes", name, ns) is not None:
                     say(f'route.route.openshift.io "{name}" deleted')
-        for scc, sa, namespaced in lab_grants(kube, ns):
-            changed, line = remove_scc_from_user(kube, scc, sa, ns, namespaced=namespaced)
-            if changed:
-                say(line)
-        changed, line = delete_project(lab, timeout=self.timeout)
-        say(line)
-        rest = leftovers(lab)
+        if lab.workshop:
+            if not wait_for(kube, "pods", lambda items: not items, namespace=ns, timeout=self.timeout):
+                say(f"pods are still terminating after {int(self.timeout)} s")
+            say(kept_for_workshop(lab, f"project {ns} and its SCC grants"))
+            rest = workshop_leftovers(lab)
+        else:
+            for scc, sa, namespaced in lab_grants(kube, ns):
+                changed, line = remove_scc_from_user(kube, scc, sa, ns, namespaced=namespaced)
+                if changed:
+                    say(line)
+            changed, line = delete_project(lab, timeout=self.timeout)
+            say(line)
+            rest = leftovers(lab)
         checks = tuple(Check(item, False, "still there") for item in rest)
         ok = not rest
         return StepResult(self.name, "run", ok, "nothing of the lab is left on the cluster." if ok else
@@ -98,7 +120,7 @@ class Cleanup(Step):
                           target=lab.describe())
 
     def check(self, lab, timeout: float = 60) -> StepResult:
-        rest = leftovers(lab)
+        rest = workshop_leftovers(lab) if lab.workshop else leftovers(lab)
         return StepResult(self.name, "check", not rest, "nothing of the lab is left on the cluster." if not rest else
                           f"{len(rest)} object(s) remain.", tuple(Check(r, False, "still there") for r in rest),
                           target=lab.describe())

@@ -59,6 +59,20 @@ def _storage_check(kube) -> Check:
                  "elasticsearch.volumeClaimTemplate, redis.master.persistence.size)")
 
 
+def workshop_storage_check(kube, namespace: str) -> Check:
+    """A learner may not read storage classes; the workshop's quota says what the project may claim."""
+    from ..workshop_mode import QUOTA, budget_storage
+
+    allowed = budget_storage(kube, namespace)
+    if allowed is None:
+        return storage_check(kube)
+    if parse_quantity(allowed) >= NEEDED_STORAGE:
+        return Check("storage", True, f"your workshop budget (ResourceQuota {QUOTA}) allows {allowed} of claims "
+                                      f"for the 155 Gi needed")
+    return Check("storage", False, f"your workshop budget (ResourceQuota {QUOTA}) allows {allowed}, the chart "
+                                   f"asks for 155 Gi", "ask your instructor, or lower the sizes in values.yaml")
+
+
 class Prerequisites(Step):
     def __init__(self):
         super().__init__(
@@ -86,8 +100,10 @@ class Prerequisites(Step):
             checks.append(Check("login", False, str(err)))
             return self._result(lab, checks)
         checks.append(Check("login", True, f"as {me.username}"))
+        seat = lab.workshop
         checks += [self._project_rights(lab, kube), self._scc_rights(lab, kube), self._apps_domain(kube),
-                   storage_check(kube), self._kube_version(lab)]
+                   workshop_storage_check(kube, lab.namespace) if seat else storage_check(kube),
+                   self._kube_version(lab)]
         return self._result(lab, checks)
 
     def run(self, lab, on_line=None) -> StepResult:
@@ -102,6 +118,9 @@ class Prerequisites(Step):
         ns = lab.namespace
         if visible_project(kube, ns) is not None:
             if kube.can_i("create", "deployments", group="apps", namespace=ns):
+                if lab.workshop:
+                    return Check("project", True, f"your instructor prepared project {ns} and you may deploy "
+                                                  f"into it (workshop mode)")
                 return Check("project", True, f"project {ns} exists and you may deploy into it")
             return Check("project", False, f"project {ns} exists but you may not deploy into it",
                          f"ask its admin to run: oc adm policy add-role-to-user admin <you> -n {ns}")
@@ -115,12 +134,22 @@ class Prerequisites(Step):
             kube.can_i("use", "securitycontextconstraints", group="security.openshift.io", name="privileged")
             or kube.can_i("bind", "clusterroles", group="rbac.authorization.k8s.io",
                           name="system:openshift:scc:privileged"))
+        if lab.workshop:
+            # The instructor granted what the workshop's chart needs; the scc step's check proves it is enough.
+            from .scc import existing_grants
+
+            made = existing_grants(kube, lab.namespace)
+            if made:
+                return Check("SCC grants", True, "your instructor granted " + ", ".join(
+                    f"{scc} to {sa}" for scc, sa in made) + " (workshop mode)")
+            return Check("SCC grants", False, f"your instructor has not granted any SCC in project {lab.namespace} "
+                         f"yet (workshop mode)", "ask your instructor to provision your project again")
         if may_bind:
             return Check("SCC grants", True, "you may grant security context constraints")
         if visible_project(kube, lab.namespace) is not None:
-            # Workshop mode: an instructor prepared the project and its grants; the scc step verifies them.
+            # An admin prepared the project (and perhaps its grants); the scc step verifies them.
             return Check("SCC grants", None, f"you may not grant SCCs; the grants already made for project "
-                         f"{lab.namespace} will be used (workshop mode)")
+                         f"{lab.namespace} will be used")
         return Check("SCC grants", False, "you may not grant SCCs to service accounts",
                      "ask your cluster admin to run the grants the scc step shows (oc adm policy add-scc-to-user …); "
                      "the lab accepts grants that already exist")
@@ -154,4 +183,6 @@ class Prerequisites(Step):
         failed = [c for c in checks if c.ok is False]
         summary = ("everything the recipe needs is in place." if not failed else
                    f"{len(failed)} prerequisite(s) missing: {', '.join(c.label for c in failed)}.")
+        if lab.workshop:
+            summary += f" Workshop mode: learner {lab.workshop.learner}; project and SCC grants are your instructor's."
         return StepResult(self.name, "check", not failed, summary, tuple(checks), target=lab.describe())

@@ -50,6 +50,20 @@ def pitfalls(lab, values: dict) -> list[Check]:
     return notes
 
 
+def workshop_fit(lab) -> list[Check]:
+    """In a workshop, the instructor's SCC grants were computed for one chart version and profile; another choice
+    may need grants the learner cannot make. A warning, not a failure: the scc step's check decides."""
+    seat = lab.workshop
+    chosen = {"chart": lab.settings.chart_version, "profile": lab.settings.profile}
+    prepared = {"chart": seat.chart_version, "profile": seat.profile} if seat else {}
+    differ = [f"{key} {prepared[key]} (you chose {chosen[key]})" for key in prepared
+              if prepared[key] and prepared[key] != chosen[key]]
+    if not differ:
+        return []
+    return [Check("workshop", None, "your instructor prepared this project for " + " and ".join(differ),
+                  "choose what the workshop was prepared for, or ask your instructor whether its grants fit yours")]
+
+
 class Values(Step):
     def __init__(self):
         super().__init__(
@@ -102,6 +116,7 @@ class Values(Step):
             except LabError as err:
                 checks.append(Check("helm template", False, str(err)))
             checks += pitfalls(lab, yaml.safe_load(text) or {})
+        checks += workshop_fit(lab)
         ok = all(c.ok is not False for c in checks)
         summary = "values.yaml is valid for this chart." if ok else \
             f"values.yaml has {sum(c.ok is False for c in checks)} problem(s)."

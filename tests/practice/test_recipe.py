@@ -34,6 +34,12 @@ def test_recipe_twice_then_undo_back_to_an_empty_cluster(home):
     assert all(r.ok for r in second)
     assert [r.step for r in second if r.changed] == [], "a second run must change nothing"
     assert "already installed" in next(r for r in second if r.step == "install").summary
+    # The seed recipe's grants are judged against what the chart needs from scratch: the grants the first run
+    # made must not make Elasticsearch's privileged grant look unneeded the second time.
+    seed_review = [[line for line in next(r for r in run if r.step == "scc").output if line.startswith("seed recipe")]
+                   for run in (first, second)]
+    assert seed_review[0] == seed_review[1]
+    assert any("privileged -z clearml-elastic`: needed" in line for line in seed_review[1]), seed_review[1]
 
     assert all(step.check(lab).ok for step in steps.RECIPE)
     undone = [step.undo(lab) for step in reversed(steps.RECIPE)]

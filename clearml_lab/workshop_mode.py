@@ -1,0 +1,87 @@
+"""Workshop mode, as a learner's lab sees it.
+
+A project that ``clearml-lab workshop provision`` prepared carries the learner's name and the chart version and
+profile its SCC grants were computed for (annotations below). A lab acting in such a project is in workshop mode:
+the steps the instructor already did (project, scc) check what is there and say so instead of acting, undo and
+cleanup keep what the instructor provisioned, and unchosen settings follow the workshop's.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .errors import LabError
+from .kube import ApiFailure
+
+LEARNER = "clearml-lab.io/workshop-learner"  # annotation on the project, label on the learner's token
+CHART_VERSION = "clearml-lab.io/workshop-chart-version"
+PROFILE = "clearml-lab.io/workshop-profile"
+QUOTA = "clearml-workshop"  # the ResourceQuota and LimitRange provisioning sets (data/workshop.yaml)
+PREPARED_STEPS = ("project", "scc")  # what the instructor does for every learner
+
+
+@dataclass(frozen=True)
+class Seat:
+    """One learner's place in a workshop: their project, and what it was prepared for."""
+
+    learner: str
+    project: str
+    chart_version: str | None
+    profile: str | None
+
+    def banner(self) -> str:
+        prepared = ", ".join(f"chart {v}" if k == "chart" else f"profile {v}"
+                             for k, v in (("chart", self.chart_version), ("profile", self.profile)) if v)
+        return (f"Workshop mode: you are learner {self.learner}; your instructor prepared project {self.project}"
+                f"{f' for {prepared}' if prepared else ''} and made its SCC grants. The project and scc steps "
+                f"check what is there and skip the rest.")
+
+    def skipped(self, what: str) -> str:
+        return f"skipped: your instructor already {what} (workshop mode)."
+
+
+def seat_of(project: dict | None) -> Seat | None:
+    """The seat a project stands for, or None when it is not a workshop project."""
+    notes = ((project or {}).get("metadata") or {}).get("annotations") or {}
+    if not notes.get(LEARNER):
+        return None
+    return Seat(notes[LEARNER], project["metadata"]["name"], notes.get(CHART_VERSION), notes.get(PROFILE))
+
+
+def detect(lab) -> Seat | None:
+    """Whether the lab's project is a workshop project (one GET; a project the user cannot see is not)."""
+    from .oc import visible_project
+
+    return seat_of(visible_project(lab.kube(), lab.namespace))
+
+
+def seat_or_none(lab) -> Seat | None:
+    """lab.workshop, where an unreachable cluster counts as no workshop: the first step reports it in its words."""
+    try:
+        return lab.workshop
+    except (LabError, ApiFailure):
+        return None
+
+
+def follow(lab, *, chart_version_chosen: bool, profile_chosen: bool):
+    """The lab with the workshop's chart version and profile where the user chose none, so the learner installs
+    what the instructor's grants were computed for."""
+    seat = seat_or_none(lab)
+    if seat is None:
+        return lab
+    changes = {}
+    if seat.chart_version and not chart_version_chosen:
+        changes["chart_version"] = seat.chart_version
+    if seat.profile and not profile_chosen:
+        changes["profile"] = seat.profile
+    return lab.with_settings(**changes) if changes else lab
+
+
+def budget_storage(kube, namespace: str) -> str | None:
+    """The storage the workshop's quota allows in the project (e.g. "155Gi"), or None without one."""
+    try:
+        quota = kube.get("resourcequotas", QUOTA, namespace)
+    except ApiFailure as err:
+        if err.code in (403, 404):
+            return None
+        raise
+    return (quota.get("spec", {}).get("hard") or {}).get("requests.storage")
