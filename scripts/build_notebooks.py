@@ -1,5 +1,6 @@
-"""Writes notebooks/*.ipynb from the cell texts below, then (with --execute) runs them in order against a fresh
-practice cluster and stores their outputs, which the nbval suite compares later.
+"""Writes notebooks/*.ipynb and notebooks/workshop/instructor.ipynb from the cell texts below, then (with
+--execute) runs them in order against a fresh practice cluster and stores their outputs, which the nbval suite
+compares later.
 
 The notebooks are the product; this file is their source, so a change of wording is a change here and a rebuild:
     .venv/bin/python scripts/build_notebooks.py --execute
@@ -32,6 +33,33 @@ def code(text: str, *tags: str):
 
 SESSION = code("from clearml_lab import notebook as nb\nlab = nb.session()")
 
+INSTRUCTOR_LIVE_TABLE = """
+import threading
+
+import ipywidgets as widgets
+from IPython.display import display
+
+table = widgets.HTML(progress.to_html())
+refresh = widgets.Button(description="Refresh now")
+live = widgets.ToggleButton(description="Refresh every 30 s")
+
+
+def update(_=None):
+    table.value = workshop.progress(lab).to_html()
+
+
+def keep_updating():
+    stop = threading.Event()
+    while live.value and not stop.wait(30):
+        update()
+
+
+refresh.on_click(update)
+live.observe(lambda change: change["new"] and threading.Thread(target=keep_updating, daemon=True).start(),
+             names="value")
+display(widgets.VBox([widgets.HBox([refresh, live]), table]))
+"""
+
 NOTEBOOKS = {
     "00_welcome_and_prerequisites": [
         md("""
@@ -51,6 +79,13 @@ Pick a target and press **Use this target**. Every later notebook acts on the sa
 Without a choice, the lab uses the practice cluster (`make lab` started it).
 """),
         code("from clearml_lab import notebook as nb\npicker = nb.target_picker()"),
+        md("""
+**In a workshop**, your instructor gives you a kubeconfig (on the practice cluster, a file named after you) whose
+context names your own project. Use it with `nb.choose("kubeconfig", kubeconfig="ada.kubeconfig")` in a new cell,
+or start JupyterLab with `KUBECONFIG` pointing at it. The lab then recognises your project as a workshop project and
+says so below: your instructor already created it and made its SCC grants, so notebooks 02 and 04 check that work
+instead of redoing it, and the chart version and profile follow what the workshop was prepared for.
+"""),
         SESSION,
         md("""
 ## What the recipe needs
@@ -83,6 +118,8 @@ the practice cluster the same two commands point at a local mirror with the same
 A project is OpenShift's namespace plus policy. When it is created, OpenShift reserves a block of 10,000 user IDs
 for it (`openshift.io/sa.scc.uid-range`) and SELinux labels. Pods that ask for a UID outside that block — MongoDB
 and Redis ask for 1001 — are refused unless a security context constraint allows them. Keep that in mind for 04.
+
+In a workshop your instructor already created your project and made you its admin: **Run** says so and checks it.
 """),
         SESSION,
         code('card = nb.card("project", lab)'),
@@ -129,6 +166,9 @@ The seed recipe granted `anyuid` to `clearml-mongodb`, `clearml-redis` and `defa
 `clearml-elastic`. Since chart 7.4.0 the ClearML pods run as their own service accounts, so `-z default` no longer
 reaches them. The lab computes the grants from the rendered chart instead: for each service account, the least
 privileged SCC that admits all its pods.
+
+Granting an SCC takes a cluster admin. In a workshop your instructor computed and made these grants in your project
+before you started: the table shows nothing left to grant, and **Run** lists what was granted and checks it.
 """),
         SESSION,
         code("table = nb.plan_table(lab)"),
@@ -209,6 +249,9 @@ proven (routes admitted, endpoints ready) and reports the HTTP checks as skipped
 never part of the release. Cleanup removes them in order — release, claims (and with them the volumes), routes,
 **only the grants the lab made** (it records them on the cluster), the project — and returns when the project is
 gone, not merely Terminating.
+
+In a workshop, cleanup removes what you installed and keeps your project and its grants: they are your instructor's,
+who removes them at the end (`clearml-lab workshop teardown`) or resets you to any step.
 """),
         SESSION,
         code('card = nb.card("cleanup", lab)'),
@@ -222,6 +265,8 @@ gone, not merely Terminating.
 
 A guided failure, in a project of its own: install ClearML **without** the SCC grants, read what OpenShift says,
 let the lab diagnose it, apply the fix, and see everything become ready.
+
+It needs the rights of a cluster admin (a new project and SCC grants). In a workshop, your instructor can show it.
 """),
         code("from clearml_lab import notebook as nb\n"
              "lab = nb.session().with_settings(namespace='clearml-troubleshooting')\n"
@@ -239,6 +284,68 @@ let the lab diagnose it, apply the fix, and see everything become ready.
         code("nb.check('install', lab, timeout=300)"),
         md("## Clean up the troubleshooting project"),
         code("print(nb.steps.get('cleanup').run(lab).summary)"),
+    ],
+    "workshop/instructor": [
+        md("""
+# ClearML on OpenShift — workshop · instructor
+
+You run the workshop as a cluster admin. Each learner gets a project `<learner>-clearml` of which they are admin,
+with what only a cluster admin can give: the SCC grants their ClearML service accounts need (as RoleBindings in
+their project, computed from the chart), the RBAC rules the chart's own Roles hand out, and a ResourceQuota and
+LimitRange sized for one ClearML install. On the practice cluster each learner also gets a login and a kubeconfig;
+on a real cluster, use your workshop's existing users as learner names.
+
+Learners then run the notebooks (or `clearml-lab --kubeconfig <learner>.kubeconfig run all`). Their lab recognises
+the workshop project: the project and scc steps check what you prepared and say so instead of redoing it, and their
+cleanup keeps the project and its grants for you. The same commands exist on the command line:
+`clearml-lab workshop provision|progress|reset|teardown`.
+"""),
+        code("from clearml_lab import steps, workshop\nfrom clearml_lab.lab import connect\n\n"
+             "lab = connect()  # the instructor's login; on the practice cluster the kubeadmin context\n"
+             "print(lab.target.describe())"),
+        md("""
+## Provision the learners
+
+Safe to run again (after an interruption it picks up where it stopped). On the practice cluster the kubeconfigs go to
+`$CLEARML_LAB_HOME/workshop/` unless you pass `out_dir=`.
+"""),
+        code('learners = workshop.learner_names(names="ada,grace")  # or workshop.learner_names(count=30)\n'
+             "provisioned = workshop.provision(lab, learners)\nprint(provisioned.render_text())"),
+        md("""
+## What a learner sees
+
+Ada's first steps, with her own login — what her notebooks 00–04 show. She may not grant SCCs,
+and need not: her lab says what you already did and checks it.
+"""),
+        code("ada = connect(kubeconfig=provisioned.learners[0].kubeconfig)  # her kubeconfig names her project\n"
+             "print(ada.workshop.banner())\n"
+             "for name in ('project', 'values', 'scc'):\n"
+             "    result = steps.get(name).run(ada)\n"
+             "    print(f'[{result.badge}] {name}:', result.output[0] if name != 'values' else result.summary)"),
+        md("""
+## Who is where
+
+Each step's check, run now with your credentials against each learner's project. `helm-repo` and `values` live on
+the learner's machine: the cluster sees them only through the learner's release, so they read FAIL until the
+install. A learner is *stuck* when a step fails and the project shows a known cause; the diagnosis says what to do.
+"""),
+        code('progress = workshop.progress(lab)\nprint("learner", *progress.steps)\nprint(progress.render_text())\n'
+             'print(*progress.stuck_lines() or ["nobody is stuck."], sep="\\n")'),
+        md("The live table: stuck learners are highlighted with their diagnosis; hover a cell for the check's sentence."),
+        code(INSTRUCTOR_LIVE_TABLE, "nbval-ignore-output"),
+        md("""
+## Reset one learner
+
+Back to the start of a step: that step and every later one are undone in the learner's project, and what you
+provisioned (grants, quota, admin binding) is put back if anything of it was lost.
+"""),
+        code('print(workshop.reset(lab, "ada", to="install").render_text())'),
+        md("""
+## Tear everything down
+
+Returns when the learners' projects are gone, removes their logins and kubeconfigs, and proves nothing is left.
+"""),
+        code("result = workshop.teardown(lab)\nprint(result.render_text())"),
     ],
 }
 
@@ -266,7 +373,7 @@ def execute(paths: list[Path]) -> None:
         for path in paths:
             notebook = nbformat.read(path, as_version=4)
             NotebookClient(notebook, timeout=600, kernel_name="python3",
-                           resources={"metadata": {"path": str(OUT)}}).execute(env=env)
+                           resources={"metadata": {"path": str(path.parent)}}).execute(env=env)
             nbformat.write(notebook, path)
             print(f"executed {path.name}")
 
