@@ -9,16 +9,18 @@ from .errors import LabError, UsageError
 
 
 def lab_from(args: argparse.Namespace):
-    """The lab the options choose; in a workshop project, the chart version and profile not given on the command
-    line are the workshop's."""
+    """The lab the options choose; in a workshop, what the command line leaves open (project, chart version,
+    profile) is the workshop's."""
     from .lab import connect
     from .workshop_mode import follow
 
+    namespace = getattr(args, "namespace", None)
     chart_version, profile = getattr(args, "chart_version", None), getattr(args, "profile", None)
     lab = connect(kubeconfig=getattr(args, "kubeconfig", None), context=getattr(args, "context", None),
-                  namespace=getattr(args, "namespace", None), release=getattr(args, "release", None),
+                  namespace=namespace, release=getattr(args, "release", None),
                   chart_version=chart_version, profile=profile)
-    return follow(lab, chart_version_chosen=chart_version is not None, profile_chosen=profile is not None)
+    return follow(lab, namespace_chosen=namespace is not None, chart_version_chosen=chart_version is not None,
+                  profile_chosen=profile is not None)
 
 
 def _print_line(line: str) -> None:

@@ -50,7 +50,8 @@ def _connect(choice: dict) -> Lab:
     lab = connect(kubeconfig=choice.get("kubeconfig") if target == "kubeconfig" else None,
                   context=choice.get("context") if target == "kubeconfig" else None,
                   in_cluster=target == "in-cluster", overrides=choice.get("overrides"), **settings)
-    return follow(lab, chart_version_chosen=bool(settings["chart_version"]), profile_chosen=bool(settings["profile"]))
+    chosen = {f"{key}_chosen": bool(value) for key, value in settings.items()}
+    return follow(lab, **chosen)
 
 
 def remember(**changes) -> None:

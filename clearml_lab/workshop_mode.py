@@ -62,10 +62,30 @@ def seat_or_none(lab) -> Seat | None:
         return None
 
 
-def follow(lab, *, chart_version_chosen: bool, profile_chosen: bool):
-    """The lab with the workshop's chart version and profile where the user chose none, so the learner installs
-    what the instructor's grants were computed for."""
+def own_project(lab) -> str | None:
+    """The one workshop project provisioned for the logged-in user, if there is exactly one: a learner whose login
+    names no project (say, a fresh `oc login` context) still lands in theirs."""
+    from .oc import whoami
+
+    me = whoami(lab.kube()).username
+    mine = [p["metadata"]["name"] for p in lab.kube().list("projects").get("items", [])
+            if (p["metadata"].get("annotations") or {}).get(LEARNER) == me]
+    return mine[0] if len(mine) == 1 else None
+
+
+def follow(lab, *, namespace_chosen: bool, chart_version_chosen: bool, profile_chosen: bool):
+    """The lab in the learner's workshop project when no project was chosen (neither by option nor by the
+    kubeconfig context), with the workshop's chart version and profile where the user chose none, so the learner
+    installs what the instructor's grants were computed for. Outside a workshop, the lab unchanged."""
     seat = seat_or_none(lab)
+    if seat is None and not namespace_chosen and not lab.target.context_namespace:
+        try:
+            project = own_project(lab)
+        except (LabError, ApiFailure):
+            project = None
+        if project:
+            lab = lab.with_settings(namespace=project)
+            seat = seat_or_none(lab)
     if seat is None:
         return lab
     changes = {}

@@ -135,6 +135,18 @@ def test_learners_cannot_reach_each_others_projects(home, cluster):
                                token=token)[0] == 403
 
 
+def test_a_learner_whose_login_names_no_project_lands_in_theirs(home, tmp_path):
+    config = yaml.safe_load(_kubeconfig(home, "ada").read_text())
+    del config["contexts"][0]["context"]["namespace"]  # as a fresh login without a project would be
+    bare = tmp_path / "ada.kubeconfig"
+    bare.write_text(yaml.safe_dump(config))
+    out = _ok(cli(home, "--kubeconfig", str(bare), "check", "project"))
+    assert "project ada-clearml" in out and "Workshop mode: you are learner ada" in out
+    # A project chosen on the command line is respected, even one that is not theirs.
+    result = cli(home, "--kubeconfig", str(bare), "--namespace", "grace-clearml", "check", "project")
+    assert result.returncode == 1 and "Workshop mode" not in result.stdout
+
+
 def test_the_workshop_from_start_to_teardown(home, instructor, cluster):
     before = _cells(prerequisites=True, project=True, scc=True)  # what the instructor already did
     assert _table(home) == {learner: before for learner in sorted(LEARNERS)}
