@@ -6,7 +6,7 @@ with a timeout instead of sleeping) and undone. Results are plain data: widgets,
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Callable
 
 OK, FAIL, UNKNOWN = True, False, None
@@ -64,9 +64,8 @@ class StepResult:
         return "\n".join(lines)
 
 
-@dataclass
 class Step:
-    """Base class: subclasses set the text and implement the four actions."""
+    """Base class: subclasses declare their text as class attributes and implement the four actions."""
 
     name: str = ""
     title: str = ""

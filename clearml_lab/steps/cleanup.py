@@ -53,16 +53,15 @@ def workshop_leftovers(lab) -> list[str]:
 
 
 class Cleanup(Step):
+    name = "cleanup"
+    title = "Clean up"
+    explanation = (
+        "helm uninstall removes what the chart created but keeps the volume claims of StatefulSets, and "
+        "SCC grants and Routes were never part of the release. Cleanup removes them in order — release, "
+        "claims (and so their volumes), routes, only the grants the lab made, then the project — and returns "
+        "only when the project is gone.")
+
     def __init__(self, timeout: float = 300):
-        super().__init__(
-            name="cleanup",
-            title="Clean up",
-            explanation=(
-                "helm uninstall removes what the chart created but keeps the volume claims of StatefulSets, and "
-                "SCC grants and Routes were never part of the release. Cleanup removes them in order — release, "
-                "claims (and so their volumes), routes, only the grants the lab made, then the project — and returns "
-                "only when the project is gone."),
-        )
         self.timeout = timeout
 
     def commands(self, lab) -> list[str]:

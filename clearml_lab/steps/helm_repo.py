@@ -30,15 +30,12 @@ def configured_url(helm) -> str | None:
 
 
 class HelmRepo(Step):
-    def __init__(self):
-        super().__init__(
-            name="helm-repo",
-            title="Add the ClearML chart repository",
-            explanation=(
-                "helm installs charts from repositories. This adds ClearML's repository under the name `clearml` and "
-                "downloads its index, so `clearml/clearml` resolves to the chart. On the practice cluster the same "
-                "commands point at the practice repository, which serves a stand-in chart with the same versions."),
-        )
+    name = "helm-repo"
+    title = "Add the ClearML chart repository"
+    explanation = (
+        "helm installs charts from repositories. This adds ClearML's repository under the name `clearml` and "
+        "downloads its index, so `clearml/clearml` resolves to the chart. On the practice cluster the same "
+        "commands point at the practice repository, which serves a stand-in chart with the same versions.")
 
     def commands(self, lab) -> list[str]:
         return [f"helm repo add {REPO_NAME} {repo_url(lab)}", "helm repo update"]

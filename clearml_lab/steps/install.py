@@ -48,16 +48,15 @@ def release_status(helm, namespace: str, release: str) -> str | None:
 
 
 class Install(Step):
+    name = "install"
+    title = "Install ClearML with helm"
+    explanation = (
+        "helm renders the chart with your values.yaml and creates every object in the project. Then the "
+        "cluster takes over: controllers create pods, SCC admission accepts or refuses them, volumes are "
+        "bound, images pulled, containers started. The lab watches until every workload is ready, or stops "
+        "early with the cause when something is blocked that waiting will not fix.")
+
     def __init__(self, timeout: float = 900, grace: float = 20):
-        super().__init__(
-            name="install",
-            title="Install ClearML with helm",
-            explanation=(
-                "helm renders the chart with your values.yaml and creates every object in the project. Then the "
-                "cluster takes over: controllers create pods, SCC admission accepts or refuses them, volumes are "
-                "bound, images pulled, containers started. The lab watches until every workload is ready, or stops "
-                "early with the cause when something is blocked that waiting will not fix."),
-        )
         self.timeout, self.grace = timeout, grace
 
     def _helm_args(self, lab) -> list[str]:

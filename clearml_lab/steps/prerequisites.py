@@ -74,16 +74,13 @@ def workshop_storage_check(kube, namespace: str) -> Check:
 
 
 class Prerequisites(Step):
-    def __init__(self):
-        super().__init__(
-            name="prerequisites",
-            title="Check the prerequisites",
-            explanation=(
-                "Before touching the cluster, the lab checks what the recipe needs: helm, a login, the right to create "
-                "a project and to grant security context constraints (SCCs), a router with an apps domain for the "
-                "Routes, a default StorageClass with room for about 155 Gi over four claims, and a Kubernetes version "
-                "the chart accepts. Each line says what is missing and who can fix it."),
-        )
+    name = "prerequisites"
+    title = "Check the prerequisites"
+    explanation = (
+        "Before touching the cluster, the lab checks what the recipe needs: helm, a login, the right to create "
+        "a project and to grant security context constraints (SCCs), a router with an apps domain for the "
+        "Routes, a default StorageClass with room for about 155 Gi over four claims, and a Kubernetes version "
+        "the chart accepts. Each line says what is missing and who can fix it.")
 
     def commands(self, lab) -> list[str]:
         return ["helm version", "oc whoami", "oc auth can-i create projectrequests",

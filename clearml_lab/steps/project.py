@@ -29,15 +29,12 @@ def kept_for_workshop(lab, what: str) -> str:
 
 
 class Project(Step):
-    def __init__(self):
-        super().__init__(
-            name="project",
-            title="Create the project",
-            explanation=(
-                "An OpenShift project is a namespace with extras: when it is created, OpenShift gives it its own range "
-                "of user IDs (the openshift.io/sa.scc.uid-range annotation) and SELinux labels. Pods are later admitted "
-                "or refused against that range, which is why MongoDB and Redis, asking for UID 1001, need a grant."),
-        )
+    name = "project"
+    title = "Create the project"
+    explanation = (
+        "An OpenShift project is a namespace with extras: when it is created, OpenShift gives it its own range "
+        "of user IDs (the openshift.io/sa.scc.uid-range annotation) and SELinux labels. Pods are later admitted "
+        "or refused against that range, which is why MongoDB and Redis, asking for UID 1001, need a grant.")
 
     def commands(self, lab) -> list[str]:
         if seat_or_none(lab):

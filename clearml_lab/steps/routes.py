@@ -20,15 +20,12 @@ def admitted_host(route: dict) -> str | None:
 
 
 class Routes(Step):
-    def __init__(self):
-        super().__init__(
-            name="routes",
-            title="Expose ClearML with Routes",
-            explanation=(
-                "With ClusterIP services, nothing outside the cluster can reach ClearML yet. `oc expose svc` creates a "
-                "Route for each service; OpenShift's router gives it a host under the cluster's apps domain "
-                "(<name>-<project>.<apps domain>) and starts forwarding HTTP to the service."),
-        )
+    name = "routes"
+    title = "Expose ClearML with Routes"
+    explanation = (
+        "With ClusterIP services, nothing outside the cluster can reach ClearML yet. `oc expose svc` creates a "
+        "Route for each service; OpenShift's router gives it a host under the cluster's apps domain "
+        "(<name>-<project>.<apps domain>) and starts forwarding HTTP to the service.")
 
     def commands(self, lab) -> list[str]:
         return [f"oc expose svc/{name}" for name in service_names(lab)]

@@ -108,17 +108,14 @@ def recreate_pods_admitted_before(kube, namespace: str, granted: dict[str, str])
 
 
 class SccGrants(Step):
-    def __init__(self):
-        super().__init__(
-            name="scc",
-            title="Grant security context constraints",
-            explanation=(
-                "OpenShift admits a pod only if some SCC its service account may use allows everything the pod asks "
-                "for. MongoDB and Redis ask for UID 1001, outside the project's range; the seed profile's "
-                "Elasticsearch runs a privileged init container; the ClearML image must run as root. The lab renders "
-                "the chart, computes for each service account the least-privileged SCC that admits its pods, grants "
-                "exactly those in this project, and asks OpenShift's review API to confirm."),
-        )
+    name = "scc"
+    title = "Grant security context constraints"
+    explanation = (
+        "OpenShift admits a pod only if some SCC its service account may use allows everything the pod asks "
+        "for. MongoDB and Redis ask for UID 1001, outside the project's range; the seed profile's "
+        "Elasticsearch runs a privileged init container; the ClearML image must run as root. The lab renders "
+        "the chart, computes for each service account the least-privileged SCC that admits its pods, grants "
+        "exactly those in this project, and asks OpenShift's review API to confirm.")
 
     def commands(self, lab) -> list[str]:
         try:

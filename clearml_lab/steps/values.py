@@ -65,17 +65,14 @@ def workshop_fit(lab) -> list[Check]:
 
 
 class Values(Step):
-    def __init__(self):
-        super().__init__(
-            name="values",
-            title="Write values.yaml for OpenShift",
-            explanation=(
-                "The chart's defaults assume plain Kubernetes. For OpenShift the recipe changes a few values: a "
-                "dedicated service account for Elasticsearch, the ClearML apiserver running as root, and ClusterIP "
-                "services (Routes replace NodePorts). The `seed` profile keeps the recipe's values; `hardened` is the "
-                "least-privilege variant. The file is checked against the chart's real keys and rendered before "
-                "anything is installed."),
-        )
+    name = "values"
+    title = "Write values.yaml for OpenShift"
+    explanation = (
+        "The chart's defaults assume plain Kubernetes. For OpenShift the recipe changes a few values: a "
+        "dedicated service account for Elasticsearch, the ClearML apiserver running as root, and ClusterIP "
+        "services (Routes replace NodePorts). The `seed` profile keeps the recipe's values; `hardened` is the "
+        "least-privilege variant. The file is checked against the chart's real keys and rendered before "
+        "anything is installed.")
 
     def commands(self, lab) -> list[str]:
         return [f"cat > values.yaml   # profile {lab.settings.profile}, shown below",

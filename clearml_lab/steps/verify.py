@@ -34,16 +34,13 @@ def client_config(hosts: dict[str, str]) -> str:
 
 
 class Verify(Step):
-    def __init__(self):
-        super().__init__(
-            name="verify",
-            title="Verify ClearML",
-            explanation=(
-                "The apiserver answers /debug.ping, the file server answers /, and the web UI is served by nginx. On a "
-                "real cluster the lab asks each through its Route. The first login needs no password: type a name and "
-                "ClearML creates that user; then create access keys in the web UI for the SDK. The practice cluster "
-                "runs no containers, so there only the Routes and endpoints can be checked."),
-        )
+    name = "verify"
+    title = "Verify ClearML"
+    explanation = (
+        "The apiserver answers /debug.ping, the file server answers /, and the web UI is served by nginx. On a "
+        "real cluster the lab asks each through its Route. The first login needs no password: type a name and "
+        "ClearML creates that user; then create access keys in the web UI for the SDK. The practice cluster "
+        "runs no containers, so there only the Routes and endpoints can be checked.")
 
     def commands(self, lab) -> list[str]:
         release = lab.settings.release
