@@ -3,9 +3,10 @@ from __future__ import annotations
 
 import copy
 
-from ..client import ControllerContext, WatchEvent
-from .base import (Abort, Cache, Create, Delete, Event, Key, Loop, UpdateStatus, by_controller, controller_identity,
-                   is_terminating, key_of, owned_by, pod_active, pod_ready, rfc3339, set_condition, Wake)
+from ..client import ControllerContext
+from .base import (Abort, Cache, Create, Delete, Event, UpdateStatus, controller_identity, is_terminating, key_of,
+                   owned_by, pod_active, pod_ready, rfc3339, set_condition, Wake)
+from .owned import pod_owner_loop
 from .replicaset import pod_from_template
 from .timing import Backoff
 
@@ -91,18 +92,8 @@ def reconcile_job(job: dict, pods: list[dict], now: float, scale: float = 1.0,
     return actions
 
 
-def keys_for(event: WatchEvent, cache: Cache) -> list[Key]:
-    if event.resource == JOB:
-        return [key_of(JOB, event.object)]
-    return by_controller(JOB, "Job", event)
-
-
 async def run(ctx: ControllerContext) -> None:
-    backoff = Backoff()
+    def reconcile(job: dict, cache: Cache, now: float, backoff: Backoff) -> list:
+        return reconcile_job(job, cache.list("pods", job["metadata"]["namespace"]), now, ctx.time_scale, backoff)
 
-    def reconcile(key: Key, cache: Cache, now: float) -> list:
-        _, ns, name = key
-        job = cache.get(JOB, ns, name)
-        return reconcile_job(job, cache.list("pods", ns), now, ctx.time_scale, backoff) if job else []
-
-    await Loop(ctx, IDENTITY, [JOB, "pods"], keys_for, reconcile).run()
+    await pod_owner_loop(ctx, IDENTITY, JOB, "Job", reconcile).run()

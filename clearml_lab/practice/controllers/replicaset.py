@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import copy
 
-from ..client import ApiError, ControllerContext, WatchEvent
-from .base import (Abort, Cache, Create, Delete, Event, Key, Loop, UpdateStatus, Wake, by_controller,
-                   controller_identity, is_terminating, key_of, owned_by, owner_ref, parse_time, pod_active,
-                   pod_ready, remove_condition, set_condition)
+from ..client import ApiError, ControllerContext
+from .base import (Abort, Cache, Create, Delete, Event, UpdateStatus, Wake, controller_identity, is_terminating, key_of,
+                   owned_by, owner_ref, parse_time, pod_active, pod_ready, remove_condition, set_condition)
+from .owned import pod_owner_loop
 from .timing import Backoff, available_since
 
 RS = "replicasets.apps"
@@ -111,20 +111,9 @@ def _failed_create(rs: dict, status: dict, err: ApiError, now: float, retry: flo
             Abort()]
 
 
-def keys_for(event: WatchEvent, cache: Cache) -> list[Key]:
-    if event.resource == RS:
-        return [key_of(RS, event.object)]
-    return by_controller(RS, "ReplicaSet", event)
-
-
 async def run(ctx: ControllerContext) -> None:
-    backoff = Backoff()
+    def reconcile(rs: dict, cache: Cache, now: float, backoff: Backoff) -> list:
+        return reconcile_replicaset(rs, cache.list("pods", rs["metadata"]["namespace"]), now, ctx.time_scale,
+                                    backoff)
 
-    def reconcile(key: Key, cache: Cache, now: float) -> list:
-        _, ns, name = key
-        rs = cache.get(RS, ns, name)
-        if rs is None:
-            return []
-        return reconcile_replicaset(rs, cache.list("pods", ns), now, ctx.time_scale, backoff)
-
-    await Loop(ctx, IDENTITY, [RS, "pods"], keys_for, reconcile).run()
+    await pod_owner_loop(ctx, IDENTITY, RS, "ReplicaSet", reconcile).run()

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import copy
 
-from ..client import ControllerContext, WatchEvent
-from .base import (Abort, Cache, Create, Delete, Event, Key, Loop, UpdateStatus, Wake, by_controller,
-                   controller_identity, is_terminating, key_of, owned_by, pod_ready)
+from ..client import ControllerContext
+from .base import (Abort, Cache, Create, Delete, Event, UpdateStatus, Wake, controller_identity, is_terminating, key_of,
+                   owned_by, pod_ready)
 from .deployment import template_hash
+from .owned import pod_owner_loop
 from .replicaset import pod_from_template
 from .timing import Backoff, available_since
 
@@ -192,22 +193,11 @@ def reconcile_statefulset(sts: dict, pods: list[dict], claims: list[dict], now: 
     return actions
 
 
-def keys_for(event: WatchEvent, cache: Cache) -> list[Key]:
-    if event.resource == STS:
-        return [key_of(STS, event.object)]
-    return by_controller(STS, "StatefulSet", event)
-
-
 async def run(ctx: ControllerContext) -> None:
-    backoff = Backoff()
-
-    def reconcile(key: Key, cache: Cache, now: float) -> list:
-        _, ns, name = key
-        sts = cache.get(STS, ns, name)
-        if sts is None:
-            return []
+    def reconcile(sts: dict, cache: Cache, now: float, backoff: Backoff) -> list:
+        ns = sts["metadata"]["namespace"]
         return reconcile_statefulset(sts, cache.list("pods", ns), cache.list("persistentvolumeclaims", ns), now,
                                      ctx.time_scale, backoff)
 
-    await Loop(ctx, IDENTITY, [STS, "pods", "persistentvolumeclaims"], keys_for, reconcile).run()
+    await pod_owner_loop(ctx, IDENTITY, STS, "StatefulSet", reconcile, also_watch=("persistentvolumeclaims",)).run()
 
