@@ -1,60 +1,13 @@
 """RBAC evaluated from the stored Role/ClusterRole/(Cluster)RoleBinding objects, and escalation prevention."""
 from __future__ import annotations
 
-from dataclasses import dataclass
-
+from ..rbac import Attributes, Rbac, rule_allows
 from .client import Identity
+
+__all__ = ["RBAC_RESOURCES", "Attributes", "Authorizer", "format_rules", "rule_allows"]
 
 RBAC_RESOURCES = ("roles.rbac.authorization.k8s.io", "rolebindings.rbac.authorization.k8s.io",
                   "clusterroles.rbac.authorization.k8s.io", "clusterrolebindings.rbac.authorization.k8s.io")
-
-
-@dataclass(frozen=True)
-class Attributes:
-    verb: str
-    group: str = ""
-    resource: str = ""
-    subresource: str = ""
-    namespace: str = ""
-    name: str = ""
-    path: str = ""  # a non-resource URL when resource is empty
-
-    @property
-    def is_resource(self) -> bool:
-        return bool(self.resource)
-
-
-def _subject_matches(subject: dict, who: Identity, binding_namespace: str) -> bool:
-    kind = subject.get("kind")
-    if kind == "User":
-        return subject.get("name") == who.username
-    if kind == "Group":
-        return subject.get("name") in who.groups
-    if kind == "ServiceAccount":
-        ns = subject.get("namespace") or binding_namespace
-        return who.username == f"system:serviceaccount:{ns}:{subject.get('name')}"
-    return False
-
-
-def _has(values, wanted: str) -> bool:
-    return "*" in (values or ()) or wanted in (values or ())
-
-
-def rule_allows(rule: dict, attrs: Attributes) -> bool:
-    if not _has(rule.get("verbs"), attrs.verb):
-        return False
-    if not attrs.is_resource:
-        return any(u == attrs.path or u == "*" or (u.endswith("*") and attrs.path.startswith(u[:-1]))
-                   for u in rule.get("nonResourceURLs") or ())
-    if not _has(rule.get("apiGroups"), attrs.group):
-        return False
-    full = f"{attrs.resource}/{attrs.subresource}" if attrs.subresource else attrs.resource
-    resources = rule.get("resources") or ()
-    if not ("*" in resources or full in resources or (attrs.subresource and (
-            f"*/{attrs.subresource}" in resources or f"{attrs.resource}/*" in resources))):
-        return False
-    names = rule.get("resourceNames")
-    return not names or attrs.name in names
 
 
 class Authorizer:
@@ -62,46 +15,23 @@ class Authorizer:
 
     def __init__(self, store):
         self.store = store
-        self._cache: dict | None = None
+        self._cache: Rbac | None = None
 
     def invalidate(self) -> None:
         self._cache = None
 
-    def _objects(self) -> dict:
+    def _rbac(self) -> Rbac:
         if self._cache is None:
-            s = self.store
-            self._cache = {
-                "roles": {(r["metadata"]["namespace"], r["metadata"]["name"]): r.get("rules") or []
-                          for r in s.list("roles.rbac.authorization.k8s.io")},
-                "clusterroles": {r["metadata"]["name"]: r.get("rules") or []
-                                 for r in s.list("clusterroles.rbac.authorization.k8s.io")},
-                "rolebindings": s.list("rolebindings.rbac.authorization.k8s.io"),
-                "clusterrolebindings": s.list("clusterrolebindings.rbac.authorization.k8s.io"),
-            }
+            roles, bindings, cluster_roles, cluster_bindings = (self.store.list(r) for r in RBAC_RESOURCES)
+            self._cache = Rbac(roles, cluster_roles, bindings, cluster_bindings)
         return self._cache
 
     def rules_for(self, who: Identity, namespace: str = "") -> list[dict]:
         """Every rule that applies to ``who`` in ``namespace`` (cluster-wide ones always)."""
-        objs = self._objects()
-        rules: list[dict] = []
-        for b in objs["clusterrolebindings"]:
-            if any(_subject_matches(s, who, "") for s in b.get("subjects") or ()):
-                if b.get("roleRef", {}).get("kind") == "ClusterRole":
-                    rules += objs["clusterroles"].get(b["roleRef"]["name"], [])
-        if namespace:
-            for b in objs["rolebindings"]:
-                ns = b["metadata"].get("namespace")
-                if ns != namespace or not any(_subject_matches(s, who, ns) for s in b.get("subjects") or ()):
-                    continue
-                ref = b.get("roleRef", {})
-                if ref.get("kind") == "ClusterRole":
-                    rules += objs["clusterroles"].get(ref.get("name"), [])
-                else:
-                    rules += objs["roles"].get((ns, ref.get("name")), [])
-        return rules
+        return self._rbac().rules_for(who.username, who.groups, namespace)
 
     def allowed(self, who: Identity, attrs: Attributes) -> bool:
-        return any(rule_allows(r, attrs) for r in self.rules_for(who, attrs.namespace))
+        return self._rbac().allowed(who.username, who.groups, attrs)
 
     def missing_rules(self, who: Identity, rules: list[dict], namespace: str = "") -> list[dict]:
         """The parts of ``rules`` that ``who`` does not hold (Kubernetes' escalation check: a literal ``*`` is
@@ -129,10 +59,7 @@ class Authorizer:
         return missing
 
     def role_rules(self, ref: dict, namespace: str) -> list[dict] | None:
-        objs = self._objects()
-        if ref.get("kind") == "ClusterRole":
-            return objs["clusterroles"].get(ref.get("name"))
-        return objs["roles"].get((namespace, ref.get("name")))
+        return self._rbac().role_rules(ref, namespace)
 
 
 def format_rules(rules: list[dict]) -> str:

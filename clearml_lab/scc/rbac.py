@@ -1,4 +1,4 @@
-"""Just enough RBAC to answer "may this subject `use` that SCC in this namespace?" from RBAC objects.
+"""Who may `use` an SCC, answered from RBAC objects with the evaluator the practice cluster uses too.
 
 The practice cluster passes its own authorizer to ``admit``; the planner and the review helpers, which have no
 cluster, build one here from the default SCC roles plus the grants they are told about.
@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-SA_PREFIX = "system:serviceaccount:"
+from ..rbac import SA_PREFIX, Attributes, Rbac
 
 
 @dataclass(frozen=True)
@@ -30,60 +30,14 @@ def service_account_subject(namespace: str, service_account: str) -> Subject:
     )
 
 
-def _rule_allows_use(rule: dict, scc_name: str) -> bool:
-    def has(key, wanted):
-        values = rule.get(key) or []
-        return "*" in values or wanted in values
-
-    names = rule.get("resourceNames") or []
-    return (
-        has("apiGroups", "security.openshift.io")
-        and has("resources", "securitycontextconstraints")
-        and has("verbs", "use")
-        and (not names or scc_name in names)
-    )
-
-
-def _subject_matches(entry: dict, binding_namespace: str | None, subject: Subject) -> bool:
-    kind = entry.get("kind")
-    if kind == "User":
-        return entry.get("name") == subject.name
-    if kind == "Group":
-        return entry.get("name") in subject.groups
-    if kind == "ServiceAccount":
-        namespace = entry.get("namespace") or binding_namespace
-        return subject.name == f"{SA_PREFIX}{namespace}:{entry.get('name')}"
-    return False
-
-
 def can_use_from_rbac(objects):
     """A ``can_use(subject, scc_name, namespace)`` callback over ClusterRoles/Roles and their bindings."""
-    cluster_roles, roles, bindings = {}, {}, []
-    for obj in objects:
-        kind, meta = obj.get("kind"), obj.get("metadata") or {}
-        if kind == "ClusterRole":
-            cluster_roles[meta.get("name")] = obj.get("rules") or []
-        elif kind == "Role":
-            roles[(meta.get("namespace"), meta.get("name"))] = obj.get("rules") or []
-        elif kind in ("ClusterRoleBinding", "RoleBinding"):
-            bindings.append(obj)
-
-    def rules_of(binding) -> list:
-        ref = binding.get("roleRef") or {}
-        if ref.get("kind") == "ClusterRole":
-            return cluster_roles.get(ref.get("name"), [])
-        return roles.get(((binding.get("metadata") or {}).get("namespace"), ref.get("name")), [])
+    rbac = Rbac.from_objects(objects)
 
     def can_use(subject: Subject, scc_name: str, namespace: str) -> bool:
-        for binding in bindings:
-            binding_ns = (binding.get("metadata") or {}).get("namespace")
-            if binding.get("kind") == "RoleBinding" and binding_ns != namespace:
-                continue
-            if not any(_subject_matches(s, binding_ns, subject) for s in binding.get("subjects") or []):
-                continue
-            if any(_rule_allows_use(rule, scc_name) for rule in rules_of(binding)):
-                return True
-        return False
+        use = Attributes("use", "security.openshift.io", "securitycontextconstraints", namespace=namespace,
+                         name=scc_name)
+        return rbac.allowed(subject.name, subject.groups, use)
 
     return can_use
 
