@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Callable
 
 from ..client import ControllerContext, WatchEvent
-from .base import Cache, Key, Loop, by_controller, key_of
-from .timing import Backoff
+from .base import Cache, Key, Loop, Wake, by_controller, key_of
+from .timing import Backoff, available_since
 
 # reconcile_one(obj, cache, now, backoff) -> actions; called only for objects that exist
 Reconcile = Callable[[dict, Cache, float, Backoff], list]
@@ -26,3 +26,16 @@ def pod_owner_loop(ctx: ControllerContext, identity: dict, resource: str, kind: 
         return reconcile_one(obj, cache, now, backoff) if obj else []
 
     return Loop(ctx, identity, [resource, "pods", *also_watch], keys_for, reconcile)
+
+
+def count_available(pods: list[dict], min_ready: int, scale: float, now: float, key: Key) -> tuple[int, list]:
+    """How many pods have been ready for minReadySeconds now, and a Wake of ``key`` for each that will be later
+    (availability changes with time alone, with no event to wake the owner)."""
+    available, wakes = 0, []
+    for pod in pods:
+        since = available_since(pod, min_ready, scale)
+        if since is not None and since <= now:
+            available += 1
+        elif since is not None:
+            wakes.append(Wake(key, since))
+    return available, wakes

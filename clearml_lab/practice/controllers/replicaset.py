@@ -7,8 +7,8 @@ import copy
 from ..client import ApiError, ControllerContext
 from .base import (Abort, Cache, Create, Delete, Event, UpdateStatus, Wake, controller_identity, is_terminating, key_of,
                    owned_by, owner_ref, parse_time, pod_active, pod_ready, remove_condition, set_condition)
-from .owned import pod_owner_loop
-from .timing import Backoff, available_since
+from .owned import count_available, pod_owner_loop
+from .timing import Backoff
 
 RS = "replicasets.apps"
 COMPONENT = "replicaset-controller"
@@ -55,13 +55,8 @@ def reconcile_replicaset(rs: dict, pods: list[dict], now: float, scale: float, b
         conditions = remove_condition(conditions, "ReplicaFailure")
         backoff.clear(uid)
     template_labels = (rs["spec"].get("template", {}).get("metadata") or {}).get("labels") or {}
-    available = 0
-    for p in active:
-        since = available_since(p, min_ready, scale)
-        if since is not None and since <= now:
-            available += 1
-        elif since is not None:
-            actions.append(Wake(key_of(RS, rs), since))
+    available, wakes = count_available(active, min_ready, scale, now, key_of(RS, rs))
+    actions += wakes
     status.update({
         "replicas": len(active),
         "fullyLabeledReplicas": sum(1 for p in active

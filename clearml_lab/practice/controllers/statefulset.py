@@ -9,9 +9,9 @@ from ..client import ControllerContext
 from .base import (Abort, Cache, Create, Delete, Event, UpdateStatus, Wake, controller_identity, is_terminating, key_of,
                    owned_by, pod_ready)
 from .deployment import template_hash
-from .owned import pod_owner_loop
+from .owned import count_available, pod_owner_loop
 from .replicaset import pod_from_template
-from .timing import Backoff, available_since
+from .timing import Backoff
 
 STS = "statefulsets.apps"
 COMPONENT = "statefulset-controller"
@@ -164,13 +164,8 @@ def reconcile_statefulset(sts: dict, pods: list[dict], claims: list[dict], now: 
     current_revision = old_status.get("currentRevision") or revision
     if len(updated) == replicas and all(pod_ready(p) for p in updated):
         current_revision = revision
-    available = 0
-    for p in live:
-        since = available_since(p, min_ready, scale)
-        if since is not None and since <= now:
-            available += 1
-        elif since is not None:
-            actions.append(Wake(key_of(STS, sts), since))
+    available, wakes = count_available(live, min_ready, scale, now, key_of(STS, sts))
+    actions += wakes
     status = {
         "observedGeneration": sts["metadata"].get("generation", 1),
         "replicas": len(live),
