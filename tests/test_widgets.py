@@ -176,6 +176,12 @@ def test_plan_table_reads_the_planner_plan():
     table.apply_buttons[0].click()
     assert table.outcomes[0] == (True, "applied")
 
+    # Once the grant exists (made here, or by a workshop's instructor), the table says what is already there.
+    granted = plan_grants([deployment], namespace="clearml",
+                          existing_grants=[(g.scc, g.service_account) for g in plan.grants()])
+    done = PlanTable(granted, on_apply=lambda grant: None)
+    assert done.rows == [] and done.text == f"Nothing left to grant: this project already has {plan.grants()[0].scc} to db."
+
 
 def test_plan_table_without_grants():
     table = PlanTable([], on_apply=lambda grant: None)

@@ -70,8 +70,14 @@ class PlanTable(widgets.VBox):
                       button, self.result_html[-1]]
         grid = widgets.GridBox(cells, layout=widgets.Layout(
             grid_template_columns="auto auto minmax(12em, 2fr) minmax(10em, 1fr) auto auto", grid_gap="4px 12px"))
-        empty = widgets.HTML("<p>The plan needs no SCC grants.</p>")
+        empty = widgets.HTML(f"<p>{escape(self._nothing_to_grant())}</p>")
         super().__init__([grid if self.rows else empty])
+
+    def _nothing_to_grant(self) -> str:
+        made = [f"{g.scc} to {g.service_account}" for g in getattr(self.plan, "existing_grants", None) or ()]
+        if made:
+            return "Nothing left to grant: this project already has " + ", ".join(made) + "."
+        return "The plan needs no SCC grants."
 
     def apply(self, index: int) -> tuple[bool, str] | None:
         """What the row's button does; ignored while that row is being applied or after it succeeded."""
@@ -94,7 +100,7 @@ class PlanTable(widgets.VBox):
     @property
     def text(self) -> str:
         if not self.rows:
-            return "The plan needs no SCC grants."
+            return self._nothing_to_grant()
         lines = []
         for row, outcome in zip(self.rows, self.outcomes):
             state = "not applied" if outcome is None else ("PASS " if outcome[0] else "FAIL ") + outcome[1]
