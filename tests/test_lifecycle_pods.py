@@ -2,7 +2,7 @@
 import pytest
 
 from clearml_lab.practice.controllers.base import Event, Log, Patch, UpdateStatus, Wake
-from clearml_lab.practice.controllers.kubelet import reconcile_pod
+from clearml_lab.practice.controllers.kubelet import Bind, reconcile_pod
 from clearml_lab.practice.lifecycle import (World, go_duration, image_rule, parse_image, pull_error,
                                             record_from_status, world_settings)
 
@@ -28,7 +28,7 @@ class Node:
     def __init__(self, pod, scale=1.0, **world):
         self.pod, self.scale, self.world = pod, scale, world
         self.record, self.now = None, T0
-        self.events, self.logs, self.patches = [], [], []
+        self.events, self.logs, self.patches, self.binds = [], [], [], []
 
     def step(self):
         node, sysctls = world_settings(self.world.get("settings", {}))
@@ -47,6 +47,8 @@ class Node:
                 self.logs.append((a.container, list(a.lines)))
             elif isinstance(a, Patch):
                 self.patches.append((a.resource, a.patch))
+            elif isinstance(a, Bind):
+                self.binds.append(a)
             elif isinstance(a, Wake):
                 wake = a.at
         return wake
@@ -76,7 +78,8 @@ def test_an_unknown_image_is_scheduled_pulled_started_and_ready():
     assert node.reasons() == ["Scheduled", "AddedInterface", "Pulling", "Pulled", "Created", "Started"]
     assert node.events[3][1] == ('Successfully pulled image "quay.io/example/web:1.0" in 4s (4s including waiting). '
                                  'Image size: 52428800 bytes.')
-    assert ("pods", {"spec": {"nodeName": "practice-node-0"}}) in node.patches
+    assert node.binds == [Bind("lab", "p", "0d6c-uid", "practice-node-0")]  # through pods/p/binding, once
+    assert not any("nodeName" in (p.get("spec") or {}) for _, p in node.patches)
     assert node.pod["status"]["phase"] == "Running"
     assert node.condition("Ready")["status"] == "True"
     assert node.container("web")["state"]["running"]["startedAt"]

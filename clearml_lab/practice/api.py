@@ -13,9 +13,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import AsyncIterator
 
-from . import admission, patch as patching
+from . import admission, patch as patching, subresources
 from .apply import record_update, server_side_apply
 from .client import Identity
+from .podspec import check_pod_update
 from .rbac import RBAC_RESOURCES, Attributes, Authorizer
 from .registry import Registry, Release, ResourceType
 from .schemas import Schemas
@@ -185,6 +186,8 @@ class Api:
     # ---- create --------------------------------------------------------------------------------------------------
     def create(self, req: Request, body) -> dict:
         self._check_verb(req, "create")
+        if req.subresource == "binding" or req.rt.plural == "bindings":
+            return self.bind(req, body)
         if req.rt.virtual:
             self.authorize(req, "create", "")
             return self.virtual.create(req, self._check_type(req, body))
@@ -233,6 +236,8 @@ class Api:
         self.authorize(req, "get")
         if req.rt.virtual:
             return self.virtual.get(req)
+        if req.subresource == "scale":
+            return subresources.scale_of(self._load(req))
         return self._load(req)
 
     def list(self, req: Request) -> dict:
@@ -373,6 +378,10 @@ class Api:
         if req.subresource and req.subresource not in req.rt.subresources:
             raise not_found(req.rt, req.name)
         self.authorize(req, "update")
+        if req.subresource == "scale":
+            replicas = subresources.check_scale(req.name, body)
+            sent_rv = (body.get("metadata") or {}).get("resourceVersion")
+            return self._write_scale(req, self._load(req), replicas, sent_rv)
         obj = self._check_type(req, body)
         if obj["metadata"].get("name") and obj["metadata"]["name"] != req.name:
             raise bad_request(f'the name of the object ({obj["metadata"]["name"]}) does not match the name on the URL '
@@ -401,11 +410,13 @@ class Api:
         meta.pop("generation", None)
         if rt.generation:
             meta["generation"] = old_meta.get("generation", 1)
-            if not req.subresource and _spec_of(new) != _spec_of(current):
+            if req.subresource in ("", "scale") and _spec_of(new) != _spec_of(current):
                 meta["generation"] += 1
         if not req.subresource:
             admission.apply_declared_defaults(rt.kind, new)
             admission.apply_computed_defaults(rt.kind, new, self.store)
+            if rt.name == "pods":
+                check_pod_update(rt, req.name, current, new)
             new = self._admit(req, new, current)
         if not applied:
             record_update(current, new, manager=req.field_manager, schema=self._schema(rt), schemas=self.schemas,
@@ -443,6 +454,13 @@ class Api:
         self.authorize(req, "patch")
         ns, name = self._key(req)
         current = self.store.get(req.rt.name, ns, name)
+        if req.subresource == "scale":
+            if current is None:
+                raise not_found(req.rt, req.name)
+            scale = subresources.patched_scale(subresources.scale_of(current), body, patch_type,
+                                               self.schemas.get(subresources.SCALE_SCHEMA), self.schemas)
+            replicas = subresources.check_scale(req.name, scale)
+            return self._write_scale(req, current, replicas, (scale.get("metadata") or {}).get("resourceVersion"))
         if patch_type == "apply":
             return self._apply(req, current, body)
         if current is None:
@@ -465,6 +483,32 @@ class Api:
         new["metadata"]["name"] = req.name
         self._validate_fields(req, new)
         return self._write_update(req, current, new)
+
+    def _write_scale(self, req: Request, current: dict, replicas: int, resource_version: str | None) -> dict:
+        """A Scale write is a write of the parent's spec.replicas, guarded by the Scale's resourceVersion."""
+        new = subresources.with_replicas(current, replicas, resource_version)
+        return subresources.scale_of(self._write_update(req, current, new))
+
+    # ---- pods/binding --------------------------------------------------------------------------------------------
+    def bind(self, req: Request, body) -> dict:
+        """POST pods/NAME/binding, or a Binding to the legacy ``bindings`` collection: sets spec.nodeName once."""
+        legacy = req.rt.plural == "bindings"
+        pod_name, node, annotations = subresources.binding_target(body, None if legacy else req.name)
+        self.authorize(req, "create", "" if legacy else pod_name)
+        meta = body.get("metadata") or {}
+        if meta.get("namespace") and meta["namespace"] != req.namespace:
+            raise bad_request("the namespace of the provided object does not match the namespace sent on the request")
+        pods = self.registry.by_name("pods")
+        pod = self.store.get(pods.name, req.namespace, pod_name)
+        if pod is None:
+            raise not_found(pods, pod_name)
+        if meta.get("resourceVersion") and meta["resourceVersion"] != pod["metadata"].get("resourceVersion"):
+            raise conflict(pods, pod_name, "the object has been modified; please apply your changes to the latest "
+                                           "version and try again")
+        bound = subresources.bound_pod(pods, pod, node, annotations, meta.get("uid"), now())
+        write = Request(req.identity, "create", pods, req.namespace, pod_name, "binding", req.params, req.user_agent)
+        self._persist(write, [("put", pods.name, bound)])
+        return subresources.binding_success()
 
     def _apply(self, req: Request, current: dict | None, body) -> dict:
         applied = self._check_type(req, body)

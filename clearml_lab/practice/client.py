@@ -61,6 +61,9 @@ class Client(Protocol):
     async def patch(self, resource: str, name: str, patch: Any, namespace: str | None = None, *,
                     patch_type: str = "merge") -> dict: ...  # merge | json | strategic
 
+    async def bind(self, pod: str, namespace: str, node: str, *, uid: str | None = None) -> dict: ...
+    # POST pods/<pod>/binding: sets spec.nodeName once; 409 Conflict when the pod is already bound
+
     async def delete(self, resource: str, name: str, namespace: str | None = None, *,
                      propagation: str = "Background") -> dict | None: ...
 

@@ -50,9 +50,11 @@ def resource_list(registry: Registry, group: str, version: str) -> dict | None:
             entry["categories"] = list(t.categories)
         resources.append(entry)
         for sub in t.subresources:
-            verbs = {"status": ["get", "patch", "update"], "log": ["get"], "finalize": ["update"]}[sub]
-            kind = "Pod" if sub == "log" else t.kind
-            resources.append({"name": f"{t.plural}/{sub}", "singularName": "", "namespaced": t.namespaced,
-                              "kind": kind, "verbs": verbs})
+            spec = registry.subresource_kinds[sub]
+            entry = {"name": f"{t.plural}/{sub}", "singularName": "", "namespaced": t.namespaced,
+                     "kind": spec.kind or t.kind, "verbs": list(spec.verbs)}
+            if spec.group:  # e.g. deployments/scale speaks autoscaling/v1 Scale, as the apiserver advertises
+                entry.update(group=spec.group, version=spec.version)
+            resources.append(entry)
     return {"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": f"{group}/{version}" if group else version,
             "resources": resources}

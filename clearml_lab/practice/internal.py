@@ -76,6 +76,14 @@ class InternalClient:
         params = {"fieldManager": self.user_agent} if patch_type == "apply" else {}
         return self.api.patch(self._req("patch", resource, namespace, name, params=params), patch, patch_type)
 
+    async def bind(self, pod: str, namespace: str, node: str, *, uid: str | None = None) -> dict:
+        """POST a v1 Binding to pods/<pod>/binding, as the scheduler binds (409 if the pod is already bound)."""
+        body = {"apiVersion": "v1", "kind": "Binding", "metadata": {"name": pod, "namespace": namespace},
+                "target": {"apiVersion": "v1", "kind": "Node", "name": node}}
+        if uid:
+            body["metadata"]["uid"] = uid
+        return self.api.create(self._req("create", "pods", namespace, pod, "binding"), body)
+
     async def delete(self, resource: str, name: str, namespace: str | None = None, *,
                      propagation: str = "Background") -> dict | None:
         try:

@@ -319,7 +319,7 @@ class Step:
     events: list[tuple[str, dict]] = field(default_factory=list)   # (event name in lifecycle.yaml, fields)
     logs: list[tuple[str, list[str]]] = field(default_factory=list)  # (container, lines)
     wake_at: float | None = None
-    bind_node: bool = False            # the scheduler placed the pod: set spec.nodeName
+    bind_node: bool = False            # the scheduler placed the pod: bind it (pods/<name>/binding)
     select_claims: list[str] = field(default_factory=list)  # WaitForFirstConsumer claims to mark for this node
     finished: bool = False             # a deleted pod's containers have stopped: remove it
 
@@ -389,6 +389,8 @@ def advance(pod: dict, record: dict | None, world: World) -> Step:
     # Scheduling (a pod that names its node in the spec bypasses the scheduler: no Scheduled event).
     if not record.get("scheduled_at") and spec.get("nodeName"):
         record["scheduled_at"] = now
+        record.pop("unschedulable", None)  # bound by someone else's Binding after our scheduler gave up
+        record.pop("unschedulable_message", None)
         record["sandbox_due"] = now + stages["sandbox"] * scale
     if not record.get("scheduled_at"):
         problem, fields, wait_claims = _scheduling_problem(pod, world)

@@ -40,9 +40,21 @@ class ResourceType:
         return f"{self.plural}.{self.group}" if self.group else self.plural
 
 
+@dataclass(frozen=True)
+class Subresource:
+    """What a subresource speaks (kind, and group/version when not its parent's) and which verbs it takes."""
+    verbs: tuple[str, ...]
+    kind: str = ""     # empty: the parent's kind
+    group: str = ""    # set (with version) only when the subresource speaks another API group's kind
+    version: str = ""
+
+
 class Registry:
     def __init__(self, table: dict | None = None):
         table = table or load_data("resources.yaml")
+        self.subresource_kinds = {name: Subresource(tuple(row["verbs"]), row.get("kind", ""), row.get("group", ""),
+                                                    row.get("version", ""))
+                                  for name, row in (table.get("subresource_kinds") or {}).items()}
         sets = table["verb_sets"]
         self.types: list[ResourceType] = []
         for row in table["resources"]:

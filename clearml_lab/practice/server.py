@@ -169,12 +169,16 @@ class Server:
         method = request.method
         as_table = tables.wants_table(request.headers.get("Accept")) and not sub
         include = params.get("includeObject") or "Metadata"
+        if sub:
+            self._check_subresource_method(rt, sub, method)
         if method == "GET":
             if sub == "log":
                 return await self._log(request, req)
             if name:
                 req.verb = "get"
                 obj = api.get(req)
+                if sub == "scale" and tables.wants_table(request.headers.get("Accept")):
+                    return _json(tables.table("scale", [obj], include=include))  # kubectl get --subresource=scale
                 return _json(tables.table(rt.name, [obj], include=include) if as_table else obj)
             if params.get("watch") in ("true", "1"):
                 req.verb = "watch"
@@ -185,7 +189,7 @@ class Server:
                 return _json(tables.table(rt.name, listed["items"], include=include, list_meta=listed["metadata"]))
             return _json(listed)
         if method == "POST":
-            if name:
+            if name and sub != "binding":
                 raise method_not_allowed()
             req.verb = "create"
             body = await self._body(request, rt)
@@ -221,6 +225,13 @@ class Server:
             req.verb = "deletecollection"
             return _json(api.delete_collection(req, options))
         raise method_not_allowed()
+
+    def _check_subresource_method(self, rt: ResourceType, sub: str, method: str) -> None:
+        """A subresource takes only its own verbs (pods/binding: POST; deployments/scale: GET, PUT, PATCH)."""
+        verb = {"GET": "get", "POST": "create", "PUT": "update", "PATCH": "patch", "DELETE": "delete"}.get(method)
+        if verb not in self.api.registry.subresource_kinds[sub].verbs:
+            raise method_not_allowed(f"the server does not allow this method on the requested resource "
+                                     f"({rt.plural}/{sub})")
 
     async def _watch(self, request: web.Request, req: Request, as_table: bool = False,
                      include: str = "Metadata") -> web.StreamResponse:

@@ -4,11 +4,12 @@ containers that wait for Services are woken by Endpoints changes."""
 from __future__ import annotations
 
 import hashlib
+from dataclasses import dataclass
 
 from ..client import ControllerContext, WatchEvent
 from ..lifecycle import World, advance, event_text, record_from_status, world_settings
 from .volume import free_by_class
-from .base import (Cache, Delete, Event, Key, Log, Loop, Patch, UpdateStatus, Wake, controller_identity,
+from .base import (Cache, Call, Delete, Event, Key, Log, Loop, Patch, UpdateStatus, Wake, controller_identity,
                    is_terminating, key_of, pod_ready)
 
 PODS = "pods"
@@ -16,6 +17,28 @@ WATCHED = [PODS, "endpoints", "configmaps", "persistentvolumeclaims", "storagecl
            "persistentvolumes", "csistoragecapacities.storage.k8s.io"]
 IDENTITY = controller_identity("practice-node")
 SELECTED_NODE = "volume.kubernetes.io/selected-node"
+
+
+@dataclass(frozen=True)
+class Bind:
+    """The scheduler's decision: bind the pod to ``node`` through pods/<pod>/binding, as kube-scheduler does
+    (never by writing spec.nodeName, which the API refuses on an existing pod)."""
+    namespace: str
+    pod: str
+    uid: str | None
+    node: str
+
+
+def binding_call(bind: Bind, cache: Cache) -> Call:
+    """``bind`` as the loop's one impure step. The bound pod goes into the cache at once, so the status write that
+    follows in the same batch carries its new resourceVersion instead of meeting a 409."""
+    async def post(client) -> list:
+        await client.bind(bind.pod, bind.namespace, bind.node, uid=bind.uid)
+        bound = await client.get(PODS, bind.pod, bind.namespace)
+        if bound is not None:
+            cache.put(PODS, bound)
+        return []
+    return Call(post)
 
 
 def node_facts(cache: Cache, settings: dict) -> tuple[set, set, dict]:
@@ -55,7 +78,7 @@ def reconcile_pod(pod: dict, record: dict | None, world: World) -> tuple[list, d
     meta = pod["metadata"]
     ns, name = meta.get("namespace"), meta["name"]
     if step.bind_node and not (pod.get("spec") or {}).get("nodeName"):
-        actions.append(Patch(PODS, name, ns, {"spec": {"nodeName": world.node}}))
+        actions.append(Bind(ns, name, meta.get("uid"), world.node))
     for claim in step.select_claims:
         actions.append(Patch("persistentvolumeclaims", claim, ns,
                              {"metadata": {"annotations": {SELECTED_NODE: world.node}}}))
@@ -117,7 +140,7 @@ async def run(ctx: ControllerContext) -> None:
             records.pop(uid, None)
         else:
             records[uid] = record
-        return actions
+        return [binding_call(a, cache) if isinstance(a, Bind) else a for a in actions]
 
     await Loop(ctx, IDENTITY, WATCHED, keys_for, reconcile).run()
 
