@@ -12,7 +12,8 @@ from clearml_lab.practice.controllers.gc import reconcile_dependent
 from clearml_lab.practice.controllers.namespace import (allocation_for, mcs_label, reconcile_allocation,
                                                         reconcile_deletion, reconcile_service_accounts)
 from clearml_lab.practice.controllers.route import apps_domain, reconcile_route
-from clearml_lab.practice.controllers.volume import quantity, reconcile_claim, reconcile_volume
+from clearml_lab.practice.controllers.volume import (DRIVER, MANAGED_BY, PUBLISHER, format_quantity, free_by_class,
+                                                     quantity, reconcile_capacity, reconcile_claim, reconcile_volume)
 
 NOW = 1_800_000_000.0
 
@@ -112,7 +113,7 @@ def test_quantities():
 
 
 def test_a_claim_is_provisioned_and_bound_when_it_fits():
-    actions = reconcile_claim(claim(), [], [SC], [], [], {}, NOW, 1.0)
+    actions = reconcile_claim(claim(), [], [SC], [], {}, NOW, 1.0)
     [pv] = [c.obj for c in of(actions, Create)]
     assert pv["metadata"]["name"] == "pvc-data-uid"
     assert pv["spec"]["claimRef"]["name"] == "data" and pv["spec"]["capacity"] == {"storage": "50Gi"}
@@ -124,38 +125,76 @@ def test_a_claim_is_provisioned_and_bound_when_it_fits():
     assert [e.reason for e in of(actions, Event)] == ["Provisioning", "ProvisioningSucceeded"]
 
 
-def test_a_claim_that_does_not_fit_the_published_capacity_fails_to_provision():
-    capacity = [{"storageClassName": "standard-csi", "capacity": "100Gi"}]
+def test_a_claim_that_does_not_fit_the_drivers_free_space_fails_to_provision():
     existing = [{"metadata": {"name": "pvc-old"}, "spec": {"storageClassName": "standard-csi",
                                                            "capacity": {"storage": "60Gi"}}}]
-    actions = reconcile_claim(claim(), existing, [SC], capacity, [], {}, NOW, 1.0)
+    actions = reconcile_claim(claim(), existing, [SC], [], {"storage_capacity": "100Gi"}, NOW, 1.0)
     assert not of(actions, Create)
     [event] = of(actions, Event)
     assert event.reason == "ProvisioningFailed" and event.type == "Warning"
     assert event.message.startswith('failed to provision volume with StorageClass "standard-csi": rpc error: ')
+    assert event.message.endswith(f"requested {50 * 2**30} bytes, available {40 * 2**30} bytes")
     assert of(actions, Wake)
-    # the server-wide default capacity (8Ti) applies when nothing is published
-    assert of(reconcile_claim(claim(), existing, [SC], [], [], {}, NOW, 1.0), Create)
-    assert not of(reconcile_claim(claim(), [], [SC], [], [], {"storage_capacity": "10Gi"}, NOW, 1.0), Create)
+    # the server-wide default capacity (8Ti) applies when none is configured
+    assert of(reconcile_claim(claim(), existing, [SC], [], {}, NOW, 1.0), Create)
+    assert not of(reconcile_claim(claim(), [], [SC], [], {"storage_capacity": "10Gi"}, NOW, 1.0), Create)
+
+
+def _capacity(capacity: str, labels: dict | None = None) -> dict:
+    return {"apiVersion": "storage.k8s.io/v1", "kind": "CSIStorageCapacity",
+            "metadata": {"name": "practice-standard-csi", "namespace": "kube-system", "resourceVersion": "7",
+                         "labels": {MANAGED_BY: PUBLISHER, DRIVER: SC["provisioner"]} if labels is None else labels},
+            "storageClassName": "standard-csi", "capacity": capacity}
+
+
+def _volume(name: str, size: str, phase: str = "Bound") -> dict:
+    return {"metadata": {"name": name}, "spec": {"storageClassName": "standard-csi", "capacity": {"storage": size}},
+            "status": {"phase": phase}}
+
+
+def test_the_published_capacity_is_the_total_less_the_volumes_of_the_class():
+    settings = {"storage_capacity": "1Ti"}
+    volumes = [_volume("a", "50Gi"), _volume("b", "5Gi"), _volume("kept", "100Gi", "Released"),
+               {"metadata": {"name": "other"}, "spec": {"storageClassName": "fast", "capacity": {"storage": "1Ti"}}}]
+    [update] = reconcile_capacity(_capacity("1Ti"), [SC], volumes, settings)
+    assert update.obj["capacity"] == "869Gi"  # 1024 - 50 - 5 - 100 (a retained volume still holds its disk)
+    assert reconcile_capacity(_capacity("869Gi"), [SC], volumes, settings) == []  # already right: no write
+    [back] = reconcile_capacity(_capacity("869Gi"), [SC], [], settings)
+    assert back.obj["capacity"] == "1Ti"  # every volume gone: all of it is free again
+    [full] = reconcile_capacity(_capacity("1Ti"), [SC], [_volume("huge", "2Ti")], settings)
+    assert full.obj["capacity"] == "0"  # never negative
+    # objects this driver did not publish are left alone
+    assert reconcile_capacity(_capacity("1Ti", labels={}), [SC], volumes, settings) == []
+    assert reconcile_capacity(_capacity("1Ti", labels={MANAGED_BY: PUBLISHER, DRIVER: "other.csi"}), [SC], volumes,
+                              settings) == []
+
+
+def test_the_scheduler_reads_the_published_free_space_and_the_driver_counts_its_own():
+    volumes = [_volume("a", "60Gi")]
+    settings = {"storage_capacity": "100Gi"}
+    assert free_by_class([SC], volumes, [_capacity("40Gi")], settings) == {"standard-csi": 40 * 2**30}
+    assert free_by_class([SC], volumes, [], settings) == {"standard-csi": 40 * 2**30}
+    assert format_quantity(8 * 2**40 - 155 * 2**30) == "8037Gi" and format_quantity(1536) == "1536"
+    assert format_quantity(3 * 2**20 + 1) == str(3 * 2**20 + 1)
 
 
 def test_no_default_class_means_failedbinding():
-    [event] = reconcile_claim(claim(storage_class=None), [], [], [], [], {}, NOW, 1.0)
+    [event] = reconcile_claim(claim(storage_class=None), [], [], [], {}, NOW, 1.0)
     assert (event.reason, event.type, event.component) == ("FailedBinding", "Normal", "persistentvolume-controller")
     assert event.message == "no persistent volumes available for this claim and no storage class is set"
 
 
 def test_a_classless_claim_gets_the_default_class_once_one_exists():
-    [update] = reconcile_claim(claim(storage_class=None), [], [SC], [], [], {}, NOW, 1.0)
+    [update] = reconcile_claim(claim(storage_class=None), [], [SC], [], {}, NOW, 1.0)
     assert update.obj["spec"]["storageClassName"] == "standard-csi"
 
 
 def test_wait_for_first_consumer_provisions_only_after_a_node_is_selected():
     wffc = dict(SC, volumeBindingMode="WaitForFirstConsumer")
-    [event] = reconcile_claim(claim(), [], [wffc], [], [], {}, NOW, 1.0)
+    [event] = reconcile_claim(claim(), [], [wffc], [], {}, NOW, 1.0)
     assert event.reason == "WaitForFirstConsumer"
     selected = claim(annotations={"volume.kubernetes.io/selected-node": "practice-node-0"})
-    assert of(reconcile_claim(selected, [], [wffc], [], [], {}, NOW, 1.0), Create)
+    assert of(reconcile_claim(selected, [], [wffc], [], {}, NOW, 1.0), Create)
 
 
 def test_a_volume_whose_claim_is_gone_is_deleted_or_released_by_policy():

@@ -38,8 +38,10 @@ def register(subparsers, common) -> None:
                            help="multiply simulated durations by X (0.05 = twenty times faster)")
             p.add_argument("--openshift-version", metavar="4.N", default=None,
                            help="OpenShift release to emulate (4.11 ... 4.20, default 4.19)")
+            # 8Ti: enough for 52 concurrent 155Gi installs (why: data/lifecycle.yaml, storage.default_capacity)
             p.add_argument("--storage-capacity", metavar="QUANTITY", default="8Ti",
-                           help="capacity of the default storage class (default 8Ti)")
+                           help="total capacity of the default storage class; its CSIStorageCapacity reports what "
+                                "is still free (default 8Ti)")
         p.set_defaults(handler=handler)
 
 

@@ -181,21 +181,28 @@ class Cluster:
             api.update(req, {**current, "spec": {**current.get("spec", {}), **wanted["spec"]}})
 
     def _publish_storage_capacity(self, api: Api) -> None:
-        """The default class's capacity as a CSI driver publishes it (CSIStorageCapacity), for the storage
-        prerequisite and the volume controller; --storage-capacity sets it (small, to show 155 Gi not fitting)."""
+        """The default class's free space as its CSI driver publishes it (CSIStorageCapacity, with the labels
+        external-provisioner sets), for the scheduler and the lab's storage prerequisite. --storage-capacity is the
+        total (small, to show 155 Gi not fitting); the volume controller keeps the object at total less volumes."""
+        from .controllers.volume import DRIVER, MANAGED_BY, PUBLISHER, published_capacity
+
         rt = api.registry.by_name("csistoragecapacities.storage.k8s.io")
-        name, namespace = "practice-standard-csi", "kube-system"
+        name, namespace, class_name = "practice-standard-csi", "kube-system", "standard-csi"
+        storage_class = api.store.get("storageclasses.storage.k8s.io", "", class_name) or {}
+        labels = {MANAGED_BY: PUBLISHER, DRIVER: storage_class.get("provisioner", "")}
+        capacity = published_capacity(class_name, api.store.list("persistentvolumes"), api.settings)
         wanted = {"apiVersion": rt.api_version, "kind": rt.kind,
-                  "metadata": {"name": name, "namespace": namespace},
-                  "storageClassName": "standard-csi", "capacity": self.storage_capacity,
+                  "metadata": {"name": name, "namespace": namespace, "labels": labels},
+                  "storageClassName": class_name, "capacity": capacity,
                   "nodeTopology": {"matchLabels": {"kubernetes.io/hostname": "practice-node"}}}
         current = api.store.get(rt.name, namespace, name)
         req = Request(SYSTEM_ADMIN, "create", rt, namespace=namespace, name=name, user_agent="practice-apiserver")
         if current is None:
             api.create(req, wanted)
-        elif current.get("capacity") != self.storage_capacity:
+        elif current.get("capacity") != capacity or (current["metadata"].get("labels") or {}) != labels:
             req.verb = "update"
-            api.update(req, {**current, "capacity": self.storage_capacity})
+            meta = {**current["metadata"], "labels": labels}
+            api.update(req, {**current, "metadata": meta, "capacity": capacity})
 
     # ---- controllers ---------------------------------------------------------------------------------------------
     def _start_controllers(self, api: Api) -> None:

@@ -249,3 +249,47 @@ def test_claims_beyond_the_published_capacity_leave_their_pod_unschedulable():
         pod = core.read_namespaced_pod("user", "default")
         assert pod.status.phase == "Pending" and not pod.spec.node_name
         assert core.read_namespaced_persistent_volume_claim("big", "default").status.phase == "Pending"
+
+
+def test_the_published_capacity_is_what_is_free_and_the_prerequisite_reads_it():
+    """One ClearML install's worth of claims (50+50+50+5 Gi) on a 300 Gi driver leaves 145 Gi published, too little
+    for a second install's prerequisites; deleting them gives the space back."""
+    from clearml_lab.kube import Kube
+    from clearml_lab.steps.prerequisites import storage_check
+
+    from .cluster import temporary_cluster
+
+    with temporary_cluster(extra_args=("--storage-capacity", "300Gi")) as cluster:
+        api_client = cluster.api_client()
+        core, storage = client.CoreV1Api(api_client), client.StorageV1Api(api_client)
+
+        def published():
+            return storage.read_namespaced_csi_storage_capacity("practice-standard-csi", "kube-system").capacity
+        assert published() == "300Gi"
+        assert storage_check(Kube(api_client)).ok is True
+        eventually(lambda: (core.read_namespace("default").metadata.annotations or {}).get(
+            "openshift.io/sa.scc.mcs"), what="the default namespace's allocation")
+        sizes = {"fileserver": "50Gi", "mongodb": "50Gi", "elastic": "50Gi", "redis": "5Gi"}
+        for name, size in sizes.items():
+            core.create_namespaced_persistent_volume_claim("default", client.V1PersistentVolumeClaim(
+                metadata=client.V1ObjectMeta(name=name),
+                spec=client.V1PersistentVolumeClaimSpec(
+                    access_modes=["ReadWriteOnce"],
+                    resources=client.V1VolumeResourceRequirements(requests={"storage": size}))))
+        core.create_namespaced_pod("default", client.V1Pod(
+            metadata=client.V1ObjectMeta(name="user"),
+            spec=client.V1PodSpec(containers=[client.V1Container(name="c", image="busybox:1.36")], volumes=[
+                client.V1Volume(name=name, persistent_volume_claim=client.V1PersistentVolumeClaimVolumeSource(
+                    claim_name=name)) for name in sizes])))
+        eventually(lambda: all(core.read_namespaced_persistent_volume_claim(n, "default").status.phase == "Bound"
+                               for n in sizes), what="the four claims to bind")
+        eventually(lambda: published() == "145Gi", what="the published capacity to drop by 155Gi")
+        second = storage_check(Kube(api_client))
+        assert second.ok is False and "has 145 Gi free, the chart asks for 155 Gi" in second.detail
+
+        core.delete_namespaced_pod("user", "default", grace_period_seconds=0)
+        for name in sizes:
+            core.delete_namespaced_persistent_volume_claim(name, "default")
+        eventually(lambda: not core.list_persistent_volume().items, timeout=60, what="the volumes to be reclaimed")
+        eventually(lambda: published() == "300Gi", what="the published capacity to return")
+        assert storage_check(Kube(api_client)).ok is True

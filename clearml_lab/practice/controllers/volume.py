@@ -1,6 +1,8 @@
-"""PersistentVolumeClaims: bind to the default StorageClass, provision a PV when the capacity published in
-CSIStorageCapacity allows it (default 8Ti), reclaim the PV when its claim goes, and release the protection
-finalizer once no pod uses a deleted claim."""
+"""PersistentVolumeClaims: bind to the default StorageClass, provision a PV when the driver has room for it (its
+total is --storage-capacity, default 8Ti), reclaim the PV when its claim goes, and release the protection
+finalizer once no pod uses a deleted claim. Like the CSI external-provisioner, it keeps the driver's
+CSIStorageCapacity saying what is still free (the total less its volumes), which the scheduler and the lab's
+storage prerequisite read."""
 from __future__ import annotations
 
 import copy
@@ -20,28 +22,70 @@ COMPONENT = "persistentvolume-controller"
 DEFAULT_CLASS = "storageclass.kubernetes.io/is-default-class"
 SELECTED_NODE = "volume.kubernetes.io/selected-node"
 PROTECTION = "kubernetes.io/pvc-protection"
+# The labels external-provisioner puts on the CSIStorageCapacity objects it maintains; only those are rewritten.
+MANAGED_BY, PUBLISHER, DRIVER = "csi.storage.k8s.io/managed-by", "external-provisioner", "csi.storage.k8s.io/drivername"
+BINARY_UNITS = (("Ei", 2**60), ("Pi", 2**50), ("Ti", 2**40), ("Gi", 2**30), ("Mi", 2**20), ("Ki", 2**10))
+
 
 def default_class(classes: list[dict]) -> dict | None:
     defaults = [c for c in classes if (c["metadata"].get("annotations") or {}).get(DEFAULT_CLASS) == "true"]
     return max(defaults, key=lambda c: c["metadata"].get("creationTimestamp", "")) if defaults else None
 
 
-def capacity_of(class_name: str, capacities: list[dict], settings: dict) -> int:
-    published = [c for c in capacities if c.get("storageClassName") == class_name and c.get("capacity")]
-    if published:
-        return sum(quantity(c["capacity"]) for c in published)
+def total_capacity(settings: dict) -> int:
+    """What the practice driver's storage holds in all (--storage-capacity)."""
     return quantity(settings.get("storage_capacity") or lifecycle_data()["storage"]["default_capacity"])
 
 
+def used_by_class(class_name: str, volumes: list[dict]) -> int:
+    """Bytes the class's volumes take. Every PersistentVolume counts, a Released one kept by reclaimPolicy Retain
+    too: its disk stays allocated until the volume is deleted."""
+    return sum(quantity((v.get("spec") or {}).get("capacity", {}).get("storage", "0")) for v in volumes
+               if (v.get("spec") or {}).get("storageClassName") == class_name)
+
+
+def provisionable(class_name: str, volumes: list[dict], settings: dict) -> int:
+    """Bytes the driver itself can still provision for the class (its own, always current, view)."""
+    return total_capacity(settings) - used_by_class(class_name, volumes)
+
+
 def free_by_class(classes: list[dict], volumes: list[dict], capacities: list[dict], settings: dict) -> dict[str, int]:
-    """Bytes each StorageClass can still provision: its published capacity less what its volumes hold."""
+    """Bytes each StorageClass can still provision as the scheduler sees it: the free capacity published in
+    CSIStorageCapacity when there is any (it may lag a provisioning by a moment, as on a real cluster), else the
+    driver's own count."""
     free = {}
     for sc in classes:
         name = sc["metadata"]["name"]
-        used = sum(quantity((v.get("spec") or {}).get("capacity", {}).get("storage", "0")) for v in volumes
-                   if (v.get("spec") or {}).get("storageClassName") == name)
-        free[name] = capacity_of(name, capacities, settings) - used
+        published = [c for c in capacities if c.get("storageClassName") == name and c.get("capacity")]
+        free[name] = (sum(quantity(c["capacity"]) for c in published) if published
+                      else provisionable(name, volumes, settings))
     return free
+
+
+def format_quantity(count: int) -> str:
+    """Bytes in the canonical binary form the apiserver prints (``8037Gi``; plain bytes when no unit divides)."""
+    count = max(0, count)
+    for suffix, unit in BINARY_UNITS:
+        if count and count % unit == 0:
+            return f"{count // unit}{suffix}"
+    return str(count)
+
+
+def published_capacity(class_name: str, volumes: list[dict], settings: dict) -> str:
+    """The ``capacity`` the driver publishes for a class: what is still free, never below zero."""
+    return format_quantity(provisionable(class_name, volumes, settings))
+
+
+def reconcile_capacity(cap: dict, classes: list[dict], volumes: list[dict], settings: dict) -> list:
+    """Keep a CSIStorageCapacity this driver publishes equal to its free space."""
+    labels = cap["metadata"].get("labels") or {}
+    sc = next((c for c in classes if c["metadata"]["name"] == cap.get("storageClassName")), None)
+    if labels.get(MANAGED_BY) != PUBLISHER or sc is None or labels.get(DRIVER) != sc.get("provisioner"):
+        return []  # someone else's object: not ours to rewrite
+    wanted = published_capacity(sc["metadata"]["name"], volumes, settings)
+    if cap.get("capacity") and quantity(cap["capacity"]) == quantity(wanted):
+        return []
+    return [Update(CAP, dict(cap, capacity=wanted))]
 
 
 def _request(pvc: dict) -> str:
@@ -86,7 +130,7 @@ def bind(pvc: dict, pv: dict, provisioner: str | None) -> list:
     return [Update(PVC, bound), UpdateStatus(PVC, dict(bound, status=status))]
 
 
-def reconcile_claim(pvc: dict, volumes: list[dict], classes: list[dict], capacities: list[dict], pods: list[dict],
+def reconcile_claim(pvc: dict, volumes: list[dict], classes: list[dict], pods: list[dict],
                     settings: dict, now: float, scale: float) -> list:
     m, spec = pvc["metadata"], pvc.get("spec") or {}
     ns, name = m["namespace"], m["name"]
@@ -135,7 +179,7 @@ def reconcile_claim(pvc: dict, volumes: list[dict], classes: list[dict], capacit
     if sc.get("volumeBindingMode") == "WaitForFirstConsumer" and not (m.get("annotations") or {}).get(SELECTED_NODE):
         return [_event(pvc, "wait_for_consumer")]
     provisioner = sc["provisioner"]
-    free = free_by_class([sc], volumes, capacities, settings)[class_name]
+    free = provisionable(class_name, volumes, settings)
     if request > free:
         failing = parse_time(m.get("creationTimestamp"))
         return [_event(pvc, "provisioning_failed", provisioner, storage_class=class_name, requested=request,
@@ -173,8 +217,11 @@ def keys_for(event: WatchEvent, cache: Cache) -> list[Key]:
             keys += [key_of(PV, v) for v in cache.list(PV)
                      if ((v.get("spec") or {}).get("claimRef") or {}).get("uid") == obj["metadata"].get("uid")]
         return keys
-    if event.resource == PV:
-        return [key_of(PV, obj)]
+    if event.resource == PV:  # a volume made or gone changes what is free
+        return [key_of(PV, obj)] + [key_of(CAP, c) for c in cache.list(CAP)]
+    if event.resource == CAP and event.type != "DELETED":
+        return [key_of(CAP, obj)] + [key_of(PVC, c) for c in cache.list(PVC)
+                                     if (c.get("status") or {}).get("phase") != "Bound"]
     if event.resource == "pods":
         if event.type != "DELETED" and pod_active(obj):
             return []
@@ -183,7 +230,8 @@ def keys_for(event: WatchEvent, cache: Cache) -> list[Key]:
                  for v in (obj.get("spec") or {}).get("volumes") or []}
         return [(PVC, ns, n) for n in names if n]
     # a StorageClass or capacity change may unblock pending claims
-    return [key_of(PVC, c) for c in cache.list(PVC) if (c.get("status") or {}).get("phase") != "Bound"]
+    return [key_of(PVC, c) for c in cache.list(PVC) if (c.get("status") or {}).get("phase") != "Bound"] + [
+        key_of(CAP, c) for c in cache.list(CAP)]
 
 
 async def run(ctx: ControllerContext) -> None:
@@ -192,9 +240,12 @@ async def run(ctx: ControllerContext) -> None:
         if resource == PV:
             pv = cache.get(PV, None, name)
             return reconcile_volume(pv, cache.list(PVC)) if pv else []
+        if resource == CAP:
+            cap = cache.get(CAP, ns, name)
+            return reconcile_capacity(cap, cache.list(SC), cache.list(PV), ctx.settings) if cap else []
         pvc = cache.get(PVC, ns, name)
         if pvc is None:
             return []
-        return reconcile_claim(pvc, cache.list(PV), cache.list(SC), cache.list(CAP), cache.list("pods", ns),
+        return reconcile_claim(pvc, cache.list(PV), cache.list(SC), cache.list("pods", ns),
                                ctx.settings, now, ctx.time_scale)
     await Loop(ctx, IDENTITY, [PVC, PV, SC, CAP, "pods"], keys_for, reconcile).run()
