@@ -3,6 +3,7 @@ import asyncio
 import hashlib
 import json
 import os
+import re
 import shutil
 import subprocess
 import tarfile
@@ -12,7 +13,7 @@ import pytest
 import yaml
 from aiohttp import web
 
-from clearml_lab.practice.chartrepo import FIXED_TIME, build_repository
+from clearml_lab.practice.chartrepo import FIXED_TIME, build_repository, chart_values
 
 VERSIONS = {"7.3.1": ("1.12.0", ">= 1.21.0-0 < 1.29.0-0", "12.1.31"),
             "7.14.4": ("2.0", ">= 1.21.0-0 < 1.33.0-0", "13.18.5")}
@@ -44,6 +45,24 @@ def test_package_layout(tmp_path, version):
     assert str(chart["version"]) == version
     assert "practice stand-in" in chart["description"].lower() and "nothing runnable" in chart["description"]
     assert str(mongodb["version"]) == VERSIONS[version][2]
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_packaged_values_are_the_merged_defaults_with_their_comments(tmp_path, version):
+    repo = build_repository(tmp_path, "http://example.test").parent
+    with tarfile.open(repo / f"clearml-{version}.tgz") as tar:
+        text = tar.extractfile("clearml/values.yaml").read().decode()
+        es_text = tar.extractfile("clearml/charts/elasticsearch/values.yaml").read().decode()
+    assert yaml.safe_load(text) == chart_values("clearml", version)
+    assert yaml.safe_load(es_text) == chart_values("elasticsearch", "7.17.3")
+    assert not re.search(r"[:-] +[&*]\w", text)  # no anchors or aliases for a learner to decode
+    lines = text.splitlines()
+    # A key accepted without effect says so right above it, in `helm show values` too.
+    above_cookie_domain = lines[lines.index("  cookieDomain: ''") - 1]
+    assert above_cookie_domain.startswith("  # Accepted without effect here")
+    ingress = lines.index("  ingress:")
+    assert lines[ingress - 1].startswith("  # A networking.k8s.io/v1 Ingress")
+    assert "elasticsearch.yml: |" in text  # an embedded file reads as a file
 
 
 def test_index(tmp_path):

@@ -20,18 +20,12 @@ from pathlib import Path
 import yaml
 
 from ..profiles import merge_values
+from . import commented_yaml
 
 CHARTS_DIR = Path(__file__).parent / "charts"
 REPO_CHART = "clearml"
 # Every file in a package carries this time, so packages (and their digests) depend on the source only.
 FIXED_TIME = datetime(2025, 3, 12, tzinfo=timezone.utc)
-
-
-class _NoAliasDumper(yaml.SafeDumper):
-    """Writes shared sub-values out in full: a values.yaml a learner reads should not use anchors."""
-
-    def ignore_aliases(self, data):
-        return True
 
 
 def chart_versions(name: str = REPO_CHART) -> list[str]:
@@ -49,19 +43,24 @@ def chart_metadata(name: str, version: str) -> dict:
 
 
 def source_digest() -> str:
-    """A hash of the whole chart source (and of this builder), for caches of built packages."""
-    digest = hashlib.sha256(Path(__file__).read_bytes())
+    """A hash of the whole chart source (and of this builder and its values writer), for caches of built packages."""
+    digest = hashlib.sha256(Path(__file__).read_bytes() + Path(commented_yaml.__file__).read_bytes())
     for path in sorted(p for p in CHARTS_DIR.rglob("*") if p.is_file()):
         digest.update(path.relative_to(CHARTS_DIR).as_posix().encode() + b"\0" + path.read_bytes())
     return digest.hexdigest()
 
 
+def _value_layers(name: str, version: str) -> list[Path]:
+    """The source files of a chart version's values, in merge order: shared defaults, then the version's overlay."""
+    return [layer for layer in (CHARTS_DIR / name / "values.yaml", CHARTS_DIR / name / version / "values.yaml")
+            if layer.is_file()]
+
+
 def chart_values(name: str, version: str) -> dict:
     """The chart's own values.yaml, as packaged: the shared defaults with the version's overlay on top."""
     values: dict = {}
-    for layer in (CHARTS_DIR / name / "values.yaml", CHARTS_DIR / name / version / "values.yaml"):
-        if layer.is_file():
-            values = merge_values(values, yaml.safe_load(layer.read_text()) or {})
+    for layer in _value_layers(name, version):
+        values = merge_values(values, yaml.safe_load(layer.read_text()) or {})
     return values
 
 
@@ -76,10 +75,16 @@ def effective_defaults(name: str, version: str) -> dict:
 
 
 def _values(name: str, version: str) -> bytes:
-    values = chart_values(name, version)
+    """values.yaml as packaged, with the source's comments above their keys (the overlay's win), so `helm show
+    values` says what a key does here and which keys are accepted without effect."""
+    comments: dict = {}
+    for layer in _value_layers(name, version):
+        comments.update(commented_yaml.key_comments(layer.read_text()))
     header = (f"# Default values of the practice stand-in for the {name} chart {version}, assembled by the lab\n"
-              f"# from its chart source. The keys and defaults are the real chart's, for the keys the lab uses.\n")
-    return header.encode() + yaml.dump(values, Dumper=_NoAliasDumper, sort_keys=False).encode()
+              f"# from its chart source. The keys and defaults are the real chart's, for the keys a values file\n"
+              f"# commonly sets; keys that change nothing a cluster without containers could show are accepted\n"
+              f"# without effect, and say so.\n\n")
+    return header.encode() + commented_yaml.dump(chart_values(name, version), comments).encode()
 
 
 def chart_files(name: str, version: str) -> dict[str, bytes]:
