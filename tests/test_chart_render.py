@@ -2,6 +2,7 @@
 
 The tables below are the facts; every check renders the packaged practice chart through `clearml_lab.chart.render`.
 """
+import json
 from functools import cache
 
 import pytest
@@ -84,6 +85,27 @@ OVERRIDES = {
     "contexts": {"webserver": {"containerSecurityContext": {"runAsNonRoot": False},
                                "podSecurityContext": {"fsGroup": 0}}},
     "accounts": {"apiserver": {"serviceAccountName": "ml"}},
+    "ingress": {
+        "apiserver": {"ingress": {"enabled": True, "ingressClassName": "nginx", "hostName": "api.example.test",
+                                  "tlsSecretName": "api-tls", "annotations": {"team": "ml"}}},
+        "fileserver": {"ingress": {"enabled": True, "path": "/files"}},
+        "webserver": {"service": {"port": 9090}, "ingress": {"enabled": True}},
+        "clearml": {"clientConfigurationApiUrl": "https://api.example.test"},
+    },
+    "placement": {
+        **{component: {"resources": {"requests": {"cpu": "1", "memory": "2Gi"}}, "nodeSelector": {"disk": "ssd"},
+                       "tolerations": [{"key": "ml", "operator": "Exists"}], "extraEnvs": [{"name": "X", "value": "1"}],
+                       "affinity": {"nodeAffinity": {"preferredDuringSchedulingIgnoredDuringExecution": [
+                           {"weight": 1, "preference": {"matchExpressions": [
+                               {"key": "zone", "operator": "In", "values": ["a"]}]}}]}}}
+           for component in ("apiserver", "fileserver", "webserver")},
+        "mongodb": {"resources": {"requests": {"cpu": "1"}}, "nodeSelector": {"disk": "ssd"},
+                    "tolerations": [{"key": "ml", "operator": "Exists"}]},
+        "redis": {"master": {"resources": {"requests": {"cpu": "1"}}, "nodeSelector": {"disk": "ssd"},
+                             "tolerations": [{"key": "ml", "operator": "Exists"}]}},
+        "elasticsearch": {"resources": {"requests": {"cpu": "1"}}, "nodeSelector": {"disk": "ssd"},
+                          "tolerations": [{"key": "ml", "operator": "Exists"}]},
+    },
 }
 
 
@@ -361,3 +383,67 @@ def test_every_object_is_valid_for_its_kubernetes_version(version, profile):
     for doc in rendered(version, profile):
         # strict: a misspelt or misplaced field fails, as the API server's field validation would.
         kubernetes_validate.validate(doc, f"{KUBE_FOR[version]}.0", strict=True)
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_no_ingress_unless_enabled(version):
+    assert objects(version, "seed", "Ingress") == {}
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_enabled_ingress_routes_its_host_to_the_components_service_port(version):
+    import kubernetes_validate
+    ingresses = objects(version, "seed", "Ingress", "ingress")
+    services = objects(version, "seed", "Service", "ingress")
+    assert set(ingresses) == {"clearml-apiserver", "clearml-fileserver", "clearml-webserver"}
+    for name, ingress in ingresses.items():
+        kubernetes_validate.validate(ingress, f"{KUBE_FOR[version]}.0", strict=True)
+        assert ingress["apiVersion"] == "networking.k8s.io/v1"
+        (rule,) = ingress["spec"]["rules"]
+        (path,) = rule["http"]["paths"]
+        assert path["backend"]["service"]["name"] == name
+        assert path["backend"]["service"]["port"]["number"] == services[name]["spec"]["ports"][0]["port"], name
+    assert ingresses["clearml-webserver"]["spec"]["rules"][0]["http"]["paths"][0]["backend"]["service"]["port"] == \
+        {"number": 9090}  # follows webserver.service.port, not nginx's container port
+    api = ingresses["clearml-apiserver"]
+    assert api["spec"]["ingressClassName"] == "nginx"
+    assert api["spec"]["rules"][0]["host"] == "api.example.test"
+    assert api["spec"]["tls"] == [{"hosts": ["api.example.test"], "secretName": "api-tls"}]
+    assert api["metadata"]["annotations"] == {"team": "ml"}
+    files = ingresses["clearml-fileserver"]
+    assert files["spec"]["rules"][0]["host"] == "files.clearml.127-0-0-1.nip.io"  # the chart's default host
+    assert files["spec"]["rules"][0]["http"]["paths"][0]["path"] == "/files"
+    assert "ingressClassName" not in files["spec"] and "tls" not in files["spec"]
+    assert "annotations" not in files["metadata"]
+
+
+def test_client_configuration_urls_reach_the_webserver():
+    def displayed(overrides_key):
+        web = objects("7.14.4", "seed", "Deployment", overrides_key)["clearml-webserver"]
+        return [e["value"] for e in main_container(web)["env"] if e["name"] == "WEBSERVER__displayedServerUrls"]
+    assert displayed(None) == []
+    (value,) = displayed("ingress")
+    assert json.loads(value) == {"apiServer": "https://api.example.test"}
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_resources_and_placement_reach_every_pod_template(version):
+    import kubernetes_validate
+    found = {**objects(version, "seed", "Deployment", "placement"), **objects(version, "seed", "StatefulSet",
+                                                                             "placement")}
+    assert set(found) == set(WORKLOADS) | ({ASYNCDELETE} if version == "7.14.4" else set())
+    chosen = OVERRIDES["placement"]["apiserver"]
+    for name, obj in found.items():
+        spec = pod_spec(obj)
+        assert spec["nodeSelector"] == {"disk": "ssd"}, name
+        assert spec["tolerations"] == [{"key": "ml", "operator": "Exists"}], name
+        assert main_container(obj)["resources"]["requests"]["cpu"] == "1", name
+        kubernetes_validate.validate(obj, f"{KUBE_FOR[version]}.0", strict=True)
+    for name in ("clearml-apiserver", "clearml-fileserver", "clearml-webserver"):
+        assert pod_spec(found[name])["affinity"] == chosen["affinity"], name
+        # helm merges maps: the chosen requests replace the defaults, the default limits stay.
+        assert main_container(found[name])["resources"] == {"requests": {"cpu": "1", "memory": "2Gi"},
+                                                            "limits": {"cpu": "2000m", "memory": "1Gi"}}, name
+        assert {"name": "X", "value": "1"} in main_container(found[name])["env"], name
+    # Without a choice the subcharts keep their preset anti-affinity.
+    assert "podAntiAffinity" in pod_spec(found["clearml-mongodb"])["affinity"]

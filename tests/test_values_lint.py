@@ -54,3 +54,82 @@ def test_not_a_mapping():
 def test_render_is_file_line_column():
     (problem,) = lint("apiservr: {}\n", KNOWN)
     assert problem.render("v.yaml").startswith("v.yaml:1:1: error: `apiservr` is not a key")
+
+
+# A values.yaml as a learner copies it from the ClearML docs or an existing install: the real chart's commonly set
+# keys (facts/clearml-chart.md), none of them specific to the practice chart.
+REAL_CHART_VALUES = """\
+clearml:
+  existingSecret: ""
+  apiserverKey: MYKEY
+  apiserverSecret: my-secret
+  readinessprobeKey: RKEY
+  readinessprobeSecret: r-secret
+  secureAuthTokenSecret: token
+  clientConfigurationApiUrl: https://api.apps.example.com
+  clientConfigurationFilesUrl: https://files.apps.example.com
+apiserver:
+  replicaCount: 1
+  serviceAccountName: clearml
+  serviceAccountAnnotations: {eks.amazonaws.com/role-arn: "arn:aws:iam::1:role/r"}
+  service: {type: ClusterIP, port: 8008}
+  ingress:
+    enabled: true
+    ingressClassName: openshift-default
+    hostName: api.apps.example.com
+    tlsSecretName: api-tls
+    annotations: {route.openshift.io/termination: edge}
+    path: /
+  additionalConfigs:
+    apiserver.conf: "auth { fixed_users { enabled: true } }"
+  extraEnvs: [{name: CLEARML__logging__level, value: DEBUG}]
+  resources: {requests: {cpu: 100m, memory: 256Mi}, limits: {cpu: 2000m, memory: 1Gi}}
+  nodeSelector: {node-role.kubernetes.io/worker: ""}
+  tolerations: [{key: dedicated, operator: Exists}]
+  affinity: {}
+  podSecurityContext: {runAsUser: 0}
+fileserver:
+  service: {type: ClusterIP}
+  ingress: {enabled: true, hostName: files.apps.example.com}
+  storage: {data: {class: gp3, size: 100Gi}}
+  nodeSelector: {}
+webserver:
+  service: {type: ClusterIP, port: 8080}
+  ingress: {enabled: true, hostName: app.apps.example.com, path: /}
+  extraEnvs: []
+mongodb:
+  architecture: standalone
+  auth: {enabled: false}
+  image: {repository: bitnamilegacy/mongodb}
+  persistence: {size: 50Gi, storageClass: gp3}
+  podSecurityContext: {enabled: false}
+redis:
+  architecture: standalone
+  image: {repository: bitnamilegacy/redis}
+  master:
+    persistence: {size: 5Gi, storageClass: gp3}
+elasticsearch:
+  replicas: 1
+  esJavaOpts: -Xmx2g -Xms2g
+  resources: {requests: {cpu: 100m, memory: 2Gi}, limits: {cpu: 2000m, memory: 4Gi}}
+  volumeClaimTemplate: {storageClassName: gp3, resources: {requests: {storage: 50Gi}}}
+  sysctlInitContainer: {enabled: false}
+  esConfig:
+    elasticsearch.yml: |
+      node.store.allow_mmap: false
+  rbac: {create: true}
+"""
+
+
+def test_the_real_charts_common_keys_lint_clean_on_7_14_4():
+    from clearml_lab.chart import default_values
+    assert lint(REAL_CHART_VALUES, default_values("7.14.4")) == []
+
+
+def test_keys_the_chart_added_after_7_3_1_are_flagged_there():
+    from clearml_lab.chart import default_values
+    problems = lint(REAL_CHART_VALUES, default_values("7.3.1"))
+    # Per-component service accounts arrived in 7.4.0, their annotations in 7.12: nothing else is new.
+    flagged = {p.message.split("`")[1]: p.line for p in problems}
+    assert flagged == {"apiserver.serviceAccountName": 12, "apiserver.serviceAccountAnnotations": 13}
+    assert {p.severity for p in problems} == {"error"}
