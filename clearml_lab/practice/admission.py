@@ -12,7 +12,7 @@ from functools import cache
 from .client import Identity
 from .rbac import Attributes, format_rules
 from .registry import load_data
-from .status import error, forbidden
+from .status import error, forbidden, invalid
 
 SERVICE_NETWORK = ipaddress.ip_network("172.30.0.0/16")  # OpenShift's default service CIDR
 
@@ -127,6 +127,32 @@ def apply_computed_defaults(kind: str, obj: dict, store) -> None:
                             "storageclass.kubernetes.io/is-default-class") == "true"), None)
         if default:
             spec["storageClassName"] = default["metadata"]["name"]
+
+
+def keep_allocated(rt, name: str, old: dict, new: dict) -> None:
+    """A Service's cluster IP and node ports, once allocated, survive an update that leaves them out, as the
+    apiserver carries them over: a PUT of the bare manifest (helm 3's `upgrade --force`, `kubectl replace`) must not
+    move the Service to a new address. Changing a cluster IP that is set is refused, as it is immutable."""
+    if rt.kind != "Service" or not isinstance(new.get("spec"), dict):
+        return
+    old_spec, spec = old.get("spec") or {}, new["spec"]
+    if "ExternalName" in (old_spec.get("type"), spec.get("type")):
+        return
+    old_ip = old_spec.get("clusterIP")
+    if old_ip and not spec.get("clusterIP"):
+        spec["clusterIP"] = old_ip
+        spec.setdefault("clusterIPs", copy.deepcopy(old_spec.get("clusterIPs") or [old_ip]))
+    elif old_ip and spec["clusterIP"] != old_ip:
+        raise invalid(rt, name, [("spec.clusterIPs[0]", f'Invalid value: ["{spec["clusterIP"]}"]: may not change '
+                                                        f"once set")])
+    allocated = {(p.get("port"), p.get("protocol", "TCP")): p["nodePort"] for p in old_spec.get("ports") or []
+                 if isinstance(p, dict) and p.get("nodePort")}
+    if spec.get("type") in ("NodePort", "LoadBalancer"):
+        for port in spec.get("ports") or []:
+            if isinstance(port, dict) and not port.get("nodePort"):
+                node_port = allocated.get((port.get("port"), port.get("protocol", "TCP")))
+                if node_port:
+                    port["nodePort"] = node_port
 
 
 def _free_cluster_ip(store) -> str:

@@ -413,6 +413,7 @@ class Api:
             if req.subresource in ("", "scale") and _spec_of(new) != _spec_of(current):
                 meta["generation"] += 1
         if not req.subresource:
+            admission.keep_allocated(rt, req.name, current, new)
             admission.apply_declared_defaults(rt.kind, new)
             admission.apply_computed_defaults(rt.kind, new, self.store)
             if rt.name == "pods":

@@ -46,6 +46,7 @@ def _smp_map(target: dict, patch: dict, schema, schemas) -> dict:
         return {}
     out = dict(target)
     retain = patch.get("$retainKeys")
+    orders = {key.split("/", 1)[1]: value for key, value in patch.items() if key.startswith("$setElementOrder/")}
     for key, value in patch.items():
         if key.startswith("$setElementOrder/") or key in ("$retainKeys", "$patch"):
             continue
@@ -59,15 +60,46 @@ def _smp_map(target: dict, patch: dict, schema, schemas) -> dict:
         elif isinstance(value, dict):
             if value.get("$patch") == "delete":
                 out.pop(key, None)
+            elif _strategy(sub, schemas) == {"replace"}:  # e.g. a PodDisruptionBudget's selector: never merged
+                out[key] = {k: copy.deepcopy(v) for k, v in value.items() if k != "$patch"}
             else:
                 out[key] = _smp_map(out.get(key) if isinstance(out.get(key), dict) else {}, value, sub, schemas)
         elif isinstance(value, list) and sub is not None:
             out[key] = _smp_list(out.get(key) or [], value, sub, schemas)
         else:
             out[key] = copy.deepcopy(value)
+    for key, order in orders.items():
+        if isinstance(out.get(key), list) and isinstance(order, list):
+            out[key] = _in_element_order(out[key], order)
     if retain is not None:
         out = {k: v for k, v in out.items() if k in retain}
     return out
+
+
+def _strategy(schema: dict | None, schemas) -> set[str]:
+    # The extension sits beside the field's $ref (a PodDisruptionBudget's selector), or in the definition itself.
+    if schema is None:
+        return set()
+    declared = schema.get("x-kubernetes-patch-strategy") or schemas.resolve(schema).get("x-kubernetes-patch-strategy")
+    return set(filter(None, (declared or "").split(",")))
+
+
+def _in_element_order(items: list, order: list) -> list:
+    """``items`` reordered by a ``$setElementOrder`` list, as the apiserver does: items the order does not name
+    keep their relative order and come first, then the named ones in the order given; names with no item are
+    ignored. The order names list items of maps by their merge key ({name: A}) and primitives by value. (helm 3
+    and client-side kubectl apply send it with every change to such a list, e.g. an env var inserted between two.)"""
+    merge_key = next(iter({k for entry in order if isinstance(entry, dict) for k in entry}), None)
+
+    def name(item):
+        if merge_key is None:
+            return item
+        return item.get(merge_key) if isinstance(item, dict) else None
+
+    wanted = [name(entry) for entry in order]
+    unnamed = [item for item in items if name(item) not in wanted]
+    named = [item for each in wanted for item in items if name(item) == each]
+    return unnamed + named
 
 
 def _smp_list(target: list, patch: list, schema: dict, schemas) -> list:
