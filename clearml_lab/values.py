@@ -6,6 +6,7 @@ point at the line. Known keys come from the chart's own defaults (subcharts incl
 from __future__ import annotations
 
 import difflib
+from fnmatch import fnmatch
 from dataclasses import dataclass
 
 import yaml
@@ -49,9 +50,15 @@ def _suggest(path: str, known_paths: dict) -> str | None:
     return None
 
 
-def _is_open(value) -> bool:
+# Maps whose keys are the user's data, not the chart's schema, even when the chart gives them a default entry:
+# resource quantities (cpu, memory, ephemeral-storage, hugepages-2Mi, ...), config files by name, labels.
+FREE_FORM_MAPS = ("*.resources.limits", "*.resources.requests", "*esConfig", "*.annotations", "*.labels",
+                  "*.nodeSelector", "*.podAnnotations", "*.podLabels")
+
+
+def _is_open(path: str, value) -> bool:
     # An empty mapping default (securityContext: {}, annotations: {}, esConfig: {}) takes any keys below it.
-    return isinstance(value, dict) and not value
+    return isinstance(value, dict) and (not value or any(fnmatch(path, pattern) for pattern in FREE_FORM_MAPS))
 
 
 def lint(text: str, known: dict) -> list[Problem]:
@@ -93,7 +100,7 @@ def lint(text: str, known: dict) -> list[Problem]:
                 else:
                     problems.append(Problem(line, column, "warning",
                                             f"`{path}` is empty (null): helm removes the chart's default for it."))
-            elif isinstance(value_node, yaml.MappingNode) and not _is_open(default):
+            elif isinstance(value_node, yaml.MappingNode) and not _is_open(path, default):
                 walk(value_node, path + ".")
 
     walk(root, "")

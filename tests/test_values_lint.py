@@ -40,6 +40,16 @@ def test_anything_goes_below_an_open_mapping():
                 KNOWN) == []
 
 
+def test_user_data_maps_take_any_keys_even_with_a_default_entry():
+    known = {"apiserver": {"resources": {"limits": {"cpu": "2", "memory": "1Gi"}}},
+             "elasticsearch": {"esConfig": {"elasticsearch.yml": "xpack.security.enabled: false\n"}}}
+    text = ("apiserver:\n  resources:\n    limits:\n      ephemeral-storage: 2Gi\n"
+            "elasticsearch:\n  esConfig:\n    log4j2.properties: |\n      status = error\n")
+    assert lint(text, known) == []
+    (problem,) = lint("apiserver:\n  resources:\n    limit:\n      cpu: 1\n", known)  # the schema part still counts
+    assert "`apiserver.resources.limits`" in problem.message
+
+
 def test_null_section_is_an_error_and_null_leaf_a_warning():
     problems = lint("elasticsearch:\n  securityContext:\n  rbac:\n    create:\n", KNOWN)
     assert [(p.line, p.severity) for p in problems] == [(2, "error"), (4, "warning")]
