@@ -23,3 +23,43 @@ def namespace(practice_cluster):
     core = client.CoreV1Api(practice_cluster.api_client())
     core.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name=name)))
     return name
+
+
+@pytest.fixture
+def home(practice_cluster, tmp_path, monkeypatch):
+    """A lab home whose practice cluster is the session's, as `clearml-lab practice up` would leave it."""
+    from .recipe_helpers import lab_home_for
+
+    home = lab_home_for(practice_cluster, tmp_path / "home")
+    monkeypatch.setenv("CLEARML_LAB_HOME", str(home))
+    monkeypatch.delenv("KUBECONFIG", raising=False)
+    return home
+
+
+@pytest.fixture
+def kubectl(practice_cluster):
+    """kubectl against the practice cluster (optionally as another context of its kubeconfig)."""
+    def run(*args, check=True, input=None, context=None):
+        extra = ("--context", context) if context else ()
+        return practice_cluster.run("kubectl", *extra, *args, check=check, input=input)
+    return run
+
+
+@pytest.fixture(scope="module")
+def api(practice_cluster):
+    from kubernetes import client
+
+    c = practice_cluster.api_client()
+    return {"core": client.CoreV1Api(c), "apps": client.AppsV1Api(c), "rbac": client.RbacAuthorizationV1Api(c),
+            "custom": client.CustomObjectsApi(c)}
+
+
+@pytest.fixture
+def ns(api, namespace):
+    """A namespace the allocation controller has already given its UID range."""
+    from .recipe_helpers import eventually
+
+    core = api["core"]
+    eventually(lambda: (core.read_namespace(namespace).metadata.annotations or {}).get("openshift.io/sa.scc.mcs"),
+               what="the namespace's UID/MCS allocation")
+    return namespace

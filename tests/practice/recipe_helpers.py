@@ -5,6 +5,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 BIN = Path(sys.executable).parent
@@ -23,3 +24,15 @@ def cli(home: Path, *args: str, timeout: float = 600, env: dict | None = None) -
     environment.pop("KUBECONFIG", None)
     return subprocess.run([str(BIN / "clearml-lab"), *args], capture_output=True, text=True, timeout=timeout,
                           env=environment, stdin=subprocess.DEVNULL)
+
+
+def eventually(check, timeout=30.0, what="the condition"):
+    """Ask again until ``check()`` returns something truthy (the cluster works at --time-scale 0.05)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = check()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.1)

@@ -1,38 +1,11 @@
 """The controllers and the pod lifecycle on a running practice cluster, seen through the kubernetes client."""
-import time
 
 import pytest
 from kubernetes import client
 
+from .recipe_helpers import eventually
+
 pytestmark = pytest.mark.cluster
-
-
-def eventually(check, timeout=30.0, what="the condition"):
-    """Ask again until ``check()`` returns something truthy (the cluster works at --time-scale 0.05)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        result = check()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.1)
-
-
-@pytest.fixture(scope="module")
-def api(practice_cluster):
-    c = practice_cluster.api_client()
-    return {"core": client.CoreV1Api(c), "apps": client.AppsV1Api(c), "rbac": client.RbacAuthorizationV1Api(c),
-            "custom": client.CustomObjectsApi(c)}
-
-
-@pytest.fixture
-def ns(api, namespace):
-    """A namespace the allocation controller has already given its UID range."""
-    core = api["core"]
-    eventually(lambda: (core.read_namespace(namespace).metadata.annotations or {}).get("openshift.io/sa.scc.mcs"),
-               what="the namespace's UID/MCS allocation")
-    return namespace
 
 
 def deployment(name, image, *, pod_security=None, container_security=None, port=8080):

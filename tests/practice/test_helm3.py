@@ -14,7 +14,7 @@ from clearml_lab import steps, workshop
 from clearml_lab.helm import Helm, find_helm
 from clearml_lab.lab import connect
 
-from .recipe_helpers import BIN, cli, lab_home_for
+from .recipe_helpers import BIN, cli
 
 HELM3 = Path(sys.executable).parent.parent / "libexec" / "helm3" / "helm"
 
@@ -34,13 +34,6 @@ def test_the_test_helm3_is_supported_and_stays_off_path(tmp_path):
 
 
 # ---- a learner with helm 3 on PATH -----------------------------------------------------------------------------
-
-@pytest.fixture
-def home(practice_cluster, tmp_path, monkeypatch):
-    home = lab_home_for(practice_cluster, tmp_path / "home")
-    monkeypatch.setenv("CLEARML_LAB_HOME", str(home))
-    monkeypatch.delenv("KUBECONFIG", raising=False)
-    return home
 
 
 def test_the_whole_recipe_with_helm3_on_path(home, practice_cluster, monkeypatch):

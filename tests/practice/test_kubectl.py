@@ -6,14 +6,6 @@ import uuid
 import pytest
 
 
-@pytest.fixture
-def kubectl(practice_cluster):
-    def run(*args, check=True, input=None, context=None):
-        extra = ("--context", context) if context else ()
-        return practice_cluster.run("kubectl", *extra, *args, check=check, input=input)
-    return run
-
-
 def _get(kubectl, *args):
     return json.loads(kubectl("get", *args, "-o", "json").stdout)
 

@@ -7,15 +7,7 @@ import yaml
 from clearml_lab import steps
 from clearml_lab.lab import connect
 
-from .recipe_helpers import cli, lab_home_for
-
-
-@pytest.fixture
-def home(practice_cluster, tmp_path, monkeypatch):
-    home = lab_home_for(practice_cluster, tmp_path / "home")
-    monkeypatch.setenv("CLEARML_LAB_HOME", str(home))
-    monkeypatch.delenv("KUBECONFIG", raising=False)
-    return home
+from .recipe_helpers import cli
 
 
 def _ns():

@@ -7,31 +7,10 @@ import pytest
 from kubernetes import client
 from kubernetes.client.rest import ApiException
 
-from .test_controllers_live import deployment, eventually, events
+from .recipe_helpers import eventually
+from .test_controllers_live import deployment, events
 
 pytestmark = pytest.mark.cluster
-
-
-@pytest.fixture
-def kubectl(practice_cluster):
-    def run(*args, check=True, input=None, context=None):
-        extra = ("--context", context) if context else ()
-        return practice_cluster.run("kubectl", *extra, *args, check=check, input=input)
-    return run
-
-
-@pytest.fixture(scope="module")
-def api(practice_cluster):
-    c = practice_cluster.api_client()
-    return {"core": client.CoreV1Api(c), "apps": client.AppsV1Api(c), "rbac": client.RbacAuthorizationV1Api(c)}
-
-
-@pytest.fixture
-def ns(api, namespace):
-    core = api["core"]
-    eventually(lambda: (core.read_namespace(namespace).metadata.annotations or {}).get("openshift.io/sa.scc.mcs"),
-               what="the namespace's UID/MCS allocation")
-    return namespace
 
 
 def _request(practice_cluster, method, path, body=None, content_type="application/json", token="default"):
