@@ -143,12 +143,25 @@ def test_scale_is_authorized_as_the_subresource(api, ns, kubectl):
     assert apps.read_namespaced_deployment("web", ns).spec.replicas == 3
 
 
-def test_the_default_admin_and_edit_roles_may_scale(api):
-    rbac = api["rbac"]
-    for role in ("admin", "edit"):
-        rules = rbac.read_cluster_role(role).rules
-        held = {r for rule in rules if "apps" in rule.api_groups and "patch" in rule.verbs for r in rule.resources}
-        assert {"deployments/scale", "replicasets/scale", "statefulsets/scale"} <= held, role
+def _bind_cluster_role(rbac, ns, role, user="developer"):
+    rbac.create_namespaced_role_binding(ns, client.V1RoleBinding(
+        metadata=client.V1ObjectMeta(name=f"{user}-{role}"),
+        role_ref=client.V1RoleRef(api_group="rbac.authorization.k8s.io", kind="ClusterRole", name=role),
+        subjects=[client.RbacV1Subject(api_group="rbac.authorization.k8s.io", kind="User", name=user)]))
+
+
+def test_the_default_roles_scale_as_openshift_does(api, ns, kubectl):
+    """view may read a workload's scale but not change it; edit may change it (as the bootstrap roles allow)."""
+    apps, rbac = api["apps"], api["rbac"]
+    apps.create_namespaced_deployment(ns, deployment("web", "nginx:1.27"))
+    _bind_cluster_role(rbac, ns, "view")
+    shown = kubectl("get", "deployment/web", "--subresource=scale", "-n", ns, context="developer")
+    assert "web" in shown.stdout and "2" in shown.stdout
+    refused = kubectl("scale", "deployment/web", "--replicas=3", "-n", ns, context="developer", check=False)
+    assert refused.returncode != 0 and 'cannot patch resource "deployments/scale"' in refused.stderr
+    _bind_cluster_role(rbac, ns, "edit")
+    kubectl("scale", "deployment/web", "--replicas=3", "-n", ns, context="developer")
+    assert apps.read_namespaced_deployment("web", ns).spec.replicas == 3
 
 
 # ---- binding -------------------------------------------------------------------------------------------------------
