@@ -116,9 +116,12 @@ def topology(lab: Lab):
 
 def target_picker():
     """Notebook 00's chooser: the practice cluster, a context of your kubeconfig, or in-cluster (a workbench)."""
+    from html import escape
+    from pathlib import Path
+
     import ipywidgets as widgets
 
-    from .lab import resolve_target
+    from .workshop_mode import seat_or_none
 
     options = [("practice cluster (local, simulated)", ("practice", None))]
     try:
@@ -133,20 +136,32 @@ def target_picker():
     current = next((value for _, value in options
                     if value == (saved.get("target", "practice"), saved.get("context"))), options[0][1])
     dropdown = widgets.Dropdown(options=options, value=current, description="Target")
+    # A workshop hands each learner a kubeconfig file; naming it here is the same as `nb.choose("kubeconfig", ...)`.
+    chosen_file = saved.get("kubeconfig") if saved.get("target") == "kubeconfig" and not saved.get("context") else None
+    file = widgets.Text(value=chosen_file or "", placeholder="or a kubeconfig file, e.g. ada.kubeconfig",
+                        description="File")
     apply = widgets.Button(description="Use this target", button_style="primary")
     message = widgets.HTML()
 
     def on_apply(_):
         target, context = dropdown.value
         try:
-            lab = choose(target, context=context, kubeconfig=os.environ.get("KUBECONFIG") if context else None)
-            message.value = f"✅ acting on {lab.describe()}"
+            if file.value.strip():
+                lab = choose("kubeconfig", kubeconfig=str(Path(file.value.strip()).expanduser().resolve()))
+            else:
+                lab = choose(target, context=context, kubeconfig=os.environ.get("KUBECONFIG") if context else None)
+            message.value = escape(f"✅ acting on {lab.describe()}")
+            seat = seat_or_none(lab)
+            if seat:
+                message.value += "<br>" + escape(seat.banner())
         except Exception as err:  # shown to the learner as one sentence
-            message.value = f"❌ {err}"
+            message.value = escape(f"❌ {err}")
 
     apply.on_click(on_apply)
-    box = widgets.VBox([widgets.HBox([dropdown, apply]), message])
-    box.text = f"Target: {dict((v, k) for k, v in options)[current]}"
+    box = widgets.VBox([widgets.HBox([dropdown, apply]), file, message])
+    box.file, box.apply, box.message = file, apply, message  # for code (and tests) that drive the picker
+    box.text = f"Target: kubeconfig file {chosen_file}" if chosen_file else \
+        f"Target: {dict((v, k) for k, v in options)[current]}"
     show(box)
     return box
 

@@ -81,8 +81,8 @@ Without a choice, the lab uses the practice cluster (`make lab` started it).
         code("from clearml_lab import notebook as nb\npicker = nb.target_picker()"),
         md("""
 **In a workshop**, your instructor gives you a kubeconfig (on the practice cluster, a file named after you) whose
-context names your own project. Use it with `nb.choose("kubeconfig", kubeconfig="ada.kubeconfig")` in a new cell,
-or start JupyterLab with `KUBECONFIG` pointing at it. The lab then recognises your project as a workshop project and
+context names your own project. Type its path in **File** and press **Use this target** (in code:
+`nb.choose("kubeconfig", kubeconfig="ada.kubeconfig")`). The lab then recognises your project as a workshop project and
 says so below: your instructor already created it and made its SCC grants, so notebooks 02 and 04 check that work
 instead of redoing it, and the chart version and profile follow what the workshop was prepared for.
 """),

@@ -147,6 +147,25 @@ def test_a_learner_whose_login_names_no_project_lands_in_theirs(home, tmp_path):
     assert result.returncode == 1 and "Workshop mode" not in result.stdout
 
 
+def test_a_learner_names_their_kubeconfig_in_notebook_00(home, tmp_path, monkeypatch):
+    from clearml_lab import notebook as nb
+
+    monkeypatch.setenv("CLEARML_LAB_HOME", str(tmp_path / "learner-home"))  # the learner's own machine
+    monkeypatch.delenv("KUBECONFIG", raising=False)
+    picker = nb.target_picker()
+    picker.file.value = str(tmp_path / "nowhere.kubeconfig")
+    picker.apply.click()
+    assert picker.message.value.startswith("❌ kubeconfig") and "does not exist" in picker.message.value
+    assert nb.saved_choice() == {}  # nothing invalid is saved
+    picker.file.value = str(_kubeconfig(home, "ada"))
+    picker.apply.click()
+    assert "✅ acting on the cluster" in picker.message.value and "Workshop mode: you are learner ada" in \
+        picker.message.value
+    lab = nb.session(quiet=True)
+    assert lab.namespace == "ada-clearml" and lab.workshop.learner == "ada"
+    assert nb.target_picker().text == f"Target: kubeconfig file {_kubeconfig(home, 'ada')}"
+
+
 def test_the_workshop_from_start_to_teardown(home, instructor, cluster):
     before = _cells(prerequisites=True, project=True, scc=True)  # what the instructor already did
     assert _table(home) == {learner: before for learner in sorted(LEARNERS)}
