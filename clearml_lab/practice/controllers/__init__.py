@@ -2,8 +2,8 @@
 functions, acting through a client bound to its own identity (see ``base.py``)."""
 from __future__ import annotations
 
-from . import (deployment, disruption, endpoints, gc, job, kubelet, namespace, replicaset, route, statefulset,
-               volume)
+from . import (deployment, disruption, endpoints, gc, ingress, job, kubelet, namespace, replicaset, route,
+               statefulset, volume)
 
 CONTROLLERS = [
     namespace.run_allocation,
@@ -18,6 +18,7 @@ CONTROLLERS = [
     endpoints.run,
     disruption.run,
     route.run,
+    ingress.run,
     kubelet.run,
 ]
 
