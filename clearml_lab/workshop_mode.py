@@ -16,7 +16,6 @@ LEARNER = "clearml-lab.io/workshop-learner"  # annotation on the project, label 
 CHART_VERSION = "clearml-lab.io/workshop-chart-version"
 PROFILE = "clearml-lab.io/workshop-profile"
 QUOTA = "clearml-workshop"  # the ResourceQuota and LimitRange provisioning sets (data/workshop.yaml)
-PREPARED_STEPS = ("project", "scc")  # what the instructor does for every learner
 
 
 @dataclass(frozen=True)
@@ -29,8 +28,8 @@ class Seat:
     profile: str | None
 
     def banner(self) -> str:
-        prepared = ", ".join(f"chart {v}" if k == "chart" else f"profile {v}"
-                             for k, v in (("chart", self.chart_version), ("profile", self.profile)) if v)
+        prepared = ", ".join(f"{what} {value}" for what, value in (("chart", self.chart_version),
+                                                                    ("profile", self.profile)) if value)
         return (f"Workshop mode: you are learner {self.learner}; your instructor prepared project {self.project}"
                 f"{f' for {prepared}' if prepared else ''} and made its SCC grants. The project and scc steps "
                 f"check what is there and skip the rest.")
