@@ -14,7 +14,8 @@ from .errors import LabError, UsageError
 GLOBAL_OPTIONS = (
     ("--kubeconfig", "FILE", "kubeconfig to use (else $KUBECONFIG, else the practice cluster's own)"),
     ("--context", "NAME", "kubeconfig context to use"),
-    ("--namespace", "NS", "project for ClearML (else the context's namespace, else your workshop project, else clearml)"),
+    ("--namespace", "NS", "project for ClearML (else the context's namespace, else your workshop project, "
+                          "else clearml)"),
     ("--release", "NAME", "helm release name (default clearml)"),
     ("--chart-version", "V", "ClearML chart version to pin"),
     ("--profile", "seed|hardened", "values profile"),
