@@ -202,10 +202,11 @@ def plan_table(lab: Lab):
     """Notebook 04: the computed SCC plan, one button per grant, and the seed recipe's grants judged."""
     from .oc import add_scc_to_user
     from .steps.base import StepResult
-    from .steps.scc import compute_plan, seed_recipe_review
+    from .steps.scc import compute_plan, rendered_manifests, seed_recipe_review
     from .widgets import PlanTable
 
-    plan = compute_plan(lab)
+    manifests = rendered_manifests(lab)
+    plan = compute_plan(lab, manifests)
 
     def apply(grant):
         created, line = add_scc_to_user(lab.kube(), grant.scc, grant.service_account, lab.namespace, namespaced=True)
@@ -214,7 +215,7 @@ def plan_table(lab: Lab):
     table = PlanTable(plan, on_apply=apply)
     show(table)
     print("\nThe seed recipe's four grants, judged against this chart:")
-    for review in seed_recipe_review(lab):
+    for review in seed_recipe_review(lab, manifests):
         if review.verdict != "missing":
             print(f"- {review.grant.scc} for {review.grant.service_account}: {review.verdict}. {review.reason}")
     return table

@@ -130,7 +130,8 @@ class SccGrants(Step):
 
     def run(self, lab, on_line=None) -> StepResult:
         kube, ns = lab.kube(), lab.namespace
-        plan = compute_plan(lab)
+        manifests = rendered_manifests(lab)  # rendered once (helm template) for the plan, the review and the check
+        plan = compute_plan(lab, manifests)
         output, changed, granted = [], False, {}
         if lab.workshop:
             made = ", ".join(f"{g.scc} to {g.service_account}" for g in plan.existing_grants)
@@ -157,15 +158,18 @@ class SccGrants(Step):
             output.append(line)
             if on_line:
                 on_line(line)
-        output += [f"seed recipe's `{r.grant.command()}`: {r.verdict} — {r.reason}" for r in seed_recipe_review(lab)]
-        result = self.check(lab)
+        output += [f"seed recipe's `{r.grant.command()}`: {r.verdict} — {r.reason}"
+                   for r in seed_recipe_review(lab, manifests)]
+        result = self._check(lab, manifests)
         return StepResult(self.name, "run", result.ok, result.summary, result.checks, changed=changed,
                           output=tuple(output), fix=result.fix, target=lab.describe())
 
     def check(self, lab, timeout: float = 60) -> StepResult:
+        return self._check(lab, rendered_manifests(lab))
+
+    def _check(self, lab, manifests: list[dict]) -> StepResult:
         kube, ns = lab.kube(), lab.namespace
-        manifests = rendered_manifests(lab)
-        plan = compute_plan(lab, manifests)
+        plan = compute_plan(lab, manifests)  # anew: grants may have been made since the manifests were rendered
         templates = {(m.get("kind"), m["metadata"]["name"]): m for m in manifests if isinstance(m, dict)
                      and m.get("metadata")}
         checks = []
