@@ -37,6 +37,10 @@ class Seat:
     def skipped(self, what: str) -> str:
         return f"skipped: your instructor already {what} (workshop mode)."
 
+    def kept(self, what: str) -> str:
+        return (f"kept {what}: your instructor provisioned it for the workshop (workshop mode); to start over, ask "
+                f"for `clearml-lab workshop reset {self.learner}`.")
+
 
 def seat_of(project: dict | None) -> Seat | None:
     """The seat a project stands for, or None when it is not a workshop project."""

@@ -7,7 +7,7 @@ from ..oc import lab_grants, remove_scc_from_user, visible_project
 from ..workshop_mode import seat_or_none
 from .base import Check, Step, StepResult
 from .install import release_status
-from .project import delete_project, kept_for_workshop
+from .project import delete_project
 from .routes import service_names
 
 
@@ -101,7 +101,7 @@ class Cleanup(Step):
         if lab.workshop:
             if not wait_for(kube, "pods", lambda items: not items, namespace=ns, timeout=self.timeout):
                 say(f"pods are still terminating after {int(self.timeout)} s")
-            say(kept_for_workshop(lab, f"project {ns} and its SCC grants"))
+            say(lab.workshop.kept(f"project {ns} and its SCC grants"))
             rest = workshop_leftovers(lab)
         else:
             for scc, sa, namespaced in lab_grants(kube, ns):

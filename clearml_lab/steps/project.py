@@ -22,12 +22,6 @@ def delete_project(lab, timeout: float = 180) -> tuple[bool, str]:
     return True, f'project.project.openshift.io "{ns}" deleted'
 
 
-def kept_for_workshop(lab, what: str) -> str:
-    seat = lab.workshop
-    return (f"kept {what}: your instructor provisioned it for the workshop (workshop mode); to start over, ask "
-            f"for `clearml-lab workshop reset {seat.learner}`.")
-
-
 class Project(Step):
     name = "project"
     title = "Create the project"
@@ -79,7 +73,7 @@ class Project(Step):
 
     def undo(self, lab, on_line=None) -> StepResult:
         if lab.workshop:
-            return StepResult(self.name, "undo", True, kept_for_workshop(lab, "project " + lab.namespace),
+            return StepResult(self.name, "undo", True, lab.workshop.kept(f"project {lab.namespace}"),
                               target=lab.describe())
         changed, line = delete_project(lab)
         ok = "Terminating" not in line

@@ -192,10 +192,7 @@ class SccGrants(Step):
 
     def undo(self, lab, on_line=None) -> StepResult:
         if lab.workshop:
-            from .project import kept_for_workshop
-
-            return StepResult(self.name, "undo", True, kept_for_workshop(lab, "the SCC grants"),
-                              target=lab.describe())
+            return StepResult(self.name, "undo", True, lab.workshop.kept("the SCC grants"), target=lab.describe())
         kube, ns, output = lab.kube(), lab.namespace, []
         for scc, sa, namespaced in lab_grants(kube, ns):
             changed, line = remove_scc_from_user(kube, scc, sa, ns, namespaced=namespaced)
