@@ -12,7 +12,6 @@ from pathlib import Path
 from ..errors import LabError, UsageError
 
 
-
 def default_state() -> Path:
     """Where the lab looks for the practice cluster's kubeconfig: <lab home>/practice ($CLEARML_LAB_HOME)."""
     from ..lab import lab_home

@@ -21,11 +21,7 @@ def _without_mutable(spec: dict, old: dict) -> dict:
         for container, image in zip(out.get(field) or [], old_images):
             if isinstance(container, dict):
                 container["image"] = image
-    for field in ("activeDeadlineSeconds",):
-        if field in old:
-            out[field] = old[field]
-        else:
-            out.pop(field, None)
+    _copy(out, old, "activeDeadlineSeconds")
     old_tolerations = old.get("tolerations") or []
     if all(t in (out.get("tolerations") or []) for t in old_tolerations):  # additions only
         _copy(out, old, "tolerations")
