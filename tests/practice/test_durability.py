@@ -1,6 +1,8 @@
 """State survives a restart and a kill -9 in the middle of writes; resourceVersions keep increasing."""
 import threading
+import time
 
+import urllib3
 from kubernetes import client
 
 from .cluster import temporary_cluster
@@ -35,7 +37,7 @@ def test_kill_minus_nine_during_writes_leaves_only_whole_objects():
         core = _core(cluster)
         payload = {f"k{i}": "x" * 2000 for i in range(20)}  # big enough that a torn write would show
         stop = threading.Event()
-        written = []
+        written, failures = [], []
 
         def writer(worker):
             i = 0
@@ -44,15 +46,21 @@ def test_kill_minus_nine_during_writes_leaves_only_whole_objects():
                     core.create_namespaced_config_map("default", client.V1ConfigMap(
                         metadata=client.V1ObjectMeta(name=f"w{worker}-{i}"), data=payload))
                     written.append(f"w{worker}-{i}")
-                except Exception:  # the server died under us, as intended
+                except (urllib3.exceptions.HTTPError, OSError):  # the server died under us, as intended
+                    return
+                except Exception as err:  # anything else (a 500, a refused write) is a real failure
+                    failures.append(err)
                     return
                 i += 1
 
         threads = [threading.Thread(target=writer, args=(n,)) for n in range(3)]
         for t in threads:
             t.start()
-        while len(written) < 30:
-            threading.Event().wait(0.01)
+        deadline = time.monotonic() + 60
+        while len(written) < 30 and not failures and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert not failures, f"a write failed while the server was up: {failures[0]!r}"
+        assert len(written) >= 30, f"only {len(written)} writes were acknowledged in 60 s"
         cluster.kill()
         stop.set()
         for t in threads:
