@@ -80,21 +80,34 @@ class LearnerSetup:
     grants: tuple[str, ...]  # the `oc adm policy add-scc-to-user ... -n <project>` lines the plan asked for
     changes: tuple[str, ...]  # what this run changed (empty when everything was already in place)
     kubeconfig: str | None = None
+    profile: str = ""
+    granted: tuple[str, ...] = ()  # "<scc> to <service account>" for every grant in place now, new or kept
+    new_grants: tuple[str, ...] = ()  # those of ``granted`` this run made
+    revoked: tuple[str, ...] = ()  # "<scc> from <service account>": grants the plan no longer asks for, removed
+    handout: str | None = None
 
 
 @dataclass(frozen=True)
 class ProvisionResult:
     learners: tuple[LearnerSetup, ...]
     target: str
+    profile: str = ""
+    notes: tuple[str, ...] = ()  # cluster-wide: containment, capacity
 
     def render_text(self) -> str:
-        lines = [f"provisioned {len(self.learners)} learner(s) on {self.target}"]
+        lines = [f"provisioned {len(self.learners)} learner(s) on {self.target}"
+                 + (f" with profile {self.profile}" if self.profile else "")]
+        lines += list(self.notes)
         if not any(s.kubeconfig for s in self.learners):
             lines.append("learners log in as themselves (existing users of the cluster); no kubeconfig was written")
         for s in self.learners:
             state = f"{len(s.changes)} change(s)" if s.changes else "already in place"
             lines.append(f"{s.learner}: project {s.project}, {len(s.grants)} SCC grant(s), {state}"
-                         + (f", kubeconfig {s.kubeconfig}" if s.kubeconfig else ""))
+                         + (f", kubeconfig {s.kubeconfig}" if s.kubeconfig else "")
+                         + (f", hand-out {s.handout}" if s.handout else ""))
+            lines += [f"  {'granted' if g in s.new_grants else 'kept'} {g}" for g in s.granted]
+            lines += [f"  revoked {r}: profile {s.profile} does not need it" for r in s.revoked]
+            lines += [f"  {c}" for c in s.changes if c.startswith(("profile ", "chart version "))]
         return "\n".join(lines)
 
 
@@ -198,9 +211,70 @@ def _require_admin(lab: Lab) -> None:
 
 
 # ---- provision ----------------------------------------------------------------------------------------------------
-def provision(lab: Lab, names: list[str], out_dir: Path | None = None) -> ProvisionResult:
-    """Prepare every learner; safe to repeat, and picks up where an interrupted run stopped."""
+def host_access(scc: dict) -> list[str]:
+    """What of the node an SCC opens to a pod (data/workshop.yaml host_access), read from the SCC's own fields;
+    empty for an SCC that keeps pods off the node."""
+    opened = [what for field_name, what in budget()["host_access"].items() if scc.get(field_name)]
+    if "hostPath" in (scc.get("volumes") or []) or "*" in (scc.get("volumes") or []):
+        if not scc.get("allowHostDirVolumePlugin"):
+            opened.append(budget()["host_access"]["allowHostDirVolumePlugin"])
+    return opened
+
+
+def cluster_sccs(kube) -> dict[str, dict]:
+    """The cluster's SCC objects by name (the instructor may list them); the release's defaults if it has none."""
+    try:
+        items = kube.list("securitycontextconstraints").get("items", [])
+    except ApiFailure as err:
+        if err.code not in (403, 404):
+            raise
+        items = []
+    if not items:
+        from .scc import load_sccs
+
+        items = load_sccs()
+    return {scc["metadata"]["name"]: scc for scc in items}
+
+
+def risky_grants(kube, grants) -> list[str]:
+    """One phrase per grant of an SCC that opens the node: "privileged to clearml-elastic (privileged
+    containers, ...)"."""
+    sccs = cluster_sccs(kube)
+    found = []
+    for grant in grants:
+        opened = host_access(sccs.get(grant.scc) or {})
+        if opened:
+            found.append(f"{grant.scc} to {grant.service_account} ({', '.join(opened)})")
+    return found
+
+
+def _refuse_host_access(profile: str, risky: list[str]) -> LabError:
+    return LabError(f"profile {profile} needs SCCs that open the node every learner shares: {'; '.join(risky)}. "
+                    f"A learner could then take over the node. Provision with the hardened profile (the default: "
+                    f"leave out --profile), or pass --allow-privileged if you accept that risk.")
+
+
+def preflight_plan(lab: Lab, names: list[str]):
+    """The grants the chart needs in a learner's project, planned before anything is created (with the UID block
+    OpenShift usually hands out; the real plan per project follows once each has its range)."""
+    from .scc import plan_grants
+    from .steps.scc import openshift_version
+
+    ns = project_for(names[0])
+    return plan_grants(_render(lab, ns), namespace=ns, openshift_version=openshift_version(lab.kube())).grants()
+
+
+def provision(lab: Lab, names: list[str], out_dir: Path | None = None, *, profile: str | None = None,
+              allow_privileged: bool = False, force: bool = False) -> ProvisionResult:
+    """Prepare every learner; safe to repeat, and picks up where an interrupted run stopped.
+
+    Least privilege by default: the grants are planned for ``profile`` (else the workshop's default, hardened), and
+    a plan granting an SCC that opens the node (privileged, host network/ports/PID/IPC, hostPath) is refused before
+    anything changes unless ``allow_privileged``. Re-provisioning with another profile converges: grants the new
+    plan does not need are revoked and the projects' profile annotation follows."""
     _require_admin(lab)
+    profile = profile or budget()["default_profile"]
+    lab = lab.with_settings(profile=profile)
     kube = lab.kube()
     for name in names:  # refuse before changing anything: a project of that name that is not this learner's
         project = kube.get_or_none("projects", project_for(name))
@@ -209,9 +283,14 @@ def provision(lab: Lab, names: list[str], out_dir: Path | None = None) -> Provis
                            f"project: choose another learner name, or delete that project first.")
     out = Path(out_dir) if out_dir else lab_home() / "workshop"
     _package_charts({lab.settings.chart_version})
+    risky = risky_grants(kube, preflight_plan(lab, names))
+    if risky and not allow_privileged:
+        raise _refuse_host_access(profile, risky)
     with ThreadPoolExecutor(WORKERS) as pool:
-        setups = list(pool.map(lambda n: ensure_learner(lab, n, out if lab.is_practice else None), names))
-    return ProvisionResult(tuple(setups), lab.target.describe())
+        setups = list(pool.map(lambda n: ensure_learner(lab, n, out if lab.is_practice else None,
+                                                        allow_privileged=allow_privileged), names))
+    notes = [f"WARNING: --allow-privileged: learners' pods may use {'; '.join(risky)}"] if risky else []
+    return ProvisionResult(tuple(setups), lab.target.describe(), profile, tuple(notes))
 
 
 def _package_charts(versions: set[str]) -> None:
@@ -224,9 +303,12 @@ def _package_charts(versions: set[str]) -> None:
             chart.chart_package(version)
 
 
-def ensure_learner(lab: Lab, learner: str, out_dir: Path | None) -> LearnerSetup:
+def ensure_learner(lab: Lab, learner: str, out_dir: Path | None, *, allow_privileged: bool = True) -> LearnerSetup:
     kube, ns, changes = lab.kube(), project_for(learner), []
-    if kube.get_or_none("projects", ns) is None:
+    existing = kube.get_or_none("projects", ns)
+    if existing is not None:
+        _follow_settings(kube, lab, existing, changes)
+    else:
         # `oc adm new-project NS --admin=LEARNER`: the project, then the learner's admin binding below.
         try:
             kube.create("projects", {
@@ -265,14 +347,58 @@ def ensure_learner(lab: Lab, learner: str, out_dir: Path | None) -> LearnerSetup
             "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": learner}]}):
         changes.append(f'role.rbac.authorization.k8s.io/{CHART_ROLES} added: "{learner}" (-n {ns})')
     grants = plan_for(lab, ns, manifests)
-    from .oc import add_scc_to_user
+    if not allow_privileged:  # the project's own plan, with its real UID range, is held to the same rule
+        risky = risky_grants(kube, grants)
+        if risky:
+            raise _refuse_host_access(lab.settings.profile, risky)
+    from .oc import add_scc_to_user, remove_scc_from_user
 
+    new, revoked = [], []
     for grant in grants:
         created, line = add_scc_to_user(kube, grant.scc, grant.service_account, ns, namespaced=True)
         if created:
             changes.append(f"{line} (-n {ns})")
+            new.append(f"{grant.scc} to {grant.service_account}")
+    planned = {(g.scc, g.service_account) for g in grants}
+    for scc, sa in project_scc_grants(kube, ns):  # converge: what the plan no longer asks for goes
+        if (scc, sa) not in planned:
+            _, line = remove_scc_from_user(kube, scc, sa, ns, namespaced=True, only_if_recorded=False)
+            changes.append(f"{line} (-n {ns})")
+            revoked.append(f"{scc} from {sa}")
     kubeconfig = ensure_credentials(lab, learner, out_dir, changes) if out_dir else None
-    return LearnerSetup(learner, ns, tuple(g.command(ns) for g in grants), tuple(changes), kubeconfig)
+    return LearnerSetup(learner, ns, tuple(g.command(ns) for g in grants), tuple(changes), kubeconfig,
+                        lab.settings.profile, tuple(f"{g.scc} to {g.service_account}" for g in grants), tuple(new),
+                        tuple(revoked))
+
+
+def project_scc_grants(kube, ns: str) -> list[tuple[str, str]]:
+    """(scc, service account) for every service account of the project that a RoleBinding in it lets use an SCC
+    (`oc adm policy add-scc-to-user -n`): whoever made them, the workshop project's grants are the workshop's."""
+    from .oc import SCC_ROLE
+
+    prefix = SCC_ROLE.format("")
+    found = set()
+    for binding in kube.list("rolebindings", ns).get("items", []):
+        role = (binding.get("roleRef") or {}).get("name", "")
+        if binding.get("roleRef", {}).get("kind") != "ClusterRole" or not role.startswith(prefix):
+            continue
+        for subject in binding.get("subjects") or []:
+            if subject.get("kind") == "ServiceAccount" and subject.get("namespace", ns) == ns:
+                found.add((role[len(prefix):], subject["name"]))
+    return sorted(found)
+
+
+def _follow_settings(kube, lab: Lab, project: dict, changes: list[str]) -> None:
+    """A project provisioned before with another profile or chart version: its annotations follow this run's."""
+    notes = project["metadata"].get("annotations") or {}
+    wanted = {PROFILE: lab.settings.profile, CHART_VERSION: lab.settings.chart_version}
+    differ = {k: v for k, v in wanted.items() if notes.get(k) != v}
+    if not differ:
+        return
+    kube.patch("namespaces", project["metadata"]["name"], {"metadata": {"annotations": differ}})
+    for key, what in ((PROFILE, "profile"), (CHART_VERSION, "chart version")):
+        if key in differ:
+            changes.append(f"{what} {notes.get(key) or '(none)'} -> {differ[key]}")
 
 
 def _ensure(kube, resource: str, ns: str, wanted: dict) -> bool:

@@ -17,7 +17,8 @@ def _provision(args) -> int:
     names = workshop.learner_names(args.learners, args.names)  # bad input is refused before connecting
     lab = _lab(args)
     print(f"acting on {lab.target.describe()}", flush=True)
-    print(workshop.provision(lab, names, Path(args.out) if args.out else None).render_text())
+    print(workshop.provision(lab, names, Path(args.out) if args.out else None, profile=getattr(args, "profile", None),
+                             allow_privileged=args.allow_privileged, force=args.force).render_text())
     return 0
 
 
@@ -56,12 +57,17 @@ def register(subparsers, common) -> None:
     sub = workshop.add_subparsers(dest="workshop_command", metavar="ACTION")
     sub.required = True
     p = sub.add_parser("provision", parents=[common], help="a project, grants, quota (and on the practice cluster "
-                       "a kubeconfig) per learner; safe to repeat")
+                       "a kubeconfig) per learner; safe to repeat. Grants are planned for --profile, by default "
+                       "hardened (least privilege)")
     who = p.add_mutually_exclusive_group(required=True)
     who.add_argument("--learners", type=int, metavar="N", help="learners learner1 … learnerN")
     who.add_argument("--names", metavar="a,b,...", help="the learners' user names")
     p.add_argument("--out", metavar="DIR", help="where <learner>.kubeconfig files go (practice cluster; default "
                    "$CLEARML_LAB_HOME/workshop)")
+    p.add_argument("--allow-privileged", action="store_true", help="accept a plan that grants an SCC opening the "
+                   "node (privileged, host network/ports/PID/IPC, hostPath): refused without it")
+    p.add_argument("--force", action="store_true", help="provision even when the cluster's published storage or "
+                   "its nodes cannot hold an install per learner")
     p.set_defaults(handler=_provision)
     p = sub.add_parser("progress", parents=[common], help="one row per learner: pass/FAIL per step, from the "
                        "cluster")

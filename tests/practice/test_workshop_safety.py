@@ -1,0 +1,161 @@
+"""Workshop mode with twelve learners on one practice cluster: least privilege by default (no learner's service
+account may use an SCC that opens the node, and a privileged pod made with a learner's credentials is refused),
+re-provisioning with another profile converges, the progress table an instructor reads, access that survives a
+restart of the practice cluster, containment of learners' own projects, and a teardown that leaves nothing."""
+import json
+
+import pytest
+import yaml
+
+from clearml_lab import workshop
+from clearml_lab.lab import connect
+
+from .cluster import temporary_cluster
+from .recipe_helpers import cli, lab_home_for
+
+COUNT = 12
+LEARNERS = [f"learner{i}" for i in range(1, COUNT + 1)]
+SCC_ACCOUNTS = ("default", "clearml-apiserver", "clearml-fileserver", "clearml-webserver", "clearml-elastic",
+                "clearml-mongodb", "clearml-redis")
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    with temporary_cluster(time_scale=0.02) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def home(cluster, tmp_path_factory):
+    return lab_home_for(cluster, tmp_path_factory.mktemp("workshop-safety") / "home")
+
+
+@pytest.fixture(scope="module")
+def out(home):
+    return home / "handouts"
+
+
+@pytest.fixture
+def instructor(home, monkeypatch):
+    monkeypatch.setenv("CLEARML_LAB_HOME", str(home))
+    monkeypatch.delenv("KUBECONFIG", raising=False)
+    return connect()
+
+
+def _ok(result):
+    assert result.returncode == 0, f"exit {result.returncode}\n{result.stdout}\n{result.stderr}"
+    return result.stdout
+
+
+def _token(out, learner) -> str:
+    return yaml.safe_load((out / f"{learner}.kubeconfig").read_text())["users"][0]["user"]["token"]
+
+
+def _post(cluster, path, body, token="default"):
+    status, _, data = cluster.request("POST", path, body=json.dumps(body).encode(), content_type="application/json",
+                                      token=token)
+    return status, json.loads(data or b"{}")
+
+
+def _may_use(cluster, ns, account, scc) -> bool:
+    """A SubjectAccessReview as the instructor: may this service account `use` the SCC in its project?"""
+    status, review = _post(cluster, "/apis/authorization.k8s.io/v1/subjectaccessreviews", {
+        "apiVersion": "authorization.k8s.io/v1", "kind": "SubjectAccessReview",
+        "spec": {"user": f"system:serviceaccount:{ns}:{account}",
+                 "groups": ["system:serviceaccounts", f"system:serviceaccounts:{ns}", "system:authenticated"],
+                 "resourceAttributes": {"namespace": ns, "verb": "use", "group": "security.openshift.io",
+                                        "resource": "securitycontextconstraints", "name": scc}}})
+    assert status == 201, review
+    return review["status"]["allowed"]
+
+
+def _node_opening_sccs(instructor) -> list[str]:
+    sccs = workshop.cluster_sccs(instructor.kube())
+    opening = sorted(name for name, scc in sccs.items() if workshop.host_access(scc))
+    # Read from the SCCs' fields, so every default SCC that opens the node is among them, and none that does not.
+    assert {"privileged", "hostaccess", "hostnetwork", "hostnetwork-v2", "hostmount-anyuid"} <= set(opening)
+    assert not {"restricted-v2", "anyuid", "nonroot-v2"} & set(opening)
+    return opening
+
+
+def _annotation(instructor, learner, key=workshop.PROFILE):
+    project = instructor.kube().get("projects", workshop.project_for(learner))
+    return project["metadata"]["annotations"].get(key)
+
+
+def test_provision_is_least_privilege_by_default(home, out, instructor, cluster):
+    text = _ok(cli(home, "workshop", "provision", "--learners", str(COUNT), "--out", str(out)))
+    assert "with profile hardened" in text
+    for learner in LEARNERS:  # every grant, per learner, in the provision's own words
+        block = text.split(f"\n{learner}: ", 1)[1].split("\nlearner", 1)[0]
+        assert "3 SCC grant(s)" in block
+        for account in ("clearml-apiserver", "clearml-fileserver", "clearml-webserver"):
+            assert f"granted anyuid to {account}" in block
+        assert "privileged" not in block
+        assert _annotation(instructor, learner) == "hardened"
+    opening = _node_opening_sccs(instructor)
+    for learner in LEARNERS:
+        ns = workshop.project_for(learner)
+        for account in SCC_ACCOUNTS:
+            assert [scc for scc in opening if _may_use(cluster, ns, account, scc)] == [], (ns, account)
+        # ... and the check itself can say yes: the grant the plan made is visible to it.
+        assert _may_use(cluster, ns, "clearml-apiserver", "anyuid")
+
+
+def test_a_privileged_pod_made_with_a_learners_credentials_is_refused(out, cluster):
+    learner, token = LEARNERS[0], _token(out, LEARNERS[0])
+    ns = workshop.project_for(learner)
+    status, _ = _post(cluster, f"/api/v1/namespaces/{ns}/serviceaccounts",
+                      {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "clearml-elastic"}}, token)
+    assert status in (201, 409)
+    for account in ("clearml-elastic", "clearml-apiserver", "default"):
+        status, answer = _post(cluster, f"/api/v1/namespaces/{ns}/pods", {
+            "apiVersion": "v1", "kind": "Pod", "metadata": {"name": f"take-over-{account}"},
+            "spec": {"serviceAccountName": account, "hostPID": True,
+                     "containers": [{"name": "shell", "image": "registry.access.redhat.com/ubi9/ubi",
+                                     "securityContext": {"privileged": True},
+                                     "volumeMounts": [{"name": "host", "mountPath": "/host"}]}],
+                     "volumes": [{"name": "host", "hostPath": {"path": "/"}}]}}, token)
+        assert status == 403, answer
+        assert "unable to validate against any security context constraint" in answer["message"]
+
+
+def test_a_plan_that_opens_the_node_is_refused_before_anything_changes(home, out, instructor):
+    result = cli(home, "workshop", "provision", "--learners", str(COUNT), "--out", str(out), "--profile", "seed")
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "privileged to clearml-elastic (privileged containers" in result.stderr
+    assert "--allow-privileged" in result.stderr and "hardened" in result.stderr
+    kube = instructor.kube()
+    for learner in LEARNERS:
+        assert _annotation(instructor, learner) == "hardened"
+        ns = workshop.project_for(learner)
+        assert ("privileged", "clearml-elastic") not in workshop.project_scc_grants(kube, ns)
+
+
+def test_re_provisioning_with_another_profile_converges(home, out, instructor, cluster):
+    kube = instructor.kube()
+    text = _ok(cli(home, "workshop", "provision", "--learners", str(COUNT), "--out", str(out), "--profile", "seed",
+                   "--allow-privileged"))
+    assert "WARNING: --allow-privileged" in text
+    assert text.count("granted privileged to clearml-elastic") == COUNT
+    assert text.count("profile hardened -> seed") == COUNT
+    for learner in LEARNERS:
+        ns = workshop.project_for(learner)
+        assert _annotation(instructor, learner) == "seed"
+        assert ("privileged", "clearml-elastic") in workshop.project_scc_grants(kube, ns)
+    assert _may_use(cluster, workshop.project_for(LEARNERS[-1]), "clearml-elastic", "privileged")
+
+    # Back to the default: what the hardened plan does not need is revoked, and said.
+    text = _ok(cli(home, "workshop", "provision", "--learners", str(COUNT), "--out", str(out)))
+    assert text.count("revoked privileged from clearml-elastic: profile hardened does not need it") == COUNT
+    assert text.count("revoked nonroot-v2 from clearml-mongodb") == COUNT
+    assert text.count("profile seed -> hardened") == COUNT
+    for learner in LEARNERS:
+        ns = workshop.project_for(learner)
+        assert _annotation(instructor, learner) == "hardened"
+        assert workshop.project_scc_grants(kube, ns) == [("anyuid", "clearml-apiserver"),
+                                                         ("anyuid", "clearml-fileserver"),
+                                                         ("anyuid", "clearml-webserver")]
+        assert not _may_use(cluster, ns, "clearml-elastic", "privileged")
+    again = _ok(cli(home, "workshop", "provision", "--learners", str(COUNT), "--out", str(out)))
+    assert again.count("already in place") == COUNT and "revoked" not in again
