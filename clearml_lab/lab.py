@@ -214,11 +214,27 @@ def _api_client(target: Target):
         raise LabError(f"cannot use context {target.context!r} from {target.kubeconfig}: {err}") from None
 
 
+def _practice_answers(server: str) -> None:
+    """The practice cluster left a kubeconfig behind but may have stopped: say how to start it before anything
+    else is printed (one TCP connect, no request)."""
+    import socket
+    from urllib.parse import urlsplit
+
+    address = urlsplit(server)
+    try:
+        socket.create_connection((address.hostname, address.port or 443), timeout=2).close()
+    except OSError:
+        raise LabError(f"the practice cluster is not running (nothing answers at {server}): start it with "
+                       f"`clearml-lab practice up`.") from None
+
+
 def connect(kubeconfig: str | None = None, context: str | None = None, *, in_cluster: bool = False,
             namespace: str | None = None, release: str | None = None, chart_version: str | None = None,
             profile: str | None = None, overrides: dict | None = None) -> Lab:
     """Choose the target and settings. Nothing is sent to the cluster until a step runs."""
     target = resolve_target(kubeconfig, context, in_cluster)
+    if target.is_practice:
+        _practice_answers(target.server)
     settings = Settings(
         namespace=namespace or target.context_namespace or DEFAULT_NAMESPACE,
         release=release or DEFAULT_RELEASE,
