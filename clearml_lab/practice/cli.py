@@ -32,7 +32,11 @@ def register(subparsers, common) -> None:
         p.add_argument("--state", metavar="DIR", type=Path, default=default_state(),
                        help="state directory (default $CLEARML_LAB_HOME/practice, else ~/.clearml-lab/practice)")
         if name in ("serve", "up"):
-            p.add_argument("--port", type=int, default=0, help="HTTPS port on 127.0.0.1 (0 picks a free one)")
+            p.add_argument("--address", metavar="ADDR", default=None,
+                           help="the address to serve on, which the certificate names (default: that of the last "
+                                "start, else 127.0.0.1); a classroom address lets learners on that network connect")
+            p.add_argument("--port", type=int, default=0, help="HTTPS port (0: the port of the last start, so "
+                           "handed-out kubeconfigs keep working, else a free one)")
             p.add_argument("--time-scale", type=float, default=1.0, metavar="X",
                            help="multiply simulated durations by X (0.05 = twenty times faster)")
             p.add_argument("--openshift-version", metavar="4.N", default=None,
@@ -55,6 +59,25 @@ def _check_scale(args) -> None:
         raise UsageError(f"--time-scale must be a positive number, not {args.time_scale}.")
     if not 0 <= args.port <= 65535:
         raise UsageError(f"--port must be between 0 and 65535, not {args.port}.")
+    _check_address(args.address)
+
+
+def _check_address(address: str | None) -> None:
+    import ipaddress
+
+    if address is None:
+        return
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        if not address or any(c in address for c in "/: ") or len(address) > 253:
+            raise UsageError(f"--address {address!r} is not an IP address or host name: give the address learners "
+                             f"connect to, e.g. 127.0.0.1 or this machine's classroom IP.") from None
+        return
+    if ip.is_unspecified:
+        raise UsageError(f"--address {address} listens everywhere but names no address the certificate and the "
+                         f"kubeconfigs could use: give the address learners connect to (this machine's classroom "
+                         f"IP).")
 
 
 def _serve(args) -> int:
@@ -66,26 +89,15 @@ def _serve(args) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     cluster = Cluster(args.state.resolve(), _kubeconfig_path(args).resolve(), port=args.port,
                       time_scale=args.time_scale, openshift_version=args.openshift_version,
-                      storage_capacity=args.storage_capacity)
-    serve_forever(cluster)
-    return 0
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+                      storage_capacity=args.storage_capacity, address=args.address)
+    stopped_by = serve_forever(cluster)
+    return 130 if stopped_by == signal.SIGINT else 0  # Ctrl-C ends with the shell's usual code
 
 
 def _running(state: Path) -> dict | None:
-    from .runtime import read_server_file
+    from .runtime import serving
 
-    info = read_server_file(state)
-    return info if info and _alive(int(info.get("pid", 0))) else None
+    return serving(state)
 
 
 def _up(args) -> int:
@@ -104,6 +116,8 @@ def _up(args) -> int:
     command = [sys.executable, "-m", "clearml_lab", "practice", "serve", "--state", str(state),
                "--kubeconfig", str(_kubeconfig_path(args).resolve()), "--port", str(args.port),
                "--time-scale", str(args.time_scale), "--storage-capacity", args.storage_capacity]
+    if args.address:
+        command += ["--address", args.address]
     if args.openshift_version:
         command += ["--openshift-version", args.openshift_version]
     with open(state / "server.log", "ab") as logfile:
@@ -132,9 +146,9 @@ def _down(args) -> int:
     pid = int(info["pid"])
     os.kill(pid, signal.SIGTERM)
     deadline = time.monotonic() + 30
-    while _alive(pid) and time.monotonic() < deadline:
+    while _running(state) and time.monotonic() < deadline:  # the lock is released when the process is gone
         time.sleep(0.1)
-    if _alive(pid):
+    if _running(state):
         raise LabError(f"the practice cluster (pid {pid}) did not stop within 30 s; stop it with `kill {pid}`.")
     print(f"Stopped the practice cluster (pid {pid}); its state stays in {state}.")
     return 0

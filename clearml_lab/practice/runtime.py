@@ -3,6 +3,7 @@ stopped cleanly."""
 from __future__ import annotations
 
 import asyncio
+import errno
 import fcntl
 import json
 import logging
@@ -29,6 +30,7 @@ log = logging.getLogger(__name__)
 # The server's own writes (publishing the chart repository) go through the chain as a cluster administrator.
 SYSTEM_ADMIN = Identity("system:admin", ("system:cluster-admins", "system:authenticated"))
 SERVER_FILE = "server.json"
+LISTEN_FILE = "listen.json"  # the address and ports of the last start: kept, so handed-out kubeconfigs keep working
 
 
 def _lock(state: Path):
@@ -43,6 +45,34 @@ def _lock(state: Path):
     return handle
 
 
+def serving(state: Path) -> dict | None:
+    """What server.json says, if a server holds the state's lock now. A server killed with -9 leaves its file
+    behind, and its pid may be a zombie or reused: only the lock, released by the kernel, tells."""
+    info = read_server_file(state)
+    if not info:
+        return None
+    try:
+        with open(state / "lock", "a+") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)  # free: nobody serves; closing releases it again
+    except BlockingIOError:
+        return info
+    except OSError:
+        return None
+    return None
+
+
+def read_listen_file(state: Path) -> dict:
+    try:
+        data = json.loads((state / LISTEN_FILE).read_text())
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def url_host(address: str) -> str:
+    return f"[{address}]" if ":" in address else address
+
+
 def read_server_file(state: Path) -> dict | None:
     try:
         return json.loads((state / SERVER_FILE).read_text())
@@ -52,10 +82,11 @@ def read_server_file(state: Path) -> dict | None:
 
 class Cluster:
     def __init__(self, state: Path, kubeconfig_path: Path, *, port: int = 0, time_scale: float = 1.0,
-                 openshift_version: str | None = None, storage_capacity: str = "8Ti"):
+                 openshift_version: str | None = None, storage_capacity: str = "8Ti", address: str | None = None):
         self.state = state
         self.kubeconfig_path = kubeconfig_path
         self.port = port
+        self.address = address  # None: the address of the last start, else 127.0.0.1
         self.time_scale = time_scale
         self.release = find_release(openshift_version)
         self.storage_capacity = storage_capacity
@@ -84,19 +115,22 @@ class Cluster:
         seed(api)
         ensure_release(api)
         tokens = load_tokens(self.state)
-        ca, cert, key = ensure_certificates(self.state)
+        last = read_listen_file(self.state)
+        address = self.address or last.get("address") or "127.0.0.1"
+        ca, cert, key = ensure_certificates(self.state, address)
         server = Server(api, Authenticator(
             tokens, oauth_token=lambda name: api.store.get("oauthaccesstokens.oauth.openshift.io", "", name)))
         # A short shutdown: open watches and idle keep-alive connections must not hold a stop up.
         runner = web.AppRunner(server.app, access_log=None, handler_cancellation=True, shutdown_timeout=1.0)
         await runner.setup()
         self.runners.append(runner)
-        site = web.TCPSite(runner, "127.0.0.1", self.port, ssl_context=ssl_context(cert, key))
-        await site.start()
-        port = site._server.sockets[0].getsockname()[1]
-        url = f"https://127.0.0.1:{port}"
+        port = await self._listen(runner, address, self.port, last.get("port"), ssl_context(cert, key))
+        url = f"https://{url_host(address)}:{port}"
         await self._check_answers(url, ca, tokens["kubeadmin"])
-        repo_site = await self._chart_repository_site()
+        repo_site = await self._chart_repository_site(address, last.get("chart_port"))
+        repo_port = int(repo_site.rsplit(":", 1)[1]) if repo_site else None
+        (self.state / LISTEN_FILE).write_text(json.dumps({"address": address, "port": port,
+                                                          "chart_port": repo_port}))
         api.settings.update(self._settings(api, repo_site))
         self._publish_storage_capacity(api)
         self._start_controllers(api)
@@ -111,6 +145,29 @@ class Cluster:
             self.tasks.append(asyncio.create_task(self._build_chart_repository(repo_site)))
         log.info("practice cluster (OpenShift %s) serving %s", self.release.openshift, url)
         await stop.wait()
+
+    @staticmethod
+    async def _listen(runner: web.AppRunner, address: str, port: int, kept: int | None, ssl=None) -> int:
+        """Bind ``address``: the port asked for, else the one of the last start (so the kubeconfigs handed out keep
+        working), else a free one. Returns the port."""
+        for candidate in ([port] if port else ([kept] if kept else []) + [0]):
+            site = web.TCPSite(runner, address, candidate, ssl_context=ssl)
+            try:
+                await site.start()
+            except OSError as err:
+                if err.errno == errno.EADDRNOTAVAIL:
+                    raise LabError(f"address {address} is not one of this machine's: give --address an address of "
+                                   f"this machine that learners can reach (e.g. its classroom IP).") from None
+                if err.errno != errno.EADDRINUSE:
+                    raise
+                if candidate == port:
+                    raise LabError(f"port {port} on {address} is already in use: choose another with --port, or "
+                                   "--port 0 for a free one.") from None
+                log.warning("port %s of the last start is in use now; serving on a new port: kubeconfigs written "
+                            "for the old one need `clearml-lab workshop provision` again", candidate)
+                continue
+            return site._server.sockets[0].getsockname()[1]
+        raise LabError(f"no free port on {address}.")
 
     @staticmethod
     async def _check_answers(url: str, ca: Path, token: str) -> None:
@@ -129,8 +186,9 @@ class Cluster:
                 "chart_repository": repo_url, "state_dir": str(self.state)}
 
     # ---- chart repository ----------------------------------------------------------------------------------------
-    async def _chart_repository_site(self) -> str | None:
-        """Serve state/chartrepo over plain HTTP on a second loopback port, if the chart repository module exists."""
+    async def _chart_repository_site(self, address: str = "127.0.0.1", kept: int | None = None) -> str | None:
+        """Serve state/chartrepo over plain HTTP on a second port of the same address (the one of the last start
+        when free, so learners' helm repository entries keep working), if the chart repository module exists."""
         try:
             from . import chartrepo
         except ImportError:
@@ -151,9 +209,8 @@ class Cluster:
         runner = web.AppRunner(app, access_log=None)
         await runner.setup()
         self.runners.append(runner)
-        site = web.TCPSite(runner, "127.0.0.1", 0)
-        await site.start()
-        return f"http://127.0.0.1:{site._server.sockets[0].getsockname()[1]}"
+        port = await self._listen(runner, address, 0, kept)
+        return f"http://{url_host(address)}:{port}"
 
     async def _build_chart_repository(self, base_url: str) -> None:
         from . import chartrepo
@@ -229,12 +286,16 @@ class Cluster:
                 await asyncio.sleep(1.0)
 
 
-def serve_forever(cluster: Cluster) -> None:
+def serve_forever(cluster: Cluster) -> int | None:
+    """Serve until SIGTERM or SIGINT; returns the signal that stopped it."""
+    received: list[int] = []
+
     async def main():
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, stop.set)
+            loop.add_signal_handler(sig, lambda sig=sig: (received.append(sig), stop.set()))
         await cluster.run(stop)
 
     asyncio.run(main())
+    return received[0] if received else None
