@@ -27,6 +27,49 @@ def _print_line(line: str) -> None:
     print(f"  | {line}", flush=True)
 
 
+# Steps that act on or read the project: with no project they fail at once, naming the step that makes it.
+NEEDS_PROJECT = {"scc", "install", "routes", "verify"}
+
+
+def _no_project(lab) -> str | None:
+    """One sentence when the lab's project does not exist (or this login cannot see it), else None."""
+    from .steps.base import missing_project
+
+    missing = missing_project(lab, "project", "check")
+    return f"{missing.summary[:-1]}: {missing.fix}." if missing else None
+
+
+class _TerminalProgress:
+    """On a terminal, a live line (rewritten in place at least every second) while a step waits; elsewhere
+    nothing, so piped output stays the same from run to run."""
+
+    def __init__(self, what: str):
+        from . import progress
+
+        self.live = sys.stdout.isatty()
+        self.ticker = progress.Ticker(what, self._show) if self.live else None
+        self.scope = progress.reporting(self.ticker.report if self.ticker else None)
+
+    @staticmethod
+    def _show(text: str) -> None:
+        width = 119
+        sys.stdout.write("\r\033[K" + (text if len(text) <= width else text[:width - 1] + "…"))
+        sys.stdout.flush()
+
+    def __enter__(self):
+        if self.ticker:
+            self.ticker.__enter__()
+        self.scope.__enter__()
+        return self
+
+    def __exit__(self, *exc):
+        self.scope.__exit__(*exc)
+        if self.ticker:
+            self.ticker.__exit__(*exc)
+            sys.stdout.write("\r\033[K")
+            sys.stdout.flush()
+
+
 def _steps(args) -> int:
     from . import steps
 
@@ -47,13 +90,20 @@ def _act(action: str):
             print(seat.banner(), flush=True)
         chosen = steps.select(args.step, reverse=(action == "undo"))
         failed = 0
+        from .steps.base import missing_project
+
         for step in chosen:
-            if action == "run":
-                result = step.run(lab, on_line=_print_line if args.verbose else None)
-            elif action == "check":
-                result = step.check(lab)
-            else:
-                result = step.undo(lab, on_line=_print_line if args.verbose else None)
+            absent = missing_project(lab, step.name, action) if action != "undo" and step.name in NEEDS_PROJECT \
+                else None
+            with _TerminalProgress(f"{action} {step.name}"):
+                if absent:
+                    result = absent
+                elif action == "run":
+                    result = step.run(lab, on_line=_print_line if args.verbose else None)
+                elif action == "check":
+                    result = step.check(lab)
+                else:
+                    result = step.undo(lab, on_line=_print_line if args.verbose else None)
             print(result.render_text().replace(f"\n  on {result.target}", ""), flush=True)
             if not result.ok:
                 failed += 1
@@ -86,8 +136,12 @@ def _diagnose(args) -> int:
     from . import diagnose
 
     lab = lab_from(args)
-    found = diagnose.gather(lab.kube(), lab.namespace)
     print(f"diagnosing project {lab.namespace} on {lab.target.describe()}")
+    absent = _no_project(lab)
+    if absent:
+        print(absent)
+        return 1
+    found = diagnose.gather(lab.kube(), lab.namespace)
     for d in found:
         print(f"- {d.render()}  (step: {d.step})")
     if not found:
@@ -99,8 +153,18 @@ def _status(args) -> int:
     from . import topology
 
     lab = lab_from(args)
-    for line in topology.snapshot(lab.api_client, lab.namespace).status_lines():
+    # stdout keeps one line per workload (for scripts); which cluster and project it read goes to stderr.
+    print(f"project {lab.namespace} on {lab.target.describe()}:", file=sys.stderr, flush=True)
+    absent = _no_project(lab)
+    if absent:
+        print(absent, file=sys.stderr)
+        return 1
+    lines = topology.snapshot(lab.api_client, lab.namespace).status_lines()
+    for line in lines:
         print(line)
+    if not lines:
+        print(f"no workloads in project {lab.namespace} yet: run `clearml-lab run install` (notebook 05).",
+              file=sys.stderr)
     return 0
 
 

@@ -14,6 +14,26 @@ ICONS = {OK: "✅", FAIL: "❌", UNKNOWN: "⚠️"}
 
 LineSink = Callable[[str], None]
 
+# The notebook that teaches each step: every failure names the step that fixes it as a command and a notebook.
+NOTEBOOK_OF = {"prerequisites": "00", "helm-repo": "01", "project": "02", "values": "03", "scc": "04",
+               "install": "05", "routes": "06", "verify": "08", "cleanup": "09"}
+
+
+def fix_by(step: str) -> str:
+    """The way out of a dead end: 'run `clearml-lab run project` (notebook 02)'."""
+    return f"run `clearml-lab run {step}` (notebook {NOTEBOOK_OF[step]})"
+
+
+def missing_project(lab, step: str, action: str) -> "StepResult | None":
+    """A failed result at once when the lab's project does not exist (or this login cannot see it), else None:
+    nothing that needs the project waits for it."""
+    from ..oc import visible_project
+
+    if visible_project(lab.kube(), lab.namespace) is not None:
+        return None
+    return StepResult(step, action, False, f"project {lab.namespace} does not exist on {lab.target.describe()}.",
+                      fix=fix_by("project"), target=lab.describe())
+
 
 @dataclass(frozen=True)
 class Check:
@@ -48,9 +68,12 @@ class StepResult:
     output: tuple[str, ...] = ()  # what the commands printed (oc-style lines, helm output)
     fix: str | None = None
     target: str = ""  # which cluster and identity this acted on
+    neutral: bool = False  # nothing was to be done (e.g. nothing to undo): neither a pass nor a failure
 
     @property
     def badge(self) -> str:
+        if self.neutral and self.ok:
+            return "INFO"
         return "PASS" if self.ok else "FAIL"
 
     def render_text(self) -> str:

@@ -5,7 +5,8 @@ from ..errors import LabError
 from ..kube import ApiFailure, wait_for
 from ..oc import lab_grants, remove_scc_from_user, visible_project
 from ..workshop_mode import seat_or_none
-from .base import Check, Step, StepResult
+from .. import progress
+from .base import Check, Step, StepResult, fix_by
 from .install import release_status
 from .project import delete_project
 from .routes import service_names
@@ -89,7 +90,9 @@ class Cleanup(Step):
         helm = lab.helm()
         present = visible_project(kube, ns) is not None
         if present and release_status(helm, ns, lab.settings.release):
-            result = helm.run(["uninstall", lab.settings.release, "--namespace", ns, "--wait"], on_line=on_line)
+            progress.report(f"helm uninstall {lab.settings.release}: waiting until its objects are gone")
+            # helm's one line is said once, through say(); streaming it as well printed it twice.
+            result = helm.run(["uninstall", lab.settings.release, "--namespace", ns, "--wait"])
             say(result.stdout.strip() if result.ok else f"helm uninstall failed: {result.error}")
         if present:
             for pvc in kube.list("persistentvolumeclaims", ns).get("items", []):
@@ -99,6 +102,7 @@ class Cleanup(Step):
                 if kube.delete("routes", name, ns) is not None:
                     say(f'route.route.openshift.io "{name}" deleted')
         if lab.workshop:
+            progress.report(f"waiting for the pods of project {ns} to terminate")
             if not wait_for(kube, "pods", lambda items: not items, namespace=ns, timeout=self.timeout):
                 say(f"pods are still terminating after {int(self.timeout)} s")
             say(lab.workshop.kept(f"project {ns} and its SCC grants"))
@@ -125,5 +129,5 @@ class Cleanup(Step):
                           target=lab.describe())
 
     def undo(self, lab, on_line=None) -> StepResult:
-        return StepResult(self.name, "undo", True, "cleanup cannot be undone: run the steps again from the start.",
-                          target=lab.describe())
+        return StepResult(self.name, "undo", True, "cleanup cannot be undone: run the steps again from the start "
+                          f"({fix_by('helm-repo')} and onwards).", target=lab.describe(), neutral=True)

@@ -3,10 +3,10 @@ from __future__ import annotations
 
 import time
 
-from .. import diagnose
+from .. import diagnose, progress
 from ..errors import LabError
-from .base import Check, Step, StepResult
-from .helm_repo import REPO_NAME
+from .base import Check, Step, StepResult, fix_by, missing_project
+from .helm_repo import REPO_NAME, configured_url
 
 # Diagnoses that will not fix themselves by waiting; once one persists past the grace period the install stops
 # waiting and says what to do. (A crash loop can be a slow start; an SCC rejection never is.)
@@ -36,6 +36,17 @@ def workload_readiness(kube, namespace: str, release: str, versions: dict | None
 
 def all_ready(rows) -> bool:
     return bool(rows) and all(ready >= desired for _, ready, desired in rows)
+
+
+def report_waiting(rows, pods: str) -> None:
+    """One live line for whoever watches: what is ready and what is still awaited."""
+    waiting = [f"{name} {ready}/{desired}" for name, ready, desired in rows if ready < desired]
+    if not rows:
+        progress.report("no workloads yet; waiting for helm's objects")
+    elif waiting:
+        progress.report(f"{pods}; waiting for " + ", ".join(waiting))
+    else:
+        progress.report(f"{pods}; all workloads ready")
 
 
 def release_status(helm, namespace: str, release: str) -> str | None:
@@ -70,10 +81,17 @@ class Install(Step):
                 f"--namespace {lab.namespace}"]
 
     def run(self, lab, on_line=None) -> StepResult:
-        if not lab.values_file.exists():
-            return StepResult(self.name, "run", False, "there is no values.yaml yet.", fix="run the values step",
-                              target=lab.describe())
+        # What install needs, in the recipe's order, each named with the step that provides it.
+        missing = missing_project(lab, self.name, "run")
+        if missing:
+            return missing
         helm = lab.helm()
+        if configured_url(helm) is None:
+            return StepResult(self.name, "run", False, f"helm does not know the chart repository {REPO_NAME} yet.",
+                              fix=fix_by("helm-repo"), target=lab.describe())
+        if not lab.values_file.exists():
+            return StepResult(self.name, "run", False, f"there is no values.yaml yet ({lab.values_file}).",
+                              fix=fix_by("values"), target=lab.describe())
         status = release_status(helm, lab.namespace, lab.settings.release)
         if status and status.startswith("pending"):
             return StepResult(self.name, "run", False, f"release {lab.settings.release} is stuck in {status}.",
@@ -87,6 +105,8 @@ class Install(Step):
             found = diagnose.explain(lab.namespace, helm_output=result.stderr)
             fix = found[0].fix if found else None
             summary = found[0].cause if found else f"helm failed: {self._helm_error(result.error, lab)}"
+            if not found and "repo " in result.error and "not found" in result.error:
+                fix = fix_by("helm-repo")
             return StepResult(self.name, "run", False, summary, output=output, fix=fix, target=lab.describe())
         waited = self.wait(lab, timeout=self.timeout, on_line=on_line, fresh=True)
         return StepResult(self.name, "run", waited.ok, waited.summary, waited.checks, changed=True,
@@ -115,6 +135,7 @@ class Install(Step):
             if on_line and progress != last_progress:
                 on_line(progress)
                 last_progress = progress
+            report_waiting(rows, progress)
             checks = tuple(Check(name, ready >= desired, f"{ready}/{desired} ready") for name, ready, desired in rows)
             if all_ready(rows):
                 return StepResult(self.name, "check", True, f"ClearML is ready: {progress}.", checks,
@@ -142,6 +163,9 @@ class Install(Step):
                 break
 
     def check(self, lab, timeout: float = 60) -> StepResult:
+        missing = missing_project(lab, self.name, "check")
+        if missing:
+            return missing
         if timeout <= 0:
             rows = workload_readiness(lab.kube(), lab.namespace, lab.settings.release)
             ok = all_ready(rows)
@@ -152,10 +176,12 @@ class Install(Step):
         helm, s = lab.helm(), lab.settings
         if release_status(helm, lab.namespace, s.release) is None:
             return StepResult(self.name, "undo", True, f"release {s.release} is not installed; nothing to undo.",
-                              target=lab.describe())
+                              target=lab.describe(), neutral=True)
+        progress.report(f"helm uninstall {s.release}: waiting until its objects are gone")
         result = helm.run(["uninstall", s.release, "--namespace", lab.namespace, "--wait"], on_line=on_line)
         if not result.ok:
             raise LabError(f"helm uninstall failed: {result.error}")
+        # What helm printed was streamed to on_line already; the result keeps it only when nobody listened.
         return StepResult(self.name, "undo", True, f"release {s.release} uninstalled (its PVCs are kept by helm; "
-                          f"cleanup removes them).", changed=True, output=(result.stdout.strip(),),
-                          target=lab.describe())
+                          f"cleanup removes them).", changed=True,
+                          output=() if on_line else (result.stdout.strip(),), target=lab.describe())

@@ -1,10 +1,11 @@
 """Step 3: a project (namespace) for ClearML."""
 from __future__ import annotations
 
+from .. import progress
 from ..kube import wait_for
 from ..oc import new_project, visible_project
 from ..workshop_mode import seat_or_none
-from .base import Check, Step, StepResult
+from .base import Check, Step, StepResult, fix_by
 
 UID_RANGE = "openshift.io/sa.scc.uid-range"
 
@@ -15,6 +16,7 @@ def delete_project(lab, timeout: float = 180) -> tuple[bool, str]:
     if visible_project(kube, ns) is None:
         return False, f'project "{ns}" does not exist'
     kube.delete("projects", ns)
+    progress.report(f"project {ns} is Terminating; waiting until it is gone")
     gone = wait_for(kube, "projects", lambda items: all(p["metadata"]["name"] != ns for p in items),
                     timeout=timeout)
     if not gone:
@@ -54,7 +56,7 @@ class Project(Step):
         project = visible_project(kube, ns)
         if project is None:
             return StepResult(self.name, "check", False, f"project {ns} does not exist.",
-                              fix=f"run this step (oc new-project {ns})", target=lab.describe())
+                              fix=fix_by("project"), target=lab.describe())
         # The Project mirrors its namespace's annotations; OpenShift adds the UID range right after creation.
         has_range = wait_for(kube, "projects", lambda items: any(
             p["metadata"]["name"] == ns and p["metadata"].get("annotations", {}).get(UID_RANGE) for p in items),
@@ -77,4 +79,6 @@ class Project(Step):
                               target=lab.describe())
         changed, line = delete_project(lab)
         ok = "Terminating" not in line
+        if not changed:
+            return StepResult(self.name, "undo", True, f"{line}; nothing to undo.", target=lab.describe(), neutral=True)
         return StepResult(self.name, "undo", ok, line + ".", changed=changed, output=(line,), target=lab.describe())

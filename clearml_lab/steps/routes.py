@@ -1,9 +1,10 @@
 """Step 7: Routes, so the web UI, the API and the file server are reachable from outside the cluster."""
 from __future__ import annotations
 
+from .. import progress
 from ..kube import wait_for
 from ..oc import expose_service
-from .base import Check, Step, StepResult
+from .base import Check, Step, StepResult, missing_project
 
 COMPONENTS = ("apiserver", "webserver", "fileserver")
 
@@ -31,6 +32,9 @@ class Routes(Step):
         return [f"oc expose svc/{name}" for name in service_names(lab)]
 
     def run(self, lab, on_line=None) -> StepResult:
+        missing = missing_project(lab, self.name, "run")
+        if missing:
+            return missing
         kube, lines, changed = lab.kube(), [], False
         for name in service_names(lab):
             created, line = expose_service(kube, lab.namespace, name)
@@ -43,7 +47,11 @@ class Routes(Step):
                           output=tuple(lines), fix=result.fix, target=lab.describe())
 
     def check(self, lab, timeout: float = 60) -> StepResult:
+        missing = missing_project(lab, self.name, "check")
+        if missing:
+            return missing
         kube, names = lab.kube(), set(service_names(lab))
+        progress.report("waiting for the router to admit " + ", ".join(sorted(names)))
 
         def admitted(items):
             return names <= {r["metadata"]["name"] for r in items if admitted_host(r)}
@@ -65,5 +73,6 @@ class Routes(Step):
         for name in service_names(lab):
             if kube.delete("routes", name, lab.namespace) is not None:
                 deleted.append(f'route.route.openshift.io "{name}" deleted')
-        return StepResult(self.name, "undo", True, f"{len(deleted)} route(s) deleted.", changed=bool(deleted),
-                          output=tuple(deleted), target=lab.describe())
+        return StepResult(self.name, "undo", True, f"{len(deleted)} route(s) deleted." if deleted else
+                          "no route to delete; nothing to undo.", changed=bool(deleted), output=tuple(deleted),
+                          target=lab.describe(), neutral=not deleted)

@@ -4,7 +4,7 @@ from __future__ import annotations
 import urllib.error
 import urllib.request
 
-from .base import Check, Step, StepResult
+from .base import Check, Step, StepResult, fix_by, missing_project
 from .routes import admitted_host, service_names
 
 # component -> (path, what a healthy answer contains); facts: clearml-chart.md §6
@@ -49,6 +49,9 @@ class Verify(Step):
                 f"oc get route {release}-webserver -o jsonpath='{{.spec.host}}'   # open it in a browser"]
 
     def check(self, lab, timeout: float = 60) -> StepResult:
+        missing = missing_project(lab, self.name, "check")
+        if missing:
+            return missing
         kube, ns = lab.kube(), lab.namespace
         routes = {r["metadata"]["name"]: r for r in kube.list("routes", ns).get("items", [])}
         endpoints = {e["metadata"]["name"]: e for e in kube.list("endpoints", ns).get("items", [])}
@@ -57,9 +60,9 @@ class Verify(Step):
             host = admitted_host(routes.get(name, {}))
             ready = any(s.get("addresses") for s in endpoints.get(name, {}).get("subsets", []) or [])
             checks.append(Check(f"{component} route", bool(host), f"http://{host}" if host else "missing",
-                                None if host else "run the routes step"))
+                                None if host else fix_by("routes")))
             checks.append(Check(f"{component} endpoints", ready, "pods ready behind the service" if ready else
-                                "no ready pod behind the service", None if ready else "see the install step"))
+                                "no ready pod behind the service", None if ready else fix_by("install")))
             if host:
                 hosts[component] = host
             path, expect = HEALTH[component]
@@ -84,4 +87,5 @@ class Verify(Step):
         return replace(self.check(lab), action="run")
 
     def undo(self, lab, on_line=None) -> StepResult:
-        return StepResult(self.name, "undo", True, "nothing to undo: this step only reads.", target=lab.describe())
+        return StepResult(self.name, "undo", True, "nothing to undo: this step only reads.", target=lab.describe(),
+                          neutral=True)
