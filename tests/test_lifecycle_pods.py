@@ -35,7 +35,7 @@ class Node:
         world = World(now=self.now, scale=self.scale, node=node, node_sysctls=sysctls,
                       ready_services=self.world.get("ready", set()), configmaps=self.world.get("configmaps", {}),
                       claims=self.world.get("claims", {}), storage_classes=self.world.get("classes", {}),
-                      storage_free=self.world.get("free", {}))
+                      storage_free=self.world.get("free", {}), services=self.world.get("services", {}))
         actions, self.record = reconcile_pod(self.pod, self.record, world)
         wake = None
         for a in actions:
@@ -325,3 +325,57 @@ def test_a_wait_for_first_consumer_claim_that_does_not_fit_leaves_the_pod_unsche
                                                 "storage. preemption: 0/1 nodes are available: 1 Preemption is not "
                                                 "helpful for scheduling.")]
     assert not node.patches  # no node selected for the claim, so nothing is provisioned
+
+
+# ---- clients: what a container runs decides what it does, not only its image ---------------------------------
+
+ES_TEST = {"name": "clearml-abcde-test", "image": "docker.elastic.co/elasticsearch/elasticsearch:7.17.3",
+           "command": ["sh", "-c", "#!/usr/bin/env bash -e\ncurl -XGET --fail "
+                       "'clearml-elastic-master:9200/_cluster/health?wait_for_status=green&timeout=1s'\n"]}
+ES_SERVICE = {("lab", "clearml-elastic-master"): {"ip": "172.30.12.7", "ports": [9200, 9300]}}
+
+
+def test_a_test_pod_running_curl_in_the_elasticsearch_image_is_a_client_not_a_node():
+    # The chart's `helm test` pod: Elasticsearch's image, but it runs curl, so the bootstrap check never applies.
+    node = Node(make_pod([ES_TEST], restart="Never", security={"runAsUser": 1000}), services=ES_SERVICE,
+                ready={("lab", "clearml-elastic-master")}).run(until=120)
+    assert node.pod["status"]["phase"] == "Succeeded"
+    assert node.container("clearml-abcde-test")["state"]["terminated"]["exitCode"] == 0
+    assert not any("vm.max_map_count" in " ".join(lines) for _, lines in node.logs)
+
+
+def test_curl_to_a_service_without_ready_endpoints_fails_with_curls_exit_code_and_message():
+    node = Node(make_pod([ES_TEST], restart="Never"), services=ES_SERVICE).run(until=120)
+    assert node.pod["status"]["phase"] == "Failed"
+    assert node.container("clearml-abcde-test")["state"]["terminated"]["exitCode"] == 7
+    assert node.logs == [("clearml-abcde-test", [
+        "curl: (7) Failed to connect to clearml-elastic-master port 9200: Connection refused"])]
+
+
+def test_curl_to_a_name_that_no_service_has_cannot_resolve_it():
+    node = Node(make_pod([ES_TEST], restart="Never")).run(until=120)
+    assert node.container("clearml-abcde-test")["state"]["terminated"]["exitCode"] == 6
+    assert node.logs == [("clearml-abcde-test", ["curl: (6) Could not resolve host: clearml-elastic-master"])]
+
+
+def test_busybox_wget_in_another_namespace_fails_as_busybox_does():
+    pod = make_pod([{"name": "wget", "image": "busybox", "command": ["wget"],
+                     "args": ["-q", "-O", "-", "web.shop.svc.cluster.local:8080"]}], restart="Never")
+    services = {("shop", "web"): {"ip": "172.30.0.9", "ports": [8080]}}
+    node = Node(pod, services=services).run(until=120)
+    assert node.container("wget")["state"]["terminated"]["exitCode"] == 1
+    assert node.logs == [("wget", ["Connecting to web.shop.svc.cluster.local:8080 (172.30.0.9:8080)",
+                                   "wget: can't connect to remote host (172.30.0.9): Connection refused"])]
+    node = Node(pod, services=services, ready={("shop", "web")}).run(until=120)
+    assert node.pod["status"]["phase"] == "Succeeded"
+
+
+def test_a_hook_that_loops_on_curl_waits_for_the_endpoints():
+    hook = {"name": "wait", "image": "curlimages/curl:8.5.0", "command": ["sh", "-ec"],
+            "args": ["until curl -sf http://api:8008/debug.ping; do sleep 2; done"]}
+    node = Node(make_pod([hook], restart="Never"), services={("lab", "api"): {"ip": "172.30.1.1", "ports": [8008]}})
+    node.run(until=10_000)
+    assert node.container("wait")["state"].get("running")
+    node.world["ready"] = {("lab", "api")}
+    node.run(until=20_000)
+    assert node.pod["status"]["phase"] == "Succeeded"

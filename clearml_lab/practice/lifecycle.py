@@ -134,6 +134,8 @@ class World:
     node: str
     node_sysctls: dict[str, int]
     ready_services: set[tuple[str, str]] = field(default_factory=set)   # (namespace, service) with ready endpoints
+    # (namespace, service) -> {"ip": cluster IP or None when headless, "ports": [port numbers]}
+    services: dict[tuple[str, str], dict] = field(default_factory=dict)
     configmaps: dict[tuple[str, str], dict] = field(default_factory=dict)
     claims: dict[tuple[str, str], dict] = field(default_factory=dict)
     storage_classes: dict[str, dict] = field(default_factory=dict)
@@ -184,6 +186,105 @@ class Outcome:
 def command_line(container: dict) -> str:
     return " ".join(shlex.quote(str(a)) if " " not in str(a) else str(a)
                     for a in (container.get("command") or []) + (container.get("args") or []))
+
+
+def container_script(container: dict) -> str:
+    """What the container runs as text: the SCRIPT of ``sh -c SCRIPT`` (lifecycle.yaml ``commands.shells``),
+    else its command and args joined."""
+    argv = [str(a) for a in (container.get("command") or []) + (container.get("args") or [])]
+    shells = lifecycle_data()["commands"]["shells"]
+    if argv and argv[0].rsplit("/", 1)[-1] in shells:
+        for i, arg in enumerate(argv[1:-1], start=1):
+            if re.fullmatch(r"-[a-z]*c[a-z]*", arg):
+                return argv[i + 1]
+    return command_line(container)
+
+
+def simple_commands(script: str) -> list[list[str]]:
+    """The script's simple commands as word lists: comment lines dropped, split at ; && || | and new lines. A
+    splitter, not a shell: no expansion, no control flow."""
+    commands = []
+    for line in script.splitlines():
+        if line.lstrip().startswith("#"):
+            continue
+        for part in re.split(r"&&|\|\||;|\|", line):
+            try:
+                words = shlex.split(part, comments=True)
+            except ValueError:
+                words = part.split()
+            if words and words[0] == "exec":
+                words = words[1:]
+            if words:
+                commands.append(words)
+    return commands
+
+
+def client_calls(container: dict) -> list[tuple[dict, str]]:
+    """(client rule, URL) for each call to a known client (lifecycle.yaml ``commands.clients``) in what the
+    container runs, in order."""
+    clients = {c["program"]: c for c in lifecycle_data()["commands"].get("clients") or []}
+    calls = []
+    for words in simple_commands(container_script(container)):
+        rule = clients.get(words[0].rsplit("/", 1)[-1])
+        if rule is None:
+            continue
+        takes_value = set(rule.get("options_with_value") or [])
+        skip = False
+        for word in words[1:]:
+            if skip:
+                skip = False
+            elif word in takes_value:
+                skip = True
+            elif not word.startswith("-"):
+                calls.append((rule, word))
+                break
+    return calls
+
+
+def _service_of(host: str, namespace: str) -> tuple[str, str] | None:
+    """(namespace, service) a cluster DNS name stands for: svc, svc.ns, svc.ns.svc, svc.ns.svc.cluster.local."""
+    labels = host.lower().split(".")
+    if len(labels) == 1:
+        return namespace, labels[0]
+    if len(labels) == 2 or labels[2:] in (["svc"], ["svc", "cluster", "local"]):
+        return labels[1], labels[0]
+    return None
+
+
+def client_outcome(pod: dict, container: dict, world: World) -> Outcome | None:
+    """What a container that runs clients (curl, wget) does: each call reaches its Service's endpoints; the first
+    that fails ends the container with that client's exit code and message. None: the container runs no client."""
+    from urllib.parse import urlsplit
+
+    calls = client_calls(container)
+    if not calls:
+        return None
+    ns = pod["metadata"].get("namespace") or "default"
+    seconds = 0.0
+    for rule, url in calls:
+        parts = urlsplit(url if "://" in url else f"http://{url}")
+        try:
+            host, port = parts.hostname or "", parts.port or (443 if parts.scheme == "https" else 80)
+        except ValueError:
+            continue
+        seconds += float(rule.get("seconds", 0.3))
+        if host in ("localhost", "127.0.0.1") or re.fullmatch(r"[\d.]+", host):
+            continue  # addresses, not names: the model knows nothing about what answers there
+        target = _service_of(host, ns)
+        service = world.services.get(target) if target else None
+        failure = None
+        if service is None or (service.get("ip") is None and target not in world.ready_services):
+            failure = "no_such_host"   # no Service, or a headless one without ready endpoints: no DNS answer
+        elif service.get("ip") is not None and port not in service.get("ports", []):
+            failure = "no_such_port"
+        elif target not in world.ready_services:
+            failure = "no_endpoints"
+        if failure:
+            fail = rule["failures"][failure]
+            values = {"host": host, "port": port, "ip": (service or {}).get("ip") or ""}
+            return Outcome("crash", seconds=seconds + float(fail.get("after_seconds", 0)),
+                           exit_code=int(fail["exit_code"]), logs=[t.format(**values) for t in fail["logs"]])
+    return Outcome("complete", seconds=seconds)
 
 
 def effective_uid(pod: dict, container: dict, rule: dict) -> int:
@@ -276,7 +377,7 @@ def plan_container(pod: dict, container: dict, *, init: bool, world: World, sysc
                        logs=[t.format(key=key) for t in failure["logs"]])
 
     waits = data["wait_for_services"]
-    if init and re.search(waits["loop"], line):
+    if (init or restart != "Always") and re.search(waits["loop"], line):
         ns = pod["metadata"].get("namespace")
         targets: list[tuple[str, str]] = []
         for pattern in waits["hosts"]:
@@ -290,6 +391,9 @@ def plan_container(pod: dict, container: dict, *, init: bool, world: World, sysc
         if targets:
             return Outcome("wait", waits_for=targets, echo=re.findall(waits["echo"], line))
 
+    client = client_outcome(pod, container, world)
+    if client is not None:
+        return client
     unmet = None if init else _unmet(pod, container, world, rule, sysctls)
     if unmet:
         req, values = unmet

@@ -13,7 +13,7 @@ from .base import (Cache, Call, Delete, Event, Key, Log, Loop, Patch, UpdateStat
                    is_terminating, key_of, pod_ready)
 
 PODS = "pods"
-WATCHED = [PODS, "endpoints", "configmaps", "persistentvolumeclaims", "storageclasses.storage.k8s.io",
+WATCHED = [PODS, "endpoints", "services", "configmaps", "persistentvolumeclaims", "storageclasses.storage.k8s.io",
            "persistentvolumes", "csistoragecapacities.storage.k8s.io"]
 IDENTITY = controller_identity("practice-node")
 SELECTED_NODE = "volume.kubernetes.io/selected-node"
@@ -41,9 +41,10 @@ def binding_call(bind: Bind, cache: Cache) -> Call:
     return Call(post)
 
 
-def node_facts(cache: Cache, settings: dict) -> tuple[set, set, dict]:
-    """(Services with ready endpoints, images already on the node, free bytes per StorageClass), from the whole
-    cache. Waits may name a Service in another namespace (svc.other-ns), so every namespace counts."""
+def node_facts(cache: Cache, settings: dict) -> tuple[set, set, dict, dict]:
+    """(Services with ready endpoints, images already on the node, free bytes per StorageClass, every Service's
+    cluster IP and ports), from the whole cache. Waits and clients may name a Service in another namespace
+    (svc.other-ns), so every namespace counts."""
     ready = {(ep["metadata"].get("namespace"), ep["metadata"]["name"]) for ep in cache.list("endpoints")
              if any(s.get("addresses") for s in ep.get("subsets") or [])}
     present = {cs.get("image") for p in cache.list(PODS)
@@ -51,16 +52,21 @@ def node_facts(cache: Cache, settings: dict) -> tuple[set, set, dict]:
                + ((p.get("status") or {}).get("initContainerStatuses") or []) if cs.get("imageID")}
     free = free_by_class(cache.list("storageclasses.storage.k8s.io"), cache.list("persistentvolumes"),
                          cache.list("csistoragecapacities.storage.k8s.io"), settings)
-    return ready, present, free
+    services = {(svc["metadata"].get("namespace"), svc["metadata"]["name"]): {
+        "ip": None if (svc.get("spec") or {}).get("clusterIP") in (None, "", "None")
+        else svc["spec"]["clusterIP"],
+        "ports": [p.get("port") for p in (svc.get("spec") or {}).get("ports") or []]}
+        for svc in cache.list("services")}
+    return ready, present, free, services
 
 
 def build_world(pod: dict, cache: Cache, now: float, scale: float, settings: dict,
                 facts: tuple[set, set, dict] | None = None) -> World:
     node, sysctls = world_settings(settings)
     ns = pod["metadata"].get("namespace")
-    ready, present, free = facts or node_facts(cache, settings)
+    ready, present, free, services = facts or node_facts(cache, settings)
     uid = pod["metadata"].get("uid") or pod["metadata"]["name"]
-    return World(now=now, scale=scale, node=node, node_sysctls=sysctls, ready_services=ready,
+    return World(now=now, scale=scale, node=node, node_sysctls=sysctls, ready_services=ready, services=services,
                  configmaps={(ns, c["metadata"]["name"]): c for c in cache.list("configmaps", ns)},
                  claims={(ns, c["metadata"]["name"]): c for c in cache.list("persistentvolumeclaims", ns)},
                  storage_classes={c["metadata"]["name"]: c
@@ -108,6 +114,8 @@ def keys_for(event: WatchEvent, cache: Cache) -> list[Key]:
         return [key_of(PODS, p) for p in cache.list(PODS, ns)
                 if any((v.get("persistentVolumeClaim") or {}).get("claimName") == claim
                        for v in (p.get("spec") or {}).get("volumes") or [])]
+    if event.resource == "services":
+        return []  # what a client finds is read when it starts; waits are released by the endpoints
     if event.resource in ("storageclasses.storage.k8s.io", "persistentvolumes",
                           "csistoragecapacities.storage.k8s.io"):
         return [key_of(PODS, p) for p in cache.list(PODS) if not (p.get("spec") or {}).get("nodeName")]
