@@ -4,7 +4,10 @@ The target and settings chosen in notebook 00 are saved in the lab's home (``ses
 notebook — each its own kernel — acts on the same cluster and project. Environment variables override them for
 test runs (CLEARML_LAB_CHART_VERSION, CLEARML_LAB_PROFILE, CLEARML_LAB_NAMESPACE).
 
-Every function that displays a widget also prints deterministic text, so nbval compares what the learner saw.
+One live view per output: a widget is displayed with its text snapshot (``widget.text``, sentences) as the
+text/plain of the same output bundle, so nbval compares what the learner saw and JupyterLab shows only the live
+widget — nothing is printed beside a widget that could go stale. A wait shows a temporary live line (what is
+ready, what is awaited, elapsed), closed when the wait ends.
 """
 from __future__ import annotations
 
@@ -76,13 +79,42 @@ def session(quiet: bool = False) -> Lab:
     return lab
 
 
-def show(widget) -> None:
-    display(widget)
-    print(widget.text)
+def show(widget, text: str | None = None) -> None:
+    """Display a widget whose text/plain is its text snapshot (``text``, else ``widget.text``) — one bundle, one
+    live view; never ``VBox(children=…``."""
+    bundle = dict(widget._repr_mimebundle_())
+    bundle["text/plain"] = widget.text if text is None else text
+    display(bundle, raw=True)
+
+
+class _Waiting:
+    """A temporary live line while the kernel waits: displayed with a fixed text/plain (so a recorded run does not
+    depend on how long the wait took), updated at least every second, closed when the wait ends."""
+
+    def __init__(self, what: str):
+        import ipywidgets as widgets
+
+        from . import progress
+        from .widgets._html import badge
+
+        self.line = widgets.HTML()
+        self.ticker = progress.Ticker(what, lambda text: setattr(self.line, "value", badge("RUNNING", text)))
+        self.scope = progress.reporting(self.ticker.report)
+
+    def __enter__(self):
+        show(self.line, "")
+        self.ticker.__enter__()
+        self.scope.__enter__()
+        return self
+
+    def __exit__(self, *exc):
+        self.scope.__exit__(*exc)
+        self.ticker.__exit__(*exc)
+        self.line.close()
 
 
 def card(step_name: str, lab: Lab):
-    """Display a step card (explanation, commands, buttons) and print its text."""
+    """Display a step card (explanation, commands, buttons)."""
     from .widgets import StepCard
 
     widget = StepCard(steps.get(step_name), lab)
@@ -91,16 +123,29 @@ def card(step_name: str, lab: Lab):
 
 
 def run_for_me(widget) -> None:
-    """What the "Run it for me" button does, from code: run, then check; prints the results."""
+    """What the "Run it for me" button does, from code: run, then check. The card above shows the progress and
+    the results; this cell shows one line that follows the card (its text/plain: the results)."""
+    from .widgets import CardOutcome
+
     widget.run_it_for_me()
     widget.wait()
-    for result in widget.results:
-        print(result.render_text())
+    outcome = CardOutcome(widget)
+    show(outcome)
+
+
+def run(step_name: str, lab: Lab, action: str = "run"):
+    """Run (or undo) one step from code with a live line while it works; prints its result once."""
+    step = steps.get(step_name)
+    with _Waiting(f"{action} {step_name}"):
+        result = getattr(step, action)(lab)
+    print(result.render_text())
+    return result
 
 
 def check(step_name: str, lab: Lab, timeout: float = 120) -> bool:
     """The closing check of a notebook, like a workshop examiner: PASS or FAIL with the fix."""
-    result = steps.get(step_name).check(lab, timeout=timeout)
+    with _Waiting(f"check {step_name}"):
+        result = steps.get(step_name).check(lab, timeout=timeout)
     print(result.render_text())
     return result.ok
 
@@ -223,8 +268,6 @@ def plan_table(lab: Lab):
 
 def route_links(lab: Lab) -> None:
     """Notebook 06: the routes as clickable links."""
-    from IPython.display import HTML
-
     from .steps.routes import admitted_host, service_names
 
     routes = {r["metadata"]["name"]: r for r in lab.kube().list("routes", lab.namespace).get("items", [])}
@@ -232,10 +275,10 @@ def route_links(lab: Lab) -> None:
     for name in service_names(lab):
         host = admitted_host(routes.get(name, {}))
         lines.append((name, f"http://{host}" if host else None))
-    display(HTML("<ul>" + "".join(f'<li>{n}: <a href="{u}" target="_blank">{u}</a></li>' if u else
-                                  f"<li>{n}: not admitted yet</li>" for n, u in lines) + "</ul>"))
-    for name, url in lines:
-        print(f"{name}: {url or 'not admitted yet'}")
+    html = "<ul>" + "".join(f'<li>{n}: <a href="{u}" target="_blank">{u}</a></li>' if u else
+                            f"<li>{n}: not admitted yet</li>" for n, u in lines) + "</ul>"
+    display({"text/html": html, "text/plain": "\n".join(f"{n}: {u or 'not admitted yet'}" for n, u in lines)},
+            raw=True)
 
 
 def diagnose(lab: Lab) -> list:

@@ -60,12 +60,13 @@ def test_run_disables_every_button_and_ignores_further_clicks(tmp_path):
     assert "acts on a test lab" in card.title.value
     card.buttons["run"].click()
     assert card.busy and all(b.disabled for b in card.buttons.values())
-    assert "RUNNING" in card.badge.value
+    assert "RUNNING" in card.progress.value and card.badge.value == ""
     card.buttons["run"].click()  # a double click while running
     card.buttons["run_it_for_me"].click()
     step.gate.set()
     result = card.wait(10)
     assert step.runs == 1
+    assert card.progress.value == ""  # the live line is gone once the action ended
     assert not card.busy and not any(b.disabled for b in card.buttons.values())
     assert result is card.last_result and result.ok and result.action == "run"
     assert step.path.read_text() == "ok"
@@ -73,6 +74,47 @@ def test_run_disables_every_button_and_ignores_further_clicks(tmp_path):
     assert "writing marker.txt\ndone" in card.output.value
     assert "PASS" in card.badge.value and "The marker is written." in card.badge.value
     assert card.text.endswith("[PASS] marker run: The marker is written.\n  wrote 2 bytes")
+
+
+def test_a_displayed_card_carries_its_text_as_text_plain_and_the_outcome_line_follows_it(tmp_path):
+    from clearml_lab.widgets import CardOutcome
+
+    step = MarkerStep(path=tmp_path / "marker.txt")
+    card = StepCard(step, LAB)
+    bundle = card._repr_mimebundle_()
+    assert bundle["text/plain"] == card.text and "VBox" not in bundle["text/plain"]
+    assert "application/vnd.jupyter.widget-view+json" in bundle
+    outcome = CardOutcome(card)
+    assert repr(outcome) == "marker: not run yet." and outcome.value == ""
+    card.run_it_for_me()
+    card.wait(10)
+    assert repr(outcome) == "\n".join(r.render_text() for r in card.results)
+    assert outcome.value.count('data-badge="PASS"') == 2
+    card.undo()
+    card.wait(10)  # the line follows the card: never the stale PASS of the earlier action
+    assert "[PASS] marker undo: The marker is removed." == repr(outcome)
+    assert outcome.value.count("data-badge") == 1 and "</span> undo" in outcome.value
+
+
+def test_nothing_to_undo_is_neutral_not_pass():
+    result = StepResult("verify", "undo", True, "nothing to undo: this step only reads.", neutral=True)
+    assert result.badge == "INFO" and result.render_text().startswith("[INFO] verify undo")
+    assert StepResult("x", "undo", False, "failed.", neutral=True).badge == "FAIL"
+
+
+def test_progress_ticker_shows_the_last_line_with_elapsed_time_and_stops():
+    from clearml_lab import progress
+
+    shown = []
+    ticker = progress.Ticker("install", shown.append, tick=0.01)
+    with ticker, progress.reporting(ticker.report):
+        progress.report("2/7 pods ready; waiting for Deployment/clearml-apiserver 0/1")
+        assert _wait_for(lambda: len(shown) >= 4)  # re-shown by the ticker without a new report
+    count = len(shown)
+    progress.report("after the block: nobody listens")
+    assert shown[-1].startswith("install — 2/7 pods ready; waiting for Deployment/clearml-apiserver 0/1 (")
+    threading.Event().wait(0.05)
+    assert len(shown) == count
 
 
 def test_run_it_for_me_runs_then_checks(tmp_path):
@@ -232,6 +274,7 @@ def test_topology_view_updates_from_watch_events_and_stops_on_close(scripted_clu
     assert lists == list(topology.KINDS)  # one list per kind
     assert view.svg == topology.to_svg(topology.build(objects, "clearml"))
     assert view.text.splitlines()[0] == "namespace clearml: 1 of 4 workloads ready"
+    assert view._repr_mimebundle_()["text/plain"] == view.text  # the snapshot travels with the live picture
     view.start()
     assert _wait_for(lambda: len(ScriptedWatch.instances) == len(topology.KINDS))
     web = dict(objects["deployments"][0])

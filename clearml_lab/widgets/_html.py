@@ -4,7 +4,21 @@ from __future__ import annotations
 import re
 from html import escape
 
-BADGE_COLOURS = {"PASS": "#3e8635", "FAIL": "#c9190b", "RUNNING": "#6a6e73"}
+BADGE_COLOURS = {"PASS": "#3e8635", "FAIL": "#c9190b", "RUNNING": "#6a6e73", "INFO": "#0066cc"}
+
+
+class TextPlain:
+    """Mixin for widgets: the output bundle's text/plain is the widget's whole ``text`` (ipywidgets would put a
+    ``VBox(children=…`` repr there, cut at 110 characters). nbval compares it; JupyterLab shows the live view."""
+
+    def __repr__(self) -> str:
+        return self.text
+
+    def _repr_mimebundle_(self, **kwargs):
+        bundle = super()._repr_mimebundle_(**kwargs)
+        if bundle:
+            bundle["text/plain"] = self.text
+        return bundle
 
 
 def paragraphs(text: str) -> str:
@@ -23,6 +37,7 @@ def pre(lines: list[str] | tuple[str, ...], css: str = "") -> str:
 
 def badge(word: str, text: str = "") -> str:
     colour = BADGE_COLOURS.get(word, "#6a6e73")
-    label = (f'<span style="background:{colour};color:#fff;border-radius:4px;padding:1px 8px;font-weight:bold">'
+    label = (f'<span class="lab-badge" data-badge="{escape(word)}" '
+             f'style="background:{colour};color:#fff;border-radius:4px;padding:1px 8px;font-weight:bold">'
              f"{escape(word)}</span>")
     return f"{label} {escape(text)}" if text else label

@@ -6,9 +6,10 @@ from html import escape
 
 import ipywidgets as widgets
 
+from .. import progress
 from ..errors import LabError
 from ..steps.base import Step, StepResult
-from ._html import badge, paragraphs, pre
+from ._html import TextPlain, badge, paragraphs, pre
 
 # Which step actions each button performs, in order; "run it for me" checks only after a successful run.
 ACTIONS = {"run": ("run",), "check": ("check",), "undo": ("undo",), "run_it_for_me": ("run", "check")}
@@ -17,15 +18,12 @@ STYLES = {"run": "primary", "check": "info", "undo": "warning", "run_it_for_me":
 MAX_LINES = 400  # streamed lines kept on screen; a long helm install must not grow the page without end
 
 
-class StepCard(widgets.VBox):
+class StepCard(TextPlain, widgets.VBox):
     """Run / Check / Undo / "Run it for me" for one step, each action in a background thread.
 
     While an action runs every button is disabled and further clicks are ignored, so double clicks are harmless.
     ``wait()`` blocks until the action has finished (notebooks call it so their printed ``text`` is final).
     """
-
-    def __repr__(self) -> str:  # the text/plain nbval compares; the default repr holds every child's HTML
-        return f"StepCard({self.step.name})"
 
     def __init__(self, step: Step, lab, *, check_timeout: float = 60):
         self.step, self.lab, self.check_timeout = step, lab, check_timeout
@@ -49,9 +47,11 @@ class StepCard(widgets.VBox):
             button.on_click(lambda _button, action=action: self.start(action))
             self.buttons[action] = button
         self.badge = widgets.HTML()
+        self.progress = widgets.HTML()  # the live line while an action runs (what is awaited, elapsed); then empty
         self.output = widgets.HTML()
+        self._listeners: list = []
         super().__init__([self.title, self.explanation, self.commands_html, widgets.HBox(list(self.buttons.values())),
-                          self.badge, self.output])
+                          self.progress, self.badge, self.output])
 
     # -- what it shows ---------------------------------------------------------------------------------------
 
@@ -121,7 +121,9 @@ class StepCard(widgets.VBox):
         self._results = ()
         self._set_buttons(disabled=True)
         self.output.value = ""
-        self.badge.value = badge("RUNNING", f"{LABELS[action]}…")
+        self.badge.value = ""
+        self.progress.value = badge("RUNNING", f"{LABELS[action]}…")
+        self._notify()
         self._thread = threading.Thread(target=self._perform, args=(action,), daemon=True,
                                         name=f"step-{self.step.name}-{action}")
         self._thread.start()
@@ -142,11 +144,30 @@ class StepCard(widgets.VBox):
                 if not result.ok:
                     break
         finally:
+            self.progress.value = ""
             with self._lock:
                 self._busy = False
             self._set_buttons(disabled=False)
+            self._notify()
+
+    def on_change(self, callback) -> None:
+        """Call ``callback(card)`` whenever an action starts, shows a result or ends (for views that follow it)."""
+        self._listeners.append(callback)
+
+    def _notify(self) -> None:
+        for callback in list(self._listeners):
+            try:
+                callback(self)
+            except Exception:  # a closed follower must not stop the card
+                pass
 
     def _call(self, name: str) -> StepResult:
+        ticker = progress.Ticker(f"{LABELS.get(name, name)} {self._title.lower()}",
+                                 lambda text: setattr(self.progress, "value", badge("RUNNING", text)))
+        with ticker, progress.reporting(ticker.report):
+            return self._call_step(name)
+
+    def _call_step(self, name: str) -> StepResult:
         try:
             if name == "check":
                 return self.step.check(self.lab, timeout=self.check_timeout)
@@ -176,9 +197,35 @@ class StepCard(widgets.VBox):
             if result.fix and not result.ok:
                 parts.append(f"<div><b>Fix:</b> {escape(result.fix)}</div>")
         self.badge.value = "".join(parts)
+        self._notify()
         if not self.lines:  # nothing was streamed: show what the commands printed
             self.output.value = pre([line for r in self._results for line in r.output], "max-height:20em;overflow:auto")
 
     def _set_buttons(self, disabled: bool) -> None:
         for button in self.buttons.values():
             button.disabled = disabled
+
+
+class CardOutcome(TextPlain, widgets.HTML):
+    """One line under the cell that pressed a card's button from code: how the card's last action ended, kept
+    current as the card changes (never a stale copy). Its text/plain is the full result text at the moment it is
+    displayed — the state after the action, which nbval compares."""
+
+    def __init__(self, card: StepCard):
+        self.card = card
+        super().__init__()
+        self._update(card)
+        card.on_change(self._update)
+
+    @property
+    def text(self) -> str:
+        return "\n".join(r.render_text() for r in self.card.results) or f"{self.card.step.name}: not run yet."
+
+    def _update(self, card: StepCard) -> None:
+        if card.busy:
+            self.value = badge("RUNNING", "see the card above")
+        elif card.results:
+            self.value = " · ".join(badge(r.badge, r.action) for r in card.results) + \
+                " <small>— details in the card above</small>"
+        else:
+            self.value = ""

@@ -4,15 +4,12 @@ from __future__ import annotations
 import ipywidgets as widgets
 
 from ..topology import LiveTopology, Topology
-from ._html import pre
+from ._html import TextPlain, pre
 
 
-class TopologyView(widgets.VBox):
+class TopologyView(TextPlain, widgets.VBox):
     """The topology SVG and its text summary. Built from one snapshot; ``start()`` keeps it live by watch streams
     (no refresh calls), ``close()`` stops every stream and closes the widget."""
-
-    def __repr__(self) -> str:  # the text/plain nbval compares; the default repr holds the whole SVG
-        return f"TopologyView({self.lab.namespace})"
 
     def __init__(self, lab):
         self.lab = lab
