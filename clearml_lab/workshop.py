@@ -19,7 +19,9 @@ values check. Before the install both read FAIL — the cluster cannot tell yet,
 """
 from __future__ import annotations
 
+import hashlib
 import json
+import re
 import secrets
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -32,7 +34,7 @@ import yaml
 
 from .errors import LabError, UsageError
 from .kube import ApiFailure, wait_for
-from .lab import Lab, check_dns_label, lab_home
+from .lab import Lab, lab_home
 
 from .workshop_mode import CHART_VERSION, LEARNER, PROFILE
 
@@ -48,8 +50,33 @@ def budget() -> dict:
     return yaml.safe_load(resources.files("clearml_lab").joinpath("data/workshop.yaml").read_text())
 
 
+# A learner is a user of the cluster: OpenShift user names may be e-mail-style (ana.lopez, ana.lopez@uni.edu).
+_USER_NAME = re.compile(r"^[a-z0-9]([a-z0-9._@+-]*[a-z0-9])?$")
+USER_NAME_MAX = 128
+
+
+def slug(learner: str) -> str:
+    """The DNS-safe form of a learner's user name, for their project and labels: lower-case letters, digits and
+    '-' (ana.lopez@uni.edu -> ana-lopez-uni-edu), short enough for the project name."""
+    room = 63 - len(budget()["project_name"].format(learner=""))
+    text = re.sub(r"-+", "-", re.sub(r"[^a-z0-9-]", "-", learner.lower())).strip("-")
+    if len(text) > room:  # a long name keeps its start and a short hash of the whole, so two stay apart
+        digest = hashlib.sha256(learner.encode()).hexdigest()[:6]
+        text = f"{text[:room - 7].rstrip('-')}-{digest}"
+    return text
+
+
 def project_for(learner: str) -> str:
-    return budget()["project_name"].format(learner=learner)
+    """The learner's project: data/workshop.yaml's project_name with the DNS-safe form of their user name."""
+    return budget()["project_name"].format(learner=slug(learner))
+
+
+def check_learner_name(name: str) -> str:
+    if not name or len(name) > USER_NAME_MAX or not _USER_NAME.match(name) or not slug(name):
+        raise UsageError(f"learner name {name!r} is not a valid name: use the learner's user name on the cluster — "
+                         f"lower-case letters, digits, '.', '-', '_', '@' and '+', starting and ending with a letter "
+                         f"or digit (e.g. ada or ana.lopez@uni.edu).")
+    return name
 
 
 def learner_names(count: int | None = None, names: str | list[str] | None = None, prefix: str = "learner") -> list[str]:
@@ -66,9 +93,13 @@ def learner_names(count: int | None = None, names: str | list[str] | None = None
         raise UsageError("no learner names given: use --names a,b,... with at least one name.")
     if len(set(chosen)) != len(chosen):
         raise UsageError(f"learner names repeat ({', '.join(chosen)}): give each learner once.")
-    suffix = len(project_for(""))
+    projects: dict[str, str] = {}
     for name in chosen:
-        check_dns_label(name, "learner name", max_len=63 - suffix)
+        check_learner_name(name)
+        other = projects.setdefault(project_for(name), name)
+        if other != name:
+            raise UsageError(f"learners {other} and {name} would share project {project_for(name)}: their user names "
+                             f"differ only in punctuation; give one of them another name.")
     return chosen
 
 
@@ -289,6 +320,7 @@ def provision(lab: Lab, names: list[str], out_dir: Path | None = None, *, profil
     with ThreadPoolExecutor(WORKERS) as pool:
         setups = list(pool.map(lambda n: ensure_learner(lab, n, out if lab.is_practice else None,
                                                         allow_privileged=allow_privileged), names))
+    setups = [write_handout(lab, setup, out) for setup in setups]
     notes = [f"WARNING: --allow-privileged: learners' pods may use {'; '.join(risky)}"] if risky else []
     return ProvisionResult(tuple(setups), lab.target.describe(), profile, tuple(notes))
 
@@ -482,13 +514,73 @@ def ensure_credentials(lab: Lab, learner: str, out_dir: Path, changes: list[str]
     if stored is None:
         kube.request("POST", TOKENS, body={
             "apiVersion": "oauth.openshift.io/v1", "kind": "OAuthAccessToken",
-            "metadata": {"name": name, "labels": {LEARNER: learner}},
+            "metadata": {"name": name, "labels": {LEARNER: slug(learner)}},
             "userName": learner, "clientName": "openshift-challenging-client", "scopes": ["user:full"],
             "expiresIn": 86400, "redirectURI": ""})
         changes.append(f"user {learner} may log in with the token in {path.name}")
     elif stored.get("userName") != learner:
         raise LabError(f"{path} holds another user's token: delete the file and provision again.")
     return str(path)
+
+
+HANDOUT = "{learner}.handout.md"
+
+
+def write_handout(lab: Lab, setup: LearnerSetup, out_dir: Path) -> LearnerSetup:
+    """``out_dir/<learner>.handout.md``: one page for the learner — where their project is, how to open the lab
+    with their kubeconfig (or their own login on a real cluster), what the instructor prepared. No token in it."""
+    from dataclasses import replace
+
+    hard = budget()["resource_quota"]["hard"]
+    who, ns = setup.learner, setup.project
+    if setup.kubeconfig:
+        name = Path(setup.kubeconfig).name
+        login = [f"Your login is the file **{name}**, handed out with this page. Keep it to yourself: it is your "
+                 f"password. Put it in the lab's folder (the one with the `Makefile`).",
+                 "",
+                 "## Open the lab",
+                 "",
+                 f"- **Notebooks**: `KUBECONFIG=$PWD/{name} make lab` opens JupyterLab on notebook 00. (Or, in an "
+                 f"open lab, notebook 00's target picker: choose *kubeconfig file* and give `{name}`.)",
+                 f"- **Command line**: `clearml-lab --kubeconfig {name} run all`, or one step at a time "
+                 f"(`clearml-lab --kubeconfig {name} steps` lists them).",
+                 "",
+                 f"You are in the right place when the lab says *Workshop mode: you are learner {who}*: try "
+                 f"`clearml-lab --kubeconfig {name} check project`."]
+    else:
+        login = [f"Log in as **{who}** with your usual credentials: `oc login {lab.target.server}`.",
+                 "",
+                 "## Open the lab",
+                 "",
+                 "- **Notebooks**: `make lab` in the lab's folder, after `oc login` (the lab uses your current login).",
+                 "- **Command line**: `clearml-lab run all`, or one step at a time (`clearml-lab steps`).",
+                 "",
+                 f"You are in the right place when the lab says *Workshop mode: you are learner {who}*: try "
+                 f"`clearml-lab check project`."]
+    text = "\n".join([
+        f"# ClearML on OpenShift — workshop hand-out for {who}",
+        "",
+        f"- **Cluster**: {lab.target.server}",
+        f"- **Your project**: `{ns}` (you are its admin; work only there — other projects cannot be created during "
+        f"the workshop)",
+        f"- **Prepared for you**: chart {lab.settings.chart_version}, values profile {setup.profile}; SCC grants "
+        f"{', '.join(setup.granted) or 'none'}",
+        f"- **Your budget**: {hard['requests.storage']} of storage in {hard['persistentvolumeclaims']} volume claims, "
+        f"{hard['pods']} pods (ResourceQuota {budget()['resource_quota']['name']}) — one ClearML install",
+        "",
+        *login,
+        "",
+        "## When you are stuck",
+        "",
+        "Your instructor sees every learner's progress and can put you back at the start of any step "
+        f"(`clearml-lab workshop reset {who} --to STEP`). The lab's `clearml-lab diagnose` says what it sees in your "
+        "project.",
+        ""])
+    out_dir.mkdir(parents=True, exist_ok=True)
+    path = out_dir / HANDOUT.format(learner=who)
+    if not path.exists() or path.read_text() != text:
+        path.write_text(text)
+    return replace(setup, handout=str(path))
 
 
 def _get_token(kube, name: str) -> dict | None:
@@ -684,22 +776,22 @@ def teardown(lab: Lab, out_dir: Path | None = None, timeout: float = 300) -> Tea
     users = set(found)
     if lab.is_practice:
         for token in _tokens(kube):
-            users.add(token["metadata"]["labels"][LEARNER])
+            users.add(token["userName"])
             kube.request("DELETE", f"{TOKENS}/{token['metadata']['name']}")
-            removed.append(f"token of user {token['metadata']['labels'][LEARNER]} deleted")
+            removed.append(f"token of user {token['userName']} deleted")
     out = Path(out_dir) if out_dir else lab_home() / "workshop"
     for user in sorted(users):
-        path = out / f"{user}.kubeconfig"
-        if path.exists():
-            path.unlink()
-            removed.append(f"{path} removed")
+        for path in (out / f"{user}.kubeconfig", out / HANDOUT.format(learner=user)):
+            if path.exists():
+                path.unlink()
+                removed.append(f"{path} removed")
     return TeardownResult(tuple(removed), tuple(leftovers(lab, users)))
 
 
 def _tokens(kube) -> list[dict]:
     try:
         items = kube.request("GET", TOKENS, query={"labelSelector": LEARNER}).get("items", [])
-        return sorted(items, key=lambda t: t["metadata"]["labels"][LEARNER])
+        return sorted(items, key=lambda t: t.get("userName", ""))
     except ApiFailure as err:
         if err.code == 404:  # a cluster without the OAuth API: no tokens were made
             return []
@@ -718,7 +810,7 @@ def leftovers(lab: Lab, users: set[str] | None = None) -> list[str]:
     for name in sorted(users):
         found += [item for item in project_leftovers(lab.with_settings(namespace=project_for(name)))
                   if not item.startswith("project/")]
-    found += [f"oauthaccesstoken of {t['metadata']['labels'][LEARNER]}" for t in _tokens(kube)]
+    found += [f"oauthaccesstoken of {t.get('userName')}" for t in _tokens(kube)]
     for binding in kube.list("clusterrolebindings").get("items", []):
         for subject in binding.get("subjects") or []:
             if subject.get("kind") == "User" and subject.get("name") in users:

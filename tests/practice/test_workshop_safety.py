@@ -21,7 +21,10 @@ SCC_ACCOUNTS = ("default", "clearml-apiserver", "clearml-fileserver", "clearml-w
 
 @pytest.fixture(scope="module")
 def cluster():
-    with temporary_cluster(time_scale=0.02) as running:
+    with temporary_cluster(time_scale=0.02) as running, pytest.MonkeyPatch.context() as patch:
+        # The workshop's chart is the practice cluster's own repository's (as a learner's helm-repo step adds it).
+        patch.setenv("CLEARML_LAB_CHART_REPO", json.loads((running.state / "server.json").read_text())[
+            "chart_repository"])
         yield running
 
 
@@ -159,3 +162,36 @@ def test_re_provisioning_with_another_profile_converges(home, out, instructor, c
         assert not _may_use(cluster, ns, "clearml-elastic", "privileged")
     again = _ok(cli(home, "workshop", "provision", "--learners", str(COUNT), "--out", str(out)))
     assert again.count("already in place") == COUNT and "revoked" not in again
+
+
+def test_e_mail_style_user_names_get_a_dns_safe_project_and_a_hand_out(home, out, instructor, cluster):
+    names = ["ana.lopez", "ana.lopez@uni.edu"]
+    text = _ok(cli(home, "workshop", "provision", "--names", ",".join(names), "--out", str(out)))
+    kube = instructor.kube()
+    for name, ns in zip(names, ("ana-lopez-clearml", "ana-lopez-uni-edu-clearml")):
+        assert f"{name}: project {ns}," in text
+        admin = kube.get("rolebindings", "admin", ns)  # the RoleBinding names the user as given
+        assert [s["name"] for s in admin["subjects"]] == [name]
+        status, _, body = cluster.request("GET", "/apis/user.openshift.io/v1/users/~", token=_token(out, name))
+        assert status == 200 and json.loads(body)["metadata"]["name"] == name
+        handout = (out / f"{name}.handout.md").read_text()
+        assert f"`{ns}`" in handout and f"{name}.kubeconfig" in handout and cluster.server in handout
+        assert _token(out, name) not in handout
+        checked = _ok(cli(home, "--kubeconfig", str(out / f"{name}.kubeconfig"), "check", "project"))
+        assert f"Workshop mode: you are learner {name}" in checked
+    for bad, words in (("Ana.Lopez", "not a valid name"), ("ana..", "not a valid name"),
+                       ("ana.lopez,ana-lopez", "would share project ana-lopez-clearml")):
+        result = cli(home, "workshop", "provision", "--names", bad, "--out", str(out))
+        assert result.returncode == 2 and words in result.stderr, result.stderr
+
+
+def test_a_restart_of_the_practice_cluster_keeps_every_kubeconfig_working(out, cluster):
+    before = cluster.server
+    cluster.stop()
+    cluster.start()
+    assert cluster.server == before  # the port is kept in the cluster's state
+    for kubeconfig in sorted(out.glob("*.kubeconfig")):
+        result = cluster.run("kubectl", "--kubeconfig", str(kubeconfig), "get", "resourcequotas", "-o", "name",
+                             check=False)
+        assert result.returncode == 0 and "resourcequota/clearml-workshop" in result.stdout, (kubeconfig,
+                                                                                                result.stderr)
