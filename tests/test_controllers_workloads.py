@@ -270,6 +270,61 @@ def test_statefulset_scales_down_from_the_highest_ordinal():
     assert [d.name for d in deletes] == ["db-2"]
 
 
+def _stale_pods(sts, n, ready):
+    """n pods made from the StatefulSet's template, then the template changes (a new revision)."""
+    from clearml_lab.practice.controllers.statefulset import new_pod, update_revision
+    old = update_revision(sts)
+    pods = []
+    for i in range(n):
+        p = pod(f"db-{i}", sts, ready=ready(i), labels=new_pod(sts, i, old)["metadata"]["labels"])
+        pods.append(p)
+    sts["status"] = {"currentRevision": old, "updateRevision": old}
+    sts["spec"]["template"]["spec"]["containers"][0]["image"] = "redis:8"
+    return pods
+
+
+def test_statefulset_rolling_update_replaces_the_highest_stale_ordinal_first():
+    sts = statefulset(replicas=3, templates=False)
+    pods = _stale_pods(sts, 3, ready=lambda i: True)
+    assert [d.name for d in of(reconcile_statefulset(sts, pods, [], NOW, 1.0), Delete)] == ["db-2"]
+
+
+def test_ordered_ready_statefulset_is_blocked_by_a_pod_that_never_became_ready():
+    sts = statefulset(replicas=1, templates=False)
+    pods = _stale_pods(sts, 1, ready=lambda i: False)
+    actions = reconcile_statefulset(sts, pods, [], NOW, 1.0)
+    assert not of(actions, Delete) and not of(actions, Create)
+    [status] = of(actions, UpdateStatus)
+    assert status.obj["status"]["currentRevision"] != status.obj["status"]["updateRevision"]
+
+
+def test_parallel_statefulset_replaces_a_stale_pod_that_never_became_ready():
+    sts = statefulset(replicas=1, templates=False)
+    sts["spec"]["podManagementPolicy"] = "Parallel"
+    pods = _stale_pods(sts, 1, ready=lambda i: False)
+    assert [d.name for d in of(reconcile_statefulset(sts, pods, [], NOW, 1.0), Delete)] == ["db-0"]
+
+
+def test_statefulset_keeps_a_controller_revision_per_template_and_renumbers_a_rollback():
+    from clearml_lab.practice.controllers.statefulset import update_revision
+    sts = statefulset(templates=False)
+    [cr] = [c.obj for c in of(reconcile_statefulset(sts, [], [], NOW, 1.0, revisions=[]), Create)
+            if c.resource == "controllerrevisions.apps"]
+    assert cr["metadata"]["name"] == update_revision(sts) and cr["revision"] == 1
+    assert cr["metadata"]["ownerReferences"][0]["uid"] == "sts-uid" and cr["metadata"]["labels"]["app"] == "db"
+    assert cr["data"]["spec"]["template"]["$patch"] == "replace"
+    first = dict(cr, metadata=dict(cr["metadata"], uid="cr1"))
+    sts["spec"]["template"]["spec"]["containers"][0]["image"] = "redis:8"
+    [cr2] = [c.obj for c in of(reconcile_statefulset(sts, [], [], NOW, 1.0, revisions=[first]), Create)
+             if c.resource == "controllerrevisions.apps"]
+    assert cr2["revision"] == 2
+    second = dict(cr2, metadata=dict(cr2["metadata"], uid="cr2"))
+    sts["spec"]["template"]["spec"]["containers"][0]["image"] = "redis:7"   # back to the first template
+    actions = reconcile_statefulset(sts, [], [], NOW, 1.0, revisions=[first, second])
+    [renumbered] = [u.obj for u in of(actions, Update) if u.resource == "controllerrevisions.apps"]
+    assert renumbered["metadata"]["name"] == first["metadata"]["name"] and renumbered["revision"] == 3
+
+
 def job(completions=1, backoff=1):
     return {"apiVersion": "batch/v1", "kind": "Job",
             "metadata": {"name": "migrate", "namespace": "lab", "uid": "job-uid"},

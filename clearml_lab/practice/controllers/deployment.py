@@ -8,7 +8,7 @@ import json
 import math
 
 from ..client import ControllerContext, WatchEvent
-from .base import (Cache, Create, Delete, Event, Key, Loop, Update, UpdateStatus, Wake, by_controller,
+from .base import (Cache, Create, Delete, Event, Key, Loop, Patch, Update, UpdateStatus, Wake, by_controller,
                    controller_identity, get_condition, is_terminating, key_of, owned_by, owner_ref, parse_time,
                    pod_active, remove_condition, rfc3339, set_condition)
 
@@ -255,6 +255,7 @@ def reconcile_deployment(deploy: dict, replicasets: list[dict], pods: list[dict]
         bumped = copy.deepcopy(new)
         bumped["metadata"].setdefault("annotations", {})[REVISION] = str(max_revision + 1)
         actions.append(Update(RS, bumped))
+        new = bumped
     elif new is not None and not paused:
         if strategy == "Recreate":
             if any(_replicas(r) for r in olds):
@@ -264,6 +265,14 @@ def reconcile_deployment(deploy: dict, replicasets: list[dict], pods: list[dict]
                 actions += _scale(deploy, new, desired)
         else:
             actions += _rolling_steps(deploy, new, olds)
+
+    # The Deployment carries its newest revision too (kubectl rollout undo replaces its annotations, so they
+    # must exist; `kubectl describe` shows them).
+    if new is not None and not paused:
+        revision = str(_revision(new)) if not created_new else str(max_revision + 1)
+        if (deploy["metadata"].get("annotations") or {}).get(REVISION) != revision:
+            actions.append(Patch(DEPLOY, deploy["metadata"]["name"], deploy["metadata"]["namespace"],
+                                 {"metadata": {"annotations": {REVISION: revision}}}))
 
     # Keep at most revisionHistoryLimit scaled-down old ReplicaSets.
     limit = deploy["spec"].get("revisionHistoryLimit", 10)

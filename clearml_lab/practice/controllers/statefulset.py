@@ -1,19 +1,26 @@
-"""StatefulSet → ordered pods ``<sts>-0 …`` with their PersistentVolumeClaims ``<template>-<sts>-<i>``.
-OrderedReady: a pod is created only when every lower ordinal is Running and Ready; scale-down and rolling
-updates go from the highest ordinal down, one pod at a time."""
+"""StatefulSet → ordered pods ``<sts>-0 …`` with their PersistentVolumeClaims ``<template>-<sts>-<i>``, and one
+ControllerRevision per pod template (what ``kubectl rollout history|undo`` read).
+OrderedReady: a pod is created only when every lower ordinal is Running and Ready, and nothing else happens while
+one is not — so a pod that never became Ready blocks a rolling update until someone deletes it, as upstream
+(kubernetes#67250). Parallel: pods are created and replaced without waiting for each other, so a stale pod that
+never became Ready is replaced. Scale-down and rolling updates go from the highest ordinal down, one pod at a
+time. Claims made from volumeClaimTemplates are not owned by the StatefulSet (the default Retain policy): they
+outlive it and the next StatefulSet of that name binds them again."""
 from __future__ import annotations
 
 import copy
 
 from ..client import ControllerContext
-from .base import (Abort, Cache, Create, Delete, Event, UpdateStatus, Wake, controller_identity, is_terminating, key_of,
-                   owned_by, pod_ready)
+from .base import (Abort, Cache, Create, Delete, Event, Update, UpdateStatus, Wake, controller_identity, is_terminating,
+                   key_of, owned_by, owner_ref, pod_ready)
 from .deployment import template_hash
 from .owned import count_available, pod_owner_loop
 from .replicaset import pod_from_template
 from .timing import Backoff
 
 STS = "statefulsets.apps"
+CR = "controllerrevisions.apps"
+HASH_LABEL = "controller.kubernetes.io/hash"
 COMPONENT = "statefulset-controller"
 IDENTITY = controller_identity("statefulset-controller")
 REVISION_LABEL = "controller-revision-hash"
@@ -26,6 +33,40 @@ def claim_name(template: dict, sts: dict, ordinal: int) -> str:
 def update_revision(sts: dict) -> str:
     collisions = (sts.get("status") or {}).get("collisionCount")
     return f"{sts['metadata']['name']}-{template_hash(sts['spec']['template'], collisions)}"
+
+
+def revision_object(sts: dict, number: int) -> dict:
+    """The ControllerRevision of the StatefulSet's current pod template: the strategic merge patch that puts that
+    template back (what ``kubectl rollout undo`` sends), numbered ``number``."""
+    name = update_revision(sts)
+    template = dict(copy.deepcopy(sts["spec"]["template"]), **{"$patch": "replace"})
+    labels = dict(((sts["spec"]["template"].get("metadata") or {}).get("labels") or {}))
+    labels[HASH_LABEL] = name.rsplit("-", 1)[-1]
+    return {"apiVersion": "apps/v1", "kind": "ControllerRevision",
+            "metadata": {"name": name, "namespace": sts["metadata"]["namespace"], "labels": labels,
+                         "ownerReferences": [owner_ref(sts)]},
+            "data": {"spec": {"template": template}}, "revision": number}
+
+
+def revision_actions(sts: dict, revisions: list[dict], pods: list[dict]) -> list:
+    """Create the ControllerRevision of the current template, or renumber it as the newest when the template went
+    back to an earlier one (a rollback); drop the oldest beyond revisionHistoryLimit that no pod still runs."""
+    owned = [r for r in revisions if owned_by(r, sts) and not is_terminating(r)]
+    name = update_revision(sts)
+    newest = max((int(r.get("revision") or 0) for r in owned), default=0)
+    current = next((r for r in owned if r["metadata"]["name"] == name), None)
+    actions: list = []
+    if current is None:
+        actions.append(Create(CR, revision_object(sts, newest + 1)))
+    elif int(current.get("revision") or 0) < newest:
+        actions.append(Update(CR, dict(current, revision=newest + 1)))
+    in_use = {name, (sts.get("status") or {}).get("currentRevision")}
+    in_use |= {p["metadata"].get("labels", {}).get(REVISION_LABEL) for p in pods if owned_by(p, sts)}
+    idle = sorted((r for r in owned if r["metadata"]["name"] not in in_use), key=lambda r: int(r.get("revision") or 0))
+    limit = int(sts["spec"].get("revisionHistoryLimit", 10))
+    for r in idle[:max(0, len(idle) - limit)]:
+        actions.append(Delete(CR, r["metadata"]["name"], r["metadata"]["namespace"]))
+    return actions
 
 
 def _ordinal(pod: dict, sts: dict) -> int | None:
@@ -73,7 +114,7 @@ def _failed(sts: dict, message: str, retry: float) -> list:
 
 
 def reconcile_statefulset(sts: dict, pods: list[dict], claims: list[dict], now: float, scale: float,
-                          backoff: Backoff | None = None) -> list:
+                          backoff: Backoff | None = None, revisions: list[dict] | None = None) -> list:
     backoff = backoff if backoff is not None else Backoff()
     uid = sts["metadata"].get("uid", "")
     name, ns = sts["metadata"]["name"], sts["metadata"]["namespace"]
@@ -89,6 +130,8 @@ def reconcile_statefulset(sts: dict, pods: list[dict], claims: list[dict], now: 
     def healthy(p: dict) -> bool:
         return (p.get("status") or {}).get("phase") == "Running" and pod_ready(p) and not is_terminating(p)
 
+    if not is_terminating(sts) and revisions is not None:
+        actions += revision_actions(sts, revisions, pods)
     if not is_terminating(sts):
         for i in range(replicas):
             pod = owned.get(i)
@@ -144,18 +187,23 @@ def reconcile_statefulset(sts: dict, pods: list[dict], claims: list[dict], now: 
                         actions.append(Event(sts, "SuccessfulDelete",
                                              f"delete Pod {pod['metadata']['name']} in StatefulSet {name} successful",
                                              COMPONENT))
-            elif not extra and everyone_ok and (spec.get("updateStrategy") or {}).get("type", "RollingUpdate") \
-                    == "RollingUpdate":
+            elif not extra and (everyone_ok or not ordered) and (spec.get("updateStrategy") or {}).get(
+                    "type", "RollingUpdate") == "RollingUpdate":
+                # From the highest ordinal down: replace the first stale pod, or wait while an updated one is not
+                # yet healthy (upstream's rolling update; with OrderedReady it is only reached when all are).
                 partition = int(((spec.get("updateStrategy") or {}).get("rollingUpdate") or {}).get("partition")
                                 or 0)
-                stale = sorted((o for o, p in owned.items() if o >= partition
-                                and p["metadata"].get("labels", {}).get(REVISION_LABEL) != revision), reverse=True)
-                if stale:
-                    pod = owned[stale[0]]
-                    actions.append(Delete("pods", pod["metadata"]["name"], ns))
-                    actions.append(Event(sts, "SuccessfulDelete",
-                                         f"delete Pod {pod['metadata']['name']} in StatefulSet {name} successful",
-                                         COMPONENT))
+                for o in sorted((o for o in owned if partition <= o < replicas), reverse=True):
+                    pod = owned[o]
+                    if pod["metadata"].get("labels", {}).get(REVISION_LABEL) != revision \
+                            and not is_terminating(pod):
+                        actions.append(Delete("pods", pod["metadata"]["name"], ns))
+                        actions.append(Event(sts, "SuccessfulDelete",
+                                             f"delete Pod {pod['metadata']['name']} in StatefulSet {name} "
+                                             f"successful", COMPONENT))
+                        break
+                    if not healthy(pod):
+                        break
 
     # Status, from the pods as they are now.
     live = [p for p in owned.values() if not is_terminating(p)]
@@ -192,7 +240,8 @@ async def run(ctx: ControllerContext) -> None:
     def reconcile(sts: dict, cache: Cache, now: float, backoff: Backoff) -> list:
         ns = sts["metadata"]["namespace"]
         return reconcile_statefulset(sts, cache.list("pods", ns), cache.list("persistentvolumeclaims", ns), now,
-                                     ctx.time_scale, backoff)
+                                     ctx.time_scale, backoff, revisions=cache.list(CR, ns))
 
-    await pod_owner_loop(ctx, IDENTITY, STS, "StatefulSet", reconcile, also_watch=("persistentvolumeclaims",)).run()
+    await pod_owner_loop(ctx, IDENTITY, STS, "StatefulSet", reconcile,
+                         also_watch=("persistentvolumeclaims", CR)).run()
 
