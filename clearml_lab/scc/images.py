@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from importlib import resources
 
 import yaml
@@ -32,12 +33,17 @@ class ImageRequirement:
     why: str = ""
 
 
+@lru_cache(maxsize=1)
+def _packaged_requirements() -> tuple[ImageRequirement, ...]:
+    text = resources.files(__package__).joinpath("data", "image-requirements.yaml").read_text(encoding="utf-8")
+    return tuple(_entries(yaml.safe_load(text)))
+
+
 def load_image_requirements(source=None) -> list[ImageRequirement]:
     """The packaged file, or a path / already-parsed mapping given by the caller."""
     if source is None:
-        text = resources.files(__package__).joinpath("data", "image-requirements.yaml").read_text(encoding="utf-8")
-        data = yaml.safe_load(text)
-    elif isinstance(source, dict):
+        return list(_packaged_requirements())
+    if isinstance(source, dict):
         data = source
     else:
         try:
@@ -45,6 +51,10 @@ def load_image_requirements(source=None) -> list[ImageRequirement]:
                 data = yaml.safe_load(handle)
         except (OSError, yaml.YAMLError) as err:
             raise UsageError(f"Cannot read the image requirements file {source} ({err}); pass a readable YAML file.") from None
+    return _entries(data)
+
+
+def _entries(data) -> list[ImageRequirement]:
     entries = []
     for entry in (data or {}).get("images") or []:
         entries.append(ImageRequirement(
@@ -62,3 +72,9 @@ def requirement_for(image: str, requirements) -> ImageRequirement | None:
         if repository in entry.repositories:
             return entry
     return None
+
+
+def unknown_images(images, requirements) -> list[str]:
+    """The images (as written, each once, in order) that no entry of the requirements matches: what they need at
+    run time is unknown, so only their security context can be planned for."""
+    return [image for image in dict.fromkeys(images) if requirement_for(image, requirements) is None]

@@ -1,26 +1,32 @@
-"""Which service accounts need which SCC, computed rather than found by failing.
+"""Which service accounts need which SCCs, computed rather than found by failing.
 
-For every pod-bearing object: build the pod its controller would create, admit it as OpenShift would (for its
+For every pod-bearing object: build the pod its controller would create and admit it as OpenShift would (for its
 service account and for the controller's identity, which holds restricted-v2), then check what the image itself
-needs (image-requirements.yaml). Where that fails, look for the least-privileged default SCC (fewest
-restrictiveness points; priority only says which SCC is tried first) that makes every workload of the service
-account work, and say why in one sentence per failing field.
+needs (image-requirements.yaml). Each pod is admitted once per SCC to learn which SCCs admit it and under which
+its image works. A service account's grants are then chosen as a set: admission tries every SCC the account may
+use in OpenShift's order (priority first, so anyuid's 10 comes before restricted-v2), and the first that admits a
+pod decides what it runs as — a grant made for one pod can capture a sibling. The plan is the set under which
+every pod of the account lands on an SCC that lets it work: fewest grants first, then the least privileged
+(compared most privileged member first, by restrictiveness points). The chosen set is then checked once more
+with the admission engine itself, pod by pod.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
+from itertools import combinations
 
 import yaml
 
 from ..errors import UsageError
-from .admission import admit
-from .images import image_repository, load_image_requirements, requirement_for
+from .admission import REQUIRED_SCC_ANNOTATION, admit, applies_to
+from .images import image_repository, load_image_requirements, requirement_for, unknown_images
 from .manifests import is_test_hook, load_manifests, workload_of
-from .provider import containers_of
+from .provider import Allocation, NamespaceNotReady, Provider, ProviderError, containers_of
 from .rbac import can_use_from_rbac, scc_grant_binding, service_account_subject
-from .sccs import by_restriction, default_scc_rbac, load_sccs, normalize_version, scc_name
+from .sccs import (by_restriction, default_scc_rbac, has_feature, load_sccs, normalize_version, points, priority,
+                   scc_name, sort_sccs)
 
 # With --manifests the planner knows no cluster, so it assumes the first namespace block OpenShift's allocator
 # typically hands out to a user project (1000680000/10000, MCS s0:c26,c15), as seen on real clusters.
@@ -41,10 +47,11 @@ def seed_recipe_grants() -> list["Grant"]:
 
 @dataclass(frozen=True, order=True)
 class Grant:
-    """`oc adm policy add-scc-to-user <scc> -z <service_account>`."""
+    """`oc adm policy add-scc-to-user <scc> -z <service_account>`; ``reason`` (not compared) says why."""
 
     scc: str
     service_account: str
+    reason: str = field(default="", compare=False)
 
     @classmethod
     def coerce(cls, value) -> "Grant":
@@ -82,10 +89,13 @@ class WorkloadPlan:
     images: list[str]
     scc_now: str | None          # the SCC admission picks with the existing grants (None: rejected)
     works_now: bool              # admitted, and the image gets what it needs
-    least_scc: str | None        # least-privileged default SCC that makes it work for its SA (None: works now / none)
+    least_scc: str | None        # least-privileged SCC that, granted alone, makes it work (None: works now / none)
     reasons: list[str] = field(default_factory=list)
     message: str = ""            # the rejection message with the existing grants, if rejected
-    reasons_by_scc: dict = field(default_factory=dict, repr=False)
+    reasons_by_scc: dict = field(default_factory=dict, repr=False)   # SCC -> why it does not let this pod work
+    scc_planned: str | None = None   # the SCC admission picks once the plan's grants exist (checked with admit)
+    works_planned: bool = False      # ... and the image gets what it needs there
+    captured: str = ""               # a sentence when a grant made for a sibling takes this pod
 
     @property
     def label(self) -> str:
@@ -96,10 +106,17 @@ class WorkloadPlan:
 class ServiceAccountPlan:
     name: str
     workloads: list[str]
-    grant: str | None            # the SCC to grant (None: nothing needed, or nothing helps)
-    works_now: bool
+    sccs: tuple = ()             # the SCCs to grant, most privileged first (empty: nothing needed, or nothing helps)
+    works_now: bool = False
     reasons: list[str] = field(default_factory=list)
-    unsolvable: bool = False
+    unsolvable: bool = False     # some workload of it cannot be made to work (see notes)
+    planned_for: dict = field(default_factory=dict)    # SCC -> the workloads it is granted for
+    reasons_by_scc: dict = field(default_factory=dict)  # SCC -> why those workloads need it
+
+    @property
+    def grant(self) -> str | None:
+        """The single SCC when the plan grants one; with several, the most privileged of them (see ``sccs``)."""
+        return self.sccs[0] if self.sccs else None
 
 
 @dataclass
@@ -107,6 +124,39 @@ class GrantReview:
     grant: Grant
     verdict: str                 # needed | more than needed | unneeded | wrong | unknown SCC | missing
     reason: str
+    workloads: tuple = ()        # the workloads this grant admits when the whole list is granted
+
+
+@dataclass
+class Landing:
+    """Where one workload lands when a given set of grants exists, as the admission engine decides."""
+
+    workload: str
+    service_account: str
+    scc: str | None
+    works: bool
+    reasons: tuple = ()
+
+
+@dataclass
+class SetReview:
+    """A list of grants judged together: where every workload lands with all of them, and a verdict per grant."""
+
+    reviews: list[GrantReview]
+    landings: list[Landing]
+
+    @property
+    def works(self) -> bool:
+        return all(landing.works for landing in self.landings)
+
+    @property
+    def summary(self) -> str:
+        failing = [landing for landing in self.landings if not landing.works]
+        total = len(self.landings)
+        if not failing:
+            return f"Together these grants make all {total} workloads work."
+        names = ", ".join(f"{l.workload} ({'admitted by ' + l.scc if l.scc else 'rejected'})" for l in failing)
+        return f"Together these grants make {total - len(failing)} of {total} workloads work; still failing: {names}."
 
 
 @dataclass
@@ -118,11 +168,19 @@ class Plan:
     notes: list[str]
     existing_grants: list[Grant]
     skipped: list[str] = field(default_factory=list)   # objects that run no pods, as Kind/name
-    _evaluate: object = field(repr=False, default=None)
+    unknown_images: list[str] = field(default_factory=list)  # images image-requirements.yaml says nothing about
+    captures: list[str] = field(default_factory=list)  # grants made for one pod that take a sibling
+    _landings: object = field(repr=False, default=None)
     _scc_names: tuple = field(repr=False, default=())
+    _points: dict = field(repr=False, default_factory=dict)
+    _order: tuple = field(repr=False, default=())
+
+    def _in_admission_order(self, sccs) -> list[str]:
+        return sorted(sccs, key=lambda name: self._order.index(name) if name in self._order else len(self._order))
 
     def grants(self) -> list[Grant]:
-        return sorted(Grant(sa.grant, sa.name) for sa in self.service_accounts if sa.grant)
+        return sorted(Grant(scc, sa.name, " ".join(sa.reasons_by_scc.get(scc) or sa.reasons))
+                      for sa in self.service_accounts for scc in sa.sccs)
 
     def commands(self, namespace: str | None = None) -> list[str]:
         """The needed grants, one `oc adm policy add-scc-to-user <scc> -z <sa>` line each, sorted."""
@@ -132,71 +190,111 @@ class Plan:
         """The matching `oc adm policy remove-scc-from-user` lines, to undo the plan."""
         return sorted(grant.remove_command(namespace) for grant in self.grants())
 
+    def landings(self, grants) -> list[Landing]:
+        """Where each workload lands, and whether it works, with these grants added to the existing ones."""
+        return self._landings([Grant.coerce(g) for g in grants])
+
     def review(self, grants) -> list[GrantReview]:
-        """Judge a given list of grants against this plan: which are needed, unneeded, too broad or wrong, and why."""
+        """Judge a list of grants against this plan, as a set: which are needed, unneeded, too broad or wrong."""
+        return self.review_set(grants).reviews
+
+    def review_set(self, grants) -> SetReview:
+        """The list granted together: where every workload lands, then one verdict per grant and per missing one."""
         grants = [Grant.coerce(g) for g in grants]
+        known = [g for g in grants if g.scc in self._scc_names]
+        landings = self.landings(known)
         by_sa = {sa.name: sa for sa in self.service_accounts}
-        needed = {(g.scc, g.service_account) for g in self.grants()}
-        reviews = []
-        for grant in grants:
-            reviews.append(self._review_one(grant, by_sa, needed))
+        index = {sa.name: [i for i, w in enumerate(self.workloads) if w.service_account == sa.name]
+                 for sa in self.service_accounts}
+        reviews = [self._review_one(g, known, landings, by_sa, index) for g in grants]
         given = {(g.scc, g.service_account) for g in grants}
         given_sas = {g.service_account for g in grants}
         for grant in self.grants():
             if (grant.scc, grant.service_account) in given:
                 continue
+            sa = by_sa[grant.service_account]
             also = " (the list gives it another SCC)" if grant.service_account in given_sas else ""
-            workloads = ", ".join(by_sa[grant.service_account].workloads)
+            wanted = sa.planned_for.get(grant.scc) or sa.workloads
+            only = f", for {', '.join(wanted)}" if wanted != sa.workloads else ""
             reviews.append(GrantReview(grant, "missing",
-                                       f"{grant.service_account} runs {workloads} and needs {grant.scc}{also}."))
-        return reviews
+                                       f"{grant.service_account} runs {', '.join(sa.workloads)} and needs "
+                                       f"{grant.scc}{also}{only}."))
+        return SetReview(reviews, landings)
 
-    def _review_one(self, grant: Grant, by_sa, needed) -> GrantReview:
+    def _review_one(self, grant: Grant, known, landings, by_sa, index) -> GrantReview:
         if grant.scc not in self._scc_names:
             return GrantReview(grant, "unknown SCC",
                                f"There is no SCC named {grant.scc} among OpenShift {self.openshift_version}'s defaults.")
         sa = by_sa.get(grant.service_account)
         if sa is None:
-            same = sorted(s.name for s in self.service_accounts if s.grant == grant.scc)
+            same = sorted(s.name for s in self.service_accounts if grant.scc in s.sccs)
             instead = f" The workloads that need {grant.scc} run as {', '.join(same)}." if same else ""
             return GrantReview(grant, "wrong",
                                f"No workload here runs as service account {grant.service_account}.{instead}")
-        if (grant.scc, grant.service_account) in needed:
-            return GrantReview(grant, "needed", f"Without it, {', '.join(sa.workloads)} would fail: "
-                                                + " ".join(sa.reasons))
-        results = self._evaluate(sa.name, grant.scc)
-        failing = [r for r in results if not r.works_now]
-        if failing:
-            why = " ".join(dict.fromkeys(
-                reason for r in failing for reason in (r.reasons_by_scc.get(grant.scc) or r.reasons)))
-            return GrantReview(grant, "wrong", f"With {grant.scc}, {', '.join(r.label for r in failing)} would still fail: {why}")
-        if sa.grant is None:
-            chosen = sorted({w.scc_now for w in self.workloads if w.service_account == sa.name and w.scc_now})
+        mine = index[sa.name]
+        on_it = [i for i in mine if landings[i].scc == grant.scc]
+        labels = tuple(self.workloads[i].label for i in on_it)
+        if grant.scc in sa.sccs:
+            wanted = ", ".join(sa.planned_for.get(grant.scc) or sa.workloads)
+            return GrantReview(grant, "needed", f"Without it, {wanted} would fail: "
+                                                + " ".join(sa.reasons_by_scc.get(grant.scc) or sa.reasons), labels)
+        broken = [i for i in on_it if not landings[i].works]
+        if broken:
+            why = " ".join(dict.fromkeys(r for i in broken for r in landings[i].reasons))
+            return GrantReview(grant, "wrong", f"With the list's grants, {', '.join(self.workloads[i].label for i in broken)} "
+                                               f"would be admitted by {grant.scc} and still fail: {why}", labels)
+        failing = [i for i in mine if not landings[i].works]
+        if not on_it:
+            if failing:
+                why = " ".join(dict.fromkeys(
+                    r for i in failing for r in (self.workloads[i].reasons_by_scc.get(grant.scc) or landings[i].reasons)))
+                return GrantReview(grant, "wrong",
+                                   f"With {grant.scc}, {', '.join(self.workloads[i].label for i in failing)} "
+                                   f"would still fail: {why}")
+            chosen = sorted({landings[i].scc for i in mine if landings[i].scc})
             return GrantReview(grant, "unneeded",
                                f"The workloads of {sa.name} are admitted without it (by {', '.join(chosen)}).")
-        return GrantReview(grant, "more than needed",
-                           f"{sa.name} needs only {sa.grant}, which allows less than {grant.scc}. " + " ".join(sa.reasons))
+        without = self.landings([g for g in known if g != grant])
+        if all(without[i].works for i in mine) or not sa.sccs:
+            moved = ", ".join(f"{self.workloads[i].label} from {without[i].scc}" for i in on_it if without[i].scc)
+            return GrantReview(grant, "unneeded", f"The workloads of {sa.name} work without it; it only moves {moved} "
+                                                  f"to {grant.scc}." if moved else
+                               f"The workloads of {sa.name} work without it.", labels)
+        strongest = max(self._points[s] for s in sa.sccs)
+        needs = " and ".join(self._in_admission_order(sa.sccs))
+        if strongest < self._points[grant.scc]:
+            return GrantReview(grant, "more than needed",
+                               f"{sa.name} needs only {needs}, which allows less than {grant.scc}. "
+                               + " ".join(sa.reasons), labels)
+        return GrantReview(grant, "unneeded", f"The plan's {needs} for {sa.name} admits {', '.join(labels)} as well.",
+                           labels)
 
     def render(self, namespace: str | None = None) -> str:
         """A plain-text report; needed grants are the only lines that start with `oc adm policy add-scc-to-user`."""
         lines = [f"SCC plan for namespace {self.namespace} (OpenShift {self.openshift_version})", ""]
-        lines.append("Workloads:")
+        lines.append("Workloads (the SCC admission picks now, and once the planned grants exist):")
         for w in self.workloads:
             now = f"admitted by {w.scc_now}" if w.scc_now else "rejected"
-            state = "works" if w.works_now else f"fails ({now})"
-            need = f"; needs {w.least_scc}" if w.least_scc else ""
-            lines.append(f"  {w.label} (service account {w.service_account}): {state}{need}")
+            state = f"works ({now})" if w.works_now else f"fails ({now})"
+            if w.works_planned and w.scc_planned != w.scc_now:
+                state += f"; with the plan: admitted by {w.scc_planned}"
+            elif not w.works_planned and not w.works_now:
+                state += "; no plan makes it work"
+            lines.append(f"  {w.label} (service account {w.service_account}): {state}")
             for reason in w.reasons:
                 lines.append(f"    - {reason}")
         lines += ["", "Service accounts:"]
         for sa in self.service_accounts:
-            if sa.grant:
-                verdict = f"needs {sa.grant}"
+            if sa.sccs:
+                verdict = f"needs {' and '.join(self._in_admission_order(sa.sccs))}"
             elif sa.unsolvable:
                 verdict = "no default SCC makes all its workloads work"
             else:
                 verdict = "needs no grant"
             lines.append(f"  {sa.name}: {verdict} ({', '.join(sa.workloads)})")
+            if len(sa.sccs) > 1:
+                for scc in self._in_admission_order(sa.sccs):
+                    lines.append(f"    - {scc} for {', '.join(sa.planned_for.get(scc) or sa.workloads)}")
         if self.skipped:
             kinds: dict[str, int] = {}
             for label in self.skipped:
@@ -261,6 +359,30 @@ def _image_problems(pod: dict, scc: str, workload: str, requirements) -> list[st
     return list(dict.fromkeys(problems))
 
 
+@dataclass(frozen=True)
+class _Outcome:
+    """One pod under one SCC, as if that SCC were the only one its service account may use."""
+
+    admits: bool
+    works: bool
+    reasons: tuple
+
+
+def _providers(sccs, namespace_obj, version) -> dict | str:
+    """One Provider per SCC for this namespace, or the reason admission would refuse every pod."""
+    try:
+        allocation = Allocation.from_namespace(namespace_obj)
+        plain = has_feature(version, "plain_slice_values")
+        return {scc_name(scc): Provider(scc, allocation, plain_slices=plain) for scc in sccs}
+    except (NamespaceNotReady, ProviderError) as err:
+        return str(err)
+
+
+def _set_key(sccs, points_of) -> tuple:
+    """Fewer grants first; then the least privileged set, compared most privileged member first; then by name."""
+    return len(sccs), tuple(sorted((points_of[s] for s in sccs), reverse=True)), tuple(sorted(sccs))
+
+
 def plan_grants(manifests, *, namespace=None, existing_grants=(), image_requirements=None,
                 openshift_version="4.19", namespace_annotations=None) -> Plan:
     """Plan the SCC grants for rendered manifests (objects or multi-document YAML text)."""
@@ -270,6 +392,9 @@ def plan_grants(manifests, *, namespace=None, existing_grants=(), image_requirem
         else image_requirements
     sccs = load_sccs(version)
     names = tuple(scc_name(s) for s in sccs)
+    order = [scc_name(s) for s in sort_sccs(sccs)]
+    points_of = {scc_name(s): points(s) for s in sccs}
+    priority_of = {scc_name(s): priority(s) for s in sccs}
     notes, skipped, workloads = [], [], []
     for obj in objects:
         if not isinstance(obj, dict):
@@ -296,67 +421,199 @@ def plan_grants(manifests, *, namespace=None, existing_grants=(), image_requirem
         grants.append(grant)
     base_rbac = default_scc_rbac(version)
 
-    def can_use_with(extra: list[Grant]):
+    def can_use_with(extra) -> object:
         objects_ = list(base_rbac)
-        for grant in grants + extra:
+        for grant in list(grants) + list(extra):
             objects_.append(scc_grant_binding(grant.scc, namespace, [grant.service_account]))
         return can_use_from_rbac(objects_)
 
-    def evaluate(workload, can_use) -> WorkloadPlan:
-        label = workload.name
+    images_of = [[c.get("image", "") for _, c in containers_of(w.pod.get("spec") or {})] for w in workloads]
+
+    def admitted(index, can_use):
+        workload = workloads[index]
         result = admit(workload.pod, namespace_obj, sccs,
                        sa_subject=service_account_subject(namespace, workload.service_account),
                        user=workload.creator, can_use=can_use, openshift_version=version)
-        images = [c.get("image", "") for _, c in containers_of(workload.pod.get("spec") or {})]
-        plan = WorkloadPlan(workload.kind, workload.name, workload.service_account, images, result.scc, False, None)
+        problems = _image_problems(result.pod, result.scc, workload.name, requirements) if result.allowed else []
+        return result, problems
+
+    # 1. Each pod with the existing grants: what happens today.
+    current_can_use = can_use_with([])
+    plans = []
+    for index, workload in enumerate(workloads):
+        result, problems = admitted(index, current_can_use)
+        plan = WorkloadPlan(workload.kind, workload.name, workload.service_account, images_of[index], result.scc,
+                            result.allowed and not problems, None)
         if result.allowed:
-            plan.reasons = _image_problems(result.pod, result.scc, label, requirements)
-            plan.works_now = not plan.reasons
+            plan.reasons = problems
         else:
             plan.message = result.message
+            by_scc: dict[str, list[str]] = {}
             for error in result.errors:
-                sentence = explain(error, label)
+                sentence = explain(error, workload.name)
                 if sentence:
-                    plan.reasons_by_scc.setdefault(error.scc, []).append(sentence)
-            plan.reasons = list(dict.fromkeys(s for group in plan.reasons_by_scc.values() for s in group))
-        return plan
+                    by_scc.setdefault(error.scc, []).append(sentence)
+            plan.reasons = list(dict.fromkeys(s for group in by_scc.values() for s in group)) or [result.message]
+        plans.append(plan)
 
-    current_can_use = can_use_with([])
-    plans = [evaluate(w, current_can_use) for w in workloads]
+    # 2. Each pod under each SCC alone: does that SCC admit it (the engine's own Provider, which admit runs for every
+    # SCC it tries), and does its image work there. Admission's order and the usable set then decide where a pod
+    # lands for any set of grants; step 4 checks the chosen set with admit itself.
+    providers = _providers(sccs, namespace_obj, version)
+    required_scc = has_feature(version, "required_scc_annotation")
+    outcomes: list[dict[str, _Outcome]] = []
+    for index, workload in enumerate(workloads):
+        table = {}
+        baseline = plans[index]
+        required = ((workload.pod.get("metadata") or {}).get("annotations") or {}).get(REQUIRED_SCC_ANNOTATION) \
+            if required_scc else None
+        for name in names:
+            if baseline.works_now and baseline.scc_now is None:  # not subject to SCC admission (a Windows pod)
+                table[name] = _Outcome(True, True, ())
+                continue
+            if isinstance(providers, str):  # no SCC can be configured for this namespace: admission refuses all
+                table[name] = _Outcome(False, False, (baseline.message or providers,))
+                continue
+            if required and name != required:
+                table[name] = _Outcome(False, False, (f"{workload.name} requires the SCC {required}.",))
+                continue
+            candidate, problems = providers[name].assign(workload.pod)
+            if problems:
+                sentences = [explain(error, workload.name) for error in problems]
+                table[name] = _Outcome(False, False, tuple(dict.fromkeys(s for s in sentences if s))
+                                       or tuple(str(error) for error in problems))
+            else:
+                image = _image_problems(candidate, name, workload.name, requirements)
+                table[name] = _Outcome(True, not image, tuple(image))
+        outcomes.append(table)
+        baseline.reasons_by_scc = {name: list(o.reasons) for name, o in table.items() if not o.works}
+
+    usable = []
+    for workload in workloads:
+        subject = service_account_subject(namespace, workload.service_account)
+        usable.append({name for scc, name in zip(sccs, names)
+                       if applies_to(scc, subject, namespace, current_can_use)
+                       or applies_to(scc, workload.creator, namespace, current_can_use)})
+
+    def lands(index: int, granted) -> str | None:
+        if plans[index].works_now and plans[index].scc_now is None:
+            return None  # exempt from SCC admission
+        table, now = outcomes[index], usable[index]
+        return next((name for name in order if (name in now or name in granted) and table[name].admits), None)
+
+    def works(index: int, granted) -> bool:
+        if plans[index].works_now and plans[index].scc_now is None:
+            return True
+        landing = lands(index, granted)
+        return landing is not None and outcomes[index][landing].works
+
+    # 3. Per service account, the set of SCCs to grant.
     by_sa: dict[str, list[int]] = {}
     for index, workload in enumerate(workloads):
         by_sa.setdefault(workload.service_account, []).append(index)
-
-    candidates = by_restriction(sccs)
-
-    def evaluate_sa_with(sa: str, scc: str) -> list[WorkloadPlan]:
-        can_use = can_use_with([Grant(scc, sa)])
-        return [evaluate(workloads[i], can_use) for i in by_sa.get(sa, [])]
-
-    sa_plans = []
+    ranked = [scc_name(s) for s in by_restriction(sccs)]
+    sa_plans, planned_grants, captures = [], [], []
     for sa, indexes in sorted(by_sa.items()):
         labels = [plans[i].label for i in indexes]
-        if all(plans[i].works_now for i in indexes):
-            sa_plans.append(ServiceAccountPlan(sa, labels, None, True))
-            continue
         subject = service_account_subject(namespace, sa)
-        chosen = None
-        # Candidates go least privilege first, so the first that works for a workload is its own answer too.
-        for scc in candidates:
-            name = scc_name(scc)
-            if current_can_use(subject, name, namespace):
-                continue  # already usable: granting it again changes nothing
-            results = evaluate_sa_with(sa, name)
-            for i, result in zip(indexes, results):
-                if result.works_now and not plans[i].works_now and plans[i].least_scc is None:
-                    plans[i].least_scc = name
-            if all(result.works_now for result in results):
-                chosen = name
-                break
+        sa_usable = {name for scc, name in zip(sccs, names) if applies_to(scc, subject, namespace, current_can_use)}
+        # An SCC the account (or every pod's creator) may already use changes nothing; one under which none of its
+        # pods works can only make things worse.
+        candidates = [name for name in ranked if name not in sa_usable
+                      and not all(name in usable[i] for i in indexes)
+                      and any(outcomes[i][name].works for i in indexes)]
+        for i in indexes:
+            if not plans[i].works_now:
+                plans[i].least_scc = next((name for name in candidates if works(i, (name,))), None)
+        hopeless = [i for i in indexes if not works(i, ()) and plans[i].least_scc is None]
+        wanted = [i for i in indexes if i not in hopeless]
+        chosen = _choose(wanted, candidates, works, points_of)
+        if chosen is None:  # each pod can work alone, but no set lets all of them work together
+            chosen = _best_partial(wanted, candidates, works, points_of)
+            failing = [plans[i].label for i in wanted if not works(i, chosen)]
+            notes.append(_reason_templates()["conflict"].format(service_account=sa, workloads=", ".join(failing)))
+        for i in hopeless:
+            why = " ".join(plans[i].reasons) or plans[i].message
+            notes.append(_reason_templates()["unsolvable"].format(workload=plans[i].label, why=why))
+        chosen = sorted(chosen, key=lambda name: (-points_of[name], name))
+        # Where each pod lands with the set, and where it would land with the least it needs alone: a pod that
+        # lands on a more privileged SCC than that was captured by a grant made for a sibling.
+        landing = {i: lands(i, chosen) for i in indexes}
+        alone = {i: lands(i, ()) if works(i, ()) else plans[i].least_scc for i in indexes}
+        captured = {i for i in indexes if landing[i] in chosen and alone[i] and alone[i] != landing[i]
+                    and points_of[alone[i]] < points_of[landing[i]]}
+        planned_for: dict[str, list[str]] = {}
+        reasons_by_scc: dict[str, list[str]] = {}
+        for scc in chosen:
+            needing = [i for i in indexes if landing[i] == scc and not plans[i].works_now and i not in hopeless]
+            # a grant every pod on which could do with less (one grant covering several needs) is for all of them
+            wanted_here = [i for i in needing if i not in captured] or needing
+            planned_for[scc] = [plans[i].label for i in wanted_here]
+            reasons_by_scc[scc] = list(dict.fromkeys(r for i in wanted_here for r in plans[i].reasons))
+        for i in sorted(captured):
+            scc = landing[i]
+            for_whom = [label for label in planned_for.get(scc, []) if label != plans[i].label]
+            if priority_of[scc] > priority_of[alone[i]]:
+                why = _reason_templates()["capture_priority"].format(priority=priority_of[scc], scc=scc, alone=alone[i])
+            else:
+                why = _reason_templates()["capture_single"].format(scc=scc)
+            sentence = _reason_templates()["capture"].format(
+                scc=scc, service_account=sa, wanted=", ".join(for_whom) or "its other workloads",
+                workload=plans[i].label, alone=alone[i], why=why)
+            plans[i].captured = sentence
+            captures.append(sentence)
         reasons = list(dict.fromkeys(r for i in indexes if not plans[i].works_now for r in plans[i].reasons))
-        sa_plans.append(ServiceAccountPlan(sa, labels, chosen, False, reasons, unsolvable=chosen is None))
-    return Plan(namespace, version, plans, sa_plans, notes, grants, skipped, evaluate_sa_with, names)
+        sa_plans.append(ServiceAccountPlan(
+            sa, labels, tuple(chosen), all(plans[i].works_now for i in indexes), reasons, unsolvable=bool(hopeless),
+            planned_for=planned_for, reasons_by_scc=reasons_by_scc))
+        planned_grants += [Grant(name, sa) for name in chosen]
+
+    # 4. The proof: the planned grants, all at once, through the admission engine itself.
+    def landings_with(extra) -> list[Landing]:
+        can_use = can_use_with(extra)
+        result = []
+        for index, workload in enumerate(workloads):
+            admitted_, problems = admitted(index, can_use)
+            if admitted_.allowed:
+                reasons = tuple(problems)
+            else:
+                reasons = tuple(dict.fromkeys(s for s in (explain(e, workload.name) for e in admitted_.errors) if s)) \
+                    or (admitted_.message,)
+            result.append(Landing(plans[index].label, workload.service_account, admitted_.scc,
+                                  admitted_.allowed and not problems, reasons))
+        return result
+
+    for plan, landing in zip(plans, landings_with(planned_grants)):
+        plan.scc_planned, plan.works_planned = landing.scc, landing.works
+    notes += captures
+
+    unknown = unknown_images([image for images in images_of for image in images], requirements)
+    for image in unknown:
+        users = [plans[i].label for i, images in enumerate(images_of) if image in images]
+        notes.append(_reason_templates()["unknown_image"].format(image=image, workloads=", ".join(users)))
+    return Plan(namespace, version, plans, sa_plans, notes, grants, skipped, unknown, captures, landings_with, names,
+                points_of, tuple(order))
 
 
-__all__ = ["Grant", "GrantReview", "Plan", "ServiceAccountPlan", "WorkloadPlan", "plan_grants", "seed_recipe_grants",
-           "explain"]
+def _choose(wanted, candidates, works, points_of) -> tuple | None:
+    """The first set, in _set_key order, under which every wanted pod works; None when no set does."""
+    for size in range(len(candidates) + 1):
+        for chosen in sorted(combinations(candidates, size), key=lambda c: _set_key(c, points_of)):
+            if all(works(i, chosen) for i in wanted):
+                return chosen
+    return None
+
+
+def _best_partial(wanted, candidates, works, points_of) -> tuple:
+    """When no set works for all: the one that makes the most pods work, then in _set_key order."""
+    best, best_key = (), None
+    for size in range(len(candidates) + 1):
+        for chosen in combinations(candidates, size):
+            key = (-sum(works(i, chosen) for i in wanted), _set_key(chosen, points_of))
+            if best_key is None or key < best_key:
+                best, best_key = chosen, key
+    return best
+
+
+__all__ = ["Grant", "GrantReview", "Landing", "Plan", "ServiceAccountPlan", "SetReview", "WorkloadPlan", "plan_grants",
+           "seed_recipe_grants", "explain"]
