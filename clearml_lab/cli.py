@@ -39,9 +39,9 @@ def _modules():
     from . import commands
     from .practice import cli as practice_cli
     from .scc import cli as scc_cli
-    from . import workshop_cli
+    from . import export_cli, workshop_cli
 
-    return (commands, scc_cli, practice_cli, workshop_cli)
+    return (commands, scc_cli, practice_cli, workshop_cli, export_cli)
 
 
 def _version(args: argparse.Namespace) -> int:
