@@ -45,6 +45,9 @@ def register(subparsers, common) -> None:
             p.add_argument("--storage-capacity", metavar="QUANTITY", default="8Ti",
                            help="total capacity of the default storage class; its CSIStorageCapacity reports what "
                                 "is still free (default 8Ti)")
+            p.add_argument("--images", metavar="FILE", type=Path, default=None,
+                           help="extend the image model with your own images (same schema as the shipped "
+                                "clearml_lab/practice/data/images/*.yaml), e.g. to try your own chart")
         p.set_defaults(handler=handler)
 
 
@@ -80,12 +83,24 @@ def _check_address(address: str | None) -> None:
                          f"IP).")
 
 
+def _use_images(path: Path | None) -> None:
+    from .lifecycle import use_image_file
+
+    if path is None:
+        return
+    try:
+        use_image_file(path)
+    except ValueError as err:
+        raise UsageError(f"--images: {err}.") from None
+
+
 def _serve(args) -> int:
     from .registry import release
     from .runtime import Cluster, serve_forever
 
     _check_scale(args)
     release(args.openshift_version)  # a bad version is a usage error before anything is created
+    _use_images(args.images)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     cluster = Cluster(args.state.resolve(), _kubeconfig_path(args).resolve(), port=args.port,
                       time_scale=args.time_scale, openshift_version=args.openshift_version,
@@ -118,6 +133,9 @@ def _up(args) -> int:
                "--time-scale", str(args.time_scale), "--storage-capacity", args.storage_capacity]
     if args.address:
         command += ["--address", args.address]
+    if args.images:
+        _use_images(args.images)  # a bad file is a usage error here, not a silent failure in the background
+        command += ["--images", str(args.images.resolve())]
     if args.openshift_version:
         command += ["--openshift-version", args.openshift_version]
     with open(state / "server.log", "ab") as logfile:
