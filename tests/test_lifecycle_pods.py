@@ -379,3 +379,60 @@ def test_a_hook_that_loops_on_curl_waits_for_the_endpoints():
     node.world["ready"] = {("lab", "api")}
     node.run(until=20_000)
     assert node.pod["status"]["phase"] == "Succeeded"
+
+
+# ---- images the model does not know, and a user's own image file ---------------------------------------------
+
+def test_an_unknown_image_runs_under_whatever_uid_its_security_context_gives():
+    for security in (None, {"runAsUser": 1000680000}, {"runAsUser": 0}):
+        node = Node(make_pod([{"name": "app", "image": "ghcr.io/someone/app:2"}], security=security)).run(until=60)
+        assert node.condition("Ready")["status"] == "True", security
+
+
+def test_the_shipped_image_files_follow_the_schema_a_user_file_is_checked_against():
+    from importlib import resources
+
+    import yaml
+
+    from clearml_lab.practice.lifecycle import image_file_problems
+    for path in (resources.files("clearml_lab.practice") / "data" / "images").iterdir():
+        if path.name.endswith(".yaml"):
+            assert image_file_problems(yaml.safe_load(path.read_text())) == [], path.name
+
+
+def test_a_user_image_file_extends_and_overrides_the_model(tmp_path):
+    from clearml_lab.practice import lifecycle
+
+    user = tmp_path / "my-images.yaml"
+    user.write_text("""
+images:
+  - repositories: [quay.io/me/needs-root]
+    source: my Dockerfile (entrypoint writes to /var/run)
+    user: 0
+    requires:
+      - uid: 0
+        otherwise: {after_seconds: 1, exit_code: 1, logs: ['cannot write /var/run/app.pid (uid {uid})']}
+""")
+    try:
+        lifecycle.use_image_file(user)
+        pod = make_pod([{"name": "app", "image": "quay.io/me/needs-root:1"}], security={"runAsUser": 1000680000})
+        node = Node(pod).run(until=60)
+        assert ("app", ["cannot write /var/run/app.pid (uid 1000680000)"]) in node.logs
+        assert node.container("app")["lastState"]["terminated"]["exitCode"] == 1
+        root = Node(make_pod([{"name": "app", "image": "quay.io/me/needs-root:1"}])).run(until=60)
+        assert root.condition("Ready")["status"] == "True"   # the image's own user is root
+    finally:
+        lifecycle._USER_IMAGE_DOCS.clear()
+        lifecycle.image_model.cache_clear()
+
+
+def test_a_user_image_file_that_breaks_the_schema_is_refused_with_the_reason(tmp_path):
+    from clearml_lab.practice import lifecycle
+
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("images:\n  - repositories: me/app\n    requires: [{uid: 0}]\n")
+    with pytest.raises(ValueError) as err:
+        lifecycle.use_image_file(bad)
+    assert "images[0].repositories must be a list" in str(err.value)
+    assert "images[0].source must say where its facts come from" in str(err.value)
+    assert lifecycle._USER_IMAGE_DOCS == []

@@ -28,18 +28,76 @@ def lifecycle_data() -> dict:
     return yaml.safe_load((_DATA / "lifecycle.yaml").read_text(encoding="utf-8"))
 
 
+_USER_IMAGE_DOCS: list[dict] = []   # from `practice serve --images FILE`, checked by use_image_file
+
+
 @functools.cache
 def image_model() -> dict:
-    """All image files merged: ``images`` (rules), ``unavailable`` (references that no longer pull), ``default``."""
+    """All image files merged: ``images`` (rules), ``unavailable`` (references that no longer pull), ``default``.
+    Rules from a user's file (``use_image_file``) come first, so they win over the shipped ones."""
     model: dict = {"images": [], "unavailable": [], "default": {}}
+    docs = []
     for path in sorted((_DATA / "images").iterdir(), key=lambda p: p.name):
-        if not path.name.endswith(".yaml"):
-            continue
-        doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        if path.name.endswith(".yaml"):
+            docs.append(yaml.safe_load(path.read_text(encoding="utf-8")) or {})
+    for doc in [*_USER_IMAGE_DOCS, *docs]:
         model["images"] += doc.get("images") or []
         model["unavailable"] += doc.get("unavailable") or []
+    for doc in [*docs, *_USER_IMAGE_DOCS]:
         model["default"].update(doc.get("default") or {})
     return model
+
+
+def image_file_problems(doc) -> list[str]:
+    """What in a user's image file does not follow the schema of ``data/images/README.md`` (empty: it does)."""
+    if not isinstance(doc, dict):
+        return ["the file must be a YAML mapping with `images`, `unavailable` and/or `default`"]
+    problems = [f"unknown top-level key `{k}` (expected images, unavailable, default)"
+                for k in doc if k not in ("images", "unavailable", "default")]
+    for kind in ("images", "unavailable"):
+        rules = doc.get(kind) or []
+        if not isinstance(rules, list):
+            problems.append(f"`{kind}` must be a list of rules")
+            continue
+        for i, rule in enumerate(rules):
+            where = f"{kind}[{i}]"
+            if not isinstance(rule, dict):
+                problems.append(f"{where} must be a mapping")
+                continue
+            repos = rule.get("repositories")
+            if not isinstance(repos, list) or not repos or not all(isinstance(r, str) for r in repos):
+                problems.append(f"{where}.repositories must be a list of image repositories")
+            if not rule.get("source"):
+                problems.append(f"{where}.source must say where its facts come from")
+            if kind == "unavailable" and not isinstance(rule.get("error"), str):
+                problems.append(f"{where}.error must be the pull error text")
+            for key in ("user", "pull_seconds", "size_bytes", "ready_seconds"):
+                if key in rule and not isinstance(rule[key], (int, float)):
+                    problems.append(f"{where}.{key} must be a number")
+            for j, req in enumerate(rule.get("requires") or []):
+                if not isinstance(req, dict) or not ("uid" in req or ("sysctl" in req and "at_least" in req)):
+                    problems.append(f"{where}.requires[{j}] needs `uid`, or `sysctl` with `at_least`")
+                elif not isinstance(req.get("otherwise"), dict) or "exit_code" not in req["otherwise"]:
+                    problems.append(f"{where}.requires[{j}].otherwise needs an `exit_code`")
+    if "default" in doc and not isinstance(doc["default"], dict):
+        problems.append("`default` must be a mapping")
+    return problems
+
+
+def use_image_file(path) -> None:
+    """Extend the image model with a user's file in the shipped schema (``practice serve --images FILE``).
+    Raises ValueError naming what is wrong."""
+    from pathlib import Path
+
+    try:
+        doc = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+    except (OSError, yaml.YAMLError) as err:
+        raise ValueError(f"{path} cannot be read as YAML: {err}") from None
+    problems = image_file_problems(doc)
+    if problems:
+        raise ValueError(f"{path} does not follow the image model's schema: {'; '.join(problems)}")
+    _USER_IMAGE_DOCS.append(doc)
+    image_model.cache_clear()
 
 
 # --- images --------------------------------------------------------------------------------------------------
