@@ -4,12 +4,13 @@ from __future__ import annotations
 import argparse
 
 from ..errors import LabError, UsageError
-from .manifests import load_manifests
+from .manifests import dump_yaml_stream, grant_role_bindings, load_manifests
 from .planner import DEFAULT_MCS, DEFAULT_UID_BLOCK, plan_grants, seed_recipe_grants
 from .sccs import kubernetes_version, releases
 
 DEFAULT_NAMESPACE = "clearml"
 DEFAULT_PROFILE = "seed"
+OUTPUTS = ("text", "yaml")
 # The OpenShift release the plan assumes unless the chart refuses its Kubernetes version (then the newest it accepts).
 OPENSHIFT_VERSION = "4.19"
 
@@ -27,6 +28,9 @@ def register(subparsers, common: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--values", metavar="FILE", help="extra values file for rendering the chart")
     parser.add_argument("--manifests", metavar="FILE", help="rendered multi-document YAML to plan instead of the chart")
+    parser.add_argument("--output", choices=OUTPUTS, default="text",
+                        help="text: the plan, its reasons and the oc commands (default); yaml: only the planned grants "
+                             "as namespaced RoleBindings, a YAML stream to review and apply")
     parser.set_defaults(handler=run)
 
 
@@ -38,12 +42,12 @@ def _read(path: str) -> str:
         raise UsageError(f"Cannot read the manifests file {path} ({err.strerror}); pass a readable file.") from None
 
 
-def _target_release(chart, chart_version) -> str:
+def _target_release(chart, chart_version, repo=None) -> str:
     """OPENSHIFT_VERSION, or the newest release whose Kubernetes the chart's kubeVersion accepts."""
     try:
         from ..versions import satisfies
 
-        constraint = chart.chart_kube_version_range(chart_version)
+        constraint = chart.chart_kube_version_range(chart_version, repo)
     except (ImportError, AttributeError, LabError, KeyError):
         return OPENSHIFT_VERSION
     if satisfies(kubernetes_version(OPENSHIFT_VERSION), constraint):
@@ -57,10 +61,14 @@ def _render_chart(args) -> tuple[list[dict], str]:
         from .. import chart  # rendered lazily: only this path needs helm
     except ImportError:
         raise LabError("Rendering the chart is not available in this installation; pass --manifests FILE instead.") from None
-    chart_version = getattr(args, "chart_version", None)
-    release = _target_release(chart, chart_version) if chart_version else OPENSHIFT_VERSION
+    from ..chart_cli import chart_choice  # the chart repository and version, as charts and lint-values choose them
+
+    choice = chart_choice(args)
+    chart_version = choice.version
+    release = _target_release(chart, chart_version, choice.repo) if chart_version else OPENSHIFT_VERSION
     objects = chart.render(
         chart_version,
+        repo=choice.repo,
         profile=getattr(args, "profile", None) or DEFAULT_PROFILE,
         values_file=getattr(args, "values", None),
         namespace=getattr(args, "namespace", None) or DEFAULT_NAMESPACE,
@@ -85,11 +93,16 @@ def run(args) -> int:
         objects, release = _render_chart(args)
         namespace = getattr(args, "namespace", None) or DEFAULT_NAMESPACE
     plan = plan_grants(objects, namespace=namespace, openshift_version=release)
+    if getattr(args, "output", "text") == "yaml":
+        print(dump_yaml_stream(grant_role_bindings(plan.grants(), namespace)), end="")
+        return 0
     print(plan.render())
     print()
     print("Compared with the seed recipe's grants:")
-    for review in plan.review(seed_recipe_grants()):
+    seed = plan.review_set(seed_recipe_grants())
+    for review in seed.reviews:
         print(f"  {review.grant.scc} for {review.grant.service_account}: {review.verdict}. {review.reason}")
+    print(f"  {seed.summary}")
     if plan.grants():
         print()
         print("To take these grants back later:")

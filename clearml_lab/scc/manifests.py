@@ -1,4 +1,4 @@
-"""Rendered manifests in, the pods their controllers would create out."""
+"""Rendered manifests in, the pods their controllers would create out; planned grants out as RoleBindings."""
 from __future__ import annotations
 
 import hashlib
@@ -127,3 +127,50 @@ def workload_of(obj: dict) -> Workload | None:
     pod_meta.pop("namespace", None)
     pod = {"apiVersion": "v1", "kind": "Pod", "metadata": pod_meta, "spec": template.get("spec") or {}}
     return Workload(kind, name, meta.get("namespace"), pod)
+
+
+# The grants as objects a platform team can review and apply (`oc apply`, Argo CD). They are what
+# `oc adm policy add-scc-to-user <scc> -z <sa> -n <ns>` grants — a namespaced RoleBinding to the ClusterRole
+# system:openshift:scc:<scc> — one per grant, so each carries its own reason and can be removed alone, and they are
+# marked the way clearml_lab.oc marks the grants the lab makes (the added-subjects annotation, named
+# system:openshift:scc:...), so the lab's undo, cleanup and leftovers treat them as the lab's own.
+SCC_ROLE = "system:openshift:scc:{}"
+ADDED_SUBJECTS_ANNOTATION = "clearml-lab.io/added-subjects"  # the same key as clearml_lab.oc.RECORD_ANNOTATION
+REASON_ANNOTATION = "clearml-lab.io/reason"
+
+
+def grant_role_binding_name(scc: str, service_account: str) -> str:
+    return f"{SCC_ROLE.format(scc)}:{service_account}"
+
+
+def grant_role_bindings(grants, namespace: str) -> list[dict]:
+    """One RoleBinding per grant (objects with ``scc``, ``service_account`` and optionally ``reason``, such as
+    ``Plan.grants()``), sorted by name: the ClusterRole system:openshift:scc:<scc> bound to the service account in
+    ``namespace``, annotated with the reason and with the subject the lab records for the grants it adds."""
+    if not namespace:
+        raise UsageError("RoleBindings need a namespace: pass the project the grants are for.")
+    bindings = {}
+    for grant in grants:
+        subject = {"kind": "ServiceAccount", "name": grant.service_account, "namespace": namespace}
+        annotations = {ADDED_SUBJECTS_ANNOTATION: json.dumps([f"ServiceAccount:{namespace}:{grant.service_account}"])}
+        reason = " ".join(str(getattr(grant, "reason", "") or "").split())
+        if reason:
+            annotations[REASON_ANNOTATION] = reason
+        name = grant_role_binding_name(grant.scc, grant.service_account)
+        bindings[name] = {
+            "apiVersion": "rbac.authorization.k8s.io/v1",
+            "kind": "RoleBinding",
+            "metadata": {"name": name, "namespace": namespace, "annotations": annotations},
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole",
+                        "name": SCC_ROLE.format(grant.scc)},
+            "subjects": [subject],
+        }
+    return [bindings[name] for name in sorted(bindings)]
+
+
+def dump_yaml_stream(objects) -> str:
+    """Objects as one multi-document YAML stream (keys in the order given, long strings not folded): the same
+    objects always give the same text."""
+    return "".join("---\n" + yaml.safe_dump(obj, sort_keys=False, width=1_000_000, allow_unicode=True)
+                   for obj in objects)
+
