@@ -17,7 +17,10 @@ GLOBAL_OPTIONS = (
     ("--namespace", "NS", "project for ClearML (else the context's namespace, else your workshop project, "
                           "else clearml)"),
     ("--release", "NAME", "helm release name (default clearml)"),
-    ("--chart-version", "V", "ClearML chart version to pin"),
+    ("--chart-repo", "URL", "Helm repository of the ClearML chart, e.g. a mirror (else $CLEARML_LAB_CHART_REPO, else "
+                            "the practice cluster's own on it, else https://clearml.github.io/clearml-helm-charts)"),
+    ("--chart-version", "V", "ClearML chart version to pin (default: the newest the repository serves that fits "
+                             "the cluster; `clearml-lab charts` lists them)"),
     ("--profile", "seed|hardened", "values profile"),
 )
 
@@ -36,12 +39,12 @@ def _common_parser(suppress: bool) -> argparse.ArgumentParser:
 
 def _modules():
     # Each concern owns its subcommands; imported here so the parser is built from one table.
-    from . import commands
+    from . import chart_cli, commands
     from .practice import cli as practice_cli
     from .scc import cli as scc_cli
     from . import export_cli, workshop_cli
 
-    return (commands, scc_cli, practice_cli, workshop_cli, export_cli)
+    return (commands, chart_cli, scc_cli, practice_cli, workshop_cli, export_cli)
 
 
 def _version(args: argparse.Namespace) -> int:

@@ -7,6 +7,7 @@ Local state (values files, helm's repository config and cache) lives in a direct
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import re
 from dataclasses import dataclass, field, replace
@@ -19,7 +20,7 @@ from .helm import Helm
 
 DEFAULT_NAMESPACE = "clearml"
 DEFAULT_RELEASE = "clearml"
-DEFAULT_CHART_VERSION = "7.14.4"
+CHART_PIN_FILE = "chart.json"  # the chart repository and version the helm-repo or values step resolved
 PROFILES = ("seed", "hardened")
 PRACTICE_ANNOTATION = "clearml-lab.io/practice-cluster"  # on ClusterVersion: this API server is a practice cluster
 IN_CLUSTER_DIR = Path("/var/run/secrets/kubernetes.io/serviceaccount")
@@ -47,18 +48,24 @@ def check_dns_label(value: str, what: str, max_len: int = 63) -> str:
 class Settings:
     namespace: str = DEFAULT_NAMESPACE
     release: str = DEFAULT_RELEASE
-    chart_version: str = DEFAULT_CHART_VERSION
+    chart_version: str | None = None  # None: the newest the repository serves that fits the cluster (see Lab)
     profile: str = "seed"
     overrides: dict = field(default_factory=dict)
+    chart_repo: str | None = None  # None: the practice cluster's own repository on it, else the public one
 
     def __post_init__(self):
         check_dns_label(self.namespace, "namespace")
         check_dns_label(self.release, "release name", max_len=53)  # helm's own limit
         if self.profile not in PROFILES:
             raise UsageError(f"profile {self.profile!r} is unknown: choose one of {', '.join(PROFILES)}.")
-        if not re.fullmatch(r"\d+\.\d+\.\d+", self.chart_version):
-            raise UsageError(f"chart version {self.chart_version!r} is not a version number like "
-                             f"{DEFAULT_CHART_VERSION}.")
+        if self.chart_version is not None and not re.fullmatch(r"\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?",
+                                                               self.chart_version):
+            raise UsageError(f"chart version {self.chart_version!r} is not a version number like 7.14.4: give "
+                             f"one that `clearml-lab charts` lists.")
+        if self.chart_repo is not None:
+            from .chart import repo_url
+
+            object.__setattr__(self, "chart_repo", repo_url(self.chart_repo))
 
 
 @dataclass(frozen=True)
@@ -141,6 +148,8 @@ class Lab:
     state_dir: Path
     _practice: bool | None = field(default=None, repr=False)
     _seat: object = field(default=_UNKNOWN, repr=False)
+    _repo: str | None = field(default=None, repr=False)
+    _resolved_version: str | None = field(default=None, repr=False)
 
     @property
     def namespace(self) -> str:
@@ -175,6 +184,78 @@ class Lab:
             self._seat = detect(self)
         return self._seat
 
+    # -- the chart -----------------------------------------------------------------------------------------------
+    @property
+    def chart_repo(self) -> str:
+        """The Helm repository the chart comes from: the one chosen (--chart-repo, $CLEARML_LAB_CHART_REPO), else on
+        the practice cluster the repository it publishes (HelmChartRepository `clearml`), else the public one."""
+        if self._repo is None:
+            from .chart import PUBLIC_REPO, REPO_ENV, repo_url
+
+            chosen = self.settings.chart_repo or os.environ.get(REPO_ENV)
+            pinned = self.pinned_chart() or {}
+            if chosen:
+                self._repo = repo_url(chosen)
+            elif pinned.get("repo_chosen") and pinned.get("repo"):
+                self._repo = repo_url(pinned["repo"])  # a mirror chosen when the version was resolved stays chosen
+            elif self.is_practice:
+                repo = self.kube().get_or_none("helmchartrepositories", "clearml")
+                url = (repo or {}).get("spec", {}).get("connectionConfig", {}).get("url")
+                if not url:
+                    raise LabError("the practice cluster publishes no chart repository (HelmChartRepository "
+                                   "clearml): restart it with `clearml-lab practice down` and `clearml-lab practice "
+                                   "up`, or name one with --chart-repo.")
+                self._repo = repo_url(url)
+            else:
+                self._repo = PUBLIC_REPO
+        return self._repo
+
+    @property
+    def chart_version(self) -> str:
+        """The chart version every step uses: the one chosen, else the one the helm-repo or values step resolved and
+        kept (for this repository), else the newest the repository serves whose kubeVersion admits the cluster."""
+        if self.settings.chart_version:
+            return self.settings.chart_version
+        pinned = self.pinned_chart()
+        if pinned and pinned.get("repo") == self.chart_repo:
+            return pinned["version"]
+        if self._resolved_version is None:
+            from .chart import default_version
+
+            self._resolved_version = default_version(self.chart_repo, self.server_version())
+        return self._resolved_version
+
+    @property
+    def chart_pin_file(self) -> Path:
+        return self.state_dir / CHART_PIN_FILE
+
+    def pinned_chart(self) -> dict | None:
+        try:
+            data = json.loads(self.chart_pin_file.read_text())
+        except (OSError, ValueError):
+            return None
+        return data if isinstance(data, dict) and data.get("version") else None
+
+    def pin_chart_version(self) -> str:
+        """Resolve the chart version once and keep it, with its repository, in the lab's settings and state dir, so
+        values, scc and install use one version even when the repository publishes another mid-session."""
+        version = self.chart_version
+        from .chart import REPO_ENV
+
+        chosen = bool(self.settings.chart_repo or os.environ.get(REPO_ENV) or
+                      (self.pinned_chart() or {}).get("repo_chosen"))
+        wanted = {"repo": self.chart_repo, "version": version, "repo_chosen": chosen}
+        if self.pinned_chart() != wanted:
+            self.state_dir.mkdir(parents=True, exist_ok=True)
+            partial = self.chart_pin_file.with_suffix(".partial")
+            partial.write_text(json.dumps(wanted))
+            partial.replace(self.chart_pin_file)
+        self.settings = replace(self.settings, chart_version=version)
+        return version
+
+    def forget_chart_version(self) -> None:
+        self.chart_pin_file.unlink(missing_ok=True)
+
     def kube(self):
         from .kube import Kube
 
@@ -188,11 +269,12 @@ class Lab:
         """The cluster's Kubernetes gitVersion, e.g. v1.32.5."""
         return self.kube().request("GET", "/version")["gitVersion"]
 
-    def with_settings(self, **changes) -> "Lab":
+    def with_settings(self, **changes) -> Lab:
         settings = replace(self.settings, **changes)
         seat = self._seat if settings.namespace == self.namespace else _UNKNOWN  # the same project, the same seat
+        repo = self._repo if settings.chart_repo == self.settings.chart_repo else None
         return Lab(self.target, settings, self.api_client, state_dir_for(self.target, settings.namespace),
-                   self._practice, seat)
+                   self._practice, seat, repo)
 
     def describe(self) -> str:
         return f"{self.target.describe()}, project {self.namespace}"
@@ -230,7 +312,7 @@ def _practice_answers(server: str) -> None:
 
 def connect(kubeconfig: str | None = None, context: str | None = None, *, in_cluster: bool = False,
             namespace: str | None = None, release: str | None = None, chart_version: str | None = None,
-            profile: str | None = None, overrides: dict | None = None) -> Lab:
+            profile: str | None = None, overrides: dict | None = None, chart_repo: str | None = None) -> Lab:
     """Choose the target and settings. Nothing is sent to the cluster until a step runs."""
     target = resolve_target(kubeconfig, context, in_cluster)
     if target.is_practice:
@@ -238,8 +320,9 @@ def connect(kubeconfig: str | None = None, context: str | None = None, *, in_clu
     settings = Settings(
         namespace=namespace or target.context_namespace or DEFAULT_NAMESPACE,
         release=release or DEFAULT_RELEASE,
-        chart_version=chart_version or DEFAULT_CHART_VERSION,
+        chart_version=chart_version or None,
         profile=profile or "seed",
         overrides=dict(overrides or {}),
+        chart_repo=chart_repo or None,
     )
     return Lab(target, settings, _api_client(target), state_dir_for(target, settings.namespace))

@@ -12,9 +12,9 @@ import gzip
 import hashlib
 import io
 import os
-import threading
 import tarfile
-from datetime import datetime, timezone
+import threading
+from datetime import UTC, datetime
 from pathlib import Path
 
 import yaml
@@ -25,7 +25,7 @@ from . import commented_yaml
 CHARTS_DIR = Path(__file__).parent / "charts"
 REPO_CHART = "clearml"
 # Every file in a package carries this time, so packages (and their digests) depend on the source only.
-FIXED_TIME = datetime(2025, 3, 12, tzinfo=timezone.utc)
+FIXED_TIME = datetime(2025, 3, 12, tzinfo=UTC)
 
 
 def chart_versions(name: str = REPO_CHART) -> list[str]:
@@ -154,3 +154,42 @@ def _write_atomically(target: Path, data: bytes) -> None:
     partial = target.with_name(f".{target.name}.{os.getpid()}.{threading.get_ident()}.partial")  # per writer
     partial.write_bytes(data)
     os.replace(partial, target)
+
+
+class LoopbackRepository:
+    """A Helm chart repository directory served over plain HTTP on 127.0.0.1 (a free port), in a thread: what tests
+    and benchmarks point the lab at with --chart-repo, so nothing reaches the internet.
+
+        with LoopbackRepository(directory) as repo:   # repo.url == "http://127.0.0.1:<port>"
+            build_repository(directory, repo.url)
+    """
+
+    def __init__(self, directory: Path):
+        import functools
+        from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+
+        class Quiet(SimpleHTTPRequestHandler):
+            def log_message(self, *args):  # helm's requests are not news
+                pass
+
+        self.directory = Path(directory)
+        self.directory.mkdir(parents=True, exist_ok=True)
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=str(self.directory)))
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self._thread = threading.Thread(target=self.server.serve_forever, name="chart-repository", daemon=True)
+
+    def start(self) -> LoopbackRepository:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+        self._thread.join(10)
+
+    def __enter__(self) -> LoopbackRepository:
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()

@@ -11,11 +11,12 @@ from .base import Check, Step, StepResult
 def values_for(lab) -> dict:
     from ..profiles import merge_values, profile_values
 
-    return merge_values(profile_values(lab.settings.profile, lab.settings.chart_version), lab.settings.overrides)
+    return merge_values(profile_values(lab.settings.profile, lab.chart_version), lab.settings.overrides)
 
 
 def values_text(lab) -> str:
-    header = (f"# ClearML on OpenShift — profile {lab.settings.profile}, chart {lab.settings.chart_version}\n"
+    header = (f"# ClearML on OpenShift — profile {lab.settings.profile}, chart {lab.chart_version} from "
+              f"{lab.chart_repo}\n"
               f"# Written by clearml-lab; edit it, then run the values step's check.\n")
     return header + yaml.safe_dump(values_for(lab), sort_keys=False)
 
@@ -34,12 +35,12 @@ def pitfalls(lab, values: dict) -> list[Check]:
 
     notes = []
     given = dict(_leaves(values))
-    for fix in install_fixes(lab.settings.chart_version):
+    for fix in install_fixes(lab.chart_version):
         for key, wanted in _leaves(fix.values):
             ok = given.get(key) == wanted
             notes.append(Check(key, ok, str(given.get(key, "chart default")),
                                None if ok else f"set {key}: {wanted} ({fix.why})"))
-    major_minor = tuple(int(x) for x in lab.settings.chart_version.split(".")[:2])
+    major_minor = tuple(int(x) for x in lab.chart_version.split("-")[0].split(".")[:2])
     sa_note = ("core pods run as service account default; MongoDB and Redis as clearml-mongodb and clearml-redis"
                if major_minor < (7, 4) else
                "core pods run as clearml-apiserver, clearml-fileserver and clearml-webserver (since 7.4.0), so "
@@ -54,7 +55,7 @@ def workshop_fit(lab) -> list[Check]:
     """In a workshop, the instructor's SCC grants were computed for one chart version and profile; another choice
     may need grants the learner cannot make. A warning, not a failure: the scc step's check decides."""
     seat = lab.workshop
-    chosen = {"chart": lab.settings.chart_version, "profile": lab.settings.profile}
+    chosen = {"chart": lab.chart_version, "profile": lab.settings.profile}
     prepared = {"chart": seat.chart_version, "profile": seat.profile} if seat else {}
     differ = [f"{key} {prepared[key]} (you chose {chosen[key]})" for key in prepared
               if prepared[key] and prepared[key] != chosen[key]]
@@ -76,10 +77,15 @@ class Values(Step):
 
     def commands(self, lab) -> list[str]:
         return [f"cat > values.yaml   # profile {lab.settings.profile}, shown below",
-                f"helm template {lab.settings.release} clearml/clearml --version {lab.settings.chart_version} "
+                f"helm template {lab.settings.release} clearml/clearml --version {lab.chart_version} "
                 f"-f values.yaml --kube-version <cluster version>   # validate before installing"]
 
     def run(self, lab, on_line=None) -> StepResult:
+        try:
+            lab.pin_chart_version()  # resolved once, kept: scc and install use the same version
+        except LabError as err:
+            return StepResult(self.name, "run", False, str(err), fix="choose a chart version the repository serves "
+                              "(clearml-lab charts)", target=lab.describe())
         text = values_text(lab)
         path = lab.values_file
         changed = not path.exists() or path.read_text() != text
@@ -101,12 +107,26 @@ class Values(Step):
             return StepResult(self.name, "check", False, "no values.yaml yet.", fix="run this step",
                               target=lab.describe())
         text = path.read_text()
-        problems = lint(text, chart.default_values(lab.settings.chart_version))
-        checks = [Check(f"line {p.line}", p.severity != "error", p.message) for p in problems]
+        try:
+            version, repo = lab.chart_version, lab.chart_repo
+            keys = chart.chart_keys(version, repo)
+        except LabError as err:
+            return StepResult(self.name, "check", False, str(err), fix="choose a chart repository and version "
+                              "the lab can read (--chart-repo, clearml-lab charts)", target=lab.describe())
+        from ..profiles import profile_values
+
+        # A key the profile sets that this chart version lacks is reported as the profile's.
+        leaves = [key.split(".") for key, _ in _leaves(profile_values(lab.settings.profile, version))]
+        origin = {".".join(parts[:i]): f"profile {lab.settings.profile}" for parts in leaves
+                  for i in range(1, len(parts) + 1)}
+        problems = lint(text, keys, origin=origin)
+        checks = [Check(f"line {p.line}", False if p.severity == "error" else None, p.message) for p in problems]
+        if note := chart.source_note(repo):
+            checks.append(Check("chart repository", None, note))
         errors = [p for p in problems if p.severity == "error"]
         if not errors:
             try:
-                chart.render(lab.settings.chart_version, values_file=str(path), profile=None,
+                chart.render(version, repo=repo, values_file=str(path), profile=None,
                              release=lab.settings.release, namespace=lab.namespace,
                              kube_version=lab.server_version())
                 checks.append(Check("helm template", True, "the chart renders with these values"))
