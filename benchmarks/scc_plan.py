@@ -1,7 +1,10 @@
 """SCC planning time for the rendered 7.14.4 chart: rendered once, then only plan_grants is timed."""
 from __future__ import annotations
 
+import tempfile
+
 from clearml_lab.chart import render
+from clearml_lab.practice.chartrepo import LoopbackRepository, build_repository
 from clearml_lab.scc import plan_grants
 
 from figures import Figure, median_seconds
@@ -10,7 +13,10 @@ CHART_VERSION = "7.14.4"
 
 
 def measure(runs: int = 21) -> list[Figure]:
-    manifests = render(CHART_VERSION)
+    with tempfile.TemporaryDirectory(prefix="clearml-lab-bench-charts-") as tmp:
+        with LoopbackRepository(tmp) as repo:  # the practice charts from a loopback Helm repository
+            build_repository(tmp, repo.url)
+            manifests = render(CHART_VERSION, repo=repo.url)
     plans = []
     median, samples = median_seconds(lambda: plans.append(plan_grants(manifests, namespace="clearml")), runs)
     plan = plans[-1]

@@ -3,9 +3,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
-
-from .errors import LabError, UsageError
 
 
 def lab_from(args: argparse.Namespace):
@@ -18,7 +15,7 @@ def lab_from(args: argparse.Namespace):
     chart_version, profile = getattr(args, "chart_version", None), getattr(args, "profile", None)
     lab = connect(kubeconfig=getattr(args, "kubeconfig", None), context=getattr(args, "context", None),
                   namespace=namespace, release=getattr(args, "release", None),
-                  chart_version=chart_version, profile=profile)
+                  chart_version=chart_version, profile=profile, chart_repo=getattr(args, "chart_repo", None))
     return follow(lab, namespace_chosen=namespace is not None, chart_version_chosen=chart_version is not None,
                   profile_chosen=profile is not None)
 
@@ -115,21 +112,9 @@ def _act(action: str):
 
 
 def _lint_values(args) -> int:
-    from . import chart
-    from .lab import DEFAULT_CHART_VERSION
-    from .values import lint
+    from .chart_cli import lint_values  # the chart it lints against comes from the chart repository (chart_cli)
 
-    path = Path(args.file)
-    try:
-        text = path.read_text()
-    except OSError as err:
-        raise UsageError(f"cannot read {path}: {err.strerror}; give the path of a values.yaml.") from None
-    problems = lint(text, chart.default_values(getattr(args, "chart_version", None) or DEFAULT_CHART_VERSION))
-    for problem in problems:
-        print(problem.render(str(path)))
-    errors = sum(p.severity == "error" for p in problems)
-    print(f"{path}: {errors} error(s), {len(problems) - errors} warning(s)")
-    return 1 if errors else 0
+    return lint_values(args)
 
 
 def _diagnose(args) -> int:

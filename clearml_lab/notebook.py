@@ -72,7 +72,8 @@ def session(quiet: bool = False) -> Lab:
     lab = _connect(saved_choice())
     if not quiet:
         s = lab.settings
-        print(f"Acting on {lab.describe()} — chart {s.chart_version}, profile {s.profile}.")
+        chart = s.chart_version or (lab.pinned_chart() or {}).get("version") or "newest that fits (chosen at step 01)"
+        print(f"Acting on {lab.describe()} — chart {chart}, profile {s.profile}.")
         seat = seat_or_none(lab)
         if seat:
             print(seat.banner())

@@ -72,12 +72,12 @@ class Install(Step):
 
     def _helm_args(self, lab) -> list[str]:
         s = lab.settings
-        return ["upgrade", "--install", s.release, f"{REPO_NAME}/clearml", "--version", s.chart_version,
+        return ["upgrade", "--install", s.release, f"{REPO_NAME}/clearml", "--version", lab.chart_version,
                 "--namespace", lab.namespace, "-f", str(lab.values_file)]
 
     def commands(self, lab) -> list[str]:
         s = lab.settings
-        return [f"helm install -f values.yaml {s.release} {REPO_NAME}/clearml --version {s.chart_version} "
+        return [f"helm install -f values.yaml {s.release} {REPO_NAME}/clearml --version {lab.chart_version} "
                 f"--namespace {lab.namespace}"]
 
     def run(self, lab, on_line=None) -> StepResult:

@@ -166,8 +166,13 @@ class Prerequisites(Step):
         from .. import chart
 
         version = lab.server_version()
-        constraint = chart.chart_kube_version_range(lab.settings.chart_version)
-        label = f"chart {lab.settings.chart_version}"
+        try:  # the chosen (or kept) version, else the newest the chart repository serves that fits the cluster
+            chart_version = lab.chart_version
+            constraint = chart.chart_kube_version_range(chart_version, lab.chart_repo)
+        except LabError as err:
+            return Check("chart", False, str(err), "choose a chart repository and version the lab can read "
+                                                   "(--chart-repo, --chart-version; clearml-lab charts lists them)")
+        label = f"chart {chart_version}"
         if satisfies(version, constraint):
             return Check(label, True, f"accepts Kubernetes {version} ({constraint})")
         fix = "choose a chart version whose kubeVersion includes the cluster (--chart-version)"

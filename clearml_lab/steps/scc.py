@@ -42,7 +42,7 @@ def rendered_manifests(lab) -> list[dict]:
 
     if not lab.values_file.exists():
         raise LabError("there is no values.yaml yet: run the values step first.")
-    return chart.render(lab.settings.chart_version, values_file=str(lab.values_file), profile=None,
+    return chart.render(lab.chart_version, repo=lab.chart_repo, values_file=str(lab.values_file), profile=None,
                         release=lab.settings.release, namespace=lab.namespace, kube_version=lab.server_version())
 
 
