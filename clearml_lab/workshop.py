@@ -231,7 +231,7 @@ def learners(lab: Lab) -> dict[str, dict]:
 def _learner_lab(lab: Lab, project: dict) -> Lab:
     notes = project["metadata"].get("annotations") or {}
     return lab.with_settings(namespace=project["metadata"]["name"],
-                             chart_version=notes.get(CHART_VERSION, lab.settings.chart_version),
+                             chart_version=notes.get(CHART_VERSION, lab.chart_version),
                              profile=notes.get(PROFILE, lab.settings.profile))
 
 
@@ -313,7 +313,7 @@ def provision(lab: Lab, names: list[str], out_dir: Path | None = None, *, profil
             raise LabError(f"project {project_for(name)} already exists and is not learner {name}'s workshop "
                            f"project: choose another learner name, or delete that project first.")
     out = Path(out_dir) if out_dir else lab_home() / "workshop"
-    _package_charts({lab.settings.chart_version})
+    _package_charts({lab.chart_version}, lab.chart_repo)
     risky = risky_grants(kube, preflight_plan(lab, names))
     if risky and not allow_privileged:
         raise _refuse_host_access(profile, risky)
@@ -325,14 +325,14 @@ def provision(lab: Lab, names: list[str], out_dir: Path | None = None, *, profil
     return ProvisionResult(tuple(setups), lab.target.describe(), profile, tuple(notes))
 
 
-def _package_charts(versions: set[str]) -> None:
+def _package_charts(versions: set[str], repo: str | None = None) -> None:
     """Package each chart version once, before threads render it: the packaging of one process is not safe to run
     twice at the same time (its temporary file is named after the process)."""
     from . import chart
 
     for version in versions:
-        if version in chart.known_chart_versions():
-            chart.chart_package(version)
+        if version in chart.known_chart_versions(repo):
+            chart.chart_package(version, repo)
 
 
 def ensure_learner(lab: Lab, learner: str, out_dir: Path | None, *, allow_privileged: bool = True) -> LearnerSetup:
@@ -347,7 +347,7 @@ def ensure_learner(lab: Lab, learner: str, out_dir: Path | None, *, allow_privil
                 "apiVersion": "project.openshift.io/v1", "kind": "Project",
                 "metadata": {"name": ns, "annotations": {
                     "openshift.io/requester": learner, "openshift.io/display-name": f"ClearML lab of {learner}",
-                    LEARNER: learner, CHART_VERSION: lab.settings.chart_version, PROFILE: lab.settings.profile}}})
+                    LEARNER: learner, CHART_VERSION: lab.chart_version, PROFILE: lab.settings.profile}}})
             changes.append(f'project "{ns}" created')
         except ApiFailure as err:
             if err.code != 409:
@@ -423,7 +423,7 @@ def project_scc_grants(kube, ns: str) -> list[tuple[str, str]]:
 def _follow_settings(kube, lab: Lab, project: dict, changes: list[str]) -> None:
     """A project provisioned before with another profile or chart version: its annotations follow this run's."""
     notes = project["metadata"].get("annotations") or {}
-    wanted = {PROFILE: lab.settings.profile, CHART_VERSION: lab.settings.chart_version}
+    wanted = {PROFILE: lab.settings.profile, CHART_VERSION: lab.chart_version}
     differ = {k: v for k, v in wanted.items() if notes.get(k) != v}
     if not differ:
         return
@@ -472,7 +472,7 @@ def _contains(have, want) -> bool:
 def _render(lab: Lab, ns: str) -> list[dict]:
     from . import chart
 
-    return chart.render(lab.settings.chart_version, profile=lab.settings.profile,
+    return chart.render(lab.chart_version, repo=lab.chart_repo, profile=lab.settings.profile,
                         overrides=lab.settings.overrides or None, release=lab.settings.release, namespace=ns,
                         kube_version=lab.server_version())
 
@@ -563,7 +563,7 @@ def write_handout(lab: Lab, setup: LearnerSetup, out_dir: Path) -> LearnerSetup:
         f"- **Cluster**: {lab.target.server}",
         f"- **Your project**: `{ns}` (you are its admin; work only there — other projects cannot be created during "
         f"the workshop)",
-        f"- **Prepared for you**: chart {lab.settings.chart_version}, values profile {setup.profile}; SCC grants "
+        f"- **Prepared for you**: chart {lab.chart_version}, values profile {setup.profile}; SCC grants "
         f"{', '.join(setup.granted) or 'none'}",
         f"- **Your budget**: {hard['requests.storage']} of storage in {hard['persistentvolumeclaims']} volume claims, "
         f"{hard['pods']} pods (ResourceQuota {budget()['resource_quota']['name']}) — one ClearML install",
@@ -631,8 +631,8 @@ def progress(lab: Lab, only: list[str] | None = None) -> Progress:
         raise UsageError(f"there is no learner {', '.join(unknown)} in this workshop: choose among "
                          f"{', '.join(found) or '(none provisioned)'}.")
     found = {name: project for name, project in found.items() if not only or name in only}
-    _package_charts({(p["metadata"].get("annotations") or {}).get(CHART_VERSION, lab.settings.chart_version)
-                     for p in found.values()})
+    _package_charts({(p["metadata"].get("annotations") or {}).get(CHART_VERSION, lab.chart_version)
+                     for p in found.values()}, lab.chart_repo)
     with ThreadPoolExecutor(WORKERS) as pool:
         rows = list(pool.map(lambda item: _row(_learner_lab(lab, item[1]), item[0]), found.items()))
     return Progress(names, tuple(rows))
@@ -660,7 +660,7 @@ def _row(lab: Lab, learner: str) -> Row:
     from .steps.values import values_text
 
     release = _release(lab)
-    wanted_chart = f"clearml-{lab.settings.chart_version}"
+    wanted_chart = f"clearml-{lab.chart_version}"
     # The instructor's own copy of the values this project is judged by: the release's, else the workshop's plan.
     lab.values_file.parent.mkdir(parents=True, exist_ok=True)
     lab.values_file.write_text(_release_values(lab) if release else values_text(lab))
