@@ -200,13 +200,19 @@ def gather(lab, *, admin: str | None = None, credentials_secret: str | None = No
                        namespace_annotations=(project.get("metadata") or {}).get("annotations") or None,
                        openshift_version=ocp)
     by_sa = {sa.name: sa for sa in plan.service_accounts}
-    grants = tuple(GrantSpec(g.scc, g.service_account, tuple(by_sa[g.service_account].workloads),
-                             " ".join(by_sa[g.service_account].reasons)) for g in plan.grants())
+    grants = tuple(GrantSpec(g.scc, g.service_account, _granted_for(by_sa[g.service_account], g.scc),
+                             getattr(g, "reason", "") or " ".join(by_sa[g.service_account].reasons))
+                   for g in plan.grants())
     notes = tuple(f"{sa.name} ({', '.join(sa.workloads)}): no default SCC makes all its workloads work."
                   for sa in plan.service_accounts if sa.unsolvable)
     return BundleSpec(lab.namespace, settings.release, version, repository, settings.profile,
                       kube_version, discovery.api_versions, ocp, values, reasons, grants, admin, secret, notes,
                       profile_description(settings.profile))
+
+
+def _granted_for(sa_plan, scc: str) -> tuple[str, ...]:
+    """The workloads a grant of ``scc`` to this service account is for (all of its workloads, by default)."""
+    return tuple((getattr(sa_plan, "planned_for", None) or {}).get(scc) or sa_plan.workloads)
 
 
 def lab_layers(lab) -> list[tuple[dict, object]]:
