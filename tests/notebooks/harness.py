@@ -1,6 +1,6 @@
 """One fresh practice cluster for a run of the notebooks, and the environment their kernels get.
 
-Used by the nbval suite (notebooks/conftest.py), by the variant runs (tests/notebooks/test_variants.py) and by
+Used by the nbval suite (tests/notebooks/nbval_session.py), by the variant runs (tests/notebooks/test_variants.py) and by
 scripts/build_notebooks.py when it records the reference outputs — so all three see the same set-up.
 """
 from __future__ import annotations

@@ -1,5 +1,7 @@
-"""nbval runs these notebooks in order against one fresh practice cluster, started once the notebooks are
-collected; kernels inherit the environment set here."""
+"""A pytest plugin: nbval runs the recorded notebooks (tests/notebooks/recorded/) in order against one fresh
+practice cluster, started once the notebooks are collected; kernels inherit the environment set here.
+
+Loaded by tests/notebooks/conftest.py, and with `-p tests.notebooks.nbval_session` by a run on a copy elsewhere."""
 import os
 
 from tests.notebooks.harness import practice_session
@@ -15,5 +17,7 @@ def pytest_collection_finish(session):
 
 
 def pytest_sessionfinish(session, exitstatus):
+    global _session
     if _session is not None:
         _session.__exit__(None, None, None)
+        _session = None

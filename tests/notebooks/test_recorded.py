@@ -1,0 +1,112 @@
+"""Issue 14, item 1: learners get clean notebooks; nbval compares recorded copies of the very same cells.
+
+notebooks/ ships what scripts/build_notebooks.py writes, without outputs or execution counts; the build's --execute
+records the same notebooks, run, into tests/notebooks/recorded/, which is all nbval collects. nbval skips a cell
+whose reference has no execution count, so every recorded code cell must have one — and an edited recorded output
+must make nbval fail, which the last test proves against a real run."""
+import importlib.util
+import io
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+SHIPPED = sorted((ROOT / "notebooks").rglob("*.ipynb"))
+SHIPPED = [p for p in SHIPPED if ".ipynb_checkpoints" not in p.parts]
+RECORDED = ROOT / "tests" / "notebooks" / "recorded"
+
+
+def _build_module():
+    spec = importlib.util.spec_from_file_location("build_notebooks", ROOT / "scripts" / "build_notebooks.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _id(path: Path) -> str:
+    return str(path.relative_to(ROOT / "notebooks"))
+
+
+def _shape(cell) -> tuple:
+    return cell.get("id"), cell.cell_type, cell.source, tuple(cell.metadata.get("tags", ()))
+
+
+def test_every_notebook_of_the_build_is_shipped_and_nothing_else():
+    build = _build_module()
+    assert sorted(f"{name}.ipynb" for name in build.NOTEBOOKS) == sorted(_id(p) for p in SHIPPED)
+    assert len([p for p in SHIPPED if re.fullmatch(r"\d\d_.*\.ipynb", p.name)]) == 11
+
+
+@pytest.mark.parametrize("path", SHIPPED, ids=_id)
+def test_shipped_notebook_is_the_clean_build_of_its_source(path):
+    build = _build_module()
+    text = path.read_text()
+    assert text == nbformat.writes(build.notebook(_id(path)[:-len(".ipynb")])) + "\n", \
+        f"{_id(path)} differs from scripts/build_notebooks.py: run it (without outputs) again"
+    nb = nbformat.reads(text, as_version=4)
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            assert cell.outputs == [] and cell.execution_count is None, _id(path)
+    assert "widgets" not in nb.metadata
+
+
+@pytest.mark.parametrize("path", SHIPPED, ids=_id)
+def test_recorded_copy_has_the_same_cells_each_run_with_an_execution_count(path):
+    recorded = RECORDED / _id(path)
+    assert recorded.exists(), f"no recorded copy of {_id(path)}: run scripts/build_notebooks.py --execute"
+    shipped, reference = (nbformat.read(p, as_version=4) for p in (path, recorded))
+    assert [_shape(c) for c in reference.cells] == [_shape(c) for c in shipped.cells], \
+        f"{_id(path)}: the recorded copy is of other cells; record again (scripts/build_notebooks.py --execute)"
+    unrun = [i for i, c in enumerate(reference.cells) if c.cell_type == "code" and c.execution_count is None]
+    assert unrun == [], f"{_id(path)}: nbval would not compare cells {unrun}"
+
+
+def test_the_git_filter_gives_back_the_shipped_notebook_after_a_learner_ran_it():
+    build = _build_module()
+    path = ROOT / "notebooks" / "02_project.ipynb"
+    nb = nbformat.read(path, as_version=4)
+    for count, cell in enumerate(c for c in nb.cells if c.cell_type == "code"):
+        cell.execution_count = count + 1
+        cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text="Acting on a cluster\n")]
+        cell.metadata["scrolled"] = True
+    nb.metadata["widgets"] = {"application/vnd.jupyter.widget-state+json": {"state": {}}}
+    nb.metadata["language_info"] = {"name": "python", "version": "3.11.7", "pygments_lexer": "ipython3"}
+    ran = io.StringIO(nbformat.writes(nb))
+    out = io.StringIO()
+    build.strip(ran, out)
+    assert out.getvalue() == path.read_text()
+    garbage = io.StringIO()
+    build.strip(io.StringIO("<<<<<<< not json"), garbage)
+    assert garbage.getvalue() == "<<<<<<< not json"
+
+
+def test_the_git_filter_is_declared_for_the_learners_notebooks():
+    attributes = (ROOT / "notebooks" / ".gitattributes").read_text()
+    assert re.search(r"^\*\.ipynb\s+filter=clearml-lab-notebook\b", attributes, re.M)
+    assert "clearml-lab-notebook" in (ROOT / "Makefile").read_text()
+
+
+@pytest.mark.cluster
+def test_nbval_fails_when_one_recorded_output_is_edited(tmp_path):
+    source = RECORDED / "00_welcome_and_prerequisites.ipynb"
+    nb = json.loads(source.read_text())
+    code = [i for i, c in enumerate(nb["cells"]) if c["cell_type"] == "code"]
+    edited = next(i for i in code if "nb.session()" in "".join(nb["cells"][i]["source"]))
+    stream = next(o for o in nb["cells"][edited]["outputs"] if o.get("output_type") == "stream")
+    stream["text"] = [line.replace("chart 7.14.4", "chart 7.99.9") for line in stream["text"]]
+    assert "chart 7.99.9" in "".join(stream["text"])
+    copy = tmp_path / source.name
+    copy.write_text(json.dumps(nb))
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-p", "tests.notebooks.nbval_session",
+         "-c", str(ROOT / "pyproject.toml"), "--rootdir", str(tmp_path), "-rf", str(copy)],
+        cwd=ROOT, capture_output=True, text=True, timeout=600)
+    summary = done.stdout.strip().splitlines()[-1]
+    assert done.returncode == 1, done.stdout[-3000:]
+    assert re.search(rf"1 failed, {len(code) - 1} passed", summary), done.stdout[-3000:]
+    assert f"::Cell {code.index(edited)}" in done.stdout and "7.99.9" in done.stdout
