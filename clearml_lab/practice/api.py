@@ -410,8 +410,6 @@ class Api:
         meta.pop("generation", None)
         if rt.generation:
             meta["generation"] = old_meta.get("generation", 1)
-            if req.subresource in ("", "scale") and _spec_of(new) != _spec_of(current):
-                meta["generation"] += 1
         if not req.subresource:
             admission.keep_allocated(rt, req.name, current, new)
             admission.apply_declared_defaults(rt.kind, new)
@@ -419,11 +417,18 @@ class Api:
             if rt.name == "pods":
                 check_pod_update(rt, req.name, current, new)
             new = self._admit(req, new, current)
+        # The spec is compared once defaulted, as the apiserver's PrepareForUpdate sees it: a patch that drops a
+        # defaulted field (helm 3 replacing a StatefulSet's volumeClaimTemplates) changes no generation.
+        if rt.generation and req.subresource in ("", "scale") and _spec_of(new) != _spec_of(current):
+            new["metadata"]["generation"] = old_meta.get("generation", 1) + 1
         if not applied:
             record_update(current, new, manager=req.field_manager, schema=self._schema(rt), schemas=self.schemas,
                           api_version=rt.api_version, subresource=req.subresource)
-        if _strip(new) == _strip(current) and new["metadata"].get("managedFields") == old_meta.get("managedFields"):
-            return current  # a no-op write keeps its resourceVersion and wakes nobody
+        if _strip(new) == _strip(current) and _untimed(new) == _untimed(current):
+            # A no-op write keeps its resourceVersion and wakes nobody. Managers' timestamps alone do not make a
+            # change (the apiserver's IgnoreManagedFieldsTimestampsTransformer, Kubernetes 1.27+): an apply whose
+            # atomic list differs from the stored one only by defaults is one.
+            return current
         if meta.get("deletionTimestamp") and not meta.get("finalizers") and not _namespace_finalizers(rt, new):
             return self._persist(req, [("delete", rt.name, new)])[0]
         return self._persist(req, [("put", rt.name, new)])[0]
@@ -628,6 +633,10 @@ def _spec_of(obj: dict) -> dict:
 def _strip(obj: dict) -> dict:
     meta = {k: v for k, v in obj.get("metadata", {}).items() if k not in ("managedFields", "resourceVersion")}
     return {**obj, "metadata": meta}
+
+
+def _untimed(obj: dict) -> list:
+    return [{k: v for k, v in e.items() if k != "time"} for e in obj["metadata"].get("managedFields") or []]
 
 
 def _namespace_finalizers(rt: ResourceType, obj: dict) -> bool:

@@ -1,6 +1,7 @@
 """Object schemas: the upstream Kubernetes definitions (from the kubernetes-validate package) for the emulated
-release plus the OpenShift ones in data/openshift_schemas.yaml. Used for unknown-field checks, strategic-merge
-keys and the OpenAPI documents."""
+release plus the OpenShift ones in data/openshift_schemas.yaml, with the defaults of list keys that upstream
+publishes (data/schema_defaults.yaml). Used for unknown-field checks, strategic-merge keys, server-side apply's list
+and map types, and the OpenAPI documents."""
 from __future__ import annotations
 
 import importlib.util
@@ -27,11 +28,22 @@ def _schema_dir(kubernetes: str) -> Path:
     return available[-1][1]
 
 
+def _minor(version: str) -> tuple[int, ...]:
+    return tuple(int(x) for x in version.split(".")[:2])
+
+
 @cache
 def definitions(kubernetes: str) -> dict:
     defs = json.loads((_schema_dir(kubernetes) / "_definitions.json").read_text())["$defs"]
     openshift = {k: v for k, v in load_data("openshift_schemas.yaml").items() if not k.startswith("_")}
-    return {**defs, **openshift}
+    out = {**defs, **openshift}
+    for entry in load_data("schema_defaults.yaml"):
+        if entry.get("since") and _minor(kubernetes) < _minor(str(entry["since"])):
+            continue
+        prop = (out.get(entry["definition"]) or {}).get("properties", {}).get(entry["property"])
+        if isinstance(prop, dict):
+            prop["default"] = entry["default"]
+    return out
 
 
 class Schemas:
@@ -61,6 +73,37 @@ class Schemas:
 
     def items(self, schema: dict) -> dict:
         return self.resolve(self.resolve(schema).get("items") or {})
+
+    def _extension(self, schema: dict | None, name: str):
+        # An extension sits beside a field's $ref (a Deployment's selector) or in the definition itself.
+        if not schema:
+            return None
+        return schema[name] if name in schema else self.resolve(schema).get(name)
+
+    def list_type(self, schema: dict | None) -> tuple[str, tuple[str, ...]]:
+        """How server-side apply treats a list: ("map", keys), ("set", ()) or ("atomic", ()). Without
+        x-kubernetes-list-type, a list the strategic patch merges on a key is a map on that key and one it merges
+        without a key a set, as the apiserver converts its OpenAPI; any other list is atomic."""
+        kind = self._extension(schema, "x-kubernetes-list-type")
+        if kind == "map":
+            return "map", tuple(self._extension(schema, "x-kubernetes-list-map-keys") or ())
+        if kind in ("set", "atomic"):
+            return kind, ()
+        if "merge" in (self._extension(schema, "x-kubernetes-patch-strategy") or "").split(","):
+            key = self._extension(schema, "x-kubernetes-patch-merge-key")
+            return ("map", (key,)) if key else ("set", ())
+        return "atomic", ()
+
+    def atomic_map(self, schema: dict | None) -> bool:
+        """A map (or struct) owned and replaced as a whole (x-kubernetes-map-type: atomic, e.g. a LabelSelector)."""
+        return self._extension(schema, "x-kubernetes-map-type") == "atomic"
+
+    def field_default(self, schema: dict | None, key: str) -> tuple[bool, object]:
+        """(True, value) when the object schema declares a default for ``key``."""
+        prop = (self.resolve(schema).get("properties") or {}).get(key)
+        if isinstance(prop, dict) and "default" in prop:
+            return True, prop["default"]
+        return False, None
 
     def unknown_fields(self, obj, schema_name: str, *, prune: bool = False) -> list[str]:
         """Dotted paths of fields the schema does not define, as the apiserver's strict decoding reports them.
