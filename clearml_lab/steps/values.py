@@ -9,16 +9,16 @@ from .base import Check, Step, StepResult
 
 
 def values_for(lab) -> dict:
-    from ..profiles import merge_values, profile_values
+    """The profile, then the chart version's fixes, then the learner's values (form and hand edits): values_layers."""
+    from ..values_layers import layers
 
-    return merge_values(profile_values(lab.settings.profile, lab.chart_version), lab.settings.overrides)
+    return layers(lab).values
 
 
 def values_text(lab) -> str:
-    header = (f"# ClearML on OpenShift — profile {lab.settings.profile}, chart {lab.chart_version} from "
-              f"{lab.chart_repo}\n"
-              f"# Written by clearml-lab; edit it, then run the values step's check.\n")
-    return header + yaml.safe_dump(values_for(lab), sort_keys=False)
+    from ..values_layers import layers
+
+    return layers(lab).text()
 
 
 def _leaves(values: dict, prefix: str = ""):
@@ -86,7 +86,10 @@ class Values(Step):
         except LabError as err:
             return StepResult(self.name, "run", False, str(err), fix="choose a chart version the repository serves "
                               "(clearml-lab charts)", target=lab.describe())
-        text = values_text(lab)
+        from ..values_layers import layers
+
+        layered = layers(lab)  # keeps what the learner typed in the form or changed in values.yaml by hand
+        text = layered.text()
         path = lab.values_file
         changed = not path.exists() or path.read_text() != text
         if changed:
@@ -96,6 +99,8 @@ class Values(Step):
             tmp.replace(path)  # atomic: a half-written values.yaml is never left behind
         result = self.check(lab)
         summary = (f"wrote {path}" if changed else f"{path} is already up to date") + "; " + result.summary
+        if layered.learner_keys:
+            summary += " Kept your values: " + ", ".join(layered.learner_keys) + "."
         return StepResult(self.name, "run", result.ok, summary, result.checks, changed=changed,
                           output=tuple(text.splitlines()), fix=result.fix, target=lab.describe())
 
