@@ -12,12 +12,15 @@ ready, what is awaited, elapsed), closed when the wait ends.
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import yaml
 from IPython.display import display
 
 from . import steps
+from .errors import LabError
 from .lab import Lab, connect, lab_home
+from .values_layers import leaves
 
 ENV_OVERRIDES = {"chart_version": "CLEARML_LAB_CHART_VERSION", "profile": "CLEARML_LAB_PROFILE",
                  "namespace": "CLEARML_LAB_NAMESPACE"}
@@ -74,6 +77,7 @@ def session(quiet: bool = False) -> Lab:
         s = lab.settings
         chart = s.chart_version or (lab.pinned_chart() or {}).get("version") or "newest that fits (chosen at step 01)"
         print(f"Acting on {lab.describe()} — chart {chart}, profile {s.profile}.")
+        values_link(lab)
         seat = seat_or_none(lab)
         if seat:
             print(seat.banner())
@@ -212,34 +216,76 @@ def target_picker():
     return box
 
 
+def values_link(lab: Lab) -> Path | None:
+    """In JupyterLab, ``values.yaml`` beside the notebook links to this project's values file, so the file browser
+    shows it and a learner can edit it there (a file of that name the learner made is never replaced)."""
+    notebook = os.environ.get("JPY_SESSION_NAME")  # set by the Jupyter server for a notebook's kernel
+    if not notebook:
+        return None
+    link, target = Path(notebook).parent / "values.yaml", lab.values_file
+    try:
+        if link.is_symlink() and Path(os.readlink(link)) == target:
+            return link
+        if link.exists() and not link.is_symlink():
+            return None
+        link.unlink(missing_ok=True)
+        link.symlink_to(target)
+    except OSError:  # a read-only folder: the path in the form's text still says where the file is
+        return None
+    return link
+
+
 def values_form(lab: Lab):
-    """Notebook 03's form: profile and overrides (YAML); writes values.yaml and shows it validated."""
+    """Notebook 03's form: the profile and your values (YAML) — the ones you typed here before and the ones you
+    changed in values.yaml by hand. Writing keeps exactly these as yours, on top of the profile and its fixes."""
+    from html import escape
+
     import ipywidgets as widgets
 
     from .lab import PROFILES
+    from .values_layers import layers, learner_values
 
+    try:
+        yours = learner_values(lab)
+        problem = ""
+    except LabError as err:  # values.yaml does not parse: say so, and never overwrite it from here
+        yours, problem = dict(lab.settings.overrides or {}), str(err)
     profile = widgets.Dropdown(options=PROFILES, value=lab.settings.profile, description="Profile")
-    overrides = widgets.Textarea(value=yaml.safe_dump(lab.settings.overrides) if lab.settings.overrides else "",
-                                 placeholder="overrides, e.g.\nfileserver:\n  storage:\n    data:\n      size: 20Gi",
+    overrides = widgets.Textarea(value=yaml.safe_dump(yours, sort_keys=False) if yours else "",
+                                 placeholder="your values, e.g.\nfileserver:\n  storage:\n    data:\n      size: 20Gi",
                                  layout=widgets.Layout(width="60%", height="100px"))
     write = widgets.Button(description="Write values.yaml", button_style="primary")
-    result = widgets.HTML()
+    link = values_link(lab)
+    where = widgets.HTML(f'<small>The file: <a href="{escape(link.name)}" target="_blank">values.yaml</a> '
+                         f"(beside this notebook in the file browser)</small>" if link else
+                         f"<small>The file: <code>{escape(str(lab.values_file))}</code></small>")
+    result = widgets.HTML(f"❌ {escape(problem)}" if problem else "")
 
     def on_write(_):
         try:
             extra = yaml.safe_load(overrides.value or "") or {}
             if not isinstance(extra, dict):
-                raise ValueError("overrides must be a mapping of keys")
+                raise ValueError("your values must be a mapping of keys")
             chosen = lab.with_settings(profile=profile.value, overrides=extra)
+            text = layers(chosen, form=extra).text()  # the form's values replace the earlier ones as a whole
+            chosen.values_file.parent.mkdir(parents=True, exist_ok=True)
+            tmp = chosen.values_file.with_suffix(".tmp")
+            tmp.write_text(text)
+            tmp.replace(chosen.values_file)
             outcome = steps.get("values").run(chosen)
             remember(profile=profile.value, overrides=extra or None)
-            result.value = "<pre>" + outcome.render_text().replace("<", "&lt;") + "</pre>"
+            lab.settings = chosen.settings  # the step card below acts with what the form chose
+            result.value = "<pre>" + escape(outcome.render_text()) + "</pre>"
         except (ValueError, yaml.YAMLError) as err:
-            result.value = f"❌ overrides: {err}"
+            result.value = f"❌ your values: {escape(str(err))}"
+        except LabError as err:
+            result.value = f"❌ {escape(str(err))}"
 
     write.on_click(on_write)
-    box = widgets.VBox([profile, overrides, write, result])
-    box.text = f"Profile: {lab.settings.profile}; overrides: {lab.settings.overrides or 'none'}"
+    box = widgets.VBox([profile, overrides, write, where, result])
+    box.profile, box.overrides, box.write, box.result = profile, overrides, write, result  # for code and tests
+    keys = leaves(yours) if yours else []
+    box.text = f"Profile: {lab.settings.profile}; your values: {', '.join(keys) if keys else 'none'}."
     show(box)
     return box
 
