@@ -72,6 +72,147 @@ def _settled(kind: str, name: str, pods: dict, claims: dict | None) -> bool:
     return False
 
 
+def _ready(pod: dict) -> bool:
+    return any(c.get("type") == "Ready" and c.get("status") == "True"
+               for c in (pod.get("status") or {}).get("conditions") or [])
+
+
+def _owner(obj: dict, by_name: dict) -> dict | None:
+    for ref in (obj.get("metadata") or {}).get("ownerReferences") or []:
+        if ref.get("controller"):
+            return by_name.get((ref.get("kind"), ref.get("name")))
+    return None
+
+
+def _images(spec: dict) -> dict[str, str]:
+    return {c["name"]: c.get("image", "") for c in (spec.get("initContainers") or []) + (spec.get("containers") or [])}
+
+
+def _not_ready_reason(pod: dict) -> str:
+    for _container, _image, state in _container_states(pod):
+        if state and state != "PodInitializing":
+            return state
+    status = pod.get("status") or {}
+    waiting = [c.get("reason") for c in status.get("conditions") or [] if c.get("status") == "False" and c.get("reason")]
+    return waiting[0] if waiting else status.get("phase", "Pending")
+
+
+def _revision_case(pod: dict, by_name: dict, rule: dict) -> dict | None:
+    """Fields for pod-on-old-revision: the pod belongs to a StatefulSet with the rule's policy, was made from an
+    older revision than the spec's, and is not Ready."""
+    sts = _owner(pod, by_name)
+    if not sts or sts.get("kind") != "StatefulSet" or _ready(pod):
+        return None
+    if (sts.get("spec") or {}).get("podManagementPolicy", "OrderedReady") != rule["policy"]:
+        return None
+    update = (sts.get("status") or {}).get("updateRevision")
+    revision = ((pod.get("metadata") or {}).get("labels") or {}).get("controller-revision-hash")
+    if not update or not revision or revision == update:
+        return None
+    now = _images((sts.get("spec") or {}).get("template", {}).get("spec") or {})
+    was = _images(pod.get("spec") or {})
+    changed = [f"{was[c]} → {now[c]}" for c in was if c in now and was[c] != now[c]]
+    change = "image " + ", ".join(changed) if changed else f"revision {revision}, the spec is at {update}"
+    return {"pod": pod["metadata"]["name"], "name": sts["metadata"]["name"], "change": change}
+
+
+def _release_of(obj: dict) -> str:
+    meta = obj.get("metadata") or {}
+    return ((meta.get("annotations") or {}).get("meta.helm.sh/release-name")
+            or (meta.get("labels") or {}).get("app.kubernetes.io/instance") or "<release>")
+
+
+def _rollout_cases(workloads: list[dict], pods: list[dict], by_name: dict, namespace: str) -> list[tuple[str, dict]]:
+    """(subject, fields) for each Deployment or StatefulSet whose rollout waits on a new pod that is not Ready."""
+    cases = []
+    for w in workloads:
+        kind, name = w.get("kind"), w["metadata"]["name"]
+        if kind == "Deployment":
+            sets = [r for r in workloads if r.get("kind") == "ReplicaSet" and (_owner(r, by_name) or {}).get(
+                "metadata", {}).get("name") == name and (_owner(r, by_name) or {}).get("kind") == "Deployment"]
+            if len(sets) < 2:
+                continue
+            revision = lambda r: int(((r["metadata"].get("annotations") or {})
+                                      .get("deployment.kubernetes.io/revision")) or 0)
+            newest = max(sets, key=revision)
+            old = [r for r in sets if r is not newest and ((r.get("status") or {}).get("replicas") or 0)]
+            if not old:
+                continue
+            waiting = [p for p in pods if (_owner(p, by_name) or {}).get("metadata", {}).get("name")
+                       == newest["metadata"]["name"] and not _ready(p)]
+            serving = sum((r.get("status") or {}).get("readyReplicas") or 0 for r in old)
+            rev, old_rev = revision(newest), max(revision(r) for r in old)
+            back = f"helm rollback {_release_of(w)} -n {namespace} (or oc rollout undo deployment/{name} -n {namespace})"
+        elif kind == "StatefulSet":
+            owned = [p for p in pods if _owner(p, by_name) is w]
+            status = w.get("status") or {}
+            update, current = status.get("updateRevision"), status.get("currentRevision")
+            if not update or update == current:
+                continue
+            waiting = [p for p in owned if not _ready(p)
+                       and (p["metadata"].get("labels") or {}).get("controller-revision-hash") == update]
+            serving = sum(1 for p in owned if _ready(p))
+            rev, old_rev = update, current
+            back = f"helm rollback {_release_of(w)} -n {namespace}"
+        else:
+            continue
+        if not waiting:
+            continue
+        pod = waiting[0]
+        cases.append((f"{kind}/{name}", {
+            "kind": kind, "name": name, "revision": rev, "pod": pod["metadata"]["name"],
+            "reason": _not_ready_reason(pod), "back_command": back,
+            "serving": f"; the old revision {old_rev} keeps serving with {serving} ready pod(s)" if serving else ""}))
+    return cases
+
+
+def _field_paths(fields: dict, prefix: str = "") -> list[str]:
+    """Readable leaf paths of a managedFields fieldsV1 tree: .spec.template.spec.containers[name="x"].image."""
+    import json
+
+    paths = []
+    for key, sub in fields.items():
+        if key == ".":
+            continue
+        if key.startswith("f:"):
+            path = f"{prefix}.{key[2:]}"
+        elif key.startswith("k:"):
+            try:
+                item = json.loads(key[2:])
+                path = prefix + "[" + ",".join(f'{k}="{v}"' for k, v in item.items()) + "]"
+            except ValueError:
+                path = f"{prefix}[{key[2:]}]"
+        elif key.startswith("v:"):
+            path = f"{prefix}[{key[2:]}]"
+        else:
+            continue
+        paths += _field_paths(sub, path) if sub else [path]
+    return paths
+
+
+def _managed_cases(workloads: list[dict], rule: dict) -> list[tuple[str, dict]]:
+    cases = []
+    for w in workloads:
+        if w.get("kind") not in ("Deployment", "StatefulSet"):
+            continue
+        meta = w.get("metadata") or {}
+        if (meta.get("labels") or {}).get("app.kubernetes.io/managed-by") != "Helm":
+            continue
+        for entry in meta.get("managedFields") or []:
+            manager = entry.get("manager", "")
+            if entry.get("operation") != "Update" or not re.search(rule["manager"], manager) \
+                    or entry.get("subresource"):
+                continue
+            spec = (entry.get("fieldsV1") or {}).get("f:spec")
+            if not spec:
+                continue
+            paths = _field_paths(spec, ".spec")
+            shown = ", ".join(paths[:3]) + (f" and {len(paths) - 3} more" if len(paths) > 3 else "")
+            cases.append((f"{w['kind']}/{meta['name']}", {"kind": w["kind"], "name": meta["name"], "manager": manager,
+                                                          "fields": shown, "release": _release_of(w)}))
+    return cases
+
+
 def explain(namespace: str, *, events: list[dict] = (), pods: list[dict] | None = None, workloads: list[dict] = (),
             logs: dict[tuple[str, str], str] | None = None, helm_output: str = "",
             grant_hint: Callable[[dict], str | None] | None = None,
@@ -113,8 +254,14 @@ def explain(namespace: str, *, events: list[dict] = (), pods: list[dict] | None 
             add(rule, f"{kind}/{name}", fields)
             break
 
+    revision_rules = [r for r in rules() if r["evidence"] == "revision"]
     for pod in pods or ():
         pod_name = pod["metadata"]["name"]
+        stale = next(((r, f) for r in revision_rules if (f := _revision_case(pod, by_name, r))), None)
+        if stale:
+            # The spec has moved past this pod: what its containers show is old news, and the fix is in place.
+            add(stale[0], f"Pod/{pod_name}", stale[1])
+            continue
         for container, image, state in _container_states(pod):
             fields = {"pod": pod_name, "container": container, "image": image, "sa": _pod_sa(pod)}
             log = logs.get((pod_name, container), "")
@@ -129,6 +276,13 @@ def explain(namespace: str, *, events: list[dict] = (), pods: list[dict] | None 
                     add(rule, f"Pod/{pod_name}", {**fields, **match.groupdict()})
                     break
 
+    for rule in rules():
+        if rule["evidence"] == "rollout" and pods is not None:
+            for subject, fields in _rollout_cases(list(workloads), list(pods), by_name, namespace):
+                add(rule, subject, fields)
+        elif rule["evidence"] == "managed":
+            for subject, fields in _managed_cases(list(workloads), rule):
+                add(rule, subject, fields)
     for rule in rules():
         if rule["evidence"] == "helm" and helm_output:
             match = re.search(rule["message"], helm_output)

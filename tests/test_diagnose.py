@@ -113,3 +113,85 @@ def test_events_about_pods_gone_or_ready_and_claims_bound_are_history():
     pending = {"metadata": {"name": "c"}, "status": {"phase": "Pending"}}
     assert explain(NS, events=[binding], pods=[waiting], claims=[bound]) == []
     assert len(explain(NS, events=[binding], pods=[waiting], claims=[pending])) == 1
+
+
+# ---- advice from the spec and state as they are now --------------------------------------------------------
+
+def _redis(policy="OrderedReady", image="docker.io/bitnamilegacy/redis:7.0.9-debian-11-r1"):
+    return {"kind": "StatefulSet", "metadata": {"name": "clearml-redis-master", "uid": "sts"},
+            "spec": {"podManagementPolicy": policy,
+                     "template": {"spec": {"containers": [{"name": "redis", "image": image}]}}},
+            "status": {"currentRevision": "clearml-redis-master-old", "updateRevision": "clearml-redis-master-new"}}
+
+
+def _redis_pod(revision, image="docker.io/bitnami/redis:7.0.9-debian-11-r1", reason="ImagePullBackOff"):
+    pod = _pod("clearml-redis-master-0", "redis", image, reason, sa="clearml-redis")
+    pod["metadata"].update(labels={"controller-revision-hash": revision},
+                           ownerReferences=[{"kind": "StatefulSet", "name": "clearml-redis-master",
+                                             "controller": True}])
+    pod["spec"]["containers"] = [{"name": "redis", "image": image}]
+    pod["status"]["conditions"] = [{"type": "Ready", "status": "False", "reason": "ContainersNotReady"}]
+    return pod
+
+
+def test_a_fix_already_in_the_spec_is_not_advised_again_the_stuck_pod_is_named_with_the_command():
+    found = explain(NS, pods=[_redis_pod("clearml-redis-master-old")], workloads=[_redis()])
+    assert [d.rule for d in found] == ["pod-on-old-revision"]
+    (d,) = found
+    assert "bitnamilegacy" not in d.fix and "redis.image.repository" not in d.fix
+    assert d.fix.endswith("oc delete pod clearml-redis-master-0 -n clearml")
+    assert "docker.io/bitnami/redis:7.0.9-debian-11-r1 → docker.io/bitnamilegacy/redis:7.0.9-debian-11-r1" in d.cause
+
+
+def test_without_the_fix_in_the_spec_the_image_advice_stands():
+    sts = _redis(image="docker.io/bitnami/redis:7.0.9-debian-11-r1")
+    sts["status"]["currentRevision"] = sts["status"]["updateRevision"]
+    found = explain(NS, pods=[_redis_pod("clearml-redis-master-new")], workloads=[sts])
+    assert [d.rule for d in found] == ["image-removed-bitnami"]
+
+
+def test_a_parallel_statefulset_replaces_its_stuck_pod_itself_so_no_delete_is_advised():
+    found = explain(NS, pods=[_redis_pod("clearml-redis-master-old")], workloads=[_redis(policy="Parallel")])
+    assert "pod-on-old-revision" not in [d.rule for d in found]
+
+
+def test_a_deployment_rollout_waiting_on_an_unready_new_pod_names_it_and_the_way_back():
+    deploy = {"kind": "Deployment", "metadata": {"name": "clearml-apiserver", "uid": "d",
+                                                 "labels": {"app.kubernetes.io/managed-by": "Helm"},
+                                                 "annotations": {"meta.helm.sh/release-name": "clearml"}}}
+    owner = [{"kind": "Deployment", "name": "clearml-apiserver", "controller": True}]
+    old = {"kind": "ReplicaSet", "metadata": {"name": "clearml-apiserver-aaa", "ownerReferences": owner,
+                                              "annotations": {"deployment.kubernetes.io/revision": "1"}},
+           "status": {"replicas": 1, "readyReplicas": 1}}
+    new = {"kind": "ReplicaSet", "metadata": {"name": "clearml-apiserver-bbb", "ownerReferences": owner,
+                                              "annotations": {"deployment.kubernetes.io/revision": "2"}},
+           "status": {"replicas": 1}}
+    pod = _pod("clearml-apiserver-bbb-x1", "clearml-apiserver", "allegroai/clearml:9.9.9", "ImagePullBackOff")
+    pod["metadata"]["ownerReferences"] = [{"kind": "ReplicaSet", "name": "clearml-apiserver-bbb", "controller": True}]
+    found = explain(NS, pods=[pod], workloads=[deploy, old, new])
+    assert [d.rule for d in found] == ["rollout-waiting", "image-pull"]
+    d = found[0]
+    assert "revision 2 waits: its new pod clearml-apiserver-bbb-x1 is not Ready (ImagePullBackOff)" in d.cause
+    assert "old revision 1 keeps serving with 1 ready pod(s)" in d.cause
+    assert "helm rollback clearml -n clearml" in d.fix
+
+
+def test_fields_written_by_kubectl_outside_helm_are_a_conflict_waiting_to_happen():
+    managed = [{"manager": "helm", "operation": "Apply", "fieldsV1": {"f:spec": {"f:replicas": {}}}},
+               {"manager": "kubectl", "operation": "Update", "fieldsV1": {"f:spec": {"f:template": {"f:spec": {
+                   "f:containers": {'k:{"name":"clearml-apiserver"}': {".": {}, "f:image": {}}}}}}}}]
+    deploy = {"kind": "Deployment", "metadata": {"name": "clearml-apiserver", "managedFields": managed,
+                                                 "labels": {"app.kubernetes.io/managed-by": "Helm",
+                                                            "app.kubernetes.io/instance": "clearml"}}}
+    (d,) = explain(NS, pods=[], workloads=[deploy])
+    assert d.rule == "field-manager-conflict"
+    assert '.spec.template.spec.containers[name="clearml-apiserver"].image were last written by "kubectl"' in d.cause
+    assert "--force-conflicts" in d.fix and "helm upgrade clearml" in d.fix
+
+
+def test_helms_apply_conflict_is_explained():
+    out = ('Error: UPGRADE FAILED: conflict occurred while applying object clearml/clearml-apiserver apps/v1, '
+           'Kind=Deployment: Apply failed with 1 conflict: conflict with "kubectl-rollout" using apps/v1: '
+           '.spec.template.metadata.annotations.kubectl.kubernetes.io/restartedAt')
+    (d,) = explain(NS, helm_output=out)
+    assert d.rule == "helm-apply-conflict" and '"kubectl-rollout"' in d.cause
