@@ -183,6 +183,9 @@ def schema_allows(schema: dict | None, path: str) -> str | None:
             extra = candidate.get("additionalProperties")
             if extra is True or (isinstance(extra, dict) and extra):
                 return "open"
+            if candidate.get("type") == "object" and extra is None and not candidate.get("properties") and \
+                    not candidate.get("patternProperties"):
+                return "open"  # an object the schema leaves unspecified: its keys are the user's
         if nxt is None:
             return None
         node = nxt

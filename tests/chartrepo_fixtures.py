@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from clearml_lab.helm import find_helm
 from clearml_lab.practice.chartrepo import LoopbackRepository, build_repository, chart_files
 
 NEW_VERSION = "7.15.0"  # a version no practice chart has: the tests' own, with keys the practice charts lack
@@ -27,7 +28,7 @@ def helm(*args: str, cwd: Path | None = None, home: Path | None = None) -> str:
     if home:
         env.update(HELM_CONFIG_HOME=str(home / "config"), HELM_CACHE_HOME=str(home / "cache"),
                    HELM_DATA_HOME=str(home / "data"))
-    done = subprocess.run([shutil.which("helm"), *args], capture_output=True, text=True, env=env, cwd=cwd,
+    done = subprocess.run([find_helm(), *args], capture_output=True, text=True, env=env, cwd=cwd,
                           timeout=120)
     assert done.returncode == 0, done.stderr
     return done.stdout
@@ -132,7 +133,7 @@ apiserver:
 def new_chart_files(version: str = NEW_VERSION) -> dict[str, bytes]:
     files = dict(chart_files("clearml", "7.14.4"))
     chart = yaml.safe_load(files["Chart.yaml"])
-    chart.update(version=version, appVersion="2.1", kubeVersion=">= 1.21.0-0 < 1.34.0-0")
+    chart.update(version=version, appVersion="2.1", kubeVersion=">= 1.29.0-0 < 1.34.0-0")
     files["Chart.yaml"] = yaml.safe_dump(chart, sort_keys=False).encode()
     values = yaml.safe_load(files["values.yaml"])
     values["worker"] = WORKER_VALUES

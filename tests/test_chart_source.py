@@ -1,0 +1,280 @@
+"""The chart source is a Helm repository: versions from its index, packages through `helm pull` into a cache keyed by
+URL, version and digest, and the commands that read it (charts, lint-values, plan-scc) with no cluster at all.
+
+Every repository here is a loopback one (tests/chartrepo_fixtures.py); the tests' own chart NEW_VERSION has keys the
+practice charts lack, a values schema, values files it ships, and a service account shared by a root pod and a pod
+with a privileged init container.
+"""
+import hashlib
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from clearml_lab import chart
+from clearml_lab.errors import LabError, UsageError
+from clearml_lab.practice.chartrepo import LoopbackRepository, build_repository
+from clearml_lab.values import lint
+
+from tests.chartrepo_fixtures import NEW_VERSION, index, new_chart_files, package
+
+pytestmark = pytest.mark.helm
+BIN = Path(sys.executable).parent
+
+
+@pytest.fixture
+def cache(tmp_path, monkeypatch):
+    """A fresh chart cache and no memory of earlier indexes, so each test sees what it fetched itself."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.setattr(chart, "_indexes", {})
+    monkeypatch.setattr(chart, "_notes", {})
+    monkeypatch.setattr(chart, "_files", {})
+    return tmp_path / "cache" / "clearml-lab"
+
+
+def cli(tmp_path, *args, env=None):
+    """clearml-lab with no cluster: a lab home without a practice cluster, no KUBECONFIG."""
+    environment = {**os.environ, "CLEARML_LAB_HOME": str(tmp_path / "home"), "XDG_CACHE_HOME": str(tmp_path / "xdg"),
+                   **(env or {})}
+    environment.pop("KUBECONFIG", None)
+    return subprocess.run([str(BIN / "clearml-lab"), *args], capture_output=True, text=True, env=environment,
+                          timeout=300, stdin=subprocess.DEVNULL)
+
+
+# ---- the index and the default version ------------------------------------------------------------------------------
+def test_index_lists_every_version_with_app_and_kube_versions(cache, extended_chart_repository):
+    idx = chart.index(extended_chart_repository.url)
+    assert idx.versions() == ["7.3.1", "7.14.4", NEW_VERSION]
+    entry = idx.entry(NEW_VERSION)
+    assert (entry.app_version, entry.kube_version) == ("2.1", ">= 1.29.0-0 < 1.34.0-0")
+    assert entry.digest == hashlib.sha256(
+        (Path(extended_chart_repository.directory) / f"clearml-{NEW_VERSION}.tgz").read_bytes()).hexdigest()
+
+
+@pytest.mark.parametrize("kube,expected", [(None, NEW_VERSION), ("1.33", NEW_VERSION), ("v1.32.5", NEW_VERSION),
+                                           ("1.28", "7.14.4"), ("1.26", "7.14.4")])
+def test_default_is_the_newest_that_fits_the_cluster(cache, extended_chart_repository, kube, expected):
+    assert chart.default_version(extended_chart_repository.url, kube) == expected
+
+
+def test_no_version_fits_names_the_newest_and_its_range(cache, extended_chart_repository):
+    with pytest.raises(LabError, match=f"no clearml chart .* accepts Kubernetes 1.40.0 .*{NEW_VERSION}"):
+        chart.default_version(extended_chart_repository.url, "1.40")
+
+
+def test_a_version_not_served_lists_the_nearest(cache, extended_chart_repository):
+    with pytest.raises(UsageError) as refused:
+        chart.chart_package("7.14.7", extended_chart_repository.url)
+    message = str(refused.value)
+    assert f"choose one of 7.3.1, 7.14.4, {NEW_VERSION}" in message and extended_chart_repository.url in message
+
+
+def test_nearest_versions_are_the_neighbours_in_version_order():
+    served = [f"7.{minor}.{patch}" for minor in (3, 9, 14) for patch in range(8)]
+    assert chart.nearest_versions("7.14.9", served) == ["7.14.4", "7.14.5", "7.14.6", "7.14.7"]
+    assert chart.nearest_versions("7.9.9", served, n=2) == ["7.9.7", "7.14.0"]
+    assert chart.nearest_versions("1.0.0", served, n=2) == ["7.3.0", "7.3.1"]
+
+
+# ---- the package cache ----------------------------------------------------------------------------------------------
+def test_the_package_is_helms_bytes_cached_by_url_version_and_digest(cache, tmp_path):
+    served = tmp_path / "repo"
+    repo = LoopbackRepository(served).start()
+    build_repository(served, repo.url)
+    first = chart.chart_package("7.14.4", repo.url)
+    digest = hashlib.sha256((served / "clearml-7.14.4.tgz").read_bytes()).hexdigest()
+    assert first.read_bytes() == (served / "clearml-7.14.4.tgz").read_bytes()
+    assert first.name == f"clearml-7.14.4-{digest[:16]}.tgz"
+    assert first.parent == cache / "charts" / hashlib.sha256(repo.url.encode()).hexdigest()[:16]
+    repo.stop()  # cached, index and package: no request needed any more
+    assert chart.chart_package("7.14.4", repo.url) == first
+    assert chart.source_note(repo.url) is None
+
+
+def test_a_failed_download_leaves_nothing_in_the_cache(cache, tmp_path):
+    served = tmp_path / "repo"
+    with LoopbackRepository(served) as repo:
+        build_repository(served, repo.url)
+        (served / "clearml-7.3.1.tgz").unlink()  # the index names it, the server answers 404
+        with pytest.raises(LabError, match=f"{repo.url} cannot be reached .*--chart-repo"):
+            chart.chart_package("7.3.1", repo.url)
+    leftovers = [p for p in (cache / "charts").rglob("*")]
+    assert leftovers == [cache / "charts" / hashlib.sha256(repo.url.encode()).hexdigest()[:16]]
+
+
+def test_a_package_that_does_not_match_the_index_is_refused_and_not_cached(cache, tmp_path):
+    served = tmp_path / "repo"
+    with LoopbackRepository(served) as repo:
+        build_repository(served, repo.url)
+        (served / "clearml-7.14.4.tgz").write_bytes((served / "clearml-7.3.1.tgz").read_bytes())
+        with pytest.raises(LabError, match="does not match the digest"):
+            chart.chart_package("7.14.4", repo.url)
+    assert not list((cache / "charts").rglob("*.tgz"))
+
+
+def test_unreachable_repository_is_one_sentence_naming_the_url_and_the_option(cache):
+    with LoopbackRepository(Path(cache).parent / "gone") as repo:
+        url = repo.url
+    with pytest.raises(LabError) as failed:
+        chart.index(url)
+    message = str(failed.value)
+    assert message.startswith(f"the chart repository {url} cannot be reached (")
+    assert "--chart-repo URL" in message and "\n" not in message and message.count(". ") == 0
+
+
+def test_unreachable_repository_with_a_cached_package_uses_it_and_says_so(cache, tmp_path, monkeypatch):
+    served = tmp_path / "repo"
+    repo = LoopbackRepository(served).start()
+    build_repository(served, repo.url)
+    package_path = chart.chart_package("7.3.1", repo.url)
+    repo.stop()
+    # A later process (nothing in memory) with a stale index: the repository is asked again and does not answer.
+    monkeypatch.setattr(chart, "_indexes", {})
+    monkeypatch.setattr(chart, "INDEX_MAX_AGE_S", 0)
+    assert chart.chart_package("7.3.1", repo.url) == package_path
+    assert "cannot be reached" in chart.source_note(repo.url) and "cached" in chart.source_note(repo.url)
+    # With no index either (a wiped helm cache), the cached package still answers for its version.
+    for cached_index in (cache / "helm-state").rglob("*-index.yaml"):
+        cached_index.unlink()
+    monkeypatch.setattr(chart, "_indexes", {})
+    assert chart.chart_package("7.3.1", repo.url) == package_path
+    assert "using the clearml 7.3.1 package cached" in chart.source_note(repo.url)
+    with pytest.raises(LabError, match="cannot be reached"):
+        chart.chart_package("7.14.4", repo.url)
+
+
+@pytest.mark.parametrize("url,message", [
+    ("oci://registry.example.com/charts", "OCI registry, which the lab does not read"),
+    ("ftp://mirror.example.com/charts", "not an http(s) URL"),
+    ("https://ana:s3cret@mirror.example.com/charts", "carries credentials"),
+])
+def test_repository_urls_the_lab_refuses(url, message):
+    with pytest.raises(UsageError, match=message.replace("(", r"\(").replace(")", r"\)")) as refused:
+        chart.repo_url(url)
+    assert "s3cret" not in str(refused.value)
+
+
+def test_credentials_and_ca_file_go_to_helms_own_options(monkeypatch, tmp_path):
+    ca = tmp_path / "ca.pem"
+    ca.write_text("-----BEGIN CERTIFICATE-----\n")
+    monkeypatch.setenv(chart.CA_FILE_ENV, str(ca))
+    monkeypatch.setenv(chart.USERNAME_ENV, "ana")
+    monkeypatch.setenv(chart.PASSWORD_ENV, "s3cret")
+    args, password = chart.repo_add_args("clearml", "https://mirror.example.com/charts")
+    assert args == ["repo", "add", "clearml", "https://mirror.example.com/charts", "--force-update",
+                    "--ca-file", str(ca), "--username", "ana", "--password-stdin"]
+    assert password == "s3cret" and "s3cret" not in args  # on stdin, never on a command line
+    monkeypatch.delenv(chart.PASSWORD_ENV)
+    with pytest.raises(UsageError, match="set both, or neither"):
+        chart.repo_add_args("clearml", "https://mirror.example.com/charts")
+
+
+# ---- what the package says about its keys ---------------------------------------------------------------------------
+def test_chart_keys_come_from_defaults_templates_schema_and_subcharts(cache, extended_chart_repository):
+    keys = chart.chart_keys(NEW_VERSION, extended_chart_repository.url)
+    assert keys.defaults["worker"]["tuning"] == {"maxMapCount": 262144}
+    assert keys.defaults["elasticsearch"]["sysctlInitContainer"] == {"enabled": True}  # a subchart, under its key
+    assert {"worker.deploymentAnnotations", "worker.probe", "worker.tuning.maxMapCount"} <= keys.read
+    assert "worker.probe" in keys.whole  # handed on whole by `with … toYaml`
+    clean = "worker:\n  queue: gpu\n  deploymentAnnotations: {a: b}\n  probe:\n    httpGet: {path: /}\n"
+    assert lint(clean, keys) == []
+    (typo,) = lint("worker:\n  replicaCont: 2\n", keys)
+    assert typo.severity == "error" and "did you mean `worker.replicaCount`" in typo.message
+    (maybe,) = lint("worker:\n  deploymentAnnotations: {}\n  probe: {httpGet: {path: /}}\n  tuning:\n"
+                    "    maxMapCount: 1\n    swappiness: 1\n", keys)
+    assert maybe.severity == "error"  # tuning is read key by key (index …), not handed on whole
+
+
+@pytest.mark.parametrize("version", ["7.3.1", "7.14.4", NEW_VERSION])
+def test_every_values_file_a_chart_ships_lints_clean(cache, extended_chart_repository, version):
+    files = chart.chart_files(version, extended_chart_repository.url)
+    keys = chart.chart_keys(version, extended_chart_repository.url)
+    shipped = files.shipped_values()
+    assert ("values-production.yaml" in shipped) == (version == NEW_VERSION)
+    for name, text in shipped.items():
+        assert [p for p in lint(text, keys) if p.severity == "error"] == [], name
+
+
+def test_a_subchart_under_an_alias_is_linted_under_the_alias(cache, tmp_path):
+    files = new_chart_files("7.16.0")
+    meta = yaml.safe_load(files["Chart.yaml"])
+    for dep in meta["dependencies"]:
+        if dep["name"] == "redis":
+            dep["alias"] = "cache"
+    files["Chart.yaml"] = yaml.safe_dump(meta).encode()
+    values = yaml.safe_load(files["values.yaml"])
+    values["cache"] = values.pop("redis")
+    files["values.yaml"] = yaml.safe_dump(values).encode()
+    served = tmp_path / "repo"
+    with LoopbackRepository(served) as repo:
+        package(files, "clearml", served, tmp_path / "src")
+        index(served, repo.url)
+        keys = chart.chart_keys("7.16.0", repo.url)
+    assert lint("cache:\n  master:\n    persistence: {size: 1Gi}\n", keys) == []
+    (problem,) = lint("redis:\n  master: {}\n", keys)
+    assert "`redis` is not a key" in problem.message
+
+
+# ---- the commands, with no cluster ----------------------------------------------------------------------------------
+def test_charts_lists_every_version_and_marks_the_default(tmp_path, extended_chart_repository):
+    done = cli(tmp_path, "--chart-repo", extended_chart_repository.url, "charts")
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[0] == f"clearml chart versions served by {extended_chart_repository.url}; target: no cluster"
+    rows = [line.split() for line in lines[2:5]]
+    assert rows == [["*", NEW_VERSION, "2.1", ">=", "1.29.0-0", "<", "1.34.0-0", "no", "cluster"],
+                    ["7.14.4", "2.0", ">=", "1.21.0-0", "<", "1.33.0-0", "no", "cluster"],
+                    ["7.3.1", "1.12.0", ">=", "1.21.0-0", "<", "1.29.0-0", "no", "cluster"]]
+
+
+def test_charts_reads_the_repository_from_the_environment(tmp_path, extended_chart_repository):
+    done = cli(tmp_path, "charts", env={"CLEARML_LAB_CHART_REPO": extended_chart_repository.url})
+    assert done.returncode == 0 and NEW_VERSION in done.stdout
+
+
+def test_with_no_repository_chosen_the_public_one_is_named(tmp_path):
+    done = cli(tmp_path, "charts", env={"CLEARML_LAB_CHART_REPO": ""})
+    # This machine has no internet: one sentence naming the public URL and the option.
+    assert done.returncode == 1
+    assert done.stderr.startswith(f"clearml-lab: the chart repository {chart.PUBLIC_REPO} cannot be reached")
+    assert "--chart-repo URL" in done.stderr and len(done.stderr.strip().splitlines()) == 1
+
+
+def test_lint_values_of_a_shipped_file_exits_zero(tmp_path, extended_chart_repository):
+    values = tmp_path / "values-production.yaml"
+    values.write_text(new_chart_files()["values-production.yaml"].decode())
+    done = cli(tmp_path, "--chart-repo", extended_chart_repository.url, "lint-values", str(values))
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert f"0 error(s), 0 warning(s) against clearml chart {NEW_VERSION} from" in done.stdout
+    # 7.14.4 has no worker: the same file has errors there.
+    done = cli(tmp_path, "--chart-repo", extended_chart_repository.url, "--chart-version", "7.14.4", "lint-values",
+               str(values))
+    assert done.returncode == 1 and "`worker` is not a key of chart clearml 7.14.4" in done.stdout
+
+
+def test_an_indentation_slip_suggests_indenting(tmp_path, extended_chart_repository):
+    values = tmp_path / "values.yaml"
+    values.write_text("apiserver:\n  podSecurityContext:\n    runAsUser: 0\nwebserver:\nservice:\n  type: ClusterIP\n")
+    done = cli(tmp_path, "--chart-repo", extended_chart_repository.url, "lint-values", str(values))
+    assert done.returncode == 1
+    assert f"{values}:5:1: error: `service` is not a key of chart clearml {NEW_VERSION}; did you mean " \
+           "`webserver.service`? Indent it under `webserver:`" in done.stdout
+
+
+def test_plan_scc_renders_the_chart_it_is_given(tmp_path, extended_chart_repository):
+    done = cli(tmp_path, "--chart-repo", extended_chart_repository.url, "plan-scc")
+    assert done.returncode == 0, done.stderr
+    # The tests' chart runs a privileged init container as clearml-worker: only privileged admits it.
+    assert "oc adm policy add-scc-to-user privileged -z clearml-worker" in done.stdout
+    old = cli(tmp_path, "--chart-repo", extended_chart_repository.url, "--chart-version", "7.14.4", "plan-scc")
+    assert old.returncode == 0 and "clearml-worker" not in old.stdout
+
+
+def test_a_version_the_repository_does_not_serve_is_a_usage_error(tmp_path, extended_chart_repository):
+    done = cli(tmp_path, "--chart-repo", extended_chart_repository.url, "--chart-version", "7.14.7", "plan-scc")
+    assert done.returncode == 2
+    assert f"chart version 7.14.7 is not served by {extended_chart_repository.url}: choose one of 7.3.1, 7.14.4, " \
+           f"{NEW_VERSION}" in done.stderr
