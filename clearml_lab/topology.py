@@ -99,6 +99,7 @@ class Node:
     routes: tuple[RouteLink, ...] = ()
     claims: tuple[Claim, ...] = ()
     problem: str | None = None  # the workload's own failure condition, e.g. pods refused by SCC admission
+    rollout: str | None = None  # a rollout in progress: which revision, how many pods are updated, how many old
 
     @property
     def ref(self) -> str:
@@ -234,6 +235,26 @@ def _problem_of(obj: dict) -> str | None:
     return None
 
 
+def _rollout_of(kind: str, obj: dict, desired: int) -> str | None:
+    """``kubectl rollout status`` in one phrase while a new pod template is rolling out, else None."""
+    status = obj.get("status") or {}
+    updated = int(status.get("updatedReplicas") or 0)
+    if kind == "Deployment":
+        total = int(status.get("replicas") or 0)
+        revision = (_meta(obj).get("annotations") or {}).get("deployment.kubernetes.io/revision")
+        if (status.get("observedGeneration") or 0) < (_meta(obj).get("generation") or 0):
+            return "rolling out: the controller has not seen the new spec yet"
+        if updated >= desired and total <= updated:
+            return None
+        old = max(0, total - updated)
+        label = f"revision {revision}" if revision else "a new revision"
+        return f"rolling out {label}: {updated} of {desired} updated" + (f", {old} old" if old else "")
+    update, current = status.get("updateRevision"), status.get("currentRevision")
+    if not update or update == current:
+        return None
+    return f"rolling out {update}: {updated} of {desired} updated (from the highest ordinal down)"
+
+
 def _claim_names(kind: str, obj: dict, desired: int, existing: Iterable[str]) -> list[str]:
     spec = obj.get("spec") or {}
     volumes = ((spec.get("template") or {}).get("spec") or {}).get("volumes") or []
@@ -297,7 +318,7 @@ def build(objects_by_kind: dict[str, list[dict]], namespace: str) -> Topology:
             pods=tuple(pods), sccs=tuple(sorted({p.scc for p in pods if p.scc})),
             routes=tuple(r for r in routes if ref in r.workloads),
             claims=tuple(Claim(c, claims.get(c, "Missing")) for c in _claim_names(kind, obj, desired, claims)),
-            problem=_problem_of(obj),
+            problem=_problem_of(obj), rollout=_rollout_of(kind, obj, desired),
         )
         groups.setdefault(node.release, []).append(node)
     ordered = sorted(groups.items(), key=lambda item: (item[0] is None, item[0] or ""))
@@ -553,6 +574,8 @@ def to_text(topology: Topology) -> str:
         for node in group.nodes:
             lines.append(f"  {line_of[node]}")
             lines += [f"    pvc {c.name} {c.phase}" for c in node.claims]
+            if node.rollout:
+                lines.append(f"    {node.rollout}")
             if node.problem:
                 lines.append(f"    {node.problem}")
     if topology.routes:
@@ -624,6 +647,12 @@ def _node_svg(node: Node, x: float, y: float) -> list[str]:
     out.append(f'<text x="{_f(lx + badge_w + 6)}" y="{_f(ly)}" font-size="13" fill="#151515">{name}</text>')
     out.append(f'<text x="{_f(cx)}" y="{_f(ly + 18)}" text-anchor="middle" font-size="11" fill="#6a6e73">'
                f'{escape(_scc_caption(node))}</text>')
+    if node.rollout:  # a rollout decorator at the lower right, its text on hover
+        rx, ry = cx + NODE_R + 6, cy + NODE_R - 2
+        out.append(f'<g data-decorator="rollout"><title>{escape(node.rollout)}</title>'
+                   f'<circle cx="{_f(rx)}" cy="{_f(ry)}" r="10" fill="#ffffff" stroke="#0066cc"/>'
+                   f'<text x="{_f(rx)}" y="{_f(ry + 5)}" text-anchor="middle" font-size="14" '
+                   f'fill="#0066cc">⟳</text></g>')
     if node.problem:  # a warning decorator at the lower left, its text on hover
         px, py = cx - NODE_R - 6, cy + NODE_R - 2
         out.append(f'<g data-decorator="problem"><title>{escape(node.problem)}</title>'
