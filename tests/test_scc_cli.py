@@ -84,3 +84,40 @@ def test_rendering_the_chart(version, profile, expected, capsys):
     anyuid = [line.removeprefix("oc adm policy add-scc-to-user ") for line in lines if " anyuid " in line]
     assert anyuid == expected
     assert not any(" privileged " in line for line in lines) or profile == "seed"
+
+
+def test_one_account_with_root_pods_and_a_privileged_init_pod_gets_two_grant_lines(capsys):
+    assert main(["plan-scc", "--manifests", str(FIXTURES / "chart-7.3.1-no-values.yaml"), "--namespace", "clearml"]) == 0
+    out = capsys.readouterr().out
+    lines = grant_lines(out)
+    assert "oc adm policy add-scc-to-user anyuid -z default" in lines
+    assert "oc adm policy add-scc-to-user privileged -z default" in lines
+    assert "StatefulSet/clearml-elastic-master (service account default): fails (rejected); with the plan: " \
+           "admitted by privileged" in out
+    assert "  Together these grants make 5 of 6 workloads work; still failing: " in out
+
+
+def test_output_yaml_is_a_pure_stream_of_one_role_binding_per_grant(capsys):
+    import yaml
+
+    manifests = str(FIXTURES / "chart-7.3.1-no-values.yaml")
+    assert main(["plan-scc", "--manifests", manifests, "--namespace", "team"]) == 0
+    expected = {GRANT_LINE.match(line).group(1, 2) for line in grant_lines(capsys.readouterr().out)}
+    assert main(["plan-scc", "--manifests", manifests, "--namespace", "team", "--output", "yaml"]) == 0
+    out = capsys.readouterr().out
+    documents = list(yaml.safe_load_all(out))
+    assert out.startswith("---\n") and all(documents)
+    assert {d["kind"] for d in documents} == {"RoleBinding"}
+    assert {d["metadata"]["namespace"] for d in documents} == {"team"}
+    got = {(d["roleRef"]["name"].removeprefix("system:openshift:scc:"), d["subjects"][0]["name"]) for d in documents}
+    assert got == expected and len(documents) == len(expected) == 4
+    assert all(d["metadata"]["annotations"]["clearml-lab.io/reason"] for d in documents)
+
+
+def test_output_yaml_without_grants_prints_nothing_and_unknown_outputs_are_refused(capsys, tmp_path):
+    quiet = tmp_path / "quiet.yaml"
+    quiet.write_text("kind: Pod\nmetadata: {name: p}\nspec: {containers: [{name: c, image: registry.example/a:1}]}\n")
+    assert main(["plan-scc", "--manifests", str(quiet), "--output", "yaml"]) == 0
+    assert capsys.readouterr().out == ""
+    assert main(["plan-scc", "--manifests", str(quiet), "--output", "json"]) == 2
+    assert "argument --output: invalid choice: 'json'" in capsys.readouterr().err

@@ -4,6 +4,8 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
 
 import yaml
 
@@ -129,41 +131,37 @@ def workload_of(obj: dict) -> Workload | None:
     return Workload(kind, name, meta.get("namespace"), pod)
 
 
-# The grants as objects a platform team can review and apply (`oc apply`, Argo CD). They are what
-# `oc adm policy add-scc-to-user <scc> -z <sa> -n <ns>` grants — a namespaced RoleBinding to the ClusterRole
-# system:openshift:scc:<scc> — one per grant, so each carries its own reason and can be removed alone, and they are
-# marked the way clearml_lab.oc marks the grants the lab makes (the added-subjects annotation, named
-# system:openshift:scc:...), so the lab's undo, cleanup and leftovers treat them as the lab's own.
-SCC_ROLE = "system:openshift:scc:{}"
-ADDED_SUBJECTS_ANNOTATION = "clearml-lab.io/added-subjects"  # the same key as clearml_lab.oc.RECORD_ANNOTATION
-REASON_ANNOTATION = "clearml-lab.io/reason"
-
-
-def grant_role_binding_name(scc: str, service_account: str) -> str:
-    return f"{SCC_ROLE.format(scc)}:{service_account}"
+@lru_cache(maxsize=1)
+def grant_binding_marks() -> dict:
+    """data/grant-bindings.yaml: the name, role, label and annotations of a grant written as a RoleBinding."""
+    return yaml.safe_load(resources.files(__package__).joinpath("data", "grant-bindings.yaml").read_text(encoding="utf-8"))
 
 
 def grant_role_bindings(grants, namespace: str) -> list[dict]:
     """One RoleBinding per grant (objects with ``scc``, ``service_account`` and optionally ``reason``, such as
     ``Plan.grants()``), sorted by name: the ClusterRole system:openshift:scc:<scc> bound to the service account in
-    ``namespace``, annotated with the reason and with the subject the lab records for the grants it adds."""
+    ``namespace``, labelled with the SCC and annotated with the reason and with the subject the lab records for the
+    grants it adds (data/grant-bindings.yaml)."""
     if not namespace:
         raise UsageError("RoleBindings need a namespace: pass the project the grants are for.")
+    marks = grant_binding_marks()
     bindings = {}
     for grant in grants:
-        subject = {"kind": "ServiceAccount", "name": grant.service_account, "namespace": namespace}
-        annotations = {ADDED_SUBJECTS_ANNOTATION: json.dumps([f"ServiceAccount:{namespace}:{grant.service_account}"])}
-        reason = " ".join(str(getattr(grant, "reason", "") or "").split())
-        if reason:
-            annotations[REASON_ANNOTATION] = reason
-        name = grant_role_binding_name(grant.scc, grant.service_account)
+        scc, sa = grant.scc, grant.service_account
+        reason = " ".join(str(getattr(grant, "reason", "") or "").split()) or f"{sa} needs {scc}."
+        name = marks["name"].format(scc=scc, service_account=sa)
         bindings[name] = {
             "apiVersion": "rbac.authorization.k8s.io/v1",
             "kind": "RoleBinding",
-            "metadata": {"name": name, "namespace": namespace, "annotations": annotations},
+            "metadata": {
+                "name": name, "namespace": namespace,
+                "labels": {marks["label"]: scc},
+                "annotations": {marks["added_subjects_annotation"]: json.dumps([f"ServiceAccount:{namespace}:{sa}"]),
+                                marks["reason_annotation"]: reason},
+            },
             "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole",
-                        "name": SCC_ROLE.format(grant.scc)},
-            "subjects": [subject],
+                        "name": marks["role"].format(scc=scc)},
+            "subjects": [{"kind": "ServiceAccount", "name": sa, "namespace": namespace}],
         }
     return [bindings[name] for name in sorted(bindings)]
 
