@@ -18,7 +18,6 @@ from clearml_lab import chart
 from clearml_lab.errors import LabError, UsageError
 from clearml_lab.practice.chartrepo import LoopbackRepository, build_repository
 from clearml_lab.values import lint
-
 from tests.chartrepo_fixtures import NEW_VERSION, index, new_chart_files, package
 
 pytestmark = pytest.mark.helm
