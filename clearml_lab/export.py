@@ -637,6 +637,9 @@ class LoadedBundle:
 def read_bundle(path: str | Path) -> LoadedBundle:
     """The objects and the chart entry of a bundle directory; one sentence when it is not one."""
     path = Path(path)
+    if not path.is_dir():
+        raise UsageError(f"{path} is not an export bundle (not a directory): give the directory "
+                         f"`clearml-lab export --out` wrote.")
 
     def load(rel: str):
         try:
