@@ -363,10 +363,14 @@ def server_side_apply(current: dict, applied: dict, *, manager: str, force: bool
                                           schemas)
     # A field this manager applied before and no longer does goes, unless someone else owns it (or a part of it).
     owned_by_others = set().union(*(leaves(e.get("fieldsV1") or {}) for e in others)) | new_leaves
-    for path in sorted(old_leaves - new_leaves, key=len, reverse=True):
+    removed: list[tuple] = []
+    for path in sorted(old_leaves - new_leaves, key=lambda p: (len(p) - (p[-1] == "."), p[-1] != ".")):
+        # an item before its fields, which go with it
         stem = path[:-1] if path[-1] == "." else path
-        if not any(o[:len(stem)] == stem for o in owned_by_others):
-            remove_at(merged, path, schema, schemas)
+        if any(stem[:len(r)] == r for r in removed) or any(o[:len(stem)] == stem for o in owned_by_others):
+            continue
+        remove_at(merged, path, schema, schemas)
+        removed.append(stem)
 
     conflicts: list[tuple[dict, tuple]] = []
     kept: list[dict] = []
