@@ -55,10 +55,14 @@ def workshop_fit(lab) -> list[Check]:
     """In a workshop, the instructor's SCC grants were computed for one chart version and profile; another choice
     may need grants the learner cannot make. A warning, not a failure: the scc step's check decides."""
     seat = lab.workshop
-    chosen = {"chart": lab.chart_version, "profile": lab.settings.profile}
-    prepared = {"chart": seat.chart_version, "profile": seat.profile} if seat else {}
+    if not seat:
+        return []
+    # In a workshop an unchosen version is already the seat's (workshop_mode.follow); a kept one may differ.
+    chart = lab.settings.chart_version or (lab.pinned_chart() or {}).get("version")
+    chosen = {"chart": chart, "profile": lab.settings.profile}
+    prepared = {"chart": seat.chart_version, "profile": seat.profile}
     differ = [f"{key} {prepared[key]} (you chose {chosen[key]})" for key in prepared
-              if prepared[key] and prepared[key] != chosen[key]]
+              if prepared[key] and chosen[key] and prepared[key] != chosen[key]]
     if not differ:
         return []
     return [Check("workshop", None, "your instructor prepared this project for " + " and ".join(differ),
