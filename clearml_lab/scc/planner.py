@@ -170,6 +170,8 @@ class Plan:
     skipped: list[str] = field(default_factory=list)   # objects that run no pods, as Kind/name
     unknown_images: list[str] = field(default_factory=list)  # images image-requirements.yaml says nothing about
     captures: list[str] = field(default_factory=list)  # grants made for one pod that take a sibling
+    warnings: list[str] = field(default_factory=list)  # what a reader must see: captures, pods no plan serves,
+    #                                                    images with no known requirements (also in notes)
     _landings: object = field(repr=False, default=None)
     _scc_names: tuple = field(repr=False, default=())
     _points: dict = field(repr=False, default_factory=dict)
@@ -512,7 +514,7 @@ def plan_grants(manifests, *, namespace=None, existing_grants=(), image_requirem
     for index, workload in enumerate(workloads):
         by_sa.setdefault(workload.service_account, []).append(index)
     ranked = [scc_name(s) for s in by_restriction(sccs)]
-    sa_plans, planned_grants, captures = [], [], []
+    sa_plans, planned_grants, captures, warnings = [], [], [], []
     for sa, indexes in sorted(by_sa.items()):
         labels = [plans[i].label for i in indexes]
         subject = service_account_subject(namespace, sa)
@@ -531,10 +533,10 @@ def plan_grants(manifests, *, namespace=None, existing_grants=(), image_requirem
         if chosen is None:  # each pod can work alone, but no set lets all of them work together
             chosen = _best_partial(wanted, candidates, works, points_of)
             failing = [plans[i].label for i in wanted if not works(i, chosen)]
-            notes.append(_reason_templates()["conflict"].format(service_account=sa, workloads=", ".join(failing)))
+            warnings.append(_reason_templates()["conflict"].format(service_account=sa, workloads=", ".join(failing)))
         for i in hopeless:
             why = " ".join(plans[i].reasons) or plans[i].message
-            notes.append(_reason_templates()["unsolvable"].format(workload=plans[i].label, why=why))
+            warnings.append(_reason_templates()["unsolvable"].format(workload=plans[i].label, why=why))
         chosen = sorted(chosen, key=lambda name: (-points_of[name], name))
         # Where each pod lands with the set, and where it would land with the least it needs alone: a pod that
         # lands on a more privileged SCC than that was captured by a grant made for a sibling.
@@ -585,14 +587,14 @@ def plan_grants(manifests, *, namespace=None, existing_grants=(), image_requirem
 
     for plan, landing in zip(plans, landings_with(planned_grants)):
         plan.scc_planned, plan.works_planned = landing.scc, landing.works
-    notes += captures
-
+    warnings += captures
     unknown = unknown_images([image for images in images_of for image in images], requirements)
     for image in unknown:
         users = [plans[i].label for i, images in enumerate(images_of) if image in images]
-        notes.append(_reason_templates()["unknown_image"].format(image=image, workloads=", ".join(users)))
-    return Plan(namespace, version, plans, sa_plans, notes, grants, skipped, unknown, captures, landings_with, names,
-                points_of, tuple(order))
+        warnings.append(_reason_templates()["unknown_image"].format(image=image, workloads=", ".join(users)))
+    notes += warnings
+    return Plan(namespace, version, plans, sa_plans, notes, grants, skipped, unknown, captures, warnings, landings_with,
+                names, points_of, tuple(order))
 
 
 def _choose(wanted, candidates, works, points_of) -> tuple | None:

@@ -69,12 +69,18 @@ def compute_plan(lab, manifests: list[dict] | None = None, *, count_existing: bo
                        openshift_version=openshift_version(kube))
 
 
-def seed_recipe_review(lab, manifests: list[dict] | None = None) -> list:
-    """The seed recipe's four grants judged against what this chart needs from scratch: grants made since (by the
-    lab or an instructor) must not make the recipe's own grants look unneeded."""
+def seed_recipe_set(lab, manifests: list[dict] | None = None):
+    """The seed recipe's four grants judged together against what this chart needs from scratch (where every
+    workload lands with all four, then a verdict per grant): grants made since (by the lab or an instructor) must not
+    make the recipe's own grants look unneeded."""
     from ..scc import seed_recipe_grants
 
-    return compute_plan(lab, manifests, count_existing=False).review(seed_recipe_grants())
+    return compute_plan(lab, manifests, count_existing=False).review_set(seed_recipe_grants())
+
+
+def seed_recipe_review(lab, manifests: list[dict] | None = None) -> list:
+    """The verdicts of seed_recipe_set, one per grant of the recipe and per grant it misses."""
+    return seed_recipe_set(lab, manifests).reviews
 
 
 def review(kube, namespace: str, workload: dict) -> str | None:
@@ -92,18 +98,37 @@ def review(kube, namespace: str, workload: dict) -> str | None:
     return (status.get("allowedBy") or {}).get("name")
 
 
-def recreate_pods_admitted_before(kube, namespace: str, granted: dict[str, str]) -> list[str]:
+def _owner_workload(pod: dict) -> tuple[str, str] | None:
+    """(kind, name) of the workload whose controller made this pod: a ReplicaSet stands for its Deployment."""
+    owner = next((o for o in pod["metadata"].get("ownerReferences") or [] if o.get("controller", True)), None)
+    if owner is None:
+        return None
+    if owner.get("kind") == "ReplicaSet":
+        return "Deployment", owner["name"].rsplit("-", 1)[0]
+    return owner.get("kind"), owner.get("name")
+
+
+def recreate_pods_admitted_before(kube, namespace: str, granted: dict[str, set[str]],
+                                  planned: dict[tuple[str, str], str] | None = None) -> list[str]:
     """A grant changes nothing for pods that already exist: admission chose their SCC (and UID) when they were
-    created. Delete the controller-made pods of the newly granted accounts that run under another SCC, so their
-    controllers create them again under the new one."""
+    created. Delete the controller-made pods of the newly granted accounts that run under another SCC than the one
+    the plan puts their workload on (``planned``: (kind, name) -> SCC; else any SCC granted to the account), so their
+    controllers create them again under it."""
     lines = []
     for pod in kube.list("pods", namespace).get("items", []):
         meta, sa = pod["metadata"], pod.get("spec", {}).get("serviceAccountName") or "default"
         admitted = (meta.get("annotations") or {}).get("openshift.io/scc")
-        if sa in granted and admitted != granted[sa] and meta.get("ownerReferences"):
+        if sa not in granted or not meta.get("ownerReferences"):
+            continue
+        target = (planned or {}).get(_owner_workload(pod))
+        if target is None:
+            stale, target = admitted not in granted[sa], " or ".join(sorted(granted[sa]))
+        else:
+            stale = admitted != target
+        if stale:
             kube.delete("pods", meta["name"], namespace)
             lines.append(f'pod "{meta["name"]}" deleted: admitted under {admitted} before the grant; its controller '
-                         f"recreates it under {granted[sa]}")
+                         f"recreates it under {target}")
     return lines
 
 
@@ -114,8 +139,9 @@ class SccGrants(Step):
         "OpenShift admits a pod only if some SCC its service account may use allows everything the pod asks "
         "for. MongoDB and Redis ask for UID 1001, outside the project's range; the seed profile's "
         "Elasticsearch runs a privileged init container; the ClearML image must run as root. The lab renders "
-        "the chart, computes for each service account the least-privileged SCC that admits its pods, grants "
-        "exactly those in this project, and asks OpenShift's review API to confirm.")
+        "the chart, computes for each service account the fewest, least-privileged SCCs under which OpenShift's "
+        "order admits every one of its pods by an SCC that lets it work, grants exactly those in this project, and "
+        "asks OpenShift's review API to confirm.")
 
     def commands(self, lab) -> list[str]:
         try:
@@ -150,16 +176,18 @@ class SccGrants(Step):
                 created = False
             changed |= created
             if created:
-                granted[grant.service_account] = grant.scc
+                granted.setdefault(grant.service_account, set()).add(grant.scc)
             output.append(line)
             if on_line:
                 on_line(line)
-        for line in recreate_pods_admitted_before(kube, ns, granted):
+        planned = {(w.kind, w.name): w.scc_planned for w in plan.workloads if w.scc_planned}
+        for line in recreate_pods_admitted_before(kube, ns, granted, planned):
             output.append(line)
             if on_line:
                 on_line(line)
-        output += [f"seed recipe's `{r.grant.command()}`: {r.verdict} — {r.reason}"
-                   for r in seed_recipe_review(lab, manifests)]
+        seed = seed_recipe_set(lab, manifests)
+        output += [f"seed recipe's `{r.grant.command()}`: {r.verdict} — {r.reason}" for r in seed.reviews]
+        output.append(f"seed recipe as a whole: {seed.summary}")
         result = self._check(lab, manifests)
         return StepResult(self.name, "run", result.ok, result.summary, result.checks, changed=changed,
                           output=tuple(output), fix=result.fix, target=lab.describe())

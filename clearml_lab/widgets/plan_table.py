@@ -1,4 +1,5 @@
-"""PlanTable: the SCC grants a plan calls for, one row each with the reason and a button that applies it."""
+"""PlanTable: the SCC grants a plan calls for, one row each with the reason and a button that applies it, and what
+the plan warns about (a grant that captures a sibling pod, images it knows nothing about)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -71,7 +72,11 @@ class PlanTable(widgets.VBox):
         grid = widgets.GridBox(cells, layout=widgets.Layout(
             grid_template_columns="auto auto minmax(12em, 2fr) minmax(10em, 1fr) auto auto", grid_gap="4px 12px"))
         empty = widgets.HTML(f"<p>{escape(self._nothing_to_grant())}</p>")
-        super().__init__([grid if self.rows else empty])
+        self.warnings = list(getattr(plan, "warnings", None) or ())
+        children = [grid if self.rows else empty]
+        if self.warnings:
+            children.append(widgets.HTML("<ul>" + "".join(f"<li>{escape(w)}</li>" for w in self.warnings) + "</ul>"))
+        super().__init__(children)
 
     def _nothing_to_grant(self) -> str:
         made = [f"{g.scc} to {g.service_account}" for g in getattr(self.plan, "existing_grants", None) or ()]
@@ -106,3 +111,8 @@ class PlanTable(widgets.VBox):
             state = "not applied" if outcome is None else ("PASS " if outcome[0] else "FAIL ") + outcome[1]
             lines.append(f"{row.scc} -> {row.service_account}: {row.reason} [{state}]")
         return "\n".join(lines)
+
+    @property
+    def warnings_text(self) -> str:
+        """The plan's warnings, one `Note:` line each (empty when there are none)."""
+        return "\n".join(f"Note: {warning}" for warning in self.warnings)
