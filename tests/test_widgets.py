@@ -289,3 +289,20 @@ def test_topology_view_updates_from_watch_events_and_stops_on_close(scripted_clu
     assert all(t.is_alive() for t in threads)
     view.close()
     assert not any(t.is_alive() for t in threads) and not view.watching
+
+
+def test_without_oc_each_oc_command_on_the_card_comes_with_its_kubectl_equivalent(tmp_path, monkeypatch):
+    @dataclass
+    class OcStep(MarkerStep):
+        def commands(self, lab):
+            return ["oc new-project clearml", "helm repo update"]
+
+    monkeypatch.setattr("shutil.which", lambda name: None)
+    card = StepCard(OcStep(path=tmp_path / "m"), LAB)
+    lines = card.text.splitlines()
+    assert lines[1] == "$ oc new-project clearml"
+    assert lines[2].startswith("  (no oc here: $ echo ") and '"kind":"ProjectRequest"' in lines[2]
+    assert lines[3] == "$ helm repo update" and "(no oc here" not in "\n".join(lines[3:])
+    assert "ProjectRequest" in card.commands_html.value
+    monkeypatch.setattr("shutil.which", lambda name: f"/usr/bin/{name}")
+    assert "(no oc here" not in StepCard(OcStep(path=tmp_path / "m"), LAB).text

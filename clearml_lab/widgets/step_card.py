@@ -39,7 +39,7 @@ class StepCard(TextPlain, widgets.VBox):
         self.title = widgets.HTML(f"<h3>{escape(self._title)}</h3>{where}")
         self.explanation = widgets.HTML(paragraphs(step.explanation or ""))
         self.commands_html = widgets.HTML(
-            pre([f"$ {c}" for c in self._commands], "background:#f5f5f5;padding:6px") or
+            pre(self._command_lines(), "background:#f5f5f5;padding:6px") or
             f"<p><i>{escape(commands_error or 'This step runs no commands.')}</i></p>")
         self.buttons = {}
         for action in ACTIONS:
@@ -58,6 +58,20 @@ class StepCard(TextPlain, widgets.VBox):
     @property
     def _title(self) -> str:
         return self.step.title or self.step.name
+
+    def _command_lines(self) -> list[str]:
+        """``$ command`` per command; without `oc` on PATH, each `oc` command is followed by the kubectl command
+        that does the same with the tools the lab installed."""
+        from ..equivalents import equivalent, oc_missing
+
+        namespace = getattr(self.lab, "namespace", None)
+        lines = []
+        for command in self._commands:
+            lines.append(f"$ {command}")
+            same = equivalent(command, namespace) if oc_missing() else None
+            if same:
+                lines.append(f"  (no oc here: $ {same})")
+        return lines
 
     def _read_commands(self) -> tuple[list[str], str | None]:
         try:
@@ -89,7 +103,7 @@ class StepCard(TextPlain, widgets.VBox):
     @property
     def text(self) -> str:
         """What the card shows, as deterministic text: title, commands, then each result of the last action."""
-        lines = [self._title, *(f"$ {c}" for c in self._commands)]
+        lines = [self._title, *self._command_lines()]
         if self._busy:
             lines.append("(running)")
         lines += [result.render_text() for result in self._results] or ["(not run yet)"]
