@@ -672,7 +672,7 @@ def _label(obj: dict) -> str:
 
 
 def _short(value) -> str:
-    text = json.dumps(value, sort_keys=True) if not isinstance(value, str) else value
+    text = json.dumps(value, sort_keys=True) if not isinstance(value, str) or not value.strip() else value
     text = " ".join(text.split())
     return text if len(text) <= 60 else text[:57] + "..."
 
@@ -715,7 +715,9 @@ def field_differences(want, have, path: str = "", *, secret: bool = False) -> li
             return [f"{path} has {len(have)} item(s) on the cluster, {len(want)} in the bundle"]
         found = []
         for index, (w, h) in enumerate(zip(want, have, strict=True)):
-            found += field_differences(w, h, f"{path}[{index}]", secret=secret)
+            # Items with a name (containers, env, ports, volumes) are named by it, as kubectl's merge keys do.
+            key = w.get("name") if isinstance(w, dict) and isinstance(w.get("name"), str) else index
+            found += field_differences(w, h, f"{path}[{key}]", secret=secret)
         return found
     if _same_scalar(want, have) or (_empty(want) and _empty(have)):
         return []
@@ -829,8 +831,33 @@ def check(lab, path: str | Path) -> CheckResult:
     compared += live_app
     live_version, source = _live_chart_version(lab, ns, entry["releaseName"], rendered, live_app)
     differences += chart_version_difference(str(entry["version"]), live_version, source)
+    released = _release_values(lab, ns, entry["releaseName"])
+    if released is not None:
+        bundle_values = yaml.safe_load(bundle.values_file.read_text()) or {}
+        differences += value_differences(bundle_values, released, f"helm release {entry['releaseName']}")
     differences += app_differences(rendered, live_app)
     return CheckResult(Path(path), ns, tuple(compared), tuple(differences))
+
+
+def value_differences(bundle_values: dict, release_values: dict, source: str) -> list[Difference]:
+    """The values the bundle sets against those a helm release was installed with, key by key."""
+    want, have = leaves(bundle_values), leaves(release_values)
+    found = []
+    for path in sorted(set(want) | set(have)):
+        if path in want and path in have and (_same_scalar(want[path], have[path]) or
+                                              (_empty(want[path]) and _empty(have[path]))):
+            continue
+        shown = [_short(v[path]) if path in v else "not set" for v in (have, want)]
+        found.append(Difference(f"value {'.'.join(path)}", f"{shown[0]} in {source}, {shown[1]} in the bundle"))
+    return found
+
+
+def _release_values(lab, ns: str, release: str) -> dict | None:
+    """The user-supplied values of the helm release, or None when there is no such release."""
+    result = lab.helm().run(["get", "values", release, "--namespace", ns, "-o", "json"], timeout=60)
+    if not result.ok:
+        return None
+    return json.loads(result.stdout or "null") or {}
 
 
 def _live_chart_version(lab, ns: str, release: str, rendered, live_app) -> tuple[str | None, str]:

@@ -194,7 +194,7 @@ def test_fields_the_cluster_adds_are_not_differences_but_changed_ones_are_named(
     have["spec"]["template"]["spec"]["containers"][0]["image"] = "x:2"
     assert export.field_differences(want, have) == [
         "spec.replicas is 2 on the cluster, 1 in the bundle",
-        "spec.template.spec.containers[0].image is x:2 on the cluster, x:1 in the bundle"]
+        "spec.template.spec.containers[a].image is x:2 on the cluster, x:1 in the bundle"]
     have["spec"]["template"]["spec"]["containers"].append({"name": "b"})
     assert export.field_differences(want, have)[-1] == \
         "spec.template.spec.containers has 2 item(s) on the cluster, 1 in the bundle"
@@ -227,3 +227,16 @@ def test_chart_version_difference_names_its_source():
     assert export.chart_version_difference("7.14.4", None, "") == []
     assert export.chart_version_difference("7.14.4", "7.3.1", "helm release clearml") == [
         Difference("chart version", "helm release clearml is clearml 7.3.1, the bundle pins 7.14.4")]
+
+
+def test_value_differences_name_each_key_against_the_release():
+    bundle = {"clearml": {"existingSecret": "clearml-credentials"}, "apiserver": {"service": {"type": "ClusterIP"}},
+              "mongodb": {"podSecurityContext": {"enabled": False}}}
+    release = {"apiserver": {"service": {"type": "NodePort"}}, "mongodb": {"podSecurityContext": {"enabled": False}},
+               "redis": {"enabled": True}}
+    assert export.value_differences(bundle, release, "helm release clearml") == [
+        Difference("value apiserver.service.type", "NodePort in helm release clearml, ClusterIP in the bundle"),
+        Difference("value clearml.existingSecret",
+                   "not set in helm release clearml, clearml-credentials in the bundle"),
+        Difference("value redis.enabled", "true in helm release clearml, not set in the bundle")]
+    assert export.value_differences(bundle, bundle, "helm release clearml") == []
