@@ -306,3 +306,15 @@ def test_without_oc_each_oc_command_on_the_card_comes_with_its_kubectl_equivalen
     assert "ProjectRequest" in card.commands_html.value
     monkeypatch.setattr("shutil.which", lambda name: f"/usr/bin/{name}")
     assert "(no oc here" not in StepCard(OcStep(path=tmp_path / "m"), LAB).text
+
+
+def test_the_legend_names_every_colour_and_badge_the_picture_draws():
+    from clearml_lab.widgets.topology_view import COLOUR_NAMES, KIND_BADGES, colour_sentence, legend_html
+
+    svg = topology.to_svg(topology.build(sample_objects(), "clearml"))
+    assert set(topology.STATE_COLOURS.values()) <= set(COLOUR_NAMES)  # a new colour needs a name first
+    for badge, colour, kind in KIND_BADGES:
+        assert f'fill="{colour}"' in svg and f">{badge}</text>" in svg, (badge, kind)
+        assert f">{badge}</span>{kind}" in legend_html()
+    assert colour_sentence().startswith(f"{COLOUR_NAMES[topology.STATE_COLOURS['running']]} running, ")
+    assert all(topology.STATE_LABELS[s] in colour_sentence() for s in topology.STATES)
