@@ -102,6 +102,10 @@ def _act(action: str):
                 else:
                     result = step.undo(lab, on_line=_print_line if args.verbose else None)
             print(result.render_text().replace(f"\n  on {result.target}", ""), flush=True)
+            if seat and action == "run":  # the instructor's progress view reads what the learner tried (#17)
+                from .workshop_mode import record_step
+
+                record_step(lab, result)
             if not result.ok:
                 failed += 1
                 if action != "check":  # a later step cannot succeed on a failed one; checks all report
@@ -126,12 +130,19 @@ def _diagnose(args) -> int:
     if absent:
         print(absent)
         return 1
+    from . import coverage
+
     found = diagnose.gather(lab.kube(), lab.namespace)
+    rest = coverage.workloads(lab.kube(), lab.namespace, found)  # every workload no known problem names
     for d in found:
         print(f"- {d.render()}  (step: {d.step})")
-    if not found:
-        print("no known problem found.")
-    return 1 if found else 0
+    for verdict in rest:
+        print(f"- {verdict.render()}")
+    doomed = [v for v in rest if v.ok is False]
+    if not found and not doomed:
+        print("no known problem found." if rest else
+              f"no workloads in project {lab.namespace} yet: run `clearml-lab run install` (notebook 05).")
+    return 1 if found or doomed else 0
 
 
 def _status(args) -> int:

@@ -138,12 +138,14 @@ def run_for_me(widget) -> None:
     show(outcome)
 
 
-def run(step_name: str, lab: Lab, action: str = "run"):
-    """Run (or undo) one step from code with a live line while it works; prints its result once."""
+def run(step_name: str, lab: Lab, action: str = "run", *, detail: bool = False):
+    """Run (or undo) one step from code with a live line while it works; prints its result once: the first line
+    (badge and summary), or with ``detail`` everything it says."""
     step = steps.get(step_name)
     with _Waiting(f"{action} {step_name}"):
         result = getattr(step, action)(lab)
-    print(result.render_text())
+    text = result.render_text()
+    print(text if detail or not result.ok else text.splitlines()[0])
     return result
 
 
@@ -329,15 +331,21 @@ def route_links(lab: Lab) -> None:
 
 
 def diagnose(lab: Lab) -> list:
-    """Notebook 10: what is wrong in the project, in plain words, with the step that fixes it."""
+    """Notebook 10: what is wrong in the project, in plain words, with the step that fixes it — and every workload
+    no known problem names, with what its pods tell (ready, starting, or admitted but bound to fail)."""
+    from . import coverage
     from . import diagnose as diagnosis
 
-    found = diagnosis.gather(lab.kube(), lab.namespace)
+    with _Waiting("diagnose: reading events, pods and logs"):
+        found = diagnosis.gather(lab.kube(), lab.namespace)
+        rest = coverage.workloads(lab.kube(), lab.namespace, found)
     for d in found:
         print(f"- {d.render()}  (step: {d.step})")
-    if not found:
-        print("No known problem found.")
-    return found
+    for verdict in rest:
+        print(f"- {verdict.render()}")
+    if not found and not rest:
+        print(f"No workloads in project {lab.namespace} yet, and no known problem.")
+    return found + [v for v in rest if v.ok is False]
 
 
 def warnings(lab: Lab, reason: str | None = None, limit: int = 10) -> None:

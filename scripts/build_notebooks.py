@@ -11,12 +11,16 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
 import tempfile
 from pathlib import Path
 
 import nbformat
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from clearml_lab.widgets.topology_view import colour_sentence  # noqa: E402 — notebook 07 names the view's colours
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "notebooks"
@@ -214,20 +218,21 @@ port 8080, which the service sends on to nginx on container port 80.
         code('nb.check("routes", lab)'),
     ],
     "07_topology": [
-        md("""
+        md(f"""
 # 07 · Topology
 
-One circle per Deployment or StatefulSet, grouped by helm release. The ring shows the pods: green running, blue
-pending, red failed, orange crash-looping, grey not created (refused by admission). Under each name: the SCC its pods
-were admitted with. The arrow badge is its Route. The view updates live while this notebook is open.
+One circle per Deployment or StatefulSet, grouped by helm release. The ring shows the pods: {colour_sentence()}
+(refused by admission). The badge before a name says its kind: **D** a Deployment, **SS** a StatefulSet. Under each
+name: the SCC its pods were admitted with; a red **!** marks a problem (hover it for the reason); the arrow is its
+Route. The legend under the picture explains every mark. The view updates live while this notebook is open; as text
+it is what `clearml-lab status` prints.
 """),
         SESSION,
         code("view = nb.topology(lab)"),
-        md("The same as text — what `clearml-lab status` prints:"),
-        code("print('\\n'.join(view.topology.status_lines()))"),
-        code("view.close()"),
         md("## Check"),
         code('nb.check("install", lab)'),
+        md("Done looking? Stop the live view (closing the notebook stops it too):"),
+        code("view.close()"),
     ],
     "08_verify_clearml": [
         md("""
@@ -276,19 +281,28 @@ It needs the rights of a cluster admin (a new project and SCC grants). In a work
         code("from clearml_lab import notebook as nb\n"
              "lab = nb.session().with_settings(namespace='clearml-troubleshooting')\n"
              "for name in ('helm-repo', 'project', 'values'):\n"
-             "    print(nb.steps.get(name).run(lab).summary)"),
-        md("Install, skipping the SCC step. The lab stops waiting as soon as it sees a cause that waiting will not fix."),
-        code("result = nb.steps.get('install').run(lab)\nprint(result.badge, '-', result.summary)"),
+             "    nb.run(name, lab)"),
+        md("""
+Install, skipping the SCC step, and watch it in the topology: refused workloads stay grey (not created) with a red
+**!** — hover it for OpenShift's reason. The lab stops waiting as soon as it sees a cause that waiting will not fix.
+"""),
+        code("view = nb.topology(lab)"),
+        code("result = nb.run('install', lab)"),
         md("## What OpenShift says\n\nThe ReplicaSets and StatefulSets record why they could not create pods:"),
         code("nb.warnings(lab, reason='FailedCreate', limit=4)"),
-        md("## Diagnosis"),
+        md("""
+## Diagnosis
+
+Every workload: the refused ones with the SCC reason, and those admitted under `restricted-v2` whose image must run
+as root — they will crash as soon as they start.
+"""),
         code("found = nb.diagnose(lab)"),
         md("## The fix: the grants from notebook 04"),
-        code("fixed = nb.steps.get('scc').run(lab)\nprint(fixed.badge, '-', fixed.summary)"),
-        md("The controllers retry on their own; wait until everything is ready:"),
+        code("fixed = nb.run('scc', lab)"),
+        md("The controllers retry on their own; the topology above fills in. Wait until everything is ready:"),
         code("nb.check('install', lab, timeout=300)"),
         md("## Clean up the troubleshooting project"),
-        code("print(nb.steps.get('cleanup').run(lab).summary)"),
+        code("view.close()\nnb.run('cleanup', lab)"),
     ],
     "workshop/instructor": [
         md("""
@@ -355,9 +369,29 @@ Returns when the learners' projects are gone, removes their logins and kubeconfi
 }
 
 
+def _title(name: str) -> str:
+    """A notebook's first heading, without the course prefix: '01 · The chart repository'."""
+    first = NOTEBOOKS[name][0].source.splitlines()[0].lstrip("# ").strip()
+    return first.split(" — ", 1)[1] if first.startswith("ClearML on OpenShift — ") else first
+
+
+def next_link(name: str):
+    """The closing cell of a numbered notebook: a link to the next one (the last links back to the start)."""
+    numbered = [n for n in NOTEBOOKS if re.fullmatch(r"\d\d_.*", n)]
+    if name not in numbered:
+        return None
+    index = numbered.index(name)
+    if index + 1 < len(numbered):
+        following = numbered[index + 1]
+        return md(f"**Next:** [{_title(following)}]({following}.ipynb)")
+    return md(f"That was the last notebook. Back to the start: [{_title(numbered[0])}]({numbered[0]}.ipynb)")
+
+
 def notebook(name: str):
-    """The notebook ``name`` as its cell texts define it: clean, with cell ids that do not change between builds."""
-    cells = [nbformat.from_dict(dict(c)) for c in NOTEBOOKS[name]]
+    """The notebook ``name`` as its cell texts define it, ending with a link to the next: clean, with cell ids
+    that do not change between builds."""
+    closing = next_link(name)
+    cells = [nbformat.from_dict(dict(c)) for c in NOTEBOOKS[name] + ([closing] if closing else [])]
     for index, cell in enumerate(cells):
         cell["id"] = f"cell-{index:02d}"
     result = new_notebook(cells=cells)
