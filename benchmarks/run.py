@@ -14,6 +14,7 @@ BIN = Path(sys.executable).parent
 os.environ["PATH"] = f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"  # the venv's helm and kubectl first
 
 import nbval_suite  # noqa: E402
+import practice_install  # noqa: E402
 import scc_plan  # noqa: E402
 import throughput  # noqa: E402
 import topology_vs_kubectl  # noqa: E402
@@ -22,7 +23,7 @@ from cluster import PracticeCluster  # noqa: E402
 from figures import Figure, format_number  # noqa: E402
 
 ORDER = ("nbval_suite_s", "topology_vs_kubectl_ratio", "snapshot_list_calls_per_kind", "plan_scc_ms",
-         "practice_requests_per_s", "workshop_30_learners_s")
+         "practice_requests_per_s", "workshop_30_learners_s", "practice_install_s")
 
 
 def attempt(names: tuple[str, ...], measure, *args) -> list[Figure]:
@@ -38,6 +39,7 @@ def main() -> int:
     started = time.perf_counter()
     figures = attempt(("nbval_suite_s",), nbval_suite.measure)   # first: it starts its own cluster on a quiet box
     figures += attempt(("plan_scc_ms",), scc_plan.measure)
+    figures += attempt(("practice_install_s",), practice_install.measure)  # its own cluster, at the default pace
     work = Path(tempfile.mkdtemp(prefix="clearml-lab-bench-"))
     cluster = PracticeCluster(work / "practice")
     try:
