@@ -862,11 +862,12 @@ def _release_values(lab, ns: str, release: str) -> dict | None:
 
 def _live_chart_version(lab, ns: str, release: str, rendered, live_app) -> tuple[str | None, str]:
     """The chart version running: the helm release's, else the helm.sh/chart label of the chart's own objects."""
-    result = lab.helm().run(["status", release, "--namespace", ns, "-o", "json"], timeout=60)
-    if result.ok:
-        version = ((json.loads(result.stdout).get("chart") or {}).get("metadata") or {}).get("version")
-        if version:
-            return str(version), f"helm release {release}"
+    # `helm list` names the chart as <name>-<version> in helm 3 and 4 alike (helm 4's status has no chart).
+    result = lab.helm().run(["list", "--namespace", ns, "--filter", f"^{release}$", "-o", "json"], timeout=60)
+    listed = json.loads(result.stdout or "[]") if result.ok else []
+    for entry in listed:
+        if entry.get("name") == release and str(entry.get("chart", "")).startswith(f"{CHART}-"):
+            return str(entry["chart"])[len(CHART) + 1:], f"helm release {release}"
     for obj in rendered:
         label = ((obj.get("metadata") or {}).get("labels") or {}).get("helm.sh/chart", "")
         have = live_app.get(_label(obj))

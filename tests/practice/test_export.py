@@ -3,6 +3,7 @@ nothing applied) and exports; a platform team applies platform/ as kubeadmin, cr
 with kustomize and helm 3 (as Argo CD does) and applies it; then every pod of the release is Ready, the lab's own
 SCC check passes, and `export --check` finds no difference — until a RoleBinding is deleted or a value changed."""
 import json
+import re
 import sys
 import uuid
 from pathlib import Path
@@ -162,6 +163,43 @@ def test_chart_7_3_1_on_openshift_4_15(cluster_4_15, tmp_path):
     objects = yaml.safe_load_all(cluster_4_15.run("kubectl", "get", "deployment", "clearml-apiserver", "-n", ns,
                                                   "-o", "yaml").stdout)
     assert next(objects)["metadata"]["labels"]["helm.sh/chart"] == "clearml-7.3.1"
+
+    # Applied without helm, the chart version running is read from the objects' helm.sh/chart label.
+    kustomization = out / "app" / "kustomization.yaml"
+    kustomization.write_text(kustomization.read_text().replace("version: 7.3.1", "version: 7.14.4"))
+    drift = cli(home, "--namespace", ns, "export", "--check", str(out))
+    assert drift.returncode == 1
+    assert re.search(r"^- chart version: the helm.sh/chart label of \S+ is clearml 7.3.1, the bundle pins 7.14.4$",
+                     drift.stdout, re.M), drift.stdout
+
+
+def test_a_lab_install_against_its_bundle_names_what_the_hand_off_does_differently(home, tmp_path):
+    """The lab's own install (helm, `oc adm policy` grants, the chart's public keys) checked against the bundle
+    exported from it: the differences are exactly what the hand-off changes, and the release's chart version and
+    values are compared."""
+    ns = _ns("hl")
+    _ok(cli(home, "--namespace", ns, "run", "all"))
+    out = tmp_path / "bundle"
+    _ok(cli(home, "--namespace", ns, "export", "--out", str(out)))
+    drift = cli(home, "--namespace", ns, "export", "--check", str(out))
+    assert drift.returncode == 1
+    lines = drift.stdout.splitlines()
+    assert "- value clearml.existingSecret: not set in helm release clearml, clearml-credentials in the bundle" \
+        in lines, lines
+    bindings = [line for line in lines if line.startswith("- RoleBinding/")]
+    assert bindings and all(line.endswith("through another binding)") for line in bindings), bindings
+    assert not [line for line in lines if "chart version" in line or "grant " in line], lines
+
+    # The release's chart version is the one compared (here against a bundle edited to pin another).
+    kustomization = out / "app" / "kustomization.yaml"
+    text = kustomization.read_text()
+    kube_version = yaml.safe_load(text)["helmCharts"][0]["kubeVersion"]
+    kustomization.write_text(text.replace("version: 7.14.4", "version: 7.3.1")
+                             .replace(f"kubeVersion: {kube_version}", "kubeVersion: v1.28.15"))
+    drift = cli(home, "--namespace", ns, "export", "--check", str(out))
+    assert "- chart version: helm release clearml is clearml 7.14.4, the bundle pins 7.3.1" \
+        in drift.stdout.splitlines(), drift.stdout
+    _ok(cli(home, "--namespace", ns, "run", "cleanup"))
 
 
 def test_the_bundle_holds_no_credential_no_kubeconfig_and_no_server_address(practice_cluster, home, tmp_path):
