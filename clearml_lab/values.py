@@ -36,7 +36,6 @@ class ChartKeys:
     read: frozenset[str] = frozenset()  # dotted paths a template names, with their parents
     whole: frozenset[str] = frozenset()  # dotted paths a template hands on as a whole map (or reads as a leaf)
     schema: dict | None = None
-    chart: str = "the chart"
 
 
 def _flatten(known: dict, prefix: str = "") -> dict[str, object]:
@@ -120,8 +119,7 @@ def keys_of_chart(chart, prefix: str = "") -> ChartKeys:
         parts = path.split(".")
         with_parents.update(".".join(parts[:i]) for i in range(1, len(parts) + 1))
     leaves = {p for p in read if not any(q.startswith(p + ".") for q in read)}
-    return ChartKeys(effective_defaults(chart), frozenset(with_parents), frozenset(whole | leaves), schema,
-                     f"chart {chart.name} {chart.version}".strip())
+    return ChartKeys(effective_defaults(chart), frozenset(with_parents), frozenset(whole | leaves), schema)
 
 
 def _collect_reads(chart, prefix: str, read: set, whole: set) -> None:
@@ -242,7 +240,7 @@ def lint(text: str, known: dict | ChartKeys, *, origin: dict[str, str] | None = 
                 whole = passed_whole(path)
                 if whole:
                     problems.append(Problem(line, column, "warning",
-                                            f"`{path}` is not a default of {keys.chart} and no template names it, "
+                                            f"`{path}` is not a default of this chart and no template names it, "
                                             f"but a template uses `{whole}` as a whole, so it may be read; check "
                                             f"the chart's templates{where(path)}."))
                 else:
@@ -255,7 +253,7 @@ def lint(text: str, known: dict | ChartKeys, *, origin: dict[str, str] | None = 
                         tail = f"; did you mean `{hint}`?" if hint else \
                             "; check the chart's values (`helm show values`)."
                     problems.append(Problem(line, column, "error",
-                                            f"`{path}` is not a key of {keys.chart}{where(path)}{tail}"))
+                                            f"`{path}` is not a key of this chart{where(path)}{tail}"))
                 previous = None
                 continue
             previous = path if is_null else None
