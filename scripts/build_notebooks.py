@@ -304,6 +304,74 @@ as root — they will crash as soon as they start.
         md("## Clean up the troubleshooting project"),
         code("view.close()\nnb.run('cleanup', lab)"),
     ],
+    "12_hand_off": [
+        md("""
+# 12 · Hand-off: the recipe as a bundle your platform team applies
+
+On the clusters where ClearML ends up you rarely hold cluster-admin, and platform teams do not run
+`oc adm policy add-scc-to-user` by hand: they review YAML in Git and let OpenShift GitOps (Argo CD) or `oc apply`
+apply it. Everything this lab worked out — the project, the SCC grants with a reason for each, the values with a
+reason for each, the chart and its version — is written here as such a bundle:
+
+- `platform/` — what needs cluster-admin: the Namespace, one RoleBinding per SCC grant (its reason annotated);
+- `app/` — `values.yaml` and a `kustomization.yaml` that renders the chart as `helm install` would on this cluster;
+- `README.md` — who applies what, in which order, with the commands.
+
+Exporting changes nothing on the cluster. The same from a terminal: `clearml-lab export --out DIR`, and
+`clearml-lab export --check DIR` to compare a bundle with the live project.
+
+It reads your live install: if you already cleaned up (notebook 09), the first cell installs it again — with your
+install still there it changes nothing.
+"""),
+        SESSION,
+        code("for name in ('helm-repo', 'project', 'values', 'scc', 'install'):\n"
+             "    nb.run(name, lab)"),
+        md("## Export"),
+        code("from clearml_lab import export\n\n"
+             "bundle = lab.state_dir / 'hand-off'  # or a directory of your GitOps repository\n"
+             "with nb._Waiting('export'):\n"
+             "    result = export.export(lab, bundle, force=True)\n"
+             "print(*result.files, sep='\\n')"),
+        md("""
+## What the platform team reviews
+
+One RoleBinding per grant: the ClusterRole `system:openshift:scc:<scc>` bound to one service account, with the
+planner's reason on it. The lab records it as one of its own grants, so its cleanup removes it too.
+"""),
+        code("grant = result.spec.grants[0]\n"
+             "print((bundle / 'platform' / f'scc-{grant.scc}-{grant.service_account}.yaml').read_text())"),
+        md("""
+The values, each with the reason it is there. The chart's built-in ClearML keys are public, so the bundle points the
+chart at a Secret the team creates first (`clearml.existingSecret`); the bundle itself never holds a secret.
+"""),
+        code("print((bundle / 'app' / 'values.yaml').read_text())"),
+        md("""
+How `app/` renders the chart: `kubectl kustomize --enable-helm` runs helm with the chart, version, release and
+values named here, for this cluster's Kubernetes version and APIs, without the chart's test pods.
+"""),
+        code("import yaml\n\n"
+             "chart = yaml.safe_load((bundle / 'app' / 'kustomization.yaml').read_text())['helmCharts'][0]\n"
+             "chart['apiVersions'] = f\"{len(chart['apiVersions'])} entries, from the cluster's discovery\"\n"
+             "print(yaml.safe_dump(chart, sort_keys=False))"),
+        md("The README the team follows, generated from the same data:"),
+        code("print((bundle / 'README.md').read_text())"),
+        md("""
+## Does the project match the bundle?
+
+`export --check` compares the bundle with the live project: each SCC grant and platform object, every object of the
+rendered chart in the fields the bundle sets, the chart version and the release's values.
+
+Your install was made the lab's way, so expect differences — exactly what the hand-off does differently: the lab
+granted with `oc adm policy` (one RoleBinding per SCC, so the per-grant bindings are missing, though the accounts
+are granted), the project has no display name, and the chart still uses its public keys (`clearml-conf`) where the
+bundle names your own Secret. Once the team has applied the bundle, the check finds nothing.
+"""),
+        code("with nb._Waiting('export --check'):\n"
+             "    checked = export.check(lab, bundle)\n"
+             "for difference in checked.differences:\n"
+             "    print('-', difference.render())\n"
+             "print('no difference.' if checked.ok else f'{len(checked.differences)} difference(s).')"),
+    ],
     "workshop/instructor": [
         md("""
 # ClearML on OpenShift — workshop · instructor
