@@ -149,12 +149,12 @@ def run(step_name: str, lab: Lab, action: str = "run", *, detail: bool = False):
     return result
 
 
-def check(step_name: str, lab: Lab, timeout: float = 120) -> bool:
-    """The closing check of a notebook, like a workshop examiner: PASS or FAIL with the fix."""
+def check(step_name: str, lab: Lab, timeout: float = 120) -> None:
+    """The closing check of a notebook, like a workshop examiner: PASS or FAIL with the fix, printed once (it
+    returns nothing, so the cell shows no stray `True` after it)."""
     with _Waiting(f"check {step_name}"):
         result = steps.get(step_name).check(lab, timeout=timeout)
     print(result.render_text())
-    return result.ok
 
 
 def topology(lab: Lab):

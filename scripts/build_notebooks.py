@@ -302,7 +302,7 @@ as root — they will crash as soon as they start.
         md("The controllers retry on their own; the topology above fills in. Wait until everything is ready:"),
         code("nb.check('install', lab, timeout=300)"),
         md("## Clean up the troubleshooting project"),
-        code("view.close()\nnb.run('cleanup', lab)"),
+        code("view.close()\ncleaned = nb.run('cleanup', lab)"),
     ],
     "12_hand_off": [
         md("""
@@ -514,7 +514,7 @@ def execute(paths: list[Path]) -> None:
                 raise SystemExit(f"{path.name}: code cells {unrun} came back without an execution count")
             nb.metadata.pop("widgets", None)  # widget state: random model ids, nothing nbval compares
             nbformat.write(nb, out)
-            print(f"recorded {out.relative_to(ROOT)}")
+            print(f"recorded {out}", flush=True)
 
 
 def strip(source, target) -> None:

@@ -63,8 +63,8 @@ def start_jupyter_lab(tmp_path_factory, chromium):
     Asks for the browser first, so a missing Chromium fails at once rather than after servers have started."""
     servers: list[JupyterLabServer] = []
 
-    def start(root: Path, *, env: dict[str, str] | None = None) -> JupyterLabServer:
-        server = JupyterLabServer(root, tmp_path_factory.mktemp("jupyter-home"), env=env)
+    def start(root: Path, *, env: dict[str, str] | None = None, config: Path | None = None) -> JupyterLabServer:
+        server = JupyterLabServer(root, tmp_path_factory.mktemp("jupyter-home"), env=env, config=config)
         servers.append(server)
         return server.start()
 

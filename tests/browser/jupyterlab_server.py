@@ -48,8 +48,10 @@ class JupyterLabServer:
     """``jupyter lab`` as a subprocess. ``env`` is added to the server's environment, and so to its kernels' (the
     way the notebooks are pointed at a practice cluster); a name mapped to None is removed from it."""
 
-    def __init__(self, root: Path, home: Path, *, env: dict[str, str | None] | None = None):
+    def __init__(self, root: Path, home: Path, *, env: dict[str, str | None] | None = None,
+                 config: Path | None = None):
         self.root = Path(root)
+        self.config = config  # a jupyter config file (the lab's own: notebooks/.jupyter/jupyter_lab_config.py)
         self.home = Path(home)
         self.extra_env = dict(env or {})
         self.token = secrets.token_hex(24)
@@ -104,7 +106,7 @@ class JupyterLabServer:
                    "--allow-root",  # CI containers run as root; the server is private to this test anyway
                    # Nothing reaches out to the internet: no news, no update check, no PyPI extension manager.
                    "--LabApp.news_url=None", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
-                   "--LabApp.extension_manager=readonly"]
+                   "--LabApp.extension_manager=readonly", *([f"--config={self.config}"] if self.config else [])]
         with open(self.log_path, "wb") as log:
             # Its own session, so stopping it can also end any kernel it leaves behind.
             self.process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, cwd=self.root,
