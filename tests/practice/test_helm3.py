@@ -60,9 +60,9 @@ def test_the_whole_recipe_with_helm3_on_path(home, practice_cluster, monkeypatch
     assert Path(lab.helm().binary).parent == HELM3.parent
     release = workshop._release(lab)
     assert (release["status"], release["revision"], release["chart"]) == (
-        "deployed", "1", f"clearml-{lab.settings.chart_version}")
+        "deployed", "1", f"clearml-{lab.chart_version}")
     upgraded = lab.helm().run(["upgrade", lab.settings.release, "clearml/clearml", "--version",
-                               lab.settings.chart_version, "--namespace", ns, "-f", str(lab.values_file),
+                               lab.chart_version, "--namespace", ns, "-f", str(lab.values_file),
                                "--set", "apiserver.replicaCount=2", "--wait", "--timeout", "300s"], timeout=360)
     assert upgraded.ok, upgraded.stderr
     assert apps.read_namespaced_deployment("clearml-apiserver", ns).status.ready_replicas == 2
