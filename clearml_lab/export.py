@@ -176,6 +176,7 @@ def gather(lab, *, admin: str | None = None, credentials_secret: str | None = No
     version = chart_version(lab)
     values, text = lab_values(lab)
     secret = credentials_secret or f"{settings.release}-credentials"
+    values, withheld = withhold_secrets(values)
     reasons = value_reasons(values, lab_layers(lab), key_comments(text) if text else {})
     if not (values.get("clearml") or {}).get("existingSecret"):
         values = _with(values, ("clearml", "existingSecret"), secret)
@@ -200,6 +201,8 @@ def gather(lab, *, admin: str | None = None, credentials_secret: str | None = No
                    for g in plan.grants())
     notes = tuple(f"{sa.name} ({', '.join(sa.workloads)}): no default SCC makes all its workloads work."
                   for sa in plan.service_accounts if sa.unsolvable)
+    notes += tuple(f"The lab's values set {'.'.join(path)}, a credential: it is left out of this bundle; keep it in "
+                   f"a Secret (the ClearML keys go in {secret}) or in your secret store." for path in withheld)
     return BundleSpec(lab.namespace, settings.release, version, repository, settings.profile,
                       kube_version, discovery.api_versions, ocp, values, reasons, grants, admin, secret, notes,
                       profile_description(settings.profile))
@@ -348,6 +351,27 @@ def commented_yaml(values: dict, comments: dict) -> str:
 
     emit(values, (), 0)
     return "\n".join(out) + "\n"
+
+
+def is_secret_value(path: tuple, value) -> bool:
+    """Whether a values key holds a credential (a password, a secret, a token, an access key) rather than the name of
+    a Secret or a switch: such values never go into a bundle."""
+    name = str(path[-1]).lower()
+    if not isinstance(value, str) or not value or name.startswith("existing") or name.endswith(("name", "ref")):
+        return False
+    return "password" in name or name.endswith(("secret", "token", "key"))
+
+
+def withhold_secrets(values: dict) -> tuple[dict, tuple[tuple, ...]]:
+    """``values`` without the credentials in them, and the key paths left out."""
+    withheld = tuple(path for path, value in leaves(values).items() if is_secret_value(path, value))
+    kept = json.loads(json.dumps(values))
+    for path in withheld:
+        node = kept
+        for key in path[:-1]:
+            node = node[key]
+        del node[path[-1]]
+    return kept, withheld
 
 
 def _with(values: dict, path: tuple, value) -> dict:
@@ -831,7 +855,8 @@ def value_differences(bundle_values: dict, release_values: dict, source: str) ->
         if path in want and path in have and (_same_scalar(want[path], have[path]) or
                                               (_empty(want[path]) and _empty(have[path]))):
             continue
-        shown = [_short(v[path]) if path in v else "not set" for v in (have, want)]
+        shown = [("a credential (not shown)" if is_secret_value(path, v[path]) else _short(v[path]))
+                 if path in v else "not set" for v in (have, want)]
         found.append(Difference(f"value {'.'.join(path)}", f"{shown[0]} in {source}, {shown[1]} in the bundle"))
     return found
 

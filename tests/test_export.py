@@ -240,3 +240,20 @@ def test_value_differences_name_each_key_against_the_release():
                    "not set in helm release clearml, clearml-credentials in the bundle"),
         Difference("value redis.enabled", "true in helm release clearml, not set in the bundle")]
     assert export.value_differences(bundle, bundle, "helm release clearml") == []
+
+
+def test_credentials_in_the_values_are_withheld_and_never_shown():
+    values = {"clearml": {"apiserverSecret": "s3cr3t", "apiserverKey": "AKIA", "existingSecret": "mine",
+                          "cookieName": "clearml-token-k8s"},
+              "mongodb": {"auth": {"rootPassword": "pw", "usePasswordFiles": False}},
+              "apiserver": {"ingress": {"tlsSecretName": "tls"}}}
+    kept, withheld = export.withhold_secrets(values)
+    assert withheld == (("clearml", "apiserverSecret"), ("clearml", "apiserverKey"),
+                        ("mongodb", "auth", "rootPassword"))
+    assert kept == {"clearml": {"existingSecret": "mine", "cookieName": "clearml-token-k8s"},
+                    "mongodb": {"auth": {"usePasswordFiles": False}},
+                    "apiserver": {"ingress": {"tlsSecretName": "tls"}}}
+    assert values["clearml"]["apiserverSecret"] == "s3cr3t"  # the input is not changed
+    shown = export.value_differences({}, {"mongodb": {"auth": {"rootPassword": "pw"}}}, "helm release clearml")
+    assert shown == [Difference("value mongodb.auth.rootPassword",
+                                "a credential (not shown) in helm release clearml, not set in the bundle")]

@@ -78,6 +78,9 @@ def _hand_off_works(cluster, home, ns, tmp_path, *options) -> Path:
 
     kube = Kube(cluster.api_client())
     assert kube.get_or_none("namespaces", ns) is None, "export must not create or grant anything"
+    before = cli(home, "--namespace", ns, *options, "export", "--check", str(out))
+    assert before.returncode == 1
+    assert f"- Namespace/{ns}: missing on the cluster (apply platform/ first)" in before.stdout.splitlines()
     _apply_as_platform_team(cluster, out, ns)
     assert _all_ready(kube, ns)
     assert _pods_ready(kube, ns) == []
@@ -205,12 +208,18 @@ def test_a_lab_install_against_its_bundle_names_what_the_hand_off_does_different
 def test_the_bundle_holds_no_credential_no_kubeconfig_and_no_server_address(practice_cluster, home, tmp_path):
     ns = _ns("hs")
     out = tmp_path / "bundle"
-    _ok(cli(home, "--namespace", ns, "export", "--out", str(out), "--admin", "group:ml-platform"))
+    written = _ok(cli(home, "--namespace", ns, "run", "values"))
+    values_file = Path(re.search(r"wrote (\S+values\.yaml)", written.stdout).group(1))
+    with values_file.open("a") as handle:  # the learner put a key of their own in the values
+        handle.write("clearml:\n  apiserverSecret: learners-own-secret-value\n")
+    exported = _ok(cli(home, "--namespace", ns, "export", "--out", str(out), "--admin", "group:ml-platform"))
+    assert "The lab's values set clearml.apiserverSecret, a credential: it is left out of this bundle" \
+        in exported.stdout
     text = "\n".join(data.decode() for data in _files(out).values())
     config = practice_cluster.config()
     forbidden = [practice_cluster.server, practice_cluster.token("kubeadmin"), practice_cluster.token("developer"),
                  config["clusters"][0]["cluster"]["certificate-authority-data"][:40], "client-key-data", "token:",
-                 "practice-apiserver-secret-not-for-real-use", "PRACTICEAPISERVERKEY"]
+                 "practice-apiserver-secret-not-for-real-use", "PRACTICEAPISERVERKEY", "learners-own-secret-value"]
     assert [f for f in forbidden if f in text] == []
     admin = yaml.safe_load((out / "platform" / "admin.yaml").read_text())
     assert admin["subjects"] == [{"apiGroup": "rbac.authorization.k8s.io", "kind": "Group", "name": "ml-platform"}]
