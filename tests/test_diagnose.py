@@ -195,3 +195,8 @@ def test_helms_apply_conflict_is_explained():
            '.spec.template.metadata.annotations.kubectl.kubernetes.io/restartedAt')
     (d,) = explain(NS, helm_output=out)
     assert d.rule == "helm-apply-conflict" and '"kubectl-rollout"' in d.cause
+    several = ('Apply failed with 2 conflicts: conflicts with "kubectl" using apps/v1:\n'
+               '- .spec.template.spec.containers[name="clearml-apiserver"].image\n- .spec.replicas')
+    (d,) = explain(NS, helm_output=several)
+    assert '.spec.template.spec.containers[name="clearml-apiserver"].image was changed outside helm by "kubectl"' \
+        in d.cause
