@@ -64,3 +64,36 @@ def test_a_stopped_practice_cluster_says_how_to_start_it(tmp_path):
     assert done.returncode == 1
     assert "start it with `clearml-lab practice up`" in done.stderr, done.stderr
     assert "acting on" not in done.stdout
+
+
+def test_on_a_terminal_a_wait_shows_a_live_line_that_is_cleared_afterwards(home):
+    """Item 5: with stdout a TTY, the CLI rewrites one line in place (what is awaited, elapsed) while a step waits;
+    piped, it prints no such line (see the tests above, whose output is plain)."""
+    import os
+    import pty
+    import time
+
+    ns = _absent()
+    assert cli(home, "--namespace", ns, "run", "project").returncode == 0
+    main, child = pty.openpty()
+    env = {**os.environ, "CLEARML_LAB_HOME": str(home), "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}"}
+    env.pop("KUBECONFIG", None)
+    process = subprocess.Popen([str(BIN / "clearml-lab"), "--namespace", ns, "run", "cleanup"], stdout=child,
+                               stderr=child, stdin=subprocess.DEVNULL, env=env)
+    os.close(child)
+    seen, deadline = b"", time.monotonic() + 120
+    while time.monotonic() < deadline:
+        try:
+            chunk = os.read(main, 4096)
+        except OSError:  # the child closed the terminal
+            break
+        if not chunk:
+            break
+        seen += chunk
+    assert process.wait(60) == 0, seen.decode(errors="replace")
+    os.close(main)
+    text = seen.decode(errors="replace")
+    assert "\r\x1b[Krun cleanup — " in text, text  # the live line, rewritten in place
+    assert "[PASS] cleanup run: nothing of the lab is left on the cluster." in text
+    last = text.rsplit("\r\x1b[K", 1)[1]
+    assert last.lstrip().startswith("[PASS] cleanup run"), last  # the live line was cleared before the result
