@@ -263,7 +263,7 @@ def lint(text: str, known: dict | ChartKeys, *, origin: dict[str, str] | None = 
                     problems.append(Problem(line, column, "error",
                                             f"`{path}` is empty (null): helm then deletes that whole section of the "
                                             f"chart's defaults; give it values or remove the line."))
-                elif path in default_paths:
+                elif default is not None:  # a null where the chart has null changes nothing
                     problems.append(Problem(line, column, "warning",
                                             f"`{path}` is empty (null): helm removes the chart's default for it."))
             elif isinstance(value_node, yaml.MappingNode):

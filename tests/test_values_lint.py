@@ -143,3 +143,52 @@ def test_keys_the_chart_added_after_7_3_1_are_flagged_there():
     flagged = {p.message.split("`")[1]: p.line for p in problems}
     assert flagged == {"apiserver.serviceAccountName": 12, "apiserver.serviceAccountAnnotations": 13}
     assert {p.severity for p in problems} == {"error"}
+
+
+def test_a_null_where_the_chart_has_null_changes_nothing():
+    known = {"apiserver": {"deploymentAnnotations": None, "service": {"type": "NodePort"}}}
+    assert lint("apiserver:\n  deploymentAnnotations:\n", known) == []
+    (problem,) = lint("apiserver:\n  service:\n    type:\n", known)
+    assert problem.severity == "warning"
+
+
+def test_an_indentation_slip_suggests_the_key_under_the_empty_one():
+    # The seed's `service:` at column 0 right after `webserver:`: webserver.service, not mongodb.service.
+    known = {**KNOWN, "webserver": {"service": {"type": "NodePort"}}, "mongodb": {"service": {"type": "ClusterIP"}}}
+    problems = lint("webserver:\nservice:\n  type: ClusterIP\n", known)
+    assert [(p.line, p.severity) for p in problems] == [(1, "error"), (2, "error")]
+    assert "did you mean `webserver.service`? Indent it under `webserver:`" in problems[1].message
+    # Not after a key with a value: the usual closest match.
+    (problem,) = lint("webserver: {}\nservice:\n  type: ClusterIP\n", known)
+    assert "Indent" not in problem.message
+
+
+def test_keys_templates_read_and_maps_they_hand_on_whole():
+    from clearml_lab.values import ChartKeys, template_paths
+
+    read, whole = template_paths('{{ .Values.worker.image.tag }} {{ index .Values "worker" "tuning" "max" }}\n'
+                                 '{{- with .Values.worker.probe }}{{ toYaml . }}{{ end }}'
+                                 '{{ include "x" (dict "v" $.Values.worker.extraEnv) }}')
+    assert read == {"worker.image.tag", "worker.tuning.max", "worker.probe", "worker.extraEnv"}
+    assert whole == {"worker.probe", "worker.extraEnv"}
+    keys = ChartKeys({"worker": {"enabled": True}}, frozenset({"worker", "worker.image", "worker.image.tag",
+                                                                "worker.probe"}), frozenset({"worker.probe"}))
+    assert lint("worker:\n  image: {tag: '1'}\n  probe: {httpGet: {path: /}}\n", keys) == []
+    (typo,) = lint("worker:\n  image: {tga: '1'}\n", keys)
+    assert typo.severity == "error" and "`worker.image.tag`" in typo.message
+
+
+def test_the_values_schema_names_keys_and_opens_maps():
+    from clearml_lab.values import ChartKeys, schema_allows
+
+    schema = {"type": "object", "definitions": {"port": {"type": "integer"}},
+              "properties": {"gpu": {"type": "object", "properties": {"count": {"$ref": "#/definitions/port"}},
+                                     "additionalProperties": False},
+                             "labels": {"type": "object", "additionalProperties": {"type": "string"}}}}
+    assert schema_allows(schema, "gpu.count") == "key"
+    assert schema_allows(schema, "gpu.cuont") is None
+    assert schema_allows(schema, "labels.team") == "open"
+    keys = ChartKeys({}, schema=schema)
+    assert lint("gpu: {count: 1}\nlabels: {team: ml}\n", keys) == []
+    (problem,) = lint("gpu: {cuont: 1}\n", keys)
+    assert "`gpu.cuont` is not a key" in problem.message
