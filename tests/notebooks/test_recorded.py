@@ -98,8 +98,9 @@ def test_nbval_fails_when_one_recorded_output_is_edited(tmp_path):
     code = [i for i, c in enumerate(nb["cells"]) if c["cell_type"] == "code"]
     edited = next(i for i in code if "nb.session()" in "".join(nb["cells"][i]["source"]))
     stream = next(o for o in nb["cells"][edited]["outputs"] if o.get("output_type") == "stream")
-    stream["text"] = [line.replace("chart 7.14.4", "chart 7.99.9") for line in stream["text"]]
-    assert "chart 7.99.9" in "".join(stream["text"])
+    text = "".join(stream["text"])
+    assert text.startswith("Acting on "), text
+    stream["text"] = text.replace("Acting on ", "Acting on somewhere else than ", 1)
     copy = tmp_path / source.name
     copy.write_text(json.dumps(nb))
     done = subprocess.run(
@@ -109,4 +110,4 @@ def test_nbval_fails_when_one_recorded_output_is_edited(tmp_path):
     summary = done.stdout.strip().splitlines()[-1]
     assert done.returncode == 1, done.stdout[-3000:]
     assert re.search(rf"1 failed, {len(code) - 1} passed", summary), done.stdout[-3000:]
-    assert f"::Cell {code.index(edited)}" in done.stdout and "7.99.9" in done.stdout
+    assert f"::Cell {code.index(edited)}" in done.stdout and "somewhere else than" in done.stdout
