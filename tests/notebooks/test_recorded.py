@@ -110,4 +110,4 @@ def test_nbval_fails_when_one_recorded_output_is_edited(tmp_path):
     summary = done.stdout.strip().splitlines()[-1]
     assert done.returncode == 1, done.stdout[-3000:]
     assert re.search(rf"1 failed, {len(code) - 1} passed", summary), done.stdout[-3000:]
-    assert f"::Cell {code.index(edited)}" in done.stdout and "somewhere else than" in done.stdout
+    assert f"::Cell {code.index(edited)}" in done.stdout and "mismatch 'stdout'" in done.stdout
