@@ -47,10 +47,12 @@ container = st.builds(lambda name, image, ports, env, args: {k: v for k, v in (
 labels = st.dictionaries(st.sampled_from(["app", "tier", "release"]), st.sampled_from(["x", "y"]), min_size=1)
 
 
-def _deployment(containers, metadata_labels, replicas):
+def _deployment(containers, metadata_labels, replicas, empty_affinity):
     unique = list({c["name"]: c for c in containers}.values())
     spec = {"selector": {"matchLabels": {"app": "x"}},
             "template": {"metadata": {"labels": {"app": "x"}}, "spec": {"containers": unique}}}
+    if empty_affinity:  # what a chart renders for `podAffinity: {{- with ... }}` with nothing: nulls
+        spec["template"]["spec"]["affinity"] = {"podAffinity": None, "nodeAffinity": None}
     if replicas is not None:
         spec["replicas"] = replicas
     return {"apiVersion": "apps/v1", "kind": "Deployment",
@@ -70,7 +72,7 @@ def _service(ports, metadata_labels):
 
 manifests = st.one_of(
     st.builds(_deployment, st.lists(container, min_size=1, max_size=3), labels,
-              st.sampled_from([None, 1, 2])),
+              st.sampled_from([None, 1, 2]), st.booleans()),
     st.builds(_service, st.lists(service_port, min_size=1, max_size=3), labels))
 
 

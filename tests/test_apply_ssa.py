@@ -207,3 +207,22 @@ def test_the_published_openapi_carries_the_key_defaults_and_list_types():
     older = group_version_document(default_registry(), Schemas("1.28"), "", "v1")["components"]["schemas"]
     assert "default" not in older["io.k8s.api.core.v1.LocalObjectReference"]["properties"]["name"]
     json.dumps(doc)  # served as JSON
+
+
+def test_fields_applied_as_null_are_not_stored_but_stay_owned_through_other_managers_updates():
+    manifest = deployment()
+    manifest["spec"]["template"]["spec"]["affinity"] = {"podAffinity": None, "nodeAffinity": None}
+    container(manifest)["volumeMounts"] = [{"name": "data", "mountPath": "/data", "subPath": None}]
+    first = apply({"metadata": {}}, manifest)
+    assert first["spec"]["template"]["spec"]["affinity"] == {}
+    assert container(first)["volumeMounts"] == [{"name": "data", "mountPath": "/data"}]
+    affinity = fields_of(first, "helm")["f:spec"]["f:template"]["f:spec"]["f:affinity"]
+    assert affinity == {"f:podAffinity": {}, "f:nodeAffinity": {}}
+    # the deployment controller writes a revision annotation: helm keeps what it applied as null ...
+    annotated = copy.deepcopy(first)
+    annotated["metadata"]["annotations"] = {"deployment.kubernetes.io/revision": "1"}
+    record_update(first, annotated, manager="deployment-controller", schema=DEPLOYMENT, schemas=SCHEMAS,
+                  api_version="apps/v1")
+    assert fields_of(annotated, "helm") == fields_of(first, "helm")
+    # ... so the next apply of the same chart is no change at all
+    assert apply(annotated, manifest) == annotated

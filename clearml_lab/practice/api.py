@@ -14,7 +14,7 @@ from datetime import datetime, timezone
 from typing import AsyncIterator
 
 from . import admission, patch as patching, subresources
-from .apply import record_update, server_side_apply
+from .apply import drop_nulls, record_update, server_side_apply
 from .client import Identity
 from .podspec import check_pod_update
 from .rbac import RBAC_RESOURCES, Attributes, Authorizer
@@ -192,7 +192,7 @@ class Api:
             self.authorize(req, "create", "")
             return self.virtual.create(req, self._check_type(req, body))
         self.authorize(req, "create", "")
-        obj = self._check_type(req, body)
+        obj = drop_nulls(self._check_type(req, body))
         self._validate_fields(req, obj)
         meta = obj["metadata"]
         prefix = None if meta.get("name") else meta.get("generateName")
@@ -382,7 +382,7 @@ class Api:
             replicas = subresources.check_scale(req.name, body)
             sent_rv = (body.get("metadata") or {}).get("resourceVersion")
             return self._write_scale(req, self._load(req), replicas, sent_rv)
-        obj = self._check_type(req, body)
+        obj = drop_nulls(self._check_type(req, body))
         if obj["metadata"].get("name") and obj["metadata"]["name"] != req.name:
             raise bad_request(f'the name of the object ({obj["metadata"]["name"]}) does not match the name on the URL '
                               f"({req.name})")
@@ -472,7 +472,7 @@ class Api:
         if current is None:
             raise not_found(req.rt, req.name)
         if patch_type == "json":
-            new = patching.json_patch(current, body)
+            new = drop_nulls(patching.json_patch(current, body))
         elif patch_type == "merge":
             if not isinstance(body, dict):
                 raise bad_request("a merge patch must be a JSON object")

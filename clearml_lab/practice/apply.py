@@ -292,6 +292,16 @@ def _merge_list(live: list, config: list, schema, schemas) -> list:
     return out
 
 
+def drop_nulls(value):
+    """``value`` without null fields, as decoding into the API's Go types leaves them out (a chart's
+    ``subPath:`` with nothing after it, ``podAffinity:`` rendered empty)."""
+    if isinstance(value, dict):
+        return {k: drop_nulls(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [drop_nulls(v) for v in value]
+    return value
+
+
 # ---- managers ------------------------------------------------------------------------------------------------------
 
 def _entries(obj: dict) -> list[dict]:
@@ -380,7 +390,8 @@ def server_side_apply(current: dict, applied: dict, *, manager: str, force: bool
         for path in owned:
             before, after = value_at(current, path, schema, schemas), value_at(merged, path, schema, schemas)
             if after is _MISSING:
-                gone.add(path)
+                if before is not _MISSING:  # removed by this apply; a field applied as null stays owned
+                    gone.add(path)
             elif path[-1] != "." and before != after:
                 taken.add(path)
         conflicts += [(entry, p) for p in sorted(taken)]
@@ -390,6 +401,7 @@ def server_side_apply(current: dict, applied: dict, *, manager: str, force: bool
     if conflicts and not force:
         raise _conflict_error(conflicts, current.get("metadata", {}).get("name", ""), rt_name)
 
+    merged = drop_nulls(merged)
     changed = _without_meta(merged) != _without_meta(current)
     if new_leaves:
         time = _now() if changed or not mine else mine.get("time") or _now()
@@ -418,10 +430,17 @@ def _changed(old: dict, new: dict, paths: set[tuple], schema, schemas) -> set[tu
     return out
 
 
+def _removed(old: dict | None, new: dict, path: tuple, schema, schemas) -> bool:
+    """The write removed the field: it was there and is no more (one that was never stored, such as a field
+    applied as null, stays with its manager, as upstream compares the old and new objects)."""
+    return old is not None and value_at(new, path, schema, schemas) is _MISSING \
+        and value_at(old, path, schema, schemas) is not _MISSING
+
+
 def record_update(old: dict | None, new: dict, *, manager: str, schema: dict | None, schemas, api_version: str,
                   subresource: str = "") -> None:
     """Give ``manager`` (operation Update) the fields this write set or changed, taking them from other managers —
-    so a later apply by someone else conflicts, as on a real server; fields that no longer exist belong to nobody.
+    so a later apply by someone else conflicts, as on a real server; fields this write removed belong to nobody.
     A write that changes no field leaves managedFields as they were. Mutates ``new['metadata']``."""
     if not manager:
         return
@@ -435,12 +454,12 @@ def record_update(old: dict | None, new: dict, *, manager: str, schema: dict | N
             mine = entry
             continue
         before = leaves(entry.get("fieldsV1") or {})
-        owned = {p for p in before - changed if value_at(new, p, schema, schemas) is not _MISSING}
+        owned = {p for p in before - changed if not _removed(old, new, p, schema, schemas)}
         touched |= owned != before
         if owned:
             out.append(entry if owned == before else {**entry, "fieldsV1": from_leaves(owned)})
     before = leaves(mine.get("fieldsV1") or {}) if mine else set()
-    owned = {p for p in before | changed if value_at(new, p, schema, schemas) is not _MISSING}
+    owned = {p for p in before | changed if not _removed(old, new, p, schema, schemas)}
     touched |= owned != before
     if old is not None and not touched:
         new["metadata"]["managedFields"] = entries
