@@ -72,10 +72,20 @@ def _load(path: Path) -> dict:
 
 
 def _version(chart_version: str) -> tuple[int, int, int]:
-    match = re.fullmatch(r"v?(\d+)\.(\d+)\.(\d+)", str(chart_version).strip())
+    """major.minor.patch of any version a repository serves (a pre-release such as 7.15.0-rc1 counts as 7.15.0)."""
+    match = re.fullmatch(r"v?(\d+)\.(\d+)\.(\d+)(?:-[0-9A-Za-z.-]+)?(?:\+[0-9A-Za-z.-]+)?", str(chart_version).strip())
     if not match:
         raise UsageError(f"chart version {chart_version!r} is not a version like 7.14.4: give major.minor.patch.")
     return tuple(int(part) for part in match.groups())
+
+
+def profile_problems(profile: str, chart_version: str, keys) -> list:
+    """The keys this profile sets (with its install fixes) that the chart version does not have, as values.Problem
+    lines of the profile's values (``keys``: values.ChartKeys of that version, from chart.chart_keys)."""
+    from .values import lint
+
+    text = yaml.safe_dump(profile_values(profile, chart_version), sort_keys=False)
+    return [p for p in lint(text, keys) if p.severity == "error"]
 
 
 def merge_values(base: dict, overlay: dict) -> dict:

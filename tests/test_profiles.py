@@ -1,8 +1,12 @@
 """Values profiles: seed is the recipe's values plus only the install fixes; hardened is least privilege."""
+import copy
+
 import pytest
 
+from clearml_lab.chart import chart_keys
 from clearml_lab.errors import UsageError
-from clearml_lab.profiles import install_fixes, profile_description, profile_names, profile_values
+from clearml_lab.profiles import install_fixes, profile_description, profile_names, profile_problems, profile_values
+from clearml_lab.values import ChartKeys
 
 # The seed recipe's values, exactly as it wrote them.
 RECIPE = {
@@ -89,3 +93,20 @@ def test_every_key_a_profile_sets_is_a_key_of_the_chart(profile, version):
                 break  # an open map like podSecurityContext: {} takes any key
             assert isinstance(node, dict) and key in node, f"{'.'.join(path)} is not a key of chart {version}"
             node = node[key]
+
+
+@pytest.mark.parametrize("version,fixed", [("7.14.6-rc1", True), ("7.14.7-rc.2", False), ("8.0.0", False),
+                                           ("2.0.0-alpha1", True)])
+def test_install_fixes_apply_by_range_to_any_version_a_repository_serves(version, fixed):
+    assert bool(install_fixes(version)) is fixed
+    assert (profile_values("seed", version).get("mongodb") == LEGACY_IMAGES["mongodb"]) is fixed
+
+
+@pytest.mark.parametrize("profile", ["seed", "hardened"])
+def test_a_profile_key_the_chart_lacks_is_reported(profile):
+    keys = chart_keys("7.14.4")
+    assert profile_problems(profile, "7.14.4", keys) == []
+    lacking = copy.deepcopy(keys.defaults)
+    del lacking["elasticsearch"]["rbac"]  # as a chart whose Elasticsearch subchart has no rbac section
+    (problem,) = profile_problems(profile, "7.14.4", ChartKeys(lacking))
+    assert "`elasticsearch.rbac` is not a key of this chart" in problem.message
