@@ -110,8 +110,20 @@ a router with an apps domain · a default StorageClass with about **155 Gi** for
 # 01 · The chart repository
 
 helm installs charts from repositories. ClearML publishes its charts at
-`https://clearml.github.io/clearml-helm-charts` (the older `allegroai.github.io` address is the previous name). On
-the practice cluster the same two commands point at a local mirror with the same chart versions.
+`https://clearml.github.io/clearml-helm-charts` (the older `allegroai.github.io` address is the previous name).
+
+The lab reasons about exactly the chart helm installs: the values check, the SCC plan and the install all read the
+package `helm pull` fetches from the repository this step adds (cached under `~/.cache/clearml-lab`). Which one:
+
+* the one you chose — `clearml-lab --chart-repo URL …`, or `CLEARML_LAB_CHART_REPO=URL` set before JupyterLab
+  starts. Use it for a **mirror** (a disconnected cluster, a workshop's own copy): any HTTP(S) directory of chart
+  packages with the `index.yaml` that `helm repo index` writes;
+* else, on the practice cluster, its own repository (a stand-in chart; the cluster publishes the address as the
+  HelmChartRepository `clearml`, as the OpenShift console does);
+* else the public repository above.
+
+With no chart version chosen, this step takes the newest version the repository serves whose `kubeVersion` admits
+your cluster, and keeps it for the later steps. `clearml-lab charts` lists every version and whether it fits.
 """),
         SESSION,
         code('card = nb.card("helm-repo", lab)'),
@@ -149,7 +161,10 @@ The chart's defaults assume plain Kubernetes. The recipe changes four things for
 
 Profile **seed** keeps exactly that (plus `bitnamilegacy/*` images: Bitnami removed the pinned tags in 2025).
 Profile **hardened** is the least-privilege variant: MongoDB, Redis and Elasticsearch run under the project's own
-UIDs. The form writes `values.yaml`; the check compares it with the chart's real keys and renders the chart.
+UIDs. The form writes `values.yaml`; the check compares it with the keys of the chart pulled from the repository of
+notebook 01 — its defaults and its subcharts', the keys its templates read, its values schema — and renders it.
+`clearml-lab lint-values FILE` checks any values file the same way (`--chart-repo URL --chart-version V` for
+another repository's chart); a key one line too far left is found as such ("indent it under `webserver:`").
 """),
         SESSION,
         code("form = nb.values_form(lab)"),
@@ -173,8 +188,9 @@ Why ClearML trips over them:
 
 The seed recipe granted `anyuid` to `clearml-mongodb`, `clearml-redis` and `default`, and `privileged` to
 `clearml-elastic`. Since chart 7.4.0 the ClearML pods run as their own service accounts, so `-z default` no longer
-reaches them. The lab computes the grants from the rendered chart instead: for each service account, the least
-privileged SCC that admits all its pods.
+reaches them. The lab computes the grants from the chart itself — the package from the repository of notebook 01,
+rendered for your values — instead: for each service account, the least privileged SCC that admits all its pods.
+`clearml-lab --chart-repo URL --chart-version V plan-scc` computes them for any repository's chart.
 
 Granting an SCC takes a cluster admin. In a workshop your instructor computed and made these grants in your project
 before you started: the table shows nothing left to grant, and **Run** lists what was granted and checks it.
