@@ -320,6 +320,93 @@ as root — they will crash as soon as they start.
         md("## Clean up the troubleshooting project"),
         code("view.close()\ncleaned = nb.run('cleanup', lab)"),
     ],
+    "11_upgrade_and_recover": [
+        md("""
+# 11 · After the install: an upgrade, a breakage, a recovery
+
+A release is not done once it is ready. Here, in a project of its own, you upgrade it, break it the way real
+clusters broke in 2025 (Bitnami moved its images), read what the lab diagnoses, apply the fix, find out why the fix
+alone is not enough, and verify.
+
+It needs the rights of a cluster admin (a new project and SCC grants). In a workshop, your instructor can show it.
+"""),
+        code("from clearml_lab import notebook as nb\n"
+             "lab = nb.session().with_settings(namespace='clearml-upgrade')\n"
+             "for name in ('helm-repo', 'project', 'values', 'scc', 'install'):\n"
+             "    nb.run(name, lab)"),
+        md("""
+Every change below is a `helm upgrade` of the release with your `values.yaml`, plus what the cell changes — the
+command is printed before it runs.
+"""),
+        code("from clearml_lab.steps.install import REPO_NAME\n\n\n"
+             "def upgrade(*changes):\n"
+             "    chart = [f'{REPO_NAME}/clearml', '--version', lab.chart_version, '--namespace', lab.namespace]\n"
+             "    print('$ helm upgrade', lab.settings.release, *chart, '-f values.yaml', *changes)\n"
+             "    result = lab.helm().run(['upgrade', lab.settings.release, *chart, '-f', str(lab.values_file),\n"
+             "                             *changes])\n"
+             "    print('upgraded.' if result.ok else result.error)"),
+        code("view = nb.topology(lab)"),
+        md("""
+## An upgrade: two apiservers
+
+More replicas change the Deployment but not its pod template: its ReplicaSet is scaled, no new revision is made.
+(A changed template — an image tag, an environment variable — would start a rollout: a new ReplicaSet grows while
+the old one shrinks, within the Deployment's `maxSurge` and `maxUnavailable`; `oc rollout status`, `oc rollout
+history` and `helm rollback` follow it.)
+"""),
+        code("upgrade('--set', 'apiserver.replicaCount=2')\nnb.check('install', lab, timeout=300)"),
+        code("for rs in lab.kube().list('replicasets', lab.namespace)['items']:\n"
+             "    if rs['metadata']['name'].startswith('clearml-apiserver-') and 'asyncdelete' not in rs['metadata']['name']:\n"
+             "        revision = rs['metadata']['annotations']['deployment.kubernetes.io/revision']\n"
+             "        print(f\"revision {revision}: {rs['spec']['replicas']} pods\")"),
+        md("""
+## Break it: an image that no longer exists
+
+Since September 2025 Bitnami serves only `latest` under `docker.io/bitnami`; the versioned tags the chart pins moved
+to `docker.io/bitnamilegacy`. Your values already say `bitnamilegacy` — override it back, as a values file from
+before the move would. Redis is a StatefulSet: its pod is replaced with one that cannot pull its image.
+"""),
+        code("upgrade('--set', 'redis.image.repository=bitnami/redis')\n\n"
+             "from clearml_lab.kube import wait_for\n\n\n"
+             "def pull_fails(pods):\n"
+             "    return any(s.get('state', {}).get('waiting', {}).get('reason') in ('ErrImagePull', 'ImagePullBackOff')\n"
+             "               for p in pods for s in p.get('status', {}).get('containerStatuses', []))\n\n\n"
+             "with nb._Waiting('the new Redis pod pulling its image'):\n"
+             "    wait_for(lab.kube(), 'pods', pull_fails, namespace=lab.namespace, name='clearml-redis-master-0')\n"
+             "found = nb.diagnose(lab)"),
+        md("""
+## Fix it — and find out why that is not enough
+
+The diagnosis names the fix: `redis.image.repository: bitnamilegacy/redis`, which your `values.yaml` has. Upgrade
+with it again, then ask again. The lab reads the spec and the pods anew each time, so it does not repeat a fix that
+is already in place: it names what still stands in the way.
+"""),
+        code("upgrade()\n\n\n"
+             "def fix_seen(statefulsets):\n"
+             "    return all(s['status'].get('observedGeneration') == s['metadata']['generation'] for s in statefulsets)\n\n\n"
+             "wait_for(lab.kube(), 'statefulsets', fix_seen, namespace=lab.namespace, name='clearml-redis-master')\n"
+             "found = nb.diagnose(lab)"),
+        md("""
+A StatefulSet with `podManagementPolicy: OrderedReady` (Redis's) replaces its pods one by one, each only after the
+one before is Ready — and it never replaces a pod that never became Ready, even when its spec is fixed. This is a
+known Kubernetes limitation: the pod must be deleted by hand. (Elasticsearch's StatefulSet is `Parallel`: it
+replaces such a pod by itself.) The same, from a terminal: `oc delete pod clearml-redis-master-0 -n clearml-upgrade`.
+"""),
+        code("lab.kube().delete('pods', 'clearml-redis-master-0', lab.namespace)\n"
+             "print('pod \"clearml-redis-master-0\" deleted')\n"
+             "nb.check('install', lab, timeout=300)"),
+        md("""
+## When someone changed it by hand
+
+`oc rollout undo deployment/clearml-apiserver` also works on a helm release — but the fields it writes then belong
+to `kubectl`, not helm. With helm 4 (server-side apply) the next upgrade that sets them otherwise stops with
+`conflict with "kubectl"`; `clearml-lab diagnose` names the fields and the way out (`--force-conflicts` once
+`values.yaml` says what you want). helm 3 overwrites them silently.
+
+## Clean up this project
+"""),
+        code("view.close()\ncleaned = nb.run('cleanup', lab)"),
+    ],
     "12_hand_off": [
         md("""
 # 12 · Hand-off: the recipe as a bundle your platform team applies
