@@ -21,6 +21,8 @@ import tarfile
 import tempfile
 import threading
 import time
+from collections.abc import Callable
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -43,6 +45,10 @@ INSECURE_ENV = "CLEARML_LAB_CHART_REPO_INSECURE_SKIP_TLS_VERIFY"
 RENDER_TIMEOUT_S = 120
 FETCH_TIMEOUT_S = 120
 INDEX_MAX_AGE_S = 600  # an index read from the cache is fetched again after this; `charts` always fetches
+
+PROGRESS_AFTER_S = 1.5  # a fetch that takes longer than this says what it waits for
+# Where that sentence goes: the CLI sets a printer to stderr, a notebook may set its own; None keeps quiet.
+progress: Callable[[str], None] | None = None
 
 _lock = threading.RLock()
 _indexes: dict[str, RepoIndex] = {}
@@ -110,6 +116,21 @@ def _repo_name(url: str) -> str:
 
 def _index_file(url: str) -> Path:
     return cache_root() / "helm-state" / "helm" / "cache" / "repository" / f"{_repo_name(url)}-index.yaml"
+
+
+@contextmanager
+def _waiting(what: str):
+    """Says ``what`` through ``progress`` if the block is still running after PROGRESS_AFTER_S."""
+    sink = progress
+    timer = threading.Timer(PROGRESS_AFTER_S, sink, args=(what,)) if sink else None
+    if timer:
+        timer.daemon = True
+        timer.start()
+    try:
+        yield
+    finally:
+        if timer:
+            timer.cancel()
 
 
 def _unreachable(url: str, reason: str) -> str:
@@ -221,8 +242,9 @@ def index(repo: str | None = None, *, refresh: bool = False) -> RepoIndex:
         note = None
         if refresh or not fresh:
             args, password = repo_add_args(_repo_name(url), url)
-            result = _helm().run(args, cluster=False, timeout=FETCH_TIMEOUT_S,
-                                 stdin=password + "\n" if password is not None else None)
+            with _waiting(f"reading the chart repository {url} (index.yaml) …"):
+                result = _helm().run(args, cluster=False, timeout=FETCH_TIMEOUT_S,
+                                     stdin=password + "\n" if password is not None else None)
             if not result.ok:
                 if not path.is_file():
                     raise LabError(_unreachable(url, result.error))
@@ -285,8 +307,9 @@ def chart_package(chart_version: str | None = None, repo: str | None = None) -> 
         out_dir.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryDirectory(prefix=".pull-", dir=out_dir) as tmp:
             # `helm repo add` stored the repository's CA file, TLS choice and credentials; pull reads them there.
-            result = _helm().run(["pull", f"{_repo_name(url)}/{CHART}", "--version", entry.version,
-                                  "--destination", tmp], cluster=False, timeout=FETCH_TIMEOUT_S)
+            with _waiting(f"downloading the {CHART} chart {entry.version} from {url} …"):
+                result = _helm().run(["pull", f"{_repo_name(url)}/{CHART}", "--version", entry.version,
+                                      "--destination", tmp], cluster=False, timeout=FETCH_TIMEOUT_S)
             pulled = Path(tmp) / f"{CHART}-{entry.version}.tgz"
             if not result.ok or not pulled.is_file():
                 return _cached_package(url, entry.version, LabError(_unreachable(url, result.error)))

@@ -78,6 +78,9 @@ def main(argv: list[str] | None = None) -> int:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # argparse already printed its usage message
         return 2 if exc.code not in (0, None) else 0
+    from . import chart
+
+    chart.progress = lambda what: print(what, file=sys.stderr, flush=True)  # a slow chart download says so
     try:
         return int(args.handler(args) or 0)
     except UsageError as err:

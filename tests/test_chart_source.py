@@ -277,3 +277,15 @@ def test_a_version_the_repository_does_not_serve_is_a_usage_error(tmp_path, exte
     assert done.returncode == 2
     assert f"chart version 7.14.7 is not served by {extended_chart_repository.url}: choose one of 7.3.1, 7.14.4, " \
            f"{NEW_VERSION}" in done.stderr
+
+
+def test_a_slow_fetch_says_what_it_waits_for(cache, tmp_path, monkeypatch):
+    said = []
+    monkeypatch.setattr(chart, "progress", said.append)
+    monkeypatch.setattr(chart, "PROGRESS_AFTER_S", 0)
+    served = tmp_path / "repo"
+    with LoopbackRepository(served) as repo:
+        build_repository(served, repo.url)
+        chart.chart_package("7.3.1", repo.url)
+    assert said == [f"reading the chart repository {repo.url} (index.yaml) …",
+                    f"downloading the clearml chart 7.3.1 from {repo.url} …"]
