@@ -506,8 +506,10 @@ as its own Application run by the platform team, or by hand.
 
 ## 4. Check
 
+From the machine the bundle was exported on (the lab keeps its values there):
+
 ```
-clearml-lab --namespace {ns} check scc                  # every workload admitted by the SCC it needs
+clearml-lab --namespace {ns} check scc                         # every workload admitted by the SCC it needs
 clearml-lab --namespace {ns} export --check <this directory>   # the project still matches this bundle
 ```
 
@@ -519,6 +521,8 @@ svc/{spec.release}-fileserver -n {ns}` (or the chart's ingress values).
 def render(spec: BundleSpec) -> dict:
     """relative path -> file text, for every file of the bundle; sorted, deterministic."""
     files = {"README.md": readme_text(spec), "app/values.yaml": values_text(spec),
+             # kustomize --enable-helm pulls the chart into app/charts/: a cache, not part of what is reviewed.
+             "app/.gitignore": "# the chart that kubectl kustomize --enable-helm downloads\ncharts/\n",
              "app/kustomization.yaml": _comment(
                  f"ClearML {spec.chart_version} as helm would install it on this cluster: "
                  f"kubectl kustomize --enable-helm . | oc apply -n {spec.namespace} -f -")

@@ -75,7 +75,8 @@ def test_the_same_spec_renders_byte_identical_sorted_files():
     first, second = export.render(_spec()), export.render(_spec())
     assert first == second
     assert list(first) == sorted(first)
-    assert set(first) == {"README.md", "app/kustomization.yaml", "app/values.yaml", "platform/kustomization.yaml",
+    assert set(first) == {"README.md", "app/.gitignore", "app/kustomization.yaml", "app/values.yaml",
+                          "platform/kustomization.yaml",
                           "platform/namespace.yaml", "platform/scc-anyuid-clearml-apiserver.yaml",
                           "platform/scc-anyuid-clearml-webserver.yaml"}
 
