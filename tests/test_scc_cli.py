@@ -87,7 +87,8 @@ def test_rendering_the_chart(version, profile, expected, capsys):
 
 
 def test_one_account_with_root_pods_and_a_privileged_init_pod_gets_two_grant_lines(capsys):
-    assert main(["plan-scc", "--manifests", str(FIXTURES / "chart-7.3.1-no-values.yaml"), "--namespace", "clearml"]) == 0
+    plain = str(FIXTURES / "chart-7.3.1-no-values.yaml")
+    assert main(["plan-scc", "--manifests", plain, "--namespace", "clearml"]) == 0
     out = capsys.readouterr().out
     lines = grant_lines(out)
     assert "oc adm policy add-scc-to-user anyuid -z default" in lines

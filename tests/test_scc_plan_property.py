@@ -3,12 +3,12 @@
 an image check written here — lets every pod work; and each pod lands where the plan says."""
 from itertools import combinations
 
+from fixtures.scc.builders import NAMESPACE, can_use, namespace
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from clearml_lab.scc import admit, image_repository, load_sccs, plan_grants, points, service_account_subject
 from clearml_lab.scc.manifests import workload_of
-from fixtures.scc.builders import NAMESPACE, can_use, namespace
 
 REQUIREMENTS = {"images": [
     {"repositories": ["example/rootful"], "image_user": 0, "needs_uid": 0, "why": "it writes under /etc"},

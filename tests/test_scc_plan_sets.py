@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 import yaml
+from fixtures.scc.builders import NAMESPACE, can_use, namespace
 
 from clearml_lab.scc import admit, image_repository, load_sccs, plan_grants, points, service_account_subject
 from clearml_lab.scc.manifests import grant_role_bindings, workload_of
 from clearml_lab.scc.planner import Grant
-from fixtures.scc.builders import NAMESPACE, can_use, namespace
 
 FIXTURES = Path(__file__).parent / "fixtures" / "scc"
 VERSION = "4.19"
@@ -53,8 +53,9 @@ def judge(objects, grants, requirements, ns=NAMESPACE):
         workload = workload_of(obj)
         if workload is None:
             continue
-        result = admit(workload.pod, namespace(ns), sccs, sa_subject=service_account_subject(ns, workload.service_account),
-                       user=workload.creator, can_use=use, openshift_version=VERSION)
+        subject = service_account_subject(ns, workload.service_account)
+        result = admit(workload.pod, namespace(ns), sccs, sa_subject=subject, user=workload.creator, can_use=use,
+                       openshift_version=VERSION)
         out[workload.label] = (result.scc, result.allowed and image_works(result.pod, requirements))
     return out
 
@@ -211,7 +212,8 @@ def test_a_pod_nothing_can_help_does_not_stop_the_plan_for_its_siblings():
 
 
 def test_images_without_requirements_are_named_not_assumed():
-    objects = [ROOT_POD, deployment("a", "a", image="quay.io/team/tool:2"), deployment("b", "b", image="quay.io/team/tool:2")]
+    tool = "quay.io/team/tool:2"
+    objects = [ROOT_POD, deployment("a", "a", image=tool), deployment("b", "b", image=tool)]
     plan = plan_of(objects)
     assert plan.unknown_images == ["quay.io/team/tool:2"]
     assert ("no requirements known for image quay.io/team/tool:2: planned from its security context alone "
@@ -244,7 +246,7 @@ def test_the_seed_recipe_is_judged_as_a_set_on_chart_7_3_1_with_no_values():
     assert verdicts[("privileged", "default")].verdict == "missing"
     assert "for StatefulSet/clearml-elastic-master" in verdicts[("privileged", "default")].reason
     assert verdicts[("privileged", "clearml-elastic")].verdict == "wrong"
-    landed = {l.workload: (l.scc, l.works) for l in seed.landings}
+    landed = {each.workload: (each.scc, each.works) for each in seed.landings}
     assert landed["StatefulSet/clearml-elastic-master"] == (None, False)
     assert landed["Deployment/clearml-mongodb"] == ("anyuid", True)
     assert not seed.works
@@ -293,7 +295,8 @@ def test_role_bindings_one_per_grant_with_reason_and_the_labs_record():
     reasons = {(g.scc, g.service_account): g.reason for g in plan.grants()}
     for binding in bindings:
         assert binding["kind"] == "RoleBinding" and binding["metadata"]["namespace"] == "team"
-        assert binding["roleRef"]["apiGroup"] == "rbac.authorization.k8s.io" and binding["roleRef"]["kind"] == "ClusterRole"
+        assert binding["roleRef"]["apiGroup"] == "rbac.authorization.k8s.io"
+        assert binding["roleRef"]["kind"] == "ClusterRole"
         scc = binding["roleRef"]["name"].rsplit(":", 1)[1]
         reason = reasons[(scc, binding["subjects"][0]["name"])]
         assert reason and binding["metadata"]["annotations"]["clearml-lab.io/reason"] == reason

@@ -134,7 +134,8 @@ def workload_of(obj: dict) -> Workload | None:
 @lru_cache(maxsize=1)
 def grant_binding_marks() -> dict:
     """data/grant-bindings.yaml: the name, role, label and annotations of a grant written as a RoleBinding."""
-    return yaml.safe_load(resources.files(__package__).joinpath("data", "grant-bindings.yaml").read_text(encoding="utf-8"))
+    text = resources.files(__package__).joinpath("data", "grant-bindings.yaml").read_text(encoding="utf-8")
+    return yaml.safe_load(text)
 
 
 def grant_role_bindings(grants, namespace: str) -> list[dict]:

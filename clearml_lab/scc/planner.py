@@ -25,8 +25,17 @@ from .images import image_repository, load_image_requirements, requirement_for, 
 from .manifests import is_test_hook, load_manifests, workload_of
 from .provider import Allocation, NamespaceNotReady, Provider, ProviderError, containers_of
 from .rbac import can_use_from_rbac, scc_grant_binding, service_account_subject
-from .sccs import (by_restriction, default_scc_rbac, has_feature, load_sccs, normalize_version, points, priority,
-                   scc_name, sort_sccs)
+from .sccs import (
+    by_restriction,
+    default_scc_rbac,
+    has_feature,
+    load_sccs,
+    normalize_version,
+    points,
+    priority,
+    scc_name,
+    sort_sccs,
+)
 
 # With --manifests the planner knows no cluster, so it assumes the first namespace block OpenShift's allocator
 # typically hands out to a user project (1000680000/10000, MCS s0:c26,c15), as seen on real clusters.
@@ -155,7 +164,8 @@ class SetReview:
         total = len(self.landings)
         if not failing:
             return f"Together these grants make all {total} workloads work."
-        names = ", ".join(f"{l.workload} ({'admitted by ' + l.scc if l.scc else 'rejected'})" for l in failing)
+        names = ", ".join(f"{each.workload} ({'admitted by ' + each.scc if each.scc else 'rejected'})"
+                          for each in failing)
         return f"Together these grants make {total - len(failing)} of {total} workloads work; still failing: {names}."
 
 
@@ -243,13 +253,14 @@ class Plan:
         broken = [i for i in on_it if not landings[i].works]
         if broken:
             why = " ".join(dict.fromkeys(r for i in broken for r in landings[i].reasons))
-            return GrantReview(grant, "wrong", f"With the list's grants, {', '.join(self.workloads[i].label for i in broken)} "
-                                               f"would be admitted by {grant.scc} and still fail: {why}", labels)
+            names = ", ".join(self.workloads[i].label for i in broken)
+            return GrantReview(grant, "wrong", f"With the list's grants, {names} would be admitted by {grant.scc} and "
+                                               f"still fail: {why}", labels)
         failing = [i for i in mine if not landings[i].works]
         if not on_it:
             if failing:
-                why = " ".join(dict.fromkeys(
-                    r for i in failing for r in (self.workloads[i].reasons_by_scc.get(grant.scc) or landings[i].reasons)))
+                why = " ".join(dict.fromkeys(r for i in failing for r in (
+                    self.workloads[i].reasons_by_scc.get(grant.scc) or landings[i].reasons)))
                 return GrantReview(grant, "wrong",
                                    f"With {grant.scc}, {', '.join(self.workloads[i].label for i in failing)} "
                                    f"would still fail: {why}")
@@ -493,7 +504,7 @@ def plan_grants(manifests, *, namespace=None, existing_grants=(), image_requirem
     usable = []
     for workload in workloads:
         subject = service_account_subject(namespace, workload.service_account)
-        usable.append({name for scc, name in zip(sccs, names)
+        usable.append({name for scc, name in zip(sccs, names, strict=True)
                        if applies_to(scc, subject, namespace, current_can_use)
                        or applies_to(scc, workload.creator, namespace, current_can_use)})
 
@@ -518,7 +529,8 @@ def plan_grants(manifests, *, namespace=None, existing_grants=(), image_requirem
     for sa, indexes in sorted(by_sa.items()):
         labels = [plans[i].label for i in indexes]
         subject = service_account_subject(namespace, sa)
-        sa_usable = {name for scc, name in zip(sccs, names) if applies_to(scc, subject, namespace, current_can_use)}
+        sa_usable = {name for scc, name in zip(sccs, names, strict=True)
+                     if applies_to(scc, subject, namespace, current_can_use)}
         # An SCC the account (or every pod's creator) may already use changes nothing; one under which none of its
         # pods works can only make things worse.
         candidates = [name for name in ranked if name not in sa_usable
@@ -585,7 +597,7 @@ def plan_grants(manifests, *, namespace=None, existing_grants=(), image_requirem
                                   admitted_.allowed and not problems, reasons))
         return result
 
-    for plan, landing in zip(plans, landings_with(planned_grants)):
+    for plan, landing in zip(plans, landings_with(planned_grants), strict=True):
         plan.scc_planned, plan.works_planned = landing.scc, landing.works
     warnings += captures
     unknown = unknown_images([image for images in images_of for image in images], requirements)
