@@ -289,3 +289,40 @@ def test_a_slow_fetch_says_what_it_waits_for(cache, tmp_path, monkeypatch):
         chart.chart_package("7.3.1", repo.url)
     assert said == [f"reading the chart repository {repo.url} (index.yaml) …",
                     f"downloading the clearml chart 7.3.1 from {repo.url} …"]
+
+
+def test_a_mirror_behind_a_login_is_read_with_helms_own_credentials(cache, tmp_path, monkeypatch):
+    import base64
+    import functools
+    import threading
+    from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+
+    served = tmp_path / "repo"
+    served.mkdir()
+    wanted = "Basic " + base64.b64encode(b"ana:s3cret").decode()
+
+    class LoginRequired(SimpleHTTPRequestHandler):
+        def do_GET(self):
+            if self.headers.get("Authorization") != wanted:
+                self.send_response(401)
+                self.send_header("WWW-Authenticate", 'Basic realm="charts"')
+                self.end_headers()
+                return
+            super().do_GET()
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(LoginRequired, directory=str(served)))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_address[1]}"
+    try:
+        build_repository(served, url)
+        with pytest.raises(LabError, match=f"{url} cannot be reached .*401"):
+            chart.index(url)
+        monkeypatch.setenv(chart.USERNAME_ENV, "ana")
+        monkeypatch.setenv(chart.PASSWORD_ENV, "s3cret")
+        assert chart.chart_package("7.3.1", url).read_bytes() == (served / "clearml-7.3.1.tgz").read_bytes()
+    finally:
+        server.shutdown()
+        server.server_close()
