@@ -266,3 +266,37 @@ def test_the_published_capacity_is_what_is_free_and_the_prerequisite_reads_it():
         eventually(lambda: not core.list_persistent_volume().items, timeout=60, what="the volumes to be reclaimed")
         eventually(lambda: published() == "300Gi", what="the published capacity to return")
         assert storage_check(Kube(api_client)).ok is True
+
+
+def test_practice_serve_images_extends_the_image_model_from_the_users_file(tmp_path):
+    """`practice serve --images FILE`: an image of the learner's own, in the shipped schema, behaves as the file says
+    (here: it needs root, so under a random UID it crash-loops with the file's log line); images no file names run
+    under whatever UID they get."""
+    from .cluster import temporary_cluster
+
+    images = tmp_path / "my-images.yaml"
+    images.write_text("images:\n"
+                      "  - repositories: [quay.io/me/needs-root]\n"
+                      "    source: the learner's Dockerfile (entrypoint writes /var/run/app.pid)\n"
+                      "    user: 0\n"
+                      "    requires:\n"
+                      "      - uid: 0\n"
+                      "        otherwise: {after_seconds: 1, exit_code: 1, logs: ['cannot write /var/run/app.pid']}\n")
+    with temporary_cluster(extra_args=("--images", str(images))) as cluster:
+        core = client.CoreV1Api(cluster.api_client())
+        ns = "default"
+        eventually(lambda: (core.read_namespace(ns).metadata.annotations or {}).get("openshift.io/sa.scc.mcs"),
+                   what="the default namespace's allocation")
+        for name, image in (("mine", "quay.io/me/needs-root:1"), ("other", "ghcr.io/someone/else:2")):
+            core.create_namespaced_pod(ns, client.V1Pod(
+                metadata=client.V1ObjectMeta(name=name),
+                spec=client.V1PodSpec(containers=[client.V1Container(name="c", image=image)],
+                                      security_context=client.V1PodSecurityContext(run_as_user=1000680000))))
+        eventually(lambda: (s := core.read_namespaced_pod("mine", ns).status.container_statuses) and
+                   s[0].last_state and s[0].last_state.terminated and s[0].last_state.terminated.exit_code == 1,
+                   what="the learner's image to exit 1 under a random UID")
+        assert core.read_namespaced_pod_log("mine", ns, container="c", previous=True).strip() == \
+            "cannot write /var/run/app.pid"
+        eventually(lambda: core.read_namespaced_pod("other", ns).status.phase == "Running" and all(
+            c.ready for c in core.read_namespaced_pod("other", ns).status.container_statuses),
+            what="an image no file names running under its UID")
