@@ -326,3 +326,23 @@ def test_a_mirror_behind_a_login_is_read_with_helms_own_credentials(cache, tmp_p
     finally:
         server.shutdown()
         server.server_close()
+
+
+def test_a_mirror_with_its_own_ca_is_read_with_helms_ca_file(cache, tmp_path, monkeypatch):
+    import ssl
+
+    from clearml_lab.practice.pki import ensure_certificates
+
+    ca, cert, key = ensure_certificates(tmp_path / "pki")
+    served = tmp_path / "repo"
+    repo = LoopbackRepository(served)
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(str(cert), str(key))
+    repo.server.socket = context.wrap_socket(repo.server.socket, server_side=True)
+    url = repo.url.replace("http://", "https://")
+    with repo:
+        build_repository(served, url)
+        with pytest.raises(LabError, match=f"{url} cannot be reached .*certificate"):
+            chart.index(url)
+        monkeypatch.setenv(chart.CA_FILE_ENV, str(ca))
+        assert chart.chart_package("7.14.4", url).read_bytes() == (served / "clearml-7.14.4.tgz").read_bytes()
