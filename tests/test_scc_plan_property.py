@@ -90,6 +90,7 @@ def test_the_planned_set_is_the_least_that_lets_every_pod_work(traits, version):
     # each pod lands where the plan says, as admit decides
     assert [w.scc_planned for w in plan.workloads] == [scc for scc, _ in got]
     assert [w.works_planned for w in plan.workloads] == [ok for _, ok in got]
+    assert not [w for w in plan.warnings if "not as planned" in w]  # the planner's model agrees with admit
     assert plan.service_accounts[0].unsolvable == (len(solvable) < len(objects))
 
     def serves(sccs):

@@ -526,6 +526,7 @@ def plan_grants(manifests, *, namespace=None, existing_grants=(), image_requirem
         by_sa.setdefault(workload.service_account, []).append(index)
     ranked = [scc_name(s) for s in by_restriction(sccs)]
     sa_plans, planned_grants, captures, warnings = [], [], [], []
+    expected: dict[int, tuple[str | None, bool]] = {}  # pod -> (SCC it should land on, works there), as planned
     for sa, indexes in sorted(by_sa.items()):
         labels = [plans[i].label for i in indexes]
         subject = service_account_subject(namespace, sa)
@@ -553,6 +554,7 @@ def plan_grants(manifests, *, namespace=None, existing_grants=(), image_requirem
         # Where each pod lands with the set, and where it would land with the least it needs alone: a pod that
         # lands on a more privileged SCC than that was captured by a grant made for a sibling.
         landing = {i: lands(i, chosen) for i in indexes}
+        expected.update({i: (landing[i], works(i, chosen)) for i in wanted})
         alone = {i: lands(i, ()) if works(i, ()) else plans[i].least_scc for i in indexes}
         captured = {i for i in indexes if landing[i] in chosen and alone[i] and alone[i] != landing[i]
                     and points_of[alone[i]] < points_of[landing[i]]}
@@ -597,8 +599,11 @@ def plan_grants(manifests, *, namespace=None, existing_grants=(), image_requirem
                                   admitted_.allowed and not problems, reasons))
         return result
 
-    for plan, landing in zip(plans, landings_with(planned_grants), strict=True):
+    for index, (plan, landing) in enumerate(zip(plans, landings_with(planned_grants), strict=True)):
         plan.scc_planned, plan.works_planned = landing.scc, landing.works
+        if index in expected and expected[index] != (landing.scc, landing.works):  # never hidden: a planner bug
+            warnings.append(f"the admission engine admits {plan.label} by {landing.scc or 'no SCC'} (works: "
+                            f"{landing.works}), not as planned ({expected[index][0]}); report this plan.")
     warnings += captures
     unknown = unknown_images([image for images in images_of for image in images], requirements)
     for image in unknown:
