@@ -268,11 +268,15 @@ class Plan:
             return GrantReview(grant, "unneeded",
                                f"The workloads of {sa.name} are admitted without it (by {', '.join(chosen)}).")
         without = self.landings([g for g in known if g != grant])
-        if all(without[i].works for i in mine) or not sa.sccs:
+        if all(without[i].works for i in mine):
             moved = ", ".join(f"{self.workloads[i].label} from {without[i].scc}" for i in on_it if without[i].scc)
             return GrantReview(grant, "unneeded", f"The workloads of {sa.name} work without it; it only moves {moved} "
                                                   f"to {grant.scc}." if moved else
                                f"The workloads of {sa.name} work without it.", labels)
+        if not sa.sccs:  # the plan found no set that serves all of the account's workloads (see its warnings)
+            return GrantReview(grant, "more than needed",
+                               f"The plan grants {sa.name} nothing: its workloads cannot all work together; "
+                               f"{', '.join(labels)} would run under {grant.scc}.", labels)
         strongest = max(self._points[s] for s in sa.sccs)
         needs = " and ".join(self._in_admission_order(sa.sccs))
         if strongest < self._points[grant.scc]:
