@@ -118,7 +118,7 @@ class ServiceAccountPlan:
     sccs: tuple = ()             # the SCCs to grant, most privileged first (empty: nothing needed, or nothing helps)
     works_now: bool = False
     reasons: list[str] = field(default_factory=list)
-    unsolvable: bool = False     # some workload of it cannot be made to work (see notes)
+    unsolvable: bool = False     # some workload of it cannot be made to work (see the plan's warnings)
     planned_for: dict = field(default_factory=dict)    # SCC -> the workloads it is granted for
     reasons_by_scc: dict = field(default_factory=dict)  # SCC -> why those workloads need it
 

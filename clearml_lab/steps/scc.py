@@ -185,6 +185,10 @@ class SccGrants(Step):
             output.append(line)
             if on_line:
                 on_line(line)
+        for warning in plan.warnings:  # a grant that captures a sibling, an image the lab knows nothing about
+            output.append(f"note: {warning}")
+            if on_line:
+                on_line(output[-1])
         seed = seed_recipe_set(lab, manifests)
         output += [f"seed recipe's `{r.grant.command()}`: {r.verdict} — {r.reason}" for r in seed.reviews]
         output.append(f"seed recipe as a whole: {seed.summary}")
