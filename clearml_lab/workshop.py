@@ -36,7 +36,7 @@ from .errors import LabError, UsageError
 from .kube import ApiFailure, wait_for
 from .lab import Lab, lab_home
 
-from .workshop_mode import CHART_VERSION, LEARNER, PROFILE
+from .workshop_mode import CHART_VERSION, GRANTS, LEARNER, PROFILE
 
 ADMIN_BINDING = "admin"  # the name OpenShift's project template gives the requester's admin RoleBinding
 CHART_ROLES = "clearml-chart-roles"  # Role + RoleBinding: the rules the chart's Roles grant, held by the learner
@@ -142,52 +142,127 @@ class ProvisionResult:
         return "\n".join(lines)
 
 
+PASS, FAIL, UNREACHED = "pass", "FAIL", "-"  # the cells of the progress table
+
+
+def natural_key(text: str) -> list:
+    """learner2 before learner10: digits compare as numbers."""
+    return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", text)]
+
+
+@dataclass(frozen=True)
+class Cause:
+    """One reason a learner is held up, and the fix for whoever can apply it (the instructor or the learner)."""
+
+    text: str
+    fix: str
+    who: str  # instructor | learner
+    step: str | None = None  # the step it holds up, when not the learner's current one
+
+    def render(self) -> str:
+        return f"{self.text} Fix ({self.who}): {self.fix}"
+
+
 @dataclass(frozen=True)
 class Row:
     learner: str
     project: str
-    cells: dict  # step name -> bool (check passes now)
-    details: dict  # step name -> the check's one-sentence summary
-    diagnoses: tuple = ()  # clearml_lab.diagnose.Diagnosis found in the project now
-
-    @property
-    def stuck(self) -> bool:
-        """Stuck: a step fails and the project shows a known cause (what the install step would stop on)."""
-        return self.current is not None and bool(self.diagnoses)
+    cells: dict  # step name -> pass | FAIL | - (not reached)
+    details: dict  # step name -> one sentence on what the cluster shows for it
+    causes: tuple[Cause, ...] = ()  # what holds the learner up now
+    waiting: float | None = None  # seconds since the learner's last move on the current step (None: unknown)
+    grace: float = 0.0  # how long a cause may last before the learner counts as stuck
+    extra_projects: tuple[str, ...] = ()  # projects the learner made outside the workshop
 
     @property
     def current(self) -> str | None:
-        """The first step whose check fails: where the learner is."""
-        return next((step for step, ok in self.cells.items() if not ok), None)
+        """The first step that has not passed: where the learner is (None: all done)."""
+        return next((step for step, cell in self.cells.items() if cell != PASS), None)
 
-    def line(self) -> str:
-        return " ".join([self.learner, *("pass" if ok else "FAIL" for ok in self.cells.values())])
+    @property
+    def stuck(self) -> bool:
+        """Held up by a known cause: at once for the instructor's (a missing grant), after the grace period for
+        the learner's (an install still starting is not stuck)."""
+        if self.current is None or not self.causes:
+            return False
+        if any(c.who == "instructor" for c in self.causes):
+            return True
+        return self.waiting is None or self.waiting >= self.grace
+
+    @property
+    def diagnoses(self) -> tuple[Cause, ...]:
+        return self.causes
 
 
 @dataclass(frozen=True)
 class Progress:
     steps: tuple[str, ...]
     rows: tuple[Row, ...]
+    refreshed: str = ""  # when the cluster was read, HH:MM:SS UTC
+    target: str = ""
 
-    def render_text(self) -> str:
-        return "\n".join(row.line() for row in self.rows)
+    HEAD = "LEARNER"
+    AT = "AT"
+
+    def totals(self) -> dict[str, int]:
+        return {step: sum(row.cells.get(step) == PASS for row in self.rows) for step in self.steps}
+
+    def table(self) -> list[list[str]]:
+        """Header, one row per learner, then how many passed each step."""
+        rows = [[self.HEAD, self.AT, *self.steps]]
+        rows += [[row.learner, row.current or "done", *(row.cells[s] for s in self.steps)] for row in self.rows]
+        totals = self.totals()
+        rows.append(["passed", "", *(f"{totals[s]}/{len(self.rows)}" for s in self.steps)])
+        return rows
+
+    def render_table(self) -> str:
+        rows = self.table()
+        widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+        return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(r, widths)).rstrip() for r in rows)
 
     def stuck_lines(self) -> list[str]:
-        return [f"{row.learner} is stuck at {row.current}: {d.render()}" for row in self.rows if row.stuck
-                for d in row.diagnoses]
+        return [f"{row.learner} is stuck at {c.step or row.current}: {c.render()}" for row in self.rows if row.stuck
+                for c in row.causes]
+
+    def notes(self) -> list[str]:
+        return [f"{row.learner} made project(s) outside the workshop: {', '.join(row.extra_projects)} (teardown "
+                f"removes them)" for row in self.rows if row.extra_projects]
+
+    def counts(self) -> str:
+        stuck = sum(row.stuck for row in self.rows)
+        done = sum(row.current is None for row in self.rows)
+        return f"{len(self.rows)} learner(s), {done} done, {stuck} stuck"
+
+    def summary(self) -> str:
+        return f"refreshed {self.refreshed}" + (f" from {self.target}" if self.target else "") + f": {self.counts()}"
+
+    def render_text(self) -> str:
+        lines = [self.render_table(), "", self.summary()]
+        lines += [f"STUCK {line}" for line in self.stuck_lines()]
+        lines += self.notes()
+        return "\n".join(lines)
+
+    def __repr__(self) -> str:
+        return self.summary()
 
     def to_html(self) -> str:
-        """The table as HTML: passes green, failures red, stuck learners' rows highlighted with their diagnosis."""
-        head = "".join(f"<th>{escape(s)}</th>" for s in ("learner", *self.steps, "diagnosis"))
+        """The table as HTML: passes green, failures red, unreached grey; stuck learners highlighted with one line
+        per cause and whose fix it is; hover a cell for what the cluster shows."""
+        colour = {PASS: "#2e7d32", FAIL: "#c62828", UNREACHED: "#9e9e9e"}
+        head = "".join(f"<th>{escape(s)}</th>" for s in ("learner", "at", *self.steps, "needs"))
         body = []
         for row in self.rows:
-            cells = "".join(
-                f'<td title="{escape(row.details.get(s, ""))}" style="color:{"#2e7d32" if ok else "#c62828"}">'
-                f'{"pass" if ok else "FAIL"}</td>' for s, ok in row.cells.items())
-            diagnosis = "<br>".join(escape(d.render()) for d in row.diagnoses)
+            cells = "".join(f'<td title="{escape(row.details.get(s, ""))}" style="color:{colour[c]}">{c}</td>'
+                            for s, c in row.cells.items())
+            needs = "<br>".join(escape(c.render()) for c in row.causes) if row.stuck else ""
             style = ' style="background:#fff3cd;font-weight:bold"' if row.stuck else ""
-            body.append(f"<tr{style}><td>{escape(row.learner)}</td>{cells}<td>{diagnosis}</td></tr>")
-        return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+            body.append(f"<tr{style}><td>{escape(row.learner)}</td><td>{escape(row.current or 'done')}</td>"
+                        f"{cells}<td>{needs}</td></tr>")
+        totals = self.totals()
+        foot = "".join(f"<td>{totals[s]}/{len(self.rows)}</td>" for s in self.steps)
+        return (f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody>"
+                f"<tfoot><tr><td>passed</td><td></td>{foot}<td></td></tr></tfoot></table>"
+                f"<p>{escape(self.summary())}</p>")
 
 
 @dataclass(frozen=True)
@@ -317,12 +392,151 @@ def provision(lab: Lab, names: list[str], out_dir: Path | None = None, *, profil
     risky = risky_grants(kube, preflight_plan(lab, names))
     if risky and not allow_privileged:
         raise _refuse_host_access(profile, risky)
+    room = capacity(lab, names)
+    if room.short and not force:
+        raise LabError(room.refusal())
+    notes = [*room.lines(), *contain(kube)]
     with ThreadPoolExecutor(WORKERS) as pool:
         setups = list(pool.map(lambda n: ensure_learner(lab, n, out if lab.is_practice else None,
                                                         allow_privileged=allow_privileged), names))
     setups = [write_handout(lab, setup, out) for setup in setups]
-    notes = [f"WARNING: --allow-privileged: learners' pods may use {'; '.join(risky)}"] if risky else []
+    if risky:
+        notes.append(f"WARNING: --allow-privileged: learners' pods may use {'; '.join(risky)}")
     return ProvisionResult(tuple(setups), lab.target.describe(), profile, tuple(notes))
+
+
+# ---- capacity -------------------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Capacity:
+    """Whether the cluster can hold an install per learner: the storage the quota lets each claim, against the free
+    storage the cluster publishes (CSIStorageCapacity of the default storage class)."""
+
+    learners: int
+    per_learner: str  # the quota's requests.storage
+    needed: int  # bytes still to be claimed: each learner's quota less what their project already claims
+    free: int | None  # bytes published as free; None when the cluster publishes nothing
+    storage_class: str | None
+
+    @property
+    def short(self) -> bool:
+        return self.free is not None and self.needed > self.free
+
+    def lines(self) -> list[str]:
+        if self.free is None:
+            return [f"capacity: not checked — the cluster publishes no free storage (CSIStorageCapacity) for "
+                    f"{self.storage_class or 'a default storage class'}; {self.learners} learner(s) may claim up to "
+                    f"{_gi(self.needed)} more"]
+        verdict = "fits" if not self.short else "does NOT fit (--force)"
+        return [f"capacity: {self.learners} learner(s) × {self.per_learner} may claim {_gi(self.needed)} more; "
+                f"storage class {self.storage_class} has {_gi(self.free)} free — {verdict}"]
+
+    def refusal(self) -> str:
+        return (f"the cluster cannot hold {self.learners} ClearML install(s): they may claim {_gi(self.needed)} more "
+                f"({self.learners} × {self.per_learner}, the workshop quota, less what is claimed already) but storage "
+                f"class {self.storage_class} has {_gi(self.free)} free. Provision fewer learners, free or add storage "
+                f"(`clearml-lab practice serve --storage-capacity` on the practice cluster), or pass --force to "
+                f"provision anyway.")
+
+
+def _bytes(quantity) -> int:
+    from kubernetes.utils.quantity import parse_quantity
+
+    return int(parse_quantity(str(quantity)))
+
+
+def _gi(n: int) -> str:
+    return f"{n / 2**30:.0f}Gi" if n % 2**30 == 0 or n >= 10 * 2**30 else f"{n / 2**30:.1f}Gi"
+
+
+def capacity(lab: Lab, names: list[str]) -> Capacity:
+    kube = lab.kube()
+    per = budget()["resource_quota"]["hard"]["requests.storage"]
+    needed = 0
+    for name in names:
+        claimed = 0
+        if kube.get_or_none("projects", project_for(name)) is not None:
+            claimed = sum(_bytes((c["spec"].get("resources") or {}).get("requests", {}).get("storage", 0))
+                          for c in kube.list("persistentvolumeclaims", project_for(name)).get("items", []))
+        needed += max(_bytes(per) - claimed, 0)
+    classes = kube.list("storageclasses").get("items", [])
+    default = next((c["metadata"]["name"] for c in classes if (c["metadata"].get("annotations") or {}).get(
+        "storageclass.kubernetes.io/is-default-class") == "true"), None)
+    try:
+        published = [c for c in kube.request("GET", "/apis/storage.k8s.io/v1/csistoragecapacities").get("items", [])
+                     if c.get("storageClassName") == default and c.get("capacity") is not None]
+    except ApiFailure as err:
+        if err.code not in (403, 404):
+            raise
+        published = []
+    free = sum(_bytes(c["capacity"]) for c in published) if published else None
+    return Capacity(len(names), per, needed, free, default)
+
+
+# ---- containment ----------------------------------------------------------------------------------------------------
+SELF_PROVISIONERS = "self-provisioners"  # OpenShift's ClusterRoleBinding to the self-provisioner ClusterRole
+PAUSED = "clearml-lab.io/workshop-paused"  # on that binding: the subjects (and autoupdate) the workshop took away
+AUTOUPDATE = "rbac.authorization.kubernetes.io/autoupdate"
+
+
+def contain(kube) -> list[str]:
+    """Learners cannot create projects outside the workshop while it runs: the `self-provisioners`
+    ClusterRoleBinding loses its subjects (with autoupdate off, as OpenShift's docs do it), which are kept on the
+    binding itself for teardown to give back. Projects made before remain visible to progress and teardown
+    (extra_projects)."""
+    binding = kube.get_or_none("clusterrolebindings", SELF_PROVISIONERS)
+    if binding is None:
+        return ["projects: learners cannot create their own (this cluster has no self-provisioners binding)"]
+    notes = binding["metadata"].get("annotations") or {}
+    subjects = binding.get("subjects") or []
+    if not subjects:
+        return ["projects: learners cannot create their own (self-provisioning is off"
+                + (" since the workshop began)" if PAUSED in notes else " on this cluster)")]
+    saved = json.loads(notes.get(PAUSED) or "{}") or {"autoupdate": notes.get(AUTOUPDATE)}
+    saved["subjects"] = saved.get("subjects", []) + [s for s in subjects if s not in saved.get("subjects", [])]
+    binding["metadata"]["annotations"] = {**notes, PAUSED: json.dumps(saved), AUTOUPDATE: "false"}
+    binding["subjects"] = []
+    kube.replace("clusterrolebindings", binding)
+    who = ", ".join(f"{s.get('kind')} {s.get('name')}" for s in subjects)
+    return [f"projects: learners cannot create their own while the workshop runs — ClusterRoleBinding "
+            f"{SELF_PROVISIONERS} no longer binds {who}; teardown gives it back"]
+
+
+def release_containment(kube) -> list[str]:
+    binding = kube.get_or_none("clusterrolebindings", SELF_PROVISIONERS)
+    notes = (binding or {}).get("metadata", {}).get("annotations") or {}
+    if PAUSED not in notes:
+        return []
+    saved = json.loads(notes[PAUSED])
+    current = binding.get("subjects") or []
+    binding["subjects"] = current + [s for s in saved.get("subjects", []) if s not in current]
+    notes = {k: v for k, v in notes.items() if k not in (PAUSED, AUTOUPDATE)}
+    if saved.get("autoupdate") is not None:
+        notes[AUTOUPDATE] = saved["autoupdate"]
+    binding["metadata"]["annotations"] = notes
+    kube.replace("clusterrolebindings", binding)
+    who = ", ".join(f"{s.get('kind')} {s.get('name')}" for s in saved.get("subjects", []))
+    return [f"clusterrolebinding/{SELF_PROVISIONERS} binds {who} again: users may create projects"]
+
+
+def extra_projects(kube, found: dict[str, dict] | None = None) -> dict[str, list[str]]:
+    """learner -> the other projects they requested since their workshop project was made (OpenShift records the
+    requester on every project): outside their quota, so progress shows them and teardown removes them. Projects a
+    learner had before the workshop are theirs and stay."""
+    projects = kube.list("projects").get("items", [])
+    seats = {}
+    for p in projects:
+        learner = (p["metadata"].get("annotations") or {}).get(LEARNER)
+        if learner and (found is None or learner in found):
+            seats[learner] = p["metadata"].get("creationTimestamp") or ""
+    extra: dict[str, list[str]] = {}
+    for p in projects:
+        notes = p["metadata"].get("annotations") or {}
+        requester = notes.get("openshift.io/requester")
+        if notes.get(LEARNER) or requester not in seats:
+            continue
+        if (p["metadata"].get("creationTimestamp") or "") >= seats[requester]:
+            extra.setdefault(requester, []).append(p["metadata"]["name"])
+    return {k: sorted(v) for k, v in extra.items()}
 
 
 def _package_charts(versions: set[str], repo: str | None = None) -> None:
@@ -397,6 +611,10 @@ def ensure_learner(lab: Lab, learner: str, out_dir: Path | None, *, allow_privil
             _, line = remove_scc_from_user(kube, scc, sa, ns, namespaced=True, only_if_recorded=False)
             changes.append(f"{line} (-n {ns})")
             revoked.append(f"{scc} from {sa}")
+    recorded = ",".join(f"{g.scc}:{g.service_account}" for g in grants)  # what progress compares against
+    project = kube.get("projects", ns)
+    if (project["metadata"].get("annotations") or {}).get(GRANTS) != recorded:
+        kube.patch("namespaces", ns, {"metadata": {"annotations": {GRANTS: recorded}}})
     kubeconfig = ensure_credentials(lab, learner, out_dir, changes) if out_dir else None
     return LearnerSetup(learner, ns, tuple(g.command(ns) for g in grants), tuple(changes), kubeconfig,
                         lab.settings.profile, tuple(f"{g.scc} to {g.service_account}" for g in grants), tuple(new),
@@ -618,24 +836,35 @@ def _learner_kubeconfig(lab: Lab, learner: str, token: str) -> dict:
 
 
 # ---- progress -------------------------------------------------------------------------------------------------------
-def progress(lab: Lab, only: list[str] | None = None) -> Progress:
-    """Every learner's steps (or only those named), checked now from the cluster with the instructor's
-    credentials."""
+INSTRUCTOR_STEPS = ("prerequisites", "project", "scc")  # provisioned: always "tried", and the instructor's to fix
+
+
+def progress(lab: Lab, only: list[str] | None = None, *, grace: float | None = None) -> Progress:
+    """Every learner's steps (or only those named), read now from the cluster with the instructor's credentials,
+    sorted naturally (learner2 before learner10). ``grace``: seconds a learner's cause may last before they count
+    as stuck (data/workshop.yaml stuck_after_seconds)."""
+    import datetime as dt
+
     from . import steps
 
     _require_admin(lab)
+    grace = budget()["stuck_after_seconds"] if grace is None else grace
     names = tuple(step.name for step in steps.RECIPE)
     found = learners(lab)
     unknown = sorted(set(only or ()) - set(found))
     if unknown:
         raise UsageError(f"there is no learner {', '.join(unknown)} in this workshop: choose among "
-                         f"{', '.join(found) or '(none provisioned)'}.")
+                         f"{', '.join(sorted(found, key=natural_key)) or '(none provisioned)'}.")
     found = {name: project for name, project in found.items() if not only or name in only}
     _package_charts({(p["metadata"].get("annotations") or {}).get(CHART_VERSION, lab.chart_version)
                      for p in found.values()}, lab.chart_repo)
+    extra = extra_projects(lab.kube(), found)
+    now = dt.datetime.now(dt.timezone.utc)
     with ThreadPoolExecutor(WORKERS) as pool:
-        rows = list(pool.map(lambda item: _row(_learner_lab(lab, item[1]), item[0]), found.items()))
-    return Progress(names, tuple(rows))
+        rows = list(pool.map(lambda item: _row(_learner_lab(lab, item[1]), item[0], item[1], now, grace,
+                                               tuple(extra.get(item[0], ()))), found.items()))
+    rows.sort(key=lambda row: natural_key(row.learner))
+    return Progress(names, tuple(rows), now.strftime("%H:%M:%S UTC"), lab.target.describe())
 
 
 def _release(lab: Lab) -> dict | None:
@@ -655,32 +884,120 @@ def _release_values(lab: Lab) -> str:
     return "# the values of the learner's release, as helm stored them\n" + got.stdout
 
 
-def _row(lab: Lab, learner: str) -> Row:
-    from . import diagnose, steps
-    from .steps.values import values_text
+def _age(stamp: str | None, now) -> float | None:
+    """Seconds since a time helm or a record wrote (helm: '2026-11-30 08:01:02.123 +0000 UTC')."""
+    import datetime as dt
 
+    if not stamp:
+        return None
+    text = re.sub(r"(\.\d+)? \+0000 UTC$", "+00:00", stamp.strip()).replace("Z", "+00:00").replace(" ", "T", 1)
+    try:
+        return (now - dt.datetime.fromisoformat(text)).total_seconds()
+    except ValueError:
+        return None
+
+
+def _row(lab: Lab, learner: str, project: dict, now, grace: float, extra: tuple[str, ...] = ()) -> Row:
+    from . import steps
+    from .steps.values import values_text
+    from .workshop_mode import read_records
+
+    kube = lab.kube()
     release = _release(lab)
-    wanted_chart = f"clearml-{lab.chart_version}"
+    records = read_records(kube, lab.namespace)
+    status = (release or {}).get("status", "")
     # The instructor's own copy of the values this project is judged by: the release's, else the workshop's plan.
     lab.values_file.parent.mkdir(parents=True, exist_ok=True)
     lab.values_file.write_text(_release_values(lab) if release else values_text(lab))
     cells, details = {}, {}
-    for step in steps.RECIPE:
-        if step.name == "helm-repo":
-            ok = bool(release) and release.get("chart") == wanted_chart
-            summary = (f"release {release['name']} was installed from chart {release['chart']}" if release else
-                       "no release yet: the cluster sees the learner's chart repository only through an install")
-        elif step.name == "values" and not release:
-            ok, summary = False, "no release yet: the cluster sees the learner's values.yaml only through an install"
+
+    def from_record(name: str, otherwise: str) -> None:
+        """What the learner's last run of the step said, where the cluster cannot show it now: a pass only for a
+        step living on the learner's machine (an install with no release is undone, whatever it once said)."""
+        rec = records.get(name)
+        if rec and (not rec.get("ok") or name in ("helm-repo", "values")):
+            cells[name] = PASS if rec.get("ok") else FAIL
+            details[name] = f"the learner's run: {rec.get('summary', '')}"
         else:
-            try:
-                result = step.check(lab, timeout=0)
-                ok, summary = result.ok, result.summary
-            except LabError as err:
-                ok, summary = False, str(err)
-        cells[step.name], details[step.name] = ok, summary
-    found = _current_diagnoses(lab) if not all(cells.values()) else ()
-    return Row(learner, lab.namespace, cells, details, found)
+            cells[name], details[name] = UNREACHED, otherwise
+
+    for step in steps.RECIPE:
+        name = step.name
+        if name == "helm-repo":
+            if release:
+                ok = release.get("chart") == f"clearml-{lab.chart_version}"
+                cells[name] = PASS if ok else FAIL
+                details[name] = f"release {release['name']} was installed from chart {release.get('chart')}"
+            else:
+                from_record(name, "no release yet: the cluster sees the learner's chart repository only through an "
+                                  "install")
+            continue
+        if name == "values" and not release:
+            from_record(name, "no release yet: the cluster sees the learner's values.yaml only through an install")
+            continue
+        if name == "install" and not release:
+            from_record(name, "no release yet")
+            continue
+        if name in ("routes", "verify") and cells.get("install") != PASS:
+            from_record(name, "waits for the install")
+            continue
+        try:
+            result = step.check(lab, timeout=0)
+            ok, summary = result.ok, result.summary
+        except LabError as err:
+            ok, summary = False, str(err)
+        if ok:
+            cells[name], details[name] = PASS, summary
+            continue
+        tried = name in INSTRUCTOR_STEPS or name in records or name == "values"
+        if name == "install":  # an install still coming up is not a failure until the grace period is over
+            age = _age(release.get("updated"), now)
+            tried = status == "failed" or name in records or (age is not None and age >= grace)
+            summary = f"release {status or 'unknown'}: {summary}" if status else summary
+        if name == "routes":
+            tried = tried or bool(kube.list("routes", lab.namespace).get("items"))
+        cells[name], details[name] = (FAIL if tried else UNREACHED), summary
+    current = next((s for s in cells if cells[s] != PASS), None)
+    causes = _causes(lab, learner, project, cells, records, release) if current else ()
+    waiting = None
+    if current:
+        stamps = [(records.get(current) or {}).get("at")]
+        if release:
+            stamps.append(release.get("updated"))
+        ages = [a for a in (_age(s, now) for s in stamps) if a is not None]
+        waiting = min(ages) if ages else None
+    return Row(learner, lab.namespace, cells, details, tuple(causes), waiting, grace, extra)
+
+
+def _causes(lab: Lab, learner: str, project: dict, cells: dict, records: dict, release: dict | None) -> list[Cause]:
+    """One Cause per reason the learner is held up, each with the fix for whoever can apply it."""
+    from .workshop_mode import GRANTS
+
+    kube, ns = lab.kube(), lab.namespace
+    causes = []
+    planned = [g for g in ((project["metadata"].get("annotations") or {}).get(GRANTS) or "").split(",") if g]
+    present = {f"{scc}:{sa}" for scc, sa in project_scc_grants(kube, ns)}
+    missing = [g.replace(":", " to ", 1) for g in planned if g not in present]
+    if missing:
+        causes.append(Cause(f"{len(missing)} SCC grant(s) you provisioned are missing: {', '.join(missing)}.",
+                            f"`clearml-lab workshop provision --names {learner}` restores them.", "instructor",
+                            "scc"))
+    for name, cell in cells.items():
+        rec = records.get(name)
+        if cell == FAIL and rec and not rec.get("ok"):
+            causes.append(Cause(f"{name} failed: {rec.get('summary', '')}",
+                                rec.get("fix") or f"run `clearml-lab run {name}` again and read its message.",
+                                "learner"))
+    if release and release.get("status") == "failed" and not records.get("install"):
+        causes.append(Cause(f"release {release['name']} is failed.", "`clearml-lab undo install`, then run install "
+                            "again.", "learner"))
+    if release:
+        for d in _current_diagnoses(lab):
+            if d.rule == "scc-rejected" and missing:
+                continue  # the missing grants above say it, with the instructor's fix
+            who = "instructor" if d.step in INSTRUCTOR_STEPS and d.rule.startswith("scc") else "learner"
+            causes.append(Cause(f"{d.subject}: {d.cause}", d.fix, who))
+    return causes
 
 
 OBJECT_KINDS = {"Pod": "pods", "ReplicaSet": "replicasets", "StatefulSet": "statefulsets",
@@ -689,14 +1006,17 @@ OBJECT_KINDS = {"Pod": "pods", "ReplicaSet": "replicasets", "StatefulSet": "stat
 
 def _current_diagnoses(lab: Lab) -> tuple:
     """What blocks the learner now. Events outlive their objects, so a diagnosis about an object that is gone, or
-    about a pod that is ready by now (e.g. one that waited for its volume at the start), is history."""
+    about a pod that is ready by now, is history; so is one about a pod waiting for its claims once every claim
+    of the project is Bound (the scheduler has not caught up yet)."""
     from . import diagnose
 
     kube = lab.kube()
     found = diagnose.gather(kube, lab.namespace)
-    kinds = {d.subject.partition("/")[0] for d in found} & set(OBJECT_KINDS)
+    kinds = ({d.subject.partition("/")[0] for d in found} & set(OBJECT_KINDS)) | {"PersistentVolumeClaim"}
     live = {kind: {o["metadata"]["name"]: o for o in kube.list(OBJECT_KINDS[kind], lab.namespace).get("items", [])}
             for kind in kinds}
+    claims_bound = all((c.get("status") or {}).get("phase") == "Bound"
+                       for c in live["PersistentVolumeClaim"].values())
 
     def ready(pod: dict) -> bool:
         return any(c.get("type") == "Ready" and c.get("status") == "True"
@@ -704,6 +1024,8 @@ def _current_diagnoses(lab: Lab) -> tuple:
 
     def current(d) -> bool:
         kind, _, name = d.subject.partition("/")
+        if d.rule == "unbound-pvc" and claims_bound:
+            return False
         if kind not in live:
             return True
         return name in live[kind] and not (kind == "Pod" and ready(live[kind][name]))
@@ -728,6 +1050,9 @@ def reset(lab: Lab, learner: str, to: str = "prerequisites") -> ResetResult:
         raise UsageError(f"there is no learner {learner!r} in this workshop: choose one of "
                          f"{', '.join(learners(lab)) or '(none provisioned)'}.")
     l, lines = _learner_lab(lab, project), []
+    from .workshop_mode import forget_records
+
+    forget_records(l.kube(), l.namespace, names[names.index(to):])  # progress shows them as not reached again
     for name in reversed(names[names.index(to):]):
         if name in ("routes", "install"):
             undone = (Routes() if name == "routes" else Install()).undo(l)
@@ -748,6 +1073,15 @@ def reset(lab: Lab, learner: str, to: str = "prerequisites") -> ResetResult:
 
 
 # ---- teardown ------------------------------------------------------------------------------------------------------
+def teardown_plan(lab: Lab, found: dict[str, dict] | None = None) -> list[tuple[str, str]]:
+    """(learner, project) for every project teardown would delete: each learner's workshop project and the ones
+    they made outside it. What a confirmation names before anything is deleted."""
+    found = learners(lab) if found is None else found
+    doomed = [(name, project["metadata"]["name"]) for name, project in found.items()]
+    doomed += [(name, ns) for name, names in extra_projects(lab.kube(), found).items() for ns in names]
+    return doomed
+
+
 def teardown(lab: Lab, out_dir: Path | None = None, timeout: float = 300) -> TeardownResult:
     """Remove every learner's project (returning when they are gone, with the volumes claimed from them), their
     credentials and anything cluster-scoped the workshop made; then prove nothing is left.
@@ -758,14 +1092,16 @@ def teardown(lab: Lab, out_dir: Path | None = None, timeout: float = 300) -> Tea
     _require_admin(lab)
     kube = lab.kube()
     found = learners(lab)
-    projects = {project_for(name) for name in found}
-    removed = []
-    for name, project in found.items():
+    doomed = teardown_plan(lab, found)
+    projects = {ns for _, ns in doomed}
+    removed = [f"acting on {lab.target.describe()}: {len(found)} learner(s), {len(projects)} project(s)"]
+    for name, ns in doomed:
         try:
-            if kube.delete("projects", project["metadata"]["name"]) is not None:
-                removed.append(f'{name}: project.project.openshift.io "{project["metadata"]["name"]}" deleted')
+            if kube.delete("projects", ns) is not None:
+                removed.append(f'{name}: project.project.openshift.io "{ns}" deleted'
+                               + ("" if ns == project_for(name) else " (a project the learner made)"))
         except ApiFailure as err:
-            if err.code != 409:  # 409: already Terminating (an earlier teardown was interrupted); waited for below
+            if err.code not in (404, 409):  # 409: already Terminating (an earlier teardown was interrupted)
                 raise
     if not wait_for(kube, "namespaces", lambda items: not projects & {n["metadata"]["name"] for n in items},
                     timeout=timeout):
@@ -779,13 +1115,14 @@ def teardown(lab: Lab, out_dir: Path | None = None, timeout: float = 300) -> Tea
             users.add(token["userName"])
             kube.request("DELETE", f"{TOKENS}/{token['metadata']['name']}")
             removed.append(f"token of user {token['userName']} deleted")
+    removed += release_containment(kube)
     out = Path(out_dir) if out_dir else lab_home() / "workshop"
     for user in sorted(users):
         for path in (out / f"{user}.kubeconfig", out / HANDOUT.format(learner=user)):
             if path.exists():
                 path.unlink()
                 removed.append(f"{path} removed")
-    return TeardownResult(tuple(removed), tuple(leftovers(lab, users)))
+    return TeardownResult(tuple(removed), tuple(leftovers(lab, users, projects)))
 
 
 def _tokens(kube) -> list[dict]:
@@ -798,15 +1135,24 @@ def _tokens(kube) -> list[dict]:
         raise
 
 
-def leftovers(lab: Lab, users: set[str] | None = None) -> list[str]:
-    """Everything of the workshop still on the cluster: learners' projects, their tokens, cluster-scoped bindings
-    naming a learner or a learner project's service accounts, volumes claimed from those projects."""
+def leftovers(lab: Lab, users: set[str] | None = None, removed_projects: set[str] | None = None) -> list[str]:
+    """Everything of the workshop still on the cluster: learners' projects and the ones they made, their tokens,
+    cluster-scoped bindings naming a learner or a learner project's service accounts, volumes claimed from those
+    projects, and self-provisioning still paused."""
     from .steps.cleanup import leftovers as project_leftovers
 
     kube, found = lab.kube(), []
     projects = learners(lab)
     users = set(users or ()) | set(projects)
     found += [f"project/{p['metadata']['name']} (learner {name})" for name, p in projects.items()]
+    for name, names in extra_projects(kube, projects).items():
+        found += [f"project/{ns} (made by learner {name})" for ns in names]
+    present = {n["metadata"]["name"] for n in kube.list("namespaces").get("items", [])}
+    found += [f"project/{ns} (made by a learner)" for ns in sorted((removed_projects or set()) & present
+                                                                    - {project_for(u) for u in projects})]
+    paused = (kube.get_or_none("clusterrolebindings", SELF_PROVISIONERS) or {}).get("metadata", {})
+    if PAUSED in (paused.get("annotations") or {}):
+        found.append(f"clusterrolebinding/{SELF_PROVISIONERS}: self-provisioning still paused by the workshop")
     for name in sorted(users):
         found += [item for item in project_leftovers(lab.with_settings(namespace=project_for(name)))
                   if not item.startswith("project/")]

@@ -1,7 +1,6 @@
 """`clearml-lab workshop provision|progress|reset|teardown`: the instructor's commands (see workshop.py)."""
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 
@@ -25,14 +24,10 @@ def _provision(args) -> int:
 def _progress(args) -> int:
     from . import workshop
 
-    result = workshop.progress(_lab(args), args.learner or None)
-    # stdout: exactly one row per learner (name, then pass/FAIL per step); the header and the stuck learners'
-    # diagnoses go to stderr so scripts can read the rows as they are.
-    print("LEARNER " + " ".join(result.steps), file=sys.stderr)
-    if result.rows:
-        print(result.render_text())
-    for line in result.stuck_lines():
-        print(f"STUCK {line}", file=sys.stderr)
+    result = workshop.progress(_lab(args), args.learner or None, grace=args.grace)
+    # stdout: the header, one row per learner (name, current step, then pass / FAIL / - per step), how many passed
+    # each step, when the cluster was read, and one line per cause for each stuck learner with its fix.
+    print(result.render_text())
     return 0
 
 
@@ -69,9 +64,11 @@ def register(subparsers, common) -> None:
     p.add_argument("--force", action="store_true", help="provision even when the cluster's published storage or "
                    "its nodes cannot hold an install per learner")
     p.set_defaults(handler=_provision)
-    p = sub.add_parser("progress", parents=[common], help="one row per learner: pass/FAIL per step, from the "
-                       "cluster")
+    p = sub.add_parser("progress", parents=[common], help="one row per learner: where they are and pass / FAIL / "
+                       "- (not reached) per step, from the cluster; who is stuck and the fix")
     p.add_argument("learner", nargs="*", metavar="LEARNER", help="only these learners (default: all)")
+    p.add_argument("--grace", type=float, metavar="SECONDS", default=None,
+                   help="how long a learner's cause may last before they count as stuck (default 180)")
     p.set_defaults(handler=_progress)
     p = sub.add_parser("reset", parents=[common], help="undo a learner's steps from STEP on")
     p.add_argument("learner", metavar="LEARNER")

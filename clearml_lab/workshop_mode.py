@@ -15,7 +15,9 @@ from .kube import ApiFailure
 LEARNER = "clearml-lab.io/workshop-learner"  # annotation on the project, label on the learner's token
 CHART_VERSION = "clearml-lab.io/workshop-chart-version"
 PROFILE = "clearml-lab.io/workshop-profile"
+GRANTS = "clearml-lab.io/workshop-grants"  # on the project: the grants provisioned, "scc:serviceaccount,..."
 QUOTA = "clearml-workshop"  # the ResourceQuota and LimitRange provisioning sets (data/workshop.yaml)
+RECORDS = "clearml-lab-steps"  # ConfigMap in the learner's project: the outcome of each step they ran, for progress
 
 
 @dataclass(frozen=True)
@@ -108,3 +110,65 @@ def budget_storage(kube, namespace: str) -> str | None:
             return None
         raise
     return (quota.get("spec", {}).get("hard") or {}).get("requests.storage")
+
+
+# ---- step records: what the learner's runs leave for the instructor's progress view -----------------------------------
+def record_step(lab, result) -> None:
+    """In a workshop project, keep the outcome of a step the learner ran (ok, one sentence, the fix, when) in the
+    ConfigMap clearml-lab-steps, so the instructor's progress tells "tried and failed" from "not reached" even for
+    what never reaches the cluster (helm's repository list, a refused install). Never fails the learner's step."""
+    import datetime as dt
+    import json
+
+    seat = seat_or_none(lab)
+    if seat is None:
+        return
+    if result.step == "cleanup":  # the learner starts over: what they tried before is history
+        if result.ok:
+            try:
+                lab.kube().delete("configmaps", RECORDS, lab.namespace)
+            except (ApiFailure, LabError):
+                pass
+        return
+    entry = json.dumps({"ok": bool(result.ok), "summary": result.summary, "fix": result.fix or "",
+                        "at": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")})
+    kube = lab.kube()
+    try:
+        try:
+            kube.patch("configmaps", RECORDS, {"data": {result.step: entry}}, lab.namespace)
+        except ApiFailure as err:
+            if err.code != 404:
+                raise
+            kube.create("configmaps", {"apiVersion": "v1", "kind": "ConfigMap",
+                                       "metadata": {"name": RECORDS, "namespace": lab.namespace,
+                                                    "labels": {"app.kubernetes.io/managed-by": "clearml-lab"}},
+                                       "data": {result.step: entry}}, lab.namespace)
+    except (ApiFailure, LabError):
+        pass  # a record is a courtesy to the instructor; the learner's step stands on its own
+
+
+def read_records(kube, namespace: str) -> dict[str, dict]:
+    """step -> {"ok", "summary", "fix", "at"} as the learner's runs recorded them (empty when none)."""
+    import json
+
+    try:
+        data = (kube.get("configmaps", RECORDS, namespace).get("data") or {})
+    except ApiFailure as err:
+        if err.code in (403, 404):
+            return {}
+        raise
+    records = {}
+    for step, text in data.items():
+        try:
+            records[step] = json.loads(text)
+        except ValueError:
+            continue
+    return records
+
+
+def forget_records(kube, namespace: str, steps) -> None:
+    """A reset takes the learner back before ``steps``: their records go too."""
+    records = read_records(kube, namespace)
+    gone = [s for s in steps if s in records]
+    if gone:
+        kube.patch("configmaps", RECORDS, {"data": {s: None for s in gone}}, namespace)

@@ -42,14 +42,20 @@ def _ok(result):
 
 
 def _table(home, *learners) -> dict[str, list[str]]:
-    lines = _ok(cli(home, "workshop", "progress", *learners)).splitlines()
-    rows = {line.split()[0]: line.split()[1:] for line in lines}
-    assert len(rows) == len(lines), "one row per learner"
-    return rows
+    """The progress table on stdout: a header, one row per learner (name, current step, a cell per step), the
+    passes per step; then, after a blank line, when it was read and who is stuck."""
+    table = _ok(cli(home, "workshop", "progress", *learners)).split("\n\n")[0].splitlines()
+    header, rows, totals = table[0].split(), table[1:-1], table[-1].split()
+    assert header == ["LEARNER", "AT", *STEPS] and totals[0] == "passed"
+    parsed = {line.split()[0]: line.split()[2:] for line in rows}
+    assert len(parsed) == len(rows), "one row per learner"
+    return parsed
 
 
 def _cells(**passing) -> list[str]:
-    return ["pass" if passing.get(step.replace("-", "_")) else "FAIL" for step in STEPS]
+    """pass for the steps named True, FAIL for those named False, - (not reached) for the others."""
+    cells = {True: "pass", False: "FAIL", None: "-"}
+    return [cells[passing.get(step.replace("-", "_"))] for step in STEPS]
 
 
 def _kubeconfig(home, learner):
@@ -209,16 +215,23 @@ def test_the_workshop_from_start_to_teardown(home, instructor, cluster):
                     namespace=ns, timeout=30)
     progress = workshop.progress(instructor)
     row = next(r for r in progress.rows if r.learner == stuck)
-    assert row.stuck and row.current == "scc" and not row.cells["install"]
-    assert any(d.rule == "scc-rejected" for d in row.diagnoses)
+    # Prerequisites (in a workshop: the instructor's grants are there) and scc fail; the install is not ready.
+    assert row.stuck and row.current == "prerequisites" and row.cells["scc"] == row.cells["install"] == "FAIL"
+    (cause,) = [c for c in row.causes if c.who == "instructor"]
+    assert "grant(s) you provisioned are missing: anyuid to clearml-apiserver" in cause.text
+    assert f"clearml-lab workshop provision --names {stuck}" in cause.fix
     assert [r.learner for r in progress.rows if r.stuck] == [stuck]
     html = progress.to_html()
     assert html.count("background:#fff3cd") == 1 and "clearml-apiserver" in html
+    out = _ok(cli(home, "workshop", "progress"))
+    assert f"STUCK {stuck} is stuck at scc: 3 SCC grant(s) you provisioned are missing" in out
 
     # Reset: back to the start of the install; the instructor's grant comes back, the learner's release goes.
     out = _ok(cli(home, "workshop", "reset", stuck, "--to", "install"))
     assert 'release "clearml" uninstalled' in out and "restored:" in out and "anyuid" in out
-    assert _table(home, stuck) == {stuck: _cells(prerequisites=True, project=True, scc=True)}
+    # What lives on the learner's machine stays as their runs recorded it; the install onward is not reached.
+    assert _table(home, stuck) == {stuck: _cells(prerequisites=True, helm_repo=True, project=True, values=True,
+                                                 scc=True)}
     _ok(cli(home, "--kubeconfig", str(_kubeconfig(home, stuck)), "run", "all"))
     assert _table(home, stuck) == {stuck: _cells(**{s.replace("-", "_"): True for s in STEPS})}
 

@@ -3,6 +3,7 @@ account may use an SCC that opens the node, and a privileged pod made with a lea
 re-provisioning with another profile converges, the progress table an instructor reads, access that survives a
 restart of the practice cluster, containment of learners' own projects, and a teardown that leaves nothing."""
 import json
+import re
 
 import pytest
 import yaml
@@ -21,10 +22,7 @@ SCC_ACCOUNTS = ("default", "clearml-apiserver", "clearml-fileserver", "clearml-w
 
 @pytest.fixture(scope="module")
 def cluster():
-    with temporary_cluster(time_scale=0.02) as running, pytest.MonkeyPatch.context() as patch:
-        # The workshop's chart is the practice cluster's own repository's (as a learner's helm-repo step adds it).
-        patch.setenv("CLEARML_LAB_CHART_REPO", json.loads((running.state / "server.json").read_text())[
-            "chart_repository"])
+    with temporary_cluster(time_scale=0.02) as running:
         yield running
 
 
@@ -195,3 +193,97 @@ def test_a_restart_of_the_practice_cluster_keeps_every_kubeconfig_working(out, c
                              check=False)
         assert result.returncode == 0 and "resourcequota/clearml-workshop" in result.stdout, (kubeconfig,
                                                                                                 result.stderr)
+
+
+def _progress(home, *args) -> tuple[list[str], list[list[str]], list[str], str]:
+    """(header, rows, totals, what follows the table) from `workshop progress` on stdout."""
+    text = _ok(cli(home, "workshop", "progress", *args))
+    table, _, rest = text.partition("\n\n")
+    lines = table.splitlines()
+    return lines[0].split(), [line.split() for line in lines[1:-1]], lines[-1].split(), rest
+
+
+def test_the_progress_table_answers_who_needs_the_instructor(home, out, instructor):
+    header, rows, totals, rest = _progress(home)
+    steps = header[2:]
+    assert header[:2] == ["LEARNER", "AT"] and "install" in steps
+    learners = [row[0] for row in rows]
+    assert learners == ["ana.lopez", "ana.lopez@uni.edu", *LEARNERS]  # learner2 before learner10
+    table = _ok(cli(home, "workshop", "progress")).split("\n\n")[0].splitlines()
+    starts = [[m.start() for m in re.finditer(r"\S+", line)] for line in table[:-1]]
+    assert all(s == starts[0] for s in starts), "every row's cells start under their header"
+    for row in rows:  # the instructor's steps passed; nobody reached the others yet
+        cells = dict(zip(steps, row[2:]))
+        assert row[1] == "helm-repo"
+        assert [cells[s] for s in ("prerequisites", "project", "scc")] == ["pass"] * 3
+        assert {cells[s] for s in steps if s not in ("prerequisites", "project", "scc")} == {"-"}
+    mine = ("prerequisites", "project", "scc")
+    assert totals == ["passed", *(f"{len(rows) if s in mine else 0}/{len(rows)}" for s in steps)]
+    assert rest.startswith("refreshed ") and "UTC" in rest and f"{len(rows)} learner(s), 0 done, 0 stuck" in rest
+
+    # learner7 installs without adding the chart repository: a failed install, not "not started".
+    failed = cli(home, "--kubeconfig", str(out / "learner7.kubeconfig"), "run", "install")
+    assert failed.returncode == 1
+    header, rows, totals, rest = _progress(home, "--grace", "0")
+    row = next(r for r in rows if r[0] == "learner7")
+    cells = dict(zip(steps, row[2:]))
+    assert cells["install"] == "FAIL" and cells["helm-repo"] == "-" and row[1] == "helm-repo"
+    assert all(dict(zip(steps, r[2:]))["install"] == "-" for r in rows if r[0] != "learner7")
+    assert "1 stuck" in rest
+    (stuck,) = [line for line in rest.splitlines() if line.startswith("STUCK ")]
+    assert stuck.startswith("STUCK learner7 is stuck at helm-repo: install failed:") and "Fix (learner):" in stuck
+
+    # The instructor's own grants gone: stuck at once, one cause naming every missing grant, and the instructor's fix.
+    kube = instructor.kube()
+    kube.delete("rolebindings", "system:openshift:scc:anyuid", "learner11-clearml")
+    _, rows, _, rest = _progress(home, "learner11")
+    assert [r[0] for r in rows] == ["learner11"] and dict(zip(steps, rows[0][2:]))["scc"] == "FAIL"
+    assert ("STUCK learner11 is stuck at scc: 3 SCC grant(s) you provisioned are missing: anyuid to "
+            "clearml-apiserver, anyuid to clearml-fileserver, anyuid to clearml-webserver. Fix (instructor): "
+            "`clearml-lab workshop provision --names learner11` restores them.") in rest
+    _ok(cli(home, "workshop", "provision", "--names", "learner11", "--out", str(out)))
+    _, rows, _, rest = _progress(home, "learner11")
+    assert dict(zip(steps, rows[0][2:]))["scc"] == "pass" and "0 stuck" in rest
+
+    # A reset back to the install forgets the failed attempt: not reached again.
+    _ok(cli(home, "workshop", "reset", "learner7", "--to", "install"))
+    _, rows, _, _ = _progress(home, "learner7")
+    assert dict(zip(steps, rows[0][2:]))["install"] == "-"
+
+
+def test_learners_cannot_create_projects_outside_the_workshop(home, out, instructor):
+    binding = instructor.kube().get("clusterrolebindings", workshop.SELF_PROVISIONERS)
+    assert not binding.get("subjects")  # provision took self-provisioning away, and keeps what it took
+    assert json.loads(binding["metadata"]["annotations"][workshop.PAUSED])["subjects"][0]["name"] == \
+        "system:authenticated"
+    result = cli(home, "--kubeconfig", str(out / "learner3.kubeconfig"), "--namespace", "learner3-own", "run",
+                 "project")
+    assert result.returncode == 1 and "you may not create projects" in result.stdout + result.stderr
+    assert instructor.kube().get_or_none("projects", "learner3-own") is None
+
+
+def test_a_project_a_learner_made_anyway_is_tracked_and_torn_down(home, out, instructor, cluster):
+    kube = instructor.kube()
+    # Someone gives self-provisioning back mid-workshop: the learner's own project is still the workshop's concern.
+    binding = kube.get("clusterrolebindings", workshop.SELF_PROVISIONERS)
+    binding["subjects"] = [{"apiGroup": "rbac.authorization.k8s.io", "kind": "Group", "name": "system:authenticated"}]
+    kube.replace("clusterrolebindings", binding)
+    _ok(cli(home, "--kubeconfig", str(out / "learner3.kubeconfig"), "--namespace", "learner3-own", "run", "project"))
+    assert workshop.extra_projects(kube) == {"learner3": ["learner3-own"]}
+    shown = _ok(cli(home, "workshop", "progress", "learner3"))
+    assert "learner3 made project(s) outside the workshop: learner3-own (teardown removes them)" in shown
+    assert "learner3-own" in " ".join(workshop.leftovers(instructor))
+
+    text = _ok(cli(home, "workshop", "teardown", "--out", str(out)))
+    assert text.splitlines()[0] == (f"acting on the practice cluster at {cluster.server} (context kubeadmin): "
+                                    f"{COUNT + 2} learner(s), {COUNT + 3} project(s)")
+    assert 'learner3: project.project.openshift.io "learner3-own" deleted (a project the learner made)' in text
+    assert "clusterrolebinding/self-provisioners binds Group system:authenticated again" in text
+    assert text.rstrip().endswith("nothing of the workshop is left on the cluster.")
+    names = {n["metadata"]["name"] for n in kube.list("namespaces")["items"]}
+    assert "learner3-own" not in names and not [n for n in names if n.endswith("-clearml")]
+    binding = kube.get("clusterrolebindings", workshop.SELF_PROVISIONERS)
+    assert [s["name"] for s in binding["subjects"]] == ["system:authenticated"]
+    assert workshop.PAUSED not in (binding["metadata"].get("annotations") or {})
+    assert workshop.leftovers(instructor, {"learner3"}) == []
+    assert not list(out.glob("*.kubeconfig")) and not list(out.glob("*.handout.md"))
