@@ -42,33 +42,6 @@ def code(text: str, *tags: str):
 
 SESSION = code("from clearml_lab import notebook as nb\nlab = nb.session()")
 
-INSTRUCTOR_LIVE_TABLE = """
-import threading
-
-import ipywidgets as widgets
-from IPython.display import display
-
-table = widgets.HTML(progress.to_html())
-refresh = widgets.Button(description="Refresh now")
-live = widgets.ToggleButton(description="Refresh every 30 s")
-
-
-def update(_=None):
-    table.value = workshop.progress(lab).to_html()
-
-
-def keep_updating():
-    stop = threading.Event()
-    while live.value and not stop.wait(30):
-        update()
-
-
-refresh.on_click(update)
-live.observe(lambda change: change["new"] and threading.Thread(target=keep_updating, daemon=True).start(),
-             names="value")
-display(widgets.VBox([widgets.HBox([refresh, live]), table]))
-"""
-
 NOTEBOOKS = {
     "00_welcome_and_prerequisites": [
         md("""
@@ -479,63 +452,42 @@ bundle names your own Secret. Once the team has applied the bundle, the check fi
         md("""
 # ClearML on OpenShift — workshop · instructor
 
-You run the workshop as a cluster admin. Each learner gets a project `<learner>-clearml` of which they are admin,
-with what only a cluster admin can give: the SCC grants their ClearML service accounts need (as RoleBindings in
-their project, computed from the chart), the RBAC rules the chart's own Roles hand out, and a ResourceQuota and
-LimitRange sized for one ClearML install. On the practice cluster each learner also gets a login and a kubeconfig;
-on a real cluster, use your workshop's existing users as learner names.
+You run the workshop as a cluster admin. Each learner gets a project of which they are admin (named after their user
+name, e.g. `ana-lopez-clearml` for `ana.lopez`), with what only a cluster admin can give: the SCC grants their ClearML
+service accounts need (RoleBindings in their project, computed from the chart), the RBAC rules the chart's own Roles
+hand out, and a ResourceQuota and LimitRange sized for one install. On the practice cluster each learner also gets a
+login, a kubeconfig and a one-page hand-out; on a real cluster, give your learners' existing user names.
 
-Learners then run the notebooks (or `clearml-lab --kubeconfig <learner>.kubeconfig run all`). Their lab recognises
-the workshop project: the project and scc steps check what you prepared and say so instead of redoing it, and their
-cleanup keeps the project and its grants for you. The same commands exist on the command line:
-`clearml-lab workshop provision|progress|reset|teardown`.
+**Safe by default**: the grants are planned for the `hardened` profile, and a plan that needs an SCC opening the node
+(privileged, host network, hostPath …) is refused unless you allow it. While the workshop runs, learners cannot create
+projects of their own; provisioning first checks that the cluster's storage holds an install per learner.
+
+Running this notebook changes nothing: the dashboard below acts only when you press its buttons.
 """),
-        code("from clearml_lab import steps, workshop\nfrom clearml_lab.lab import connect\n\n"
-             "lab = connect()  # the instructor's login; on the practice cluster the kubeadmin context\n"
-             "print(lab.target.describe())"),
+        code("from clearml_lab.lab import connect\n"
+             "from clearml_lab.widgets.workshop_dashboard import WorkshopDashboard\n\n"
+             "lab = connect()  # your login as the cluster's admin; on the practice cluster the kubeadmin context\n"
+             "dashboard = WorkshopDashboard(lab)\n"
+             "dashboard"),
         md("""
-## Provision the learners
+## Using the dashboard
 
-Safe to run again (after an interruption it picks up where it stopped). On the practice cluster the kubeconfigs go to
-`$CLEARML_LAB_HOME/workshop/` unless you pass `out_dir=`.
-"""),
-        code('learners = workshop.learner_names(names="ada,grace")  # or workshop.learner_names(count=30)\n'
-             "provisioned = workshop.provision(lab, learners)\nprint(provisioned.render_text())"),
-        md("""
-## What a learner sees
+- **Provision**: type the learners' user names (or choose a number: `learner1` … `learnerN`) and press *Provision*.
+  Safe to press again: it puts back what is missing, and with another profile it converges (grants no longer needed
+  are revoked). The kubeconfigs and hand-outs go to `$CLEARML_LAB_HOME/workshop/`.
+- **Progress**: *Refresh now* (or every 30 s) reads each learner's project with your credentials. `pass`, `FAIL`
+  (tried and failed), `-` (not reached); *at* is the learner's current step. A stuck learner's row is highlighted, and
+  below the table each cause has its fix — yours (e.g. a missing grant) or the learner's.
+- **Reset**: choose a step in the learner's row and press *Reset*: that step and every later one are undone in their
+  project, and what you provisioned is put back.
+- **Tear down…** asks first, naming the cluster and the projects it will delete; it returns when they are gone and
+  proves nothing of the workshop is left.
 
-Ada's first steps, with her own login — what her notebooks 00–04 show. She may not grant SCCs,
-and need not: her lab says what you already did and checks it.
+The same from a terminal: `clearml-lab workshop provision --names ana.lopez,grace --out DIR`,
+`clearml-lab workshop progress`, `clearml-lab workshop reset grace --to install`, `clearml-lab workshop teardown`.
+For learners on a classroom network, start the practice cluster with `clearml-lab practice up --address <this
+machine's classroom IP>`: it keeps its address and port across restarts, so the kubeconfigs you hand out keep working.
 """),
-        code("ada = connect(kubeconfig=provisioned.learners[0].kubeconfig)  # her kubeconfig names her project\n"
-             "print(ada.workshop.banner())\n"
-             "for name in ('project', 'values', 'scc'):\n"
-             "    result = steps.get(name).run(ada)\n"
-             "    print(f'[{result.badge}] {name}:', result.output[0] if name != 'values' else result.summary)"),
-        md("""
-## Who is where
-
-Each step's check, run now with your credentials against each learner's project. `helm-repo` and `values` live on
-the learner's machine: the cluster sees them only through the learner's release, so they read FAIL until the
-install. A learner is *stuck* when a step fails and the project shows a known cause; the diagnosis says what to do.
-"""),
-        code('progress = workshop.progress(lab)\nprint("learner", *progress.steps)\nprint(progress.render_text())\n'
-             'print(*progress.stuck_lines() or ["nobody is stuck."], sep="\\n")'),
-        md("The live table: stuck learners are highlighted with their diagnosis; hover a cell for the check's sentence."),
-        code(INSTRUCTOR_LIVE_TABLE, "nbval-ignore-output"),
-        md("""
-## Reset one learner
-
-Back to the start of a step: that step and every later one are undone in the learner's project, and what you
-provisioned (grants, quota, admin binding) is put back if anything of it was lost.
-"""),
-        code('print(workshop.reset(lab, "ada", to="install").render_text())'),
-        md("""
-## Tear everything down
-
-Returns when the learners' projects are gone, removes their logins and kubeconfigs, and proves nothing is left.
-"""),
-        code("result = workshop.teardown(lab)\nprint(result.render_text())"),
     ],
 }
 
