@@ -111,29 +111,36 @@ def discover(kube) -> Discovery:
 
 
 def chart_repository(lab) -> str:
-    """The Helm repository the lab installs the chart from."""
-    repo = getattr(lab, "chart_repo", None) or getattr(lab.settings, "chart_repo", None)
-    if repo:
-        return str(repo)
-    from .steps.helm_repo import repo_url  # a lab that does not keep the repository yet: what helm-repo adds
-
-    return repo_url(lab)
+    """The Helm repository the lab installs the chart from (the one chosen, else the practice cluster's own)."""
+    return lab.chart_repo
 
 
 def chart_version(lab) -> str:
-    """The chart version the lab installs (resolved, never None)."""
-    return str(getattr(lab, "chart_version", None) or lab.settings.chart_version)
+    """The chart version the lab installs: chosen, kept by the helm-repo or values step, or resolved."""
+    return lab.chart_version
 
 
-def render_chart(version: str, repository: str, **kwargs) -> list[dict]:
-    """`helm template` of that version from that repository (chart.render, which reads it from the repository)."""
-    import inspect
-
+def helm_template(version: str, repository: str, *, release: str, namespace: str, values_file: str | Path,
+                  kube_version: str, api_versions=(), skip_tests: bool = True) -> list[dict]:
+    """The objects `kubectl kustomize --enable-helm` renders for a helmCharts entry: `helm template` of the package
+    `helm pull` fetches from the repository, with the entry's kubeVersion, apiVersions and skipTests."""
     from . import chart
+    from .helm import Helm
 
-    if "repo" in inspect.signature(chart.render).parameters:
-        kwargs["repo"] = repository
-    return chart.render(version, **kwargs)
+    package = chart.chart_package(version, repository)
+    args = ["template", release, str(package), "--namespace", namespace, "--kube-version", str(kube_version),
+            "-f", str(values_file)]
+    for api_version in api_versions:
+        args += ["--api-versions", str(api_version)]
+    if skip_tests:
+        args.append("--skip-tests")
+    with tempfile.TemporaryDirectory(prefix="clearml-lab-template-") as tmp:
+        result = Helm(kubeconfig=None, context=None, state_dir=Path(tmp)).run(args, cluster=False, timeout=120)
+    if not result.ok:
+        reason = result.error.removeprefix("Error: ").strip().rstrip(".")
+        raise LabError(f"helm cannot render chart {CHART} {version} for Kubernetes {kube_version} with these values "
+                       f"({reason}): fix the values, or export again for this cluster.")
+    return [doc for doc in yaml.safe_load_all(result.stdout) if isinstance(doc, dict) and doc.get("kind")]
 
 
 def lab_values(lab) -> tuple[dict, str | None]:
@@ -187,8 +194,9 @@ def gather(lab, *, admin: str | None = None, credentials_secret: str | None = No
     with tempfile.TemporaryDirectory(prefix="clearml-lab-export-") as tmp:
         values_file = Path(tmp) / "values.yaml"
         values_file.write_text(yaml.safe_dump(values, sort_keys=False))
-        manifests = render_chart(version, repository, values_file=str(values_file), profile=None,
-                                 release=settings.release, namespace=lab.namespace, kube_version=kube_version)
+        manifests = helm_template(version, repository, release=settings.release, namespace=lab.namespace,
+                                  values_file=values_file, kube_version=kube_version,
+                                  api_versions=discovery.api_versions)
     progress.report("planning the SCC grants from the rendered chart")
     project = visible_project(kube, lab.namespace) or {}
     # From scratch: the bundle must carry every grant the chart needs, not only those missing today.
@@ -801,7 +809,6 @@ def check(lab, path: str | Path) -> CheckResult:
     helm.sh/chart label)."""
     from . import progress
     from .kube import ApiFailure
-    from .scc.manifests import is_test_hook
     from .steps.scc import existing_grants
 
     bundle = read_bundle(path)
@@ -833,11 +840,10 @@ def check(lab, path: str | Path) -> CheckResult:
     live_grants = set(existing_grants(kube, ns))
     differences = platform_differences(bundle.platform, live, live_grants)
     progress.report(f"rendering chart {CHART} {entry['version']} with the bundle's values (helm template)")
-    rendered = [o for o in render_chart(str(entry["version"]), str(entry.get("repo") or chart_repository(lab)),
-                                        values_file=str(bundle.values_file), profile=None,
-                                        release=entry["releaseName"], namespace=ns,
-                                        kube_version=str(entry.get("kubeVersion") or lab.server_version()))
-                if isinstance(o, dict) and o.get("kind") and not (entry.get("skipTests") and is_test_hook(o))]
+    rendered = helm_template(str(entry["version"]), str(entry.get("repo") or chart_repository(lab)),
+                             release=entry["releaseName"], namespace=ns, values_file=bundle.values_file,
+                             kube_version=str(entry.get("kubeVersion") or lab.server_version()),
+                             api_versions=entry.get("apiVersions") or (), skip_tests=bool(entry.get("skipTests")))
     progress.report(f"comparing {len(rendered)} objects of the app with project {ns}")
     live_app = {_label(o): fetch(o) for o in rendered}
     compared += live_app

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from clearml_lab import export
 from clearml_lab.export import CREDENTIAL_KEYS
 from clearml_lab.kube import Kube, wait_for
 
@@ -50,6 +51,19 @@ def _apply_as_platform_team(cluster, out: Path, ns: str) -> None:
                 *(f"--from-literal={key}={uuid.uuid4().hex}" for key in CREDENTIAL_KEYS))
     rendered = cluster.run("kubectl", "kustomize", "--enable-helm", "--helm-command", str(HELM3), str(out / "app"))
     cluster.run("kubectl", "apply", "-n", ns, "-f", "-", input=rendered.stdout)
+    return [doc for doc in yaml.safe_load_all(rendered.stdout) if doc]
+
+
+def _by_name(objects) -> dict:
+    """Objects by Kind/name; empty metadata maps dropped, as kustomize drops them (`annotations: {}`)."""
+    found = {}
+    for obj in objects:
+        meta = obj["metadata"]
+        for key in ("annotations", "labels"):
+            if meta.get(key) == {}:
+                del meta[key]
+        found[f"{obj['kind']}/{meta['name']}"] = obj
+    return found
 
 
 def _all_ready(kube, ns, timeout=180) -> bool:
@@ -81,7 +95,14 @@ def _hand_off_works(cluster, home, ns, tmp_path, *options) -> Path:
     before = cli(home, "--namespace", ns, *options, "export", "--check", str(out))
     assert before.returncode == 1
     assert f"- Namespace/{ns}: missing on the cluster (apply platform/ first)" in before.stdout.splitlines()
-    _apply_as_platform_team(cluster, out, ns)
+    applied = _apply_as_platform_team(cluster, out, ns)
+    # What export --check compares with is exactly what kustomize and helm 3 rendered for the platform team.
+    entry = yaml.safe_load((out / "app" / "kustomization.yaml").read_text())["helmCharts"][0]
+    compared = export.helm_template(entry["version"], entry["repo"], release=entry["releaseName"], namespace=ns,
+                                    values_file=out / "app" / entry["valuesFile"], kube_version=entry["kubeVersion"],
+                                    api_versions=entry["apiVersions"], skip_tests=entry["skipTests"])
+    assert _by_name(compared) == _by_name(applied)
+    assert not [name for name in _by_name(applied) if name.startswith("Pod/")], "test pods must not be applied"
     assert _all_ready(kube, ns)
     assert _pods_ready(kube, ns) == []
     _ok(cli(home, "--namespace", ns, *options, "check", "scc"))
