@@ -296,7 +296,10 @@ def chart_package(chart_version: str | None = None, repo: str | None = None) -> 
         idx = index(url)
     except LabError as unreachable:
         return _cached_package(url, chart_version, unreachable)
-    entry = idx.entry(chart_version) if chart_version else idx.default()
+    try:
+        entry = idx.entry(chart_version) if chart_version else idx.default()
+    except UsageError:  # perhaps published since the index was read: read it again once
+        entry = index(url, refresh=True).entry(chart_version)
     out_dir = _package_dir(url)
     target = out_dir / f"{CHART}-{entry.version}-{(entry.digest or 'nodigest')[:16]}.tgz"
     if target.is_file():
@@ -325,14 +328,17 @@ def chart_package(chart_version: str | None = None, repo: str | None = None) -> 
 
 def _cached_package(url: str, chart_version: str | None, unreachable: LabError) -> Path:
     """With the repository unreachable: the cached package of that version (or the newest cached), said so."""
-    cached = sorted(_package_dir(url).glob(f"{CHART}-*.tgz"), key=lambda p: version_key(p.name.split("-")[1]))
+    def version_of(package: Path) -> str:  # clearml-<version>-<digest>.tgz
+        return package.name.removeprefix(f"{CHART}-").removesuffix(".tgz").rsplit("-", 1)[0]
+
+    cached = sorted(_package_dir(url).glob(f"{CHART}-*.tgz"), key=lambda p: version_key(version_of(p)))
     if chart_version:
         wanted = str(chart_version).strip().removeprefix("v")
-        cached = [p for p in cached if p.name.split("-")[1] == wanted]
+        cached = [p for p in cached if version_of(p) == wanted]
     if not cached:
         raise unreachable
     package = cached[-1]
-    _notes[url] = (f"the chart repository {url} cannot be reached; using the {CHART} {package.name.split('-')[1]} "
+    _notes[url] = (f"the chart repository {url} cannot be reached; using the {CHART} {version_of(package)} "
                    f"package cached on {time.strftime('%Y-%m-%d %H:%M', time.localtime(package.stat().st_mtime))}.")
     return package
 

@@ -346,3 +346,22 @@ def test_a_mirror_with_its_own_ca_is_read_with_helms_ca_file(cache, tmp_path, mo
             chart.index(url)
         monkeypatch.setenv(chart.CA_FILE_ENV, str(ca))
         assert chart.chart_package("7.14.4", url).read_bytes() == (served / "clearml-7.14.4.tgz").read_bytes()
+
+
+def test_a_version_published_after_the_index_was_read_is_found(cache, tmp_path):
+    served = tmp_path / "repo"
+    with LoopbackRepository(served) as repo:
+        build_repository(served, repo.url)
+        index(served, repo.url)
+        assert chart.index(repo.url).versions() == ["7.3.1", "7.14.4"]
+        package(new_chart_files("7.16.0-rc.1"), "clearml", served, tmp_path / "src")
+        index(served, repo.url)
+        found = chart.chart_package("7.16.0-rc.1", repo.url)
+        assert found.name.startswith("clearml-7.16.0-rc.1-")
+        # A pre-release is served, but not the default while a release exists.
+        assert chart.default_version(repo.url) == "7.14.4"
+    # Offline, the cached pre-release package still answers for its own version.
+    chart._indexes.clear()
+    for cached_index in (cache / "helm-state").rglob("*-index.yaml"):
+        cached_index.unlink()
+    assert chart.chart_package("7.16.0-rc.1", repo.url) == found
