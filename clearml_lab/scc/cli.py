@@ -21,9 +21,11 @@ def register(subparsers, common: argparse.ArgumentParser) -> None:
         parents=[common],
         help="compute the oc adm policy add-scc-to-user grants the chart needs",
         description=(
-            "Render the chart (or read --manifests), admit every pod as OpenShift would and print the least-privileged "
-            "SCC grants, one `oc adm policy add-scc-to-user <scc> -z <sa>` line each. With --manifests no cluster is "
-            f"contacted, no grants are assumed and the project's UID range is {DEFAULT_UID_BLOCK} (MCS {DEFAULT_MCS})."
+            "Render the chart (or read --manifests), admit every pod as OpenShift would and print, per service "
+            "account, the fewest and least-privileged SCCs under which OpenShift's order admits each of its pods by "
+            "an SCC that lets it work (one `oc adm policy add-scc-to-user <scc> -z <sa>` line per grant), with the "
+            "SCC each pod lands on. With --manifests no cluster is contacted, no grants are assumed and the "
+            f"project's UID range is {DEFAULT_UID_BLOCK} (MCS {DEFAULT_MCS})."
         ),
     )
     parser.add_argument("--values", metavar="FILE", help="extra values file for rendering the chart")
