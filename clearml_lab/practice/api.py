@@ -472,7 +472,7 @@ class Api:
         if current is None:
             raise not_found(req.rt, req.name)
         if patch_type == "json":
-            new = drop_nulls(patching.json_patch(current, body))
+            new = patching.json_patch(current, body)
         elif patch_type == "merge":
             if not isinstance(body, dict):
                 raise bad_request("a merge patch must be a JSON object")
@@ -485,7 +485,9 @@ class Api:
             raise error(415, f"the patch type {patch_type} is not supported", "UnsupportedMediaType")
         if not isinstance(new, dict) or not isinstance(new.get("metadata"), dict):
             raise error(422, "the patched object is not a valid object", "Invalid")
-        new = self._check_type(req, new)
+        # Decoded into the API's types, a null left by the patch is no field (helm 3 replaces a StatefulSet's
+        # volumeClaimTemplates with items carrying `creationTimestamp: null`).
+        new = drop_nulls(self._check_type(req, new))
         new["metadata"]["name"] = req.name
         self._validate_fields(req, new)
         return self._write_update(req, current, new)

@@ -237,7 +237,8 @@ def test_put_and_every_patch_that_repeats_the_stored_object_is_a_no_op(practice_
             "spec": {"replicas": 0, "selector": {"matchLabels": {"app": "same"}}, "template": {
                 "metadata": {"labels": {"app": "same"}},
                 "spec": {"containers": [{"name": "web", "image": "nginx:1.27",
-                                         "ports": [{"containerPort": 8080}]}]}}}}
+                                         "ports": [{"containerPort": 8080}]}],
+                         "tolerations": [{"key": "k", "operator": "Exists"}]}}}}
     _patch(practice_cluster, namespace, "application/apply-patch+yaml", body, manager="first")
     eventually(lambda: (apps.read_namespaced_deployment("same", namespace).status.observed_generation == 1),
                what="the deployment controller's status")
@@ -252,6 +253,9 @@ def test_put_and_every_patch_that_repeats_the_stored_object_is_a_no_op(practice_
     _patch(practice_cluster, namespace, "application/merge-patch+json", {"metadata": {"labels": None}})
     _patch(practice_cluster, namespace, "application/strategic-merge-patch+json", {"spec": {"template": {"spec": {
         "containers": [{"name": "web", "ports": [{"containerPort": 8080}]}]}}}})
+    # an atomic list replaced by an equal one whose item carries a null (as helm 3's three-way patches do)
+    _patch(practice_cluster, namespace, "application/strategic-merge-patch+json", {"spec": {"template": {"spec": {
+        "tolerations": [{"key": "k", "operator": "Exists", "value": None}]}}}})
     for manager in ("first", "second", "first"):
         _patch(practice_cluster, namespace, "application/apply-patch+yaml", body, manager=manager)
 
