@@ -123,16 +123,34 @@ def test_chart_7_3_1_with_no_values_plans_anyuid_and_privileged_for_default():
     assert planned == {"Deployment/clearml-apiserver": "anyuid", "Deployment/clearml-fileserver": "anyuid",
                        "Deployment/clearml-webserver": "anyuid", "StatefulSet/clearml-elastic-master": "privileged"}
     assert all(w.works_planned for w in plan.workloads)
-    from clearml_lab.scc.images import load_image_requirements  # the packaged data, as the planner used it
-    packaged = {"images": [{"repositories": list(r.repositories), "image_user": r.image_user, "needs_uid": r.needs_uid}
-                           for r in load_image_requirements()]}
-    mine = [o for o in objects if (o.get("spec", {}).get("template", {}).get("spec", {})
-                                   .get("serviceAccountName") or "default") == "default" and workload_of(o)]
-    assert_least(mine, "default", default.sccs, packaged)
+    mine = [o for o in objects if (w := workload_of(o)) is not None and w.service_account == "default"]
+    assert_least(mine, "default", default.sccs, packaged_requirements())
     assert "Deployment/clearml-apiserver: admitted by anyuid" not in plan.render()  # said as a sentence, below
     assert "Deployment/clearml-apiserver (service account default): fails (admitted by restricted-v2); " \
            "with the plan: admitted by anyuid" in plan.render()
     assert "  default: needs anyuid and privileged (" in plan.render()
+
+
+def packaged_requirements():
+    from clearml_lab.scc.images import load_image_requirements
+
+    return {"images": [{"repositories": list(r.repositories), "image_user": r.image_user, "needs_uid": r.needs_uid}
+                       for r in load_image_requirements()]}
+
+
+@pytest.mark.parametrize("name", ["chart-7.3.1-no-values.yaml", "chart-7.3.1-seed.yaml", "chart-7.14.4-seed.yaml",
+                                  "chart-7.14.4-hardened.yaml"])
+def test_every_accounts_set_in_the_chart_fixtures_is_the_least_that_works(name):
+    objects = [o for o in yaml.safe_load_all((FIXTURES / name).read_text()) if o]
+    plan = plan_grants(objects, namespace=NAMESPACE)
+    requirements = packaged_requirements()
+    assert plan.grants(), name
+    for sa in plan.service_accounts:
+        mine = [o for o in objects if (w := workload_of(o)) is not None and w.service_account == sa.name]
+        if sa.sccs:
+            assert_least(mine, sa.name, sa.sccs, requirements)
+        else:
+            assert sa.works_now and all_work(mine, sa.name, [], requirements)
 
 
 # -- sets of SCCs ---------------------------------------------------------------------------------------------------
