@@ -92,6 +92,9 @@ def _not_ready_reason(pod: dict) -> str:
     for _container, _image, state in _container_states(pod):
         if state and state != "PodInitializing":
             return state
+    for entry in (pod.get("status") or {}).get("initContainerStatuses") or []:
+        if "running" in (entry.get("state") or {}):
+            return f"its init container {entry['name']} is still running"
     status = pod.get("status") or {}
     waiting = [c.get("reason") for c in status.get("conditions") or [] if c.get("status") == "False" and c.get("reason")]
     return waiting[0] if waiting else status.get("phase", "Pending")
