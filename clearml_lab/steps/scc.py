@@ -98,29 +98,22 @@ def review(kube, namespace: str, workload: dict) -> str | None:
     return (status.get("allowedBy") or {}).get("name")
 
 
-def _owner_workload(pod: dict) -> tuple[str, str] | None:
-    """(kind, name) of the workload whose controller made this pod: a ReplicaSet stands for its Deployment."""
-    owner = next((o for o in pod["metadata"].get("ownerReferences") or [] if o.get("controller", True)), None)
-    if owner is None:
-        return None
-    if owner.get("kind") == "ReplicaSet":
-        return "Deployment", owner["name"].rsplit("-", 1)[0]
-    return owner.get("kind"), owner.get("name")
-
-
 def recreate_pods_admitted_before(kube, namespace: str, granted: dict[str, set[str]],
                                   planned: dict[tuple[str, str], str] | None = None) -> list[str]:
     """A grant changes nothing for pods that already exist: admission chose their SCC (and UID) when they were
     created. Delete the controller-made pods of the newly granted accounts that run under another SCC than the one
     the plan puts their workload on (``planned``: (kind, name) -> SCC; else any SCC granted to the account), so their
     controllers create them again under it."""
+    from ..topology import _workload_of_pod  # only here: the topology module is not needed at start-up
+
     lines = []
     for pod in kube.list("pods", namespace).get("items", []):
         meta, sa = pod["metadata"], pod.get("spec", {}).get("serviceAccountName") or "default"
         admitted = (meta.get("annotations") or {}).get("openshift.io/scc")
         if sa not in granted or not meta.get("ownerReferences"):
             continue
-        target = (planned or {}).get(_owner_workload(pod))
+        # the workload whose controller made the pod, as the topology reads it (a ReplicaSet stands for its Deployment)
+        target = (planned or {}).get(_workload_of_pod(pod, dict.fromkeys(planned or {}, {})))
         if target is None:
             stale, target = admitted not in granted[sa], " or ".join(sorted(granted[sa]))
         else:
