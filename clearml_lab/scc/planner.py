@@ -145,6 +145,7 @@ class Landing:
     scc: str | None
     works: bool
     reasons: tuple = ()
+    message: str = ""            # admission's rejection message, when rejected
 
 
 @dataclass
@@ -446,32 +447,29 @@ def plan_grants(manifests, *, namespace=None, existing_grants=(), image_requirem
 
     images_of = [[c.get("image", "") for _, c in containers_of(w.pod.get("spec") or {})] for w in workloads]
 
-    def admitted(index, can_use):
-        workload = workloads[index]
-        result = admit(workload.pod, namespace_obj, sccs,
-                       sa_subject=service_account_subject(namespace, workload.service_account),
-                       user=workload.creator, can_use=can_use, openshift_version=version)
-        problems = _image_problems(result.pod, result.scc, workload.name, requirements) if result.allowed else []
-        return result, problems
+    def landings_with(extra) -> list[Landing]:
+        """Each pod admitted with the existing grants plus ``extra``, and whether its image works where it lands."""
+        can_use = can_use_with(extra)
+        result = []
+        for workload in workloads:
+            admitted = admit(workload.pod, namespace_obj, sccs,
+                             sa_subject=service_account_subject(namespace, workload.service_account),
+                             user=workload.creator, can_use=can_use, openshift_version=version)
+            if admitted.allowed:
+                reasons = _image_problems(admitted.pod, admitted.scc, workload.name, requirements)
+            else:
+                reasons = list(dict.fromkeys(s for s in (explain(e, workload.name) for e in admitted.errors) if s)) \
+                    or [admitted.message]
+            result.append(Landing(workload.label, workload.service_account, admitted.scc,
+                                  admitted.allowed and not reasons, tuple(reasons), admitted.message))
+        return result
 
     # 1. Each pod with the existing grants: what happens today.
     current_can_use = can_use_with([])
     plans = []
-    for index, workload in enumerate(workloads):
-        result, problems = admitted(index, current_can_use)
-        plan = WorkloadPlan(workload.kind, workload.name, workload.service_account, images_of[index], result.scc,
-                            result.allowed and not problems, None)
-        if result.allowed:
-            plan.reasons = problems
-        else:
-            plan.message = result.message
-            by_scc: dict[str, list[str]] = {}
-            for error in result.errors:
-                sentence = explain(error, workload.name)
-                if sentence:
-                    by_scc.setdefault(error.scc, []).append(sentence)
-            plan.reasons = list(dict.fromkeys(s for group in by_scc.values() for s in group)) or [result.message]
-        plans.append(plan)
+    for index, (workload, now) in enumerate(zip(workloads, landings_with([]), strict=True)):
+        plans.append(WorkloadPlan(workload.kind, workload.name, workload.service_account, images_of[index], now.scc,
+                                  now.works, None, list(now.reasons), now.message))
 
     # 2. Each pod under each SCC alone: does that SCC admit it (the engine's own Provider, which admit runs for every
     # SCC it tries), and does its image work there. Admission's order and the usable set then decide where a pod
@@ -589,20 +587,6 @@ def plan_grants(manifests, *, namespace=None, existing_grants=(), image_requirem
         planned_grants += [Grant(name, sa) for name in chosen]
 
     # 4. The proof: the planned grants, all at once, through the admission engine itself.
-    def landings_with(extra) -> list[Landing]:
-        can_use = can_use_with(extra)
-        result = []
-        for index, workload in enumerate(workloads):
-            admitted_, problems = admitted(index, can_use)
-            if admitted_.allowed:
-                reasons = tuple(problems)
-            else:
-                reasons = tuple(dict.fromkeys(s for s in (explain(e, workload.name) for e in admitted_.errors) if s)) \
-                    or (admitted_.message,)
-            result.append(Landing(plans[index].label, workload.service_account, admitted_.scc,
-                                  admitted_.allowed and not problems, reasons))
-        return result
-
     for index, (plan, landing) in enumerate(zip(plans, landings_with(planned_grants), strict=True)):
         plan.scc_planned, plan.works_planned = landing.scc, landing.works
         if index in expected and expected[index] != (landing.scc, landing.works):  # never hidden: a planner bug
