@@ -3,11 +3,11 @@
 an image check written here — lets every pod work; and each pod lands where the plan says."""
 from itertools import combinations
 
-from fixtures.scc.builders import NAMESPACE, can_use, namespace
+from fixtures.scc.builders import NAMESPACE, can_use, image_works, namespace
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from clearml_lab.scc import admit, image_repository, load_sccs, plan_grants, points, service_account_subject
+from clearml_lab.scc import admit, load_sccs, plan_grants, points, service_account_subject
 from clearml_lab.scc.manifests import workload_of
 
 REQUIREMENTS = {"images": [
@@ -43,22 +43,6 @@ def deployment(index, traits):
 accounts = st.lists(st.lists(st.sampled_from(sorted(TRAITS)), max_size=2, unique=True), min_size=1, max_size=3)
 
 
-def image_works(pod):
-    spec = pod["spec"]
-    psc = spec.get("securityContext") or {}
-    for container in (spec.get("initContainers") or []) + spec["containers"]:
-        need = next((r for r in REQUIREMENTS["images"] if image_repository(container["image"]) in r["repositories"]),
-                    None)
-        if need is None:
-            continue
-        csc = container.get("securityContext") or {}
-        uid = csc.get("runAsUser", psc.get("runAsUser"))
-        uid = need["image_user"] if uid is None else uid
-        if (csc.get("runAsNonRoot", psc.get("runAsNonRoot")) and uid == 0) or uid != need["needs_uid"]:
-            return False
-    return True
-
-
 def landings(objects, sccs, version):
     """[(SCC or None, works)] per object with `sccs` granted to the account, through admit."""
     all_sccs, use = load_sccs(version), can_use(version, [(s, "app") for s in sccs])
@@ -67,7 +51,7 @@ def landings(objects, sccs, version):
         workload = workload_of(obj)
         result = admit(workload.pod, namespace(), all_sccs, sa_subject=service_account_subject(NAMESPACE, "app"),
                        user=workload.creator, can_use=use, openshift_version=version)
-        out.append((result.scc, result.allowed and image_works(result.pod)))
+        out.append((result.scc, result.allowed and image_works(result.pod, REQUIREMENTS)))
     return out
 
 

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 import yaml
-from fixtures.scc.builders import NAMESPACE, can_use, namespace
+from fixtures.scc.builders import NAMESPACE, can_use, image_works, namespace
 
-from clearml_lab.scc import admit, image_repository, load_sccs, plan_grants, points, service_account_subject
+from clearml_lab.scc import admit, load_sccs, plan_grants, points, service_account_subject
 from clearml_lab.scc.manifests import grant_role_bindings, workload_of
 from clearml_lab.scc.planner import Grant
 
@@ -24,25 +24,6 @@ SCC_POINTS = {s["metadata"]["name"]: points(s) for s in load_sccs(VERSION)}
 
 
 # -- an independent judge ------------------------------------------------------------------------------------------
-
-def image_works(pod, requirements):
-    """What the image needs, read from the pod as admission left it (written for the tests, not the planner's)."""
-    spec = pod["spec"]
-    psc = spec.get("securityContext") or {}
-    for container in (spec.get("initContainers") or []) + (spec.get("containers") or []):
-        need = next((r for r in requirements["images"]
-                     if image_repository(container["image"]) in r["repositories"]), None)
-        if need is None:
-            continue
-        csc = container.get("securityContext") or {}
-        uid = csc.get("runAsUser", psc.get("runAsUser"))
-        uid = need.get("image_user") if uid is None else uid
-        if csc.get("runAsNonRoot", psc.get("runAsNonRoot")) and uid == 0:
-            return False
-        if need.get("needs_uid") is not None and uid != need["needs_uid"]:
-            return False
-    return True
-
 
 def judge(objects, grants, requirements, ns=NAMESPACE):
     """{workload: (SCC it is admitted by or None, works)} with these (scc, sa) grants, through admit."""
