@@ -71,6 +71,25 @@ def test_a_new_deployment_gets_a_replicaset_named_by_its_template_hash_with_revi
                                                                f'Created new replica set "web-{h}"')
 
 
+def test_the_deployment_carries_its_newest_revision_and_a_rollback_renumbers_the_old_replicaset():
+    from clearml_lab.practice.controllers.base import Patch
+    d = deployment()
+    first = created_replicaset(d, of(reconcile_deployment(d, [], [], NOW, 1.0), Create)[0], uid="rs1")
+    [patch] = of(reconcile_deployment(d, [first], [], NOW, 1.0), Patch)
+    assert patch.patch == {"metadata": {"annotations": {"deployment.kubernetes.io/revision": "1"}}}
+    changed = deployment(template={**TEMPLATE, "spec": {"containers": [{"name": "web", "image": "nginx:1.28"}]}})
+    second = created_replicaset(changed, of(reconcile_deployment(changed, [first], [], NOW, 1.0), Create)[0],
+                                uid="rs2")
+    assert second["metadata"]["annotations"]["deployment.kubernetes.io/revision"] == "2"
+    # `kubectl rollout undo`: the template is the first one again.
+    d["metadata"]["annotations"] = {"deployment.kubernetes.io/revision": "2"}
+    actions = reconcile_deployment(d, [first, second], [], NOW, 1.0)
+    [renumbered] = [u.obj for u in of(actions, Update) if u.obj["metadata"]["name"] == first["metadata"]["name"]]
+    assert renumbered["metadata"]["annotations"]["deployment.kubernetes.io/revision"] == "3"
+    [patch] = of(actions, Patch)
+    assert patch.patch["metadata"]["annotations"]["deployment.kubernetes.io/revision"] == "3"
+
+
 def test_a_changed_template_gets_a_different_hash():
     other = copy.deepcopy(TEMPLATE)
     other["spec"]["containers"][0]["image"] = "nginx:1.28"
