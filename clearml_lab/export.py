@@ -557,40 +557,70 @@ def refuse_leaks(files: dict, forbidden) -> None:
 # ---- writing -----------------------------------------------------------------------------------------------------
 def write(files: dict, out: str | Path, *, force: bool = False) -> Path:
     """Write the bundle to ``out``: first into a temporary directory beside it, then moved into place, so a failure
-    leaves ``out`` as it was. An existing non-empty ``out`` is refused unless ``force``; then only the bundle's own
-    entries (README.md, platform/, app/) are replaced and anything else there (a .git) is kept."""
+    leaves ``out`` as it was. A new or empty ``out`` is the temporary directory renamed; an existing non-empty one is
+    refused unless ``force``, and then only the bundle's own entries (README.md, platform/, app/) are replaced —
+    the old ones set aside until the new ones are in, and put back if that fails — and anything else there (a .git)
+    is kept."""
     out = Path(out)
     if out.exists() and not out.is_dir():
         raise UsageError(f"{out} is a file, not a directory: choose a new or empty directory for the bundle.")
-    if out.is_dir() and any(out.iterdir()) and not force:
+    occupied = out.is_dir() and any(out.iterdir())
+    if occupied and not force:
         raise UsageError(f"{out} is not empty: choose a new or empty directory, or pass --force to replace the "
                          f"bundle in it.")
+
+    def refuse(err: OSError):
+        return UsageError(f"cannot write to {out} ({err.strerror or err}): choose a directory you may write to.")
+
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
     except OSError as err:
-        raise UsageError(f"cannot write to {out} ({err.strerror or err}): choose a directory you may write to.") \
-            from None
+        raise refuse(err) from None
     try:
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o777 & ~umask)  # a directory like any other, not mkdtemp's private 0700
         for rel, text in files.items():
             target = tmp / rel
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_text(text)
-        out.mkdir(exist_ok=True)
-        for entry in BUNDLE_ENTRIES:
-            old = out / entry
-            if old.is_dir() and not old.is_symlink():
-                shutil.rmtree(old)
-            elif old.exists() or old.is_symlink():
-                old.unlink()
-            if (tmp / entry).exists():
-                os.replace(tmp / entry, old)
+        if not occupied:
+            if out.is_dir():
+                out.rmdir()
+            os.replace(tmp, out)
+            return out
+        _swap_entries(tmp, out)
     except OSError as err:
-        raise UsageError(f"cannot write to {out} ({err.strerror or err}): choose a directory you may write to.") \
-            from None
+        raise refuse(err) from None
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return out
+
+
+def _swap_entries(new: Path, out: Path) -> None:
+    """Replace the bundle's entries in ``out`` with those in ``new``; on failure, ``out`` is put back as it was."""
+    aside = new / ".previous"
+    aside.mkdir()
+    moved, placed = [], []
+    try:
+        for entry in BUNDLE_ENTRIES:
+            if (out / entry).exists() or (out / entry).is_symlink():
+                os.replace(out / entry, aside / entry)
+                moved.append(entry)
+        for entry in BUNDLE_ENTRIES:
+            os.replace(new / entry, out / entry)
+            placed.append(entry)
+    except OSError:
+        for entry in placed:
+            target = out / entry
+            if target.is_dir():
+                shutil.rmtree(target, ignore_errors=True)
+            else:
+                target.unlink(missing_ok=True)
+        for entry in moved:
+            os.replace(aside / entry, out / entry)
+        raise
 
 
 @dataclass(frozen=True)

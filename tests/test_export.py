@@ -258,3 +258,33 @@ def test_credentials_in_the_values_are_withheld_and_never_shown():
     shown = export.value_differences({}, {"mongodb": {"auth": {"rootPassword": "pw"}}}, "helm release clearml")
     assert shown == [Difference("value mongodb.auth.rootPassword",
                                 "a credential (not shown) in helm release clearml, not set in the bundle")]
+
+
+def test_a_failure_while_replacing_a_bundle_puts_the_old_one_back(tmp_path, monkeypatch):
+    out = tmp_path / "gitops"
+    export.write(export.render(_spec(admin="alice")), out)
+    (out / "keep.txt").write_text("mine")
+    before = {p.relative_to(out).as_posix(): p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    real_replace, calls = export.os.replace, []
+
+    def failing_replace(src, dst):
+        calls.append(dst)
+        if len(calls) == 5:  # the three old entries set aside, the new README.md in place, then platform/ fails
+            raise OSError(28, "No space left on device")
+        return real_replace(src, dst)
+
+    monkeypatch.setattr(export.os, "replace", failing_replace)
+    with pytest.raises(UsageError, match=r"cannot write to .*gitops \(No space left on device\)"):
+        export.write(export.render(_spec()), out, force=True)
+    after = {p.relative_to(out).as_posix(): p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    assert after == before
+    assert [p.name for p in tmp_path.iterdir()] == ["gitops"]
+
+
+def test_a_new_bundle_directory_is_readable_like_any_other(tmp_path):
+    umask = export.os.umask(0o022)
+    try:
+        export.write(export.render(_spec()), tmp_path / "b")
+    finally:
+        export.os.umask(umask)
+    assert (tmp_path / "b").stat().st_mode & 0o777 == 0o755
