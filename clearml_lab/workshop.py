@@ -237,6 +237,8 @@ class Progress:
         return f"refreshed {self.refreshed}" + (f" from {self.target}" if self.target else "") + f": {self.counts()}"
 
     def render_text(self) -> str:
+        if not self.rows:
+            return f"no learners: nothing of a workshop is provisioned (refreshed {self.refreshed} from {self.target})."
         lines = [self.render_table(), "", self.summary()]
         lines += [f"STUCK {line}" for line in self.stuck_lines()]
         lines += self.notes()

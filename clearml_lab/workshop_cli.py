@@ -56,13 +56,14 @@ def register(subparsers, common) -> None:
                        "hardened (least privilege)")
     who = p.add_mutually_exclusive_group(required=True)
     who.add_argument("--learners", type=int, metavar="N", help="learners learner1 … learnerN")
-    who.add_argument("--names", metavar="a,b,...", help="the learners' user names")
-    p.add_argument("--out", metavar="DIR", help="where <learner>.kubeconfig files go (practice cluster; default "
-                   "$CLEARML_LAB_HOME/workshop)")
+    who.add_argument("--names", metavar="a,b,...", help="the learners' user names (e-mail-style names such as "
+                     "ana.lopez@uni.edu are fine: the project name is derived from them)")
+    p.add_argument("--out", metavar="DIR", help="where <learner>.kubeconfig (practice cluster) and a one-page "
+                   "<learner>.handout.md per learner go (default $CLEARML_LAB_HOME/workshop)")
     p.add_argument("--allow-privileged", action="store_true", help="accept a plan that grants an SCC opening the "
                    "node (privileged, host network/ports/PID/IPC, hostPath): refused without it")
-    p.add_argument("--force", action="store_true", help="provision even when the cluster's published storage or "
-                   "its nodes cannot hold an install per learner")
+    p.add_argument("--force", action="store_true", help="provision even when the free storage the cluster publishes "
+                   "cannot hold an install per learner")
     p.set_defaults(handler=_provision)
     p = sub.add_parser("progress", parents=[common], help="one row per learner: where they are and pass / FAIL / "
                        "- (not reached) per step, from the cluster; who is stuck and the fix")
