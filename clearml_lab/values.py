@@ -51,10 +51,10 @@ def _flatten(known: dict, prefix: str = "") -> dict[str, object]:
 def _suggest(path: str, known_paths) -> str | None:
     """The closest known path: same parent first, then the same key name anywhere in the tree."""
     parent, _, leaf = path.rpartition(".")
-    siblings = [p for p in known_paths if p.rpartition(".")[0] == parent]
-    close = difflib.get_close_matches(path, siblings, n=1, cutoff=0.75)
+    siblings = {p.rpartition(".")[2]: p for p in known_paths if p.rpartition(".")[0] == parent}
+    close = difflib.get_close_matches(leaf, list(siblings), n=1, cutoff=0.6)  # the key names, not whole paths
     if close:
-        return close[0]
+        return siblings[close[0]]
     leaves = {p: p.rpartition(".")[2] for p in known_paths}
     same = [p for p, name in leaves.items() if name.lower() == leaf.lower()]
     if same:
@@ -239,10 +239,12 @@ def lint(text: str, known: dict | ChartKeys, *, origin: dict[str, str] | None = 
             if not known_path(path):
                 whole = passed_whole(path)
                 if whole:
+                    hint = _suggest(path, [p for p in suggestible if p.startswith(whole + ".")])
+                    tail = f"; did you mean `{hint}`?" if hint else "; check the chart's templates."
                     problems.append(Problem(line, column, "warning",
                                             f"`{path}` is not a default of this chart and no template names it, "
-                                            f"but a template uses `{whole}` as a whole, so it may be read; check "
-                                            f"the chart's templates{where(path)}."))
+                                            f"but a template uses `{whole}` as a whole, so it may be read"
+                                            f"{where(path)}{tail}"))
                 else:
                     slip = f"{previous}.{key_node.value}" if previous and not prefix else None
                     if slip and known_path(slip):

@@ -192,3 +192,11 @@ def test_the_values_schema_names_keys_and_opens_maps():
     assert lint("gpu: {count: 1}\nlabels: {team: ml}\n", keys) == []
     (problem,) = lint("gpu: {cuont: 1}\n", keys)
     assert "`gpu.cuont` is not a key" in problem.message
+
+
+def test_did_you_mean_compares_key_names_not_whole_paths():
+    known = {"mongodb": {"persistence": {"size": "8Gi", "storageClass": ""}}}
+    (unrelated,) = lint("mongodb:\n  persistence:\n    foo: 1\n", known)
+    assert "did you mean" not in unrelated.message  # a shared parent path is no reason to suggest a sibling
+    (typo,) = lint("mongodb:\n  persistence:\n    sizee: 1\n", known)
+    assert "did you mean `mongodb.persistence.size`?" in typo.message
