@@ -550,7 +550,10 @@ def plan_grants(manifests, *, namespace=None, existing_grants=(), image_requirem
             failing = [plans[i].label for i in wanted if not works(i, chosen)]
             warnings.append(_reason_templates()["conflict"].format(service_account=sa, workloads=", ".join(failing)))
         for i in hopeless:
-            why = " ".join(plans[i].reasons) or plans[i].message
+            # why not even the SCCs that admit it: what its image needs (else why today's admission refuses it)
+            admitting = [name for name in ranked if outcomes[i][name].admits]
+            why = " ".join(outcomes[i][admitting[0]].reasons) if admitting else \
+                (" ".join(plans[i].reasons) or plans[i].message)
             warnings.append(_reason_templates()["unsolvable"].format(workload=plans[i].label, why=why))
         chosen = sorted(chosen, key=lambda name: (-points_of[name], name))
         # Where each pod lands with the set, and where it would land with the least it needs alone: a pod that
