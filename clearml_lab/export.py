@@ -314,14 +314,17 @@ def comment_placement(values: dict, reasons: dict) -> dict:
     placed = {}
 
     def walk(node, path, stated):
+        previous = None  # below the top level, siblings in a row with one reason share one comment
         for key, value in node.items():
             here = path + (str(key),)
             under = {reasons[p] for p in flat if p[:len(here)] == here and p in reasons}
             if len(under) == 1:
                 reason = under.pop()
-                if reason != stated:
+                if reason != stated and (not path or reason != previous):
                     placed[here] = reason
+                previous = reason
                 continue
+            previous = None
             if isinstance(value, dict):
                 walk(value, here, None)
 
@@ -458,7 +461,7 @@ def readme_text(spec: BundleSpec) -> str:
     ns, grants = spec.namespace, spec.grants
     grant_lines = "\n".join(f"| `{g.scc}` | `{g.service_account}` | {', '.join(g.workloads)} | {g.reason} |"
                             for g in grants) or "| — | — | — | no grant is needed |"
-    admin = (f"- `admin.yaml`: `{spec.admin}` becomes admin of the project (RoleBinding `clearml-admin`).\n"
+    admin = (f"\n- `admin.yaml`: `{spec.admin}` becomes admin of the project (RoleBinding `clearml-admin`).\n"
              if spec.admin else "")
     notes = "".join(f"\n> **Note:** {note}\n" for note in spec.notes)
     return f"""# ClearML on OpenShift — hand-off bundle

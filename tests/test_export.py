@@ -48,9 +48,12 @@ def test_each_leaf_gets_the_reason_of_the_latest_layer_that_sets_it_and_edits_ar
 
 
 def test_a_reason_is_written_once_above_the_outermost_key_it_explains():
-    values = {"a": {"x": 1, "y": 2}, "b": {"p": 1, "q": 2}}
-    reasons = {("a", "x"): "R", ("a", "y"): "R", ("b", "p"): "S", ("b", "q"): "T"}
-    assert export.comment_placement(values, reasons) == {("a",): "R", ("b", "p"): "S", ("b", "q"): "T"}
+    values = {"a": {"x": 1, "y": 2}, "b": {"p": 1, "q": 2, "r": 3, "s": 4}, "c": 1}
+    reasons = {("a", "x"): "R", ("a", "y"): "R", ("b", "p"): "S", ("b", "q"): "T", ("b", "r"): "T", ("b", "s"): "S",
+               ("c",): "R"}
+    # below the top level, siblings in a row with the same reason share the comment above the first of them
+    assert export.comment_placement(values, reasons) == {("a",): "R", ("b", "p"): "S", ("b", "q"): "T",
+                                                         ("b", "s"): "S", ("c",): "R"}
 
 
 def test_commented_values_load_back_to_the_same_values_with_their_comments():
