@@ -365,3 +365,20 @@ def test_a_version_published_after_the_index_was_read_is_found(cache, tmp_path):
     for cached_index in (cache / "helm-state").rglob("*-index.yaml"):
         cached_index.unlink()
     assert chart.chart_package("7.16.0-rc.1", repo.url) == found
+
+
+def test_rendering_linting_and_planning_never_import_the_simulator(tmp_path, loopback_chart_repository):
+    script = (
+        "import sys\n"
+        "from clearml_lab import chart\n"
+        "from clearml_lab.scc import plan_grants\n"
+        "from clearml_lab.values import lint\n"
+        "objects = chart.render('7.14.4')\n"
+        "assert plan_grants(objects, namespace='clearml').grants()\n"
+        "assert lint('apiserver: {replicaCount: 1}\\n', chart.chart_keys('7.14.4')) == []\n"
+        "print(sorted(m for m in sys.modules if m.startswith('clearml_lab.practice')))\n")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300,
+                          env={**os.environ, "XDG_CACHE_HOME": str(tmp_path / "cache"),
+                               "CLEARML_LAB_CHART_REPO": loopback_chart_repository.url})
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"
