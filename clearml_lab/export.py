@@ -170,6 +170,7 @@ def gather(lab, *, admin: str | None = None, credentials_secret: str | None = No
     from .oc import visible_project
     from .profiles import profile_description
     from .scc import plan_grants
+    from .scc.planner import DEFAULT_UID_BLOCK
     from .steps.scc import openshift_version
 
     settings, kube = lab.settings, lab.kube()
@@ -211,6 +212,10 @@ def gather(lab, *, admin: str | None = None, credentials_secret: str | None = No
                   for sa in plan.service_accounts if sa.unsolvable)
     notes += tuple(f"The lab's values set {'.'.join(path)}, a credential: it is left out of this bundle; keep it in "
                    f"a Secret (the ClearML keys go in {secret}) or in your secret store." for path in withheld)
+    if not project:
+        notes += (f"Project {lab.namespace} did not exist when this was exported: the reasons quote the UID range "
+                  f"OpenShift typically gives a new project ({DEFAULT_UID_BLOCK}); the cluster allocates the real "
+                  f"one when platform/ is applied.",)
     return BundleSpec(lab.namespace, settings.release, version, repository, settings.profile,
                       kube_version, discovery.api_versions, ocp, values, reasons, grants, admin, secret, notes,
                       profile_description(settings.profile))
