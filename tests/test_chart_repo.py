@@ -1,5 +1,4 @@
 """The practice chart repository: reproducible packages, an index helm accepts, and the real helm client using it."""
-import asyncio
 import hashlib
 import json
 import os
@@ -7,13 +6,11 @@ import re
 import shutil
 import subprocess
 import tarfile
-import threading
 
 import pytest
 import yaml
-from aiohttp import web
 
-from clearml_lab.practice.chartrepo import FIXED_TIME, build_repository, chart_values
+from clearml_lab.practice.chartrepo import FIXED_TIME, LoopbackRepository, build_repository, chart_values
 
 VERSIONS = {"7.3.1": ("1.12.0", ">= 1.21.0-0 < 1.29.0-0", "12.1.31"),
             "7.14.4": ("2.0", ">= 1.21.0-0 < 1.33.0-0", "13.18.5")}
@@ -83,35 +80,11 @@ def test_index(tmp_path):
 
 @pytest.fixture
 def static_server(tmp_path):
-    """A plain HTTP server for one directory on 127.0.0.1, in a thread; yields (directory, base URL)."""
+    """A plain HTTP server for one directory on 127.0.0.1 (the loopback repository tests and benchmarks use);
+    yields (directory, base URL)."""
     root = tmp_path / "served"
-    root.mkdir()
-    loop = asyncio.new_event_loop()
-    ready = threading.Event()
-    state = {}
-
-    async def start():
-        app = web.Application()
-        app.router.add_static("/charts", root)
-        runner = web.AppRunner(app)
-        await runner.setup()
-        site = web.TCPSite(runner, "127.0.0.1", 0)
-        await site.start()
-        state["runner"], state["port"] = runner, runner.addresses[0][1]
-
-    def serve():
-        asyncio.set_event_loop(loop)
-        loop.run_until_complete(start())
-        ready.set()
-        loop.run_forever()
-
-    thread = threading.Thread(target=serve, daemon=True)
-    thread.start()
-    assert ready.wait(10)
-    yield root, f"http://127.0.0.1:{state['port']}/charts"
-    asyncio.run_coroutine_threadsafe(state["runner"].cleanup(), loop).result(10)
-    loop.call_soon_threadsafe(loop.stop)
-    thread.join(10)
+    with LoopbackRepository(root) as repo:
+        yield root, repo.url
 
 
 def _helm(tmp_path, *args):
