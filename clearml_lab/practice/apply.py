@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import copy
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from .client import ApiError
 from .status import error, status
@@ -23,7 +23,7 @@ _MISSING = object()
 
 
 def _now() -> str:
-    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _json(value) -> str:
@@ -145,6 +145,43 @@ def _node(value, schema, schemas, where: str, strict: bool) -> dict:
     return {}
 
 
+def values(obj: dict, schema: dict | None, schemas) -> dict[tuple, object]:
+    """Every leaf of ``fieldset(obj)`` with its value (an item's ``.`` with the item), in one walk, so that
+    comparing two objects field by field costs one pass over each."""
+    out: dict[tuple, object] = {}
+    for key, value in obj.items():
+        if key in _SKIP_TOP or value is None:
+            continue
+        sub = _child(schema, key, schemas)
+        if key == "metadata":
+            meta = {k: v for k, v in (value or {}).items() if k in _META_OWNED}
+            if meta:
+                _values(meta, sub, schemas, ("f:metadata",), out)
+            continue
+        _values(value, sub, schemas, (f"f:{key}",), out)
+    return out
+
+
+def _values(value, schema, schemas, path: tuple, out: dict) -> None:
+    if isinstance(value, dict) and value and not (schema is not None and schemas.atomic_map(schema)):
+        for key, sub in value.items():
+            if sub is not None:
+                _values(sub, _child(schema, key, schemas), schemas, path + (f"f:{key}",), out)
+        return
+    if isinstance(value, list) and value and schema is not None and schemas.list_type(schema)[0] != "atomic":
+        item_schema = schemas.resolve(schema).get("items")
+        for pe, item in _list_items(value, schema, schemas, "", strict=False):
+            if pe.startswith("k:"):
+                out.setdefault(path + (pe, "."), item)
+                for key, sub in item.items():
+                    if sub is not None:
+                        _values(sub, _child(item_schema, key, schemas), schemas, path + (pe, f"f:{key}"), out)
+            else:
+                out[path + (pe,)] = item
+        return
+    out[path] = value
+
+
 def leaves(fs: dict, prefix: tuple = ()) -> set[tuple]:
     out: set[tuple] = set()
     for key, sub in fs.items():
@@ -197,15 +234,6 @@ def _index(items: list, schema, pe: str, schemas) -> int | None:
         except ValueError:
             continue
     return None
-
-
-def value_at(obj, path: tuple, schema=None, schemas=None):
-    cur, sub = obj, schema
-    for key in path:
-        if cur is _MISSING or cur is None:
-            return _MISSING
-        cur, sub = _step(cur, sub, key, schemas)
-    return _MISSING if cur is None else cur
 
 
 def remove_at(obj, path: tuple, schema=None, schemas=None) -> None:
@@ -382,17 +410,18 @@ def server_side_apply(current: dict, applied: dict, *, manager: str, force: bool
         remove_at(merged, path, schema, schemas)
         removed.append(stem)
 
+    merged = drop_nulls(merged)
+    live, result = values(current, schema, schemas), values(merged, schema, schemas)
     conflicts: list[tuple[dict, tuple]] = []
     kept: list[dict] = []
     for entry in others:
         owned = leaves(entry.get("fieldsV1") or {})
         taken, gone = set(), set()
         for path in owned:
-            before, after = value_at(current, path, schema, schemas), value_at(merged, path, schema, schemas)
-            if after is _MISSING:
-                if before is not _MISSING:  # removed by this apply; a field applied as null stays owned
+            if path not in result:
+                if path in live:  # removed by this apply; a field applied as null stays owned
                     gone.add(path)
-            elif path[-1] != "." and before != after:
+            elif path[-1] != "." and live.get(path, _MISSING) != result[path]:
                 taken.add(path)
         conflicts += [(entry, p) for p in sorted(taken)]
         owned -= gone | (taken if force else set())
@@ -401,7 +430,6 @@ def server_side_apply(current: dict, applied: dict, *, manager: str, force: bool
     if conflicts and not force:
         raise _conflict_error(conflicts, current.get("metadata", {}).get("name", ""), rt_name)
 
-    merged = drop_nulls(merged)
     changed = _without_meta(merged) != _without_meta(current)
     if new_leaves:
         time = _now() if changed or not mine else mine.get("time") or _now()
@@ -417,35 +445,26 @@ def _without_meta(obj: dict) -> dict:
     return {**obj, "metadata": meta}
 
 
-def _changed(old: dict, new: dict, paths: set[tuple], schema, schemas) -> set[tuple]:
-    """The paths of ``new`` this write added or modified (an item, ``.``, counts when it is new)."""
-    out = set()
-    for path in paths:
-        before = value_at(old, path, schema, schemas)
-        if path[-1] == ".":
-            if before is _MISSING:
-                out.add(path)
-        elif before != value_at(new, path, schema, schemas):
-            out.add(path)
-    return out
-
-
-def _removed(old: dict | None, new: dict, path: tuple, schema, schemas) -> bool:
-    """The write removed the field: it was there and is no more (one that was never stored, such as a field
-    applied as null, stays with its manager, as upstream compares the old and new objects)."""
-    return old is not None and value_at(new, path, schema, schemas) is _MISSING \
-        and value_at(old, path, schema, schemas) is not _MISSING
-
-
 def record_update(old: dict | None, new: dict, *, manager: str, schema: dict | None, schemas, api_version: str,
                   subresource: str = "") -> None:
     """Give ``manager`` (operation Update) the fields this write set or changed, taking them from other managers —
-    so a later apply by someone else conflicts, as on a real server; fields this write removed belong to nobody.
-    A write that changes no field leaves managedFields as they were. Mutates ``new['metadata']``."""
+    so a later apply by someone else conflicts, as on a real server; fields this write removed belong to nobody
+    (one that was never stored, such as a field applied as null, stays with its manager, as upstream compares the
+    old and new objects). A write that changes no field leaves managedFields as they were. Mutates
+    ``new['metadata']``."""
     if not manager:
         return
-    new_leaves = leaves(fieldset(new, schema, schemas))
-    changed = _changed(old, new, new_leaves, schema, schemas) if old else new_leaves
+    after = values(new, schema, schemas)
+    before_values = values(old, schema, schemas) if old else {}
+    if old:
+        changed = {p for p, v in after.items()
+                   if p not in before_values or (p[-1] != "." and before_values[p] != v)}
+    else:
+        changed = set(after)
+
+    def removed(path):
+        return path in before_values and path not in after
+
     entries = _entries(old) if old else _entries(new)
     out, mine, touched = [], None, bool(changed)
     for entry in entries:
@@ -454,12 +473,12 @@ def record_update(old: dict | None, new: dict, *, manager: str, schema: dict | N
             mine = entry
             continue
         before = leaves(entry.get("fieldsV1") or {})
-        owned = {p for p in before - changed if not _removed(old, new, p, schema, schemas)}
+        owned = {p for p in before - changed if not removed(p)}
         touched |= owned != before
         if owned:
             out.append(entry if owned == before else {**entry, "fieldsV1": from_leaves(owned)})
     before = leaves(mine.get("fieldsV1") or {}) if mine else set()
-    owned = {p for p in before | changed if not _removed(old, new, p, schema, schemas)}
+    owned = {p for p in before | changed if not removed(p)}
     touched |= owned != before
     if old is not None and not touched:
         new["metadata"]["managedFields"] = entries
