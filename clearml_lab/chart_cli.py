@@ -50,11 +50,14 @@ def chart_choice(args: argparse.Namespace, *, resolve_version: bool = True) -> C
     else:
         repo, kube, target = chart.repo_url(explicit), None, "no cluster"
     version = getattr(args, "chart_version", None)
-    if version is None and resolve_version:
-        if lab is not None and repo == lab.chart_repo:
+    if resolve_version:
+        if version is None and lab is not None and repo == lab.chart_repo:
             version = lab.chart_version
-        else:
+        elif version is None:
             version = chart.default_version(repo, kube)
+        chart.chart_package(version, repo)  # fetched (or found in the cache) now, so a stale source is said first
+        if note := chart.source_note(repo):
+            print(f"note: {note}", file=sys.stderr, flush=True)
     return ChartChoice(repo, version, kube, target, lab)
 
 
@@ -98,8 +101,6 @@ def lint_values(args) -> int:
         raise UsageError(f"cannot read {path}: {err.strerror}; give the path of a values.yaml.") from None
     choice = chart_choice(args)
     problems = lint(text, chart.chart_keys(choice.version, choice.repo))
-    if note := choice.note():
-        print(f"note: {note}", file=sys.stderr)
     for problem in problems:
         print(problem.render(str(path)))
     errors = sum(p.severity == "error" for p in problems)

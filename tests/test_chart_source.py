@@ -382,3 +382,22 @@ def test_rendering_linting_and_planning_never_import_the_simulator(tmp_path, loo
                                "CLEARML_LAB_CHART_REPO": loopback_chart_repository.url})
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "[]"
+
+
+def test_commands_say_when_the_repository_is_gone_and_a_cached_chart_answers(tmp_path):
+    served = tmp_path / "repo"
+    repo = LoopbackRepository(served).start()
+    build_repository(served, repo.url)
+    first = cli(tmp_path, "--chart-repo", repo.url, "--chart-version", "7.3.1", "plan-scc")
+    assert first.returncode == 0 and "note:" not in first.stderr
+    repo.stop()
+    for cached_index in (tmp_path / "xdg").rglob("*-index.yaml"):  # read an hour ago: the lab asks again
+        os.utime(cached_index, (cached_index.stat().st_atime - 3600,) * 2)
+    stale = {"XDG_CACHE_HOME": str(tmp_path / "xdg")}
+    for command in (("plan-scc",), ("lint-values", "/dev/null")):
+        done = cli(tmp_path, "--chart-repo", repo.url, "--chart-version", "7.3.1", *command, env=stale)
+        assert done.returncode == 0, done.stderr
+        assert done.stderr.startswith(f"note: the chart repository {repo.url} cannot be reached"), done.stderr
+        assert "cached" in done.stderr
+    charts = cli(tmp_path, "--chart-repo", repo.url, "charts")
+    assert charts.returncode == 0 and "note: " in charts.stderr and "7.3.1" in charts.stdout
