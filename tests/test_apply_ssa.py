@@ -226,3 +226,21 @@ def test_fields_applied_as_null_are_not_stored_but_stay_owned_through_other_mana
     assert fields_of(annotated, "helm") == fields_of(first, "helm")
     # ... so the next apply of the same chart is no change at all
     assert apply(annotated, manifest) == annotated
+
+
+def test_a_set_merges_by_value_and_an_atomic_list_is_replaced_whole():
+    manifest = deployment()
+    manifest["metadata"]["finalizers"] = ["a.example/one"]
+    container(manifest)["args"] = ["--x", "--y"]
+    first = apply({"metadata": {}}, manifest)
+    first["metadata"]["finalizers"].append("b.example/two")  # another manager's finalizer
+    container(first)["args"].append("--z")
+    again = apply(first, manifest)
+    assert again["metadata"]["finalizers"] == ["a.example/one", "b.example/two"]  # a set: kept beside helm's
+    assert container(again)["args"] == ["--x", "--y"]  # atomic: helm's value as a whole
+    assert fields_of(again, "helm")["f:metadata"]["f:finalizers"] == {'v:"a.example/one"': {}}
+    assert "f:args" in fields_of(again, "helm")["f:spec"]["f:template"]["f:spec"]["f:containers"][
+        'k:{"name":"mongo"}']
+    manifest["metadata"]["finalizers"] = []
+    dropped = apply(again, manifest)
+    assert dropped["metadata"]["finalizers"] == ["b.example/two"]
