@@ -144,6 +144,10 @@ def run(step_name: str, lab: Lab, action: str = "run", *, detail: bool = False):
     step = steps.get(step_name)
     with _Waiting(f"{action} {step_name}"):
         result = getattr(step, action)(lab)
+    if action == "run":  # in a workshop project, what the learner tried is kept for the instructor (#17)
+        from .workshop_mode import record_step
+
+        record_step(lab, result)
     text = result.render_text()
     print(text if detail or not result.ok else text.splitlines()[0])
     return result

@@ -154,6 +154,10 @@ class StepCard(TextPlain, widgets.VBox):
             for name in ACTIONS[action]:
                 result = self._call(name)
                 self._results += (result,)
+                if name == "run":  # in a workshop project, what the learner tried is kept for the instructor (#17)
+                    from ..workshop_mode import record_step
+
+                    record_step(self.lab, result)
                 self._show_results()
                 if not result.ok:
                     break

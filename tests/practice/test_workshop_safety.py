@@ -251,6 +251,17 @@ def test_the_progress_table_answers_who_needs_the_instructor(home, out, instruct
     assert dict(zip(steps, rows[0][2:]))["install"] == "-"
 
 
+def test_a_notebook_learners_runs_are_recorded_too(home, out, tmp_path, monkeypatch):
+    from clearml_lab import notebook as nb
+
+    monkeypatch.setenv("CLEARML_LAB_HOME", str(tmp_path / "learner-home"))  # the learner's own machine
+    monkeypatch.delenv("KUBECONFIG", raising=False)
+    lab = connect(kubeconfig=str(out / "learner12.kubeconfig"))
+    assert not nb.run("install", lab).ok  # no chart repository added yet
+    header, rows, _, _ = _progress(home, "learner12")
+    assert rows[0][0] == "learner12" and dict(zip(header[2:], rows[0][2:]))["install"] == "FAIL"
+
+
 def test_learners_cannot_create_projects_outside_the_workshop(home, out, instructor):
     binding = instructor.kube().get("clusterrolebindings", workshop.SELF_PROVISIONERS)
     assert not binding.get("subjects")  # provision took self-provisioning away, and keeps what it took
