@@ -132,22 +132,35 @@ def remove_scc_from_user(kube: Kube, scc: str, sa: str, namespace: str, *, names
     resource = _binding_resource(namespaced)
     ns = namespace if namespaced else None
     line = f'clusterrole.rbac.authorization.k8s.io/{role} removed: "{sa}"'
-    binding = kube.get_or_none(resource, role, ns)
     key = _subject_key(_sa_subject(sa, namespace))
-    if binding is None or all(_subject_key(s) != key for s in binding.get("subjects") or []):
+    binding = _binding_for(kube, resource, ns, role, key)
+    if binding is None:
         return False, line
     recorded = _recorded(binding)
     if only_if_recorded and key not in recorded:
         return False, f"{role}: {sa} was granted by someone else, not by the lab; left as it is"
     subjects = [s for s in binding["subjects"] if _subject_key(s) != key]
     if not subjects:
-        kube.delete(resource, role, ns)
+        kube.delete(resource, binding["metadata"]["name"], ns)
     else:
         binding["subjects"] = subjects
         binding["metadata"].setdefault("annotations", {})[RECORD_ANNOTATION] = json.dumps(
             [k for k in recorded if k != key])
         kube.replace(resource, binding, ns)
     return True, line
+
+
+def _binding_for(kube: Kube, resource: str, ns: str | None, role: str, key: str) -> dict | None:
+    """The binding of ROLE that holds the subject: the one `oc adm policy` names after the role, else any binding of
+    that role (a reviewed bundle or `plan-scc --output yaml` names one per grant)."""
+    def holds(binding: dict | None) -> bool:
+        return binding is not None and binding.get("roleRef", {}).get("name") == role and \
+            any(_subject_key(s) == key for s in binding.get("subjects") or [])
+
+    named = kube.get_or_none(resource, role, ns)
+    if holds(named):
+        return named
+    return next((b for b in kube.list(resource, ns).get("items", []) if holds(b)), None)
 
 
 def lab_grants(kube: Kube, namespace: str) -> list[tuple[str, str, bool]]:
@@ -162,13 +175,13 @@ def lab_grants(kube: Kube, namespace: str) -> list[tuple[str, str, bool]]:
                 continue
             raise
         for binding in items:
-            name = binding["metadata"]["name"]
-            if not name.startswith(prefix):
+            role = binding.get("roleRef", {}).get("name", "")  # the SCC is the role's; bindings may be named freely
+            if not role.startswith(prefix):
                 continue
             for key in _recorded(binding):
                 kind, ns_, sa = key.split(":", 2)
                 if kind == "ServiceAccount" and ns_ == namespace:
-                    grants.append((name[len(prefix):], sa, resource == "rolebindings"))
+                    grants.append((role[len(prefix):], sa, resource == "rolebindings"))
     return sorted(grants)
 
 

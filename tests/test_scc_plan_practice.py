@@ -67,9 +67,11 @@ def test_the_planned_role_bindings_make_chart_7_3_1_with_no_values_work(cluster_
 
     # the lab's undo sees the applied bindings as its own grants and removes them
     found = lab_grants(kube, NS)
-    assert len(found) == len(plan.grants())
+    assert sorted((scc, sa) for scc, sa, _ in found) == sorted((g.scc, g.service_account) for g in plan.grants())
     for scc, sa, namespaced in found:
-        assert remove_scc_from_user(kube, scc, sa, NS, namespaced=namespaced)[0]
+        changed, line = remove_scc_from_user(kube, scc, sa, NS, namespaced=namespaced)
+        assert changed and line == f'clusterrole.rbac.authorization.k8s.io/system:openshift:scc:{scc} removed: "{sa}"'
+
     left = [b["metadata"]["name"] for b in kube.list("rolebindings", NS)["items"]
             if b["metadata"]["name"].startswith("system:openshift:scc:")]
     assert left == []

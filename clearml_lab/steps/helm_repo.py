@@ -88,7 +88,7 @@ class HelmRepo(Step):
         helm = lab.helm()
         if configured_url(helm) is None:
             return StepResult(self.name, "undo", True, "repository clearml was not configured; nothing to undo.",
-                              target=lab.describe())
+                              target=lab.describe(), neutral=True)
         removed = helm.run(["repo", "remove", REPO_NAME], cluster=False, on_line=on_line)
         if removed.ok:
             lab.forget_chart_version()

@@ -225,5 +225,8 @@ class SccGrants(Step):
                 output.append(line)
                 if on_line:
                     on_line(line)
+        if not output:
+            return StepResult(self.name, "undo", True, "no SCC grant the lab made is left; nothing to undo.",
+                              target=lab.describe(), neutral=True)
         return StepResult(self.name, "undo", True, f"{len(output)} grant(s) the lab made were removed.",
-                          changed=bool(output), output=tuple(output), target=lab.describe())
+                          changed=True, output=tuple(output), target=lab.describe())

@@ -153,4 +153,4 @@ class Values(Step):
         existed = lab.values_file.exists()
         lab.values_file.unlink(missing_ok=True)
         return StepResult(self.name, "undo", True, "values.yaml removed." if existed else "no values.yaml to remove.",
-                          changed=existed, target=lab.describe())
+                          changed=existed, target=lab.describe(), neutral=not existed)
