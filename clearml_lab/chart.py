@@ -51,7 +51,7 @@ PROGRESS_AFTER_S = 1.5  # a fetch that takes longer than this says what it waits
 progress: Callable[[str], None] | None = None
 
 _lock = threading.RLock()
-_indexes: dict[str, RepoIndex] = {}
+_indexes: dict[tuple[str, str], RepoIndex] = {}  # by (cache directory, URL): the helm home that knows the repo
 _notes: dict[str, str] = {}
 _files: dict[Path, ChartFiles] = {}
 
@@ -234,9 +234,10 @@ def index(repo: str | None = None, *, refresh: bool = False) -> RepoIndex:
     cached or the cached one is older than INDEX_MAX_AGE_S; an unreachable repository with a cached index answers
     from the cache (``note`` says so), without one it is a LabError naming the URL and --chart-repo."""
     url = repo_url(repo)
+    key = (str(cache_root()), url)
     with _lock:
-        if not refresh and url in _indexes:
-            return _indexes[url]
+        if not refresh and key in _indexes:
+            return _indexes[key]
         path = _index_file(url)
         fresh = path.is_file() and time.time() - path.stat().st_mtime < INDEX_MAX_AGE_S
         note = None
@@ -252,7 +253,7 @@ def index(repo: str | None = None, *, refresh: bool = False) -> RepoIndex:
                 note = (f"the chart repository {url} cannot be reached ({result.error.removeprefix('Error: ')}); "
                         f"using its index cached on {when}.")
         found = RepoIndex(url, _parse_index(url, path.read_text()), note)
-        _indexes[url] = found
+        _indexes[key] = found
         if note:
             _notes[url] = note
         else:
@@ -310,15 +311,18 @@ def chart_package(chart_version: str | None = None, repo: str | None = None) -> 
         out_dir.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryDirectory(prefix=".pull-", dir=out_dir) as tmp:
             # `helm repo add` stored the repository's CA file, TLS choice and credentials; pull reads them there.
+            pull = ["pull", f"{_repo_name(url)}/{CHART}", "--version", entry.version, "--destination", tmp]
             with _waiting(f"downloading the {CHART} chart {entry.version} from {url} …"):
-                result = _helm().run(["pull", f"{_repo_name(url)}/{CHART}", "--version", entry.version,
-                                      "--destination", tmp], cluster=False, timeout=FETCH_TIMEOUT_S)
+                result = _helm().run(pull, cluster=False, timeout=FETCH_TIMEOUT_S)
+                if not result.ok and f"repo {_repo_name(url)} not found" in result.error:
+                    index(url, refresh=True)  # helm's repository list lost it (a new cache, a cleaned config)
+                    result = _helm().run(pull, cluster=False, timeout=FETCH_TIMEOUT_S)
             pulled = Path(tmp) / f"{CHART}-{entry.version}.tgz"
             if not result.ok or not pulled.is_file():
                 return _cached_package(url, entry.version, LabError(_unreachable(url, result.error)))
             digest = hashlib.sha256(pulled.read_bytes()).hexdigest()
             if entry.digest and digest != entry.digest:
-                _indexes.pop(url, None)
+                _indexes.pop((str(cache_root()), url), None)
                 raise LabError(f"the {CHART} {entry.version} package from {url} does not match the digest in the "
                                f"repository's index (the repository changed while the lab read it): run the command "
                                f"again.")
