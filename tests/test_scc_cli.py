@@ -73,17 +73,19 @@ def test_missing_manifests_file(capsys):
 
 @pytest.mark.helm
 @pytest.mark.skipif(shutil.which("helm") is None, reason="needs the helm binary")
-@pytest.mark.parametrize("version, profile, expected", [
-    ("7.14.4", "hardened", ["anyuid -z clearml-apiserver", "anyuid -z clearml-fileserver", "anyuid -z clearml-webserver"]),
-    ("7.3.1", "seed", ["anyuid -z default"]),
+@pytest.mark.parametrize("version, profile, expected, expected_privileged", [
+    ("7.14.4", "hardened", ["anyuid -z clearml-apiserver", "anyuid -z clearml-fileserver", "anyuid -z clearml-webserver"],
+     []),
+    # the seed values run Elasticsearch's privileged sysctl init container under its own account
+    ("7.3.1", "seed", ["anyuid -z default"], ["privileged -z clearml-elastic"]),
 ])
-def test_rendering_the_chart(version, profile, expected, capsys):
-    pytest.importorskip("clearml_lab.chart")
+def test_rendering_the_chart(version, profile, expected, expected_privileged, capsys):
     assert main(["plan-scc", "--chart-version", version, "--profile", profile]) == 0
     lines = grant_lines(capsys.readouterr().out)
     anyuid = [line.removeprefix("oc adm policy add-scc-to-user ") for line in lines if " anyuid " in line]
     assert anyuid == expected
-    assert not any(" privileged " in line for line in lines) or profile == "seed"
+    privileged = [line.removeprefix("oc adm policy add-scc-to-user ") for line in lines if " privileged " in line]
+    assert privileged == expected_privileged
 
 
 def test_one_account_with_root_pods_and_a_privileged_init_pod_gets_two_grant_lines(capsys):

@@ -1,5 +1,6 @@
 """Whatever admission admits on create, re-validating the mutated pod under the chosen SCC on update passes
-without any change: the defaults the engine fills in are exactly what its own validation accepts."""
+without any change: the defaults the engine fills in are exactly what its own validation accepts. Whatever it
+refuses, privileged would have admitted: a refusal is the grants' doing."""
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -90,6 +91,13 @@ def test_what_create_admits_passes_update_validation_unchanged(pod, granted, ver
     assert pod == original  # admission works on a copy
     if not created.allowed:
         assert created.message.startswith('pods "w-" is forbidden: ')
+        # A refusal must come from what was granted, not from an engine that refuses everything: privileged admits
+        # any pod these strategies make, unless the pod requires another SCC by annotation.
+        if "openshift.io/required-scc" not in (pod["metadata"].get("annotations") or {}):
+            with_privileged = admit(pod, namespace(), sccs, sa_subject=sa, user=CONTROLLER,
+                                    can_use=can_use(version, [*grants, ("privileged", "app")]),
+                                    openshift_version=version)
+            assert with_privileged.allowed, with_privileged.message
         return
     # on update the previously chosen SCC (the pod's openshift.io/scc) is tried first, without mutation
     again = admit(created.pod, namespace(), sccs, sa_subject=sa, user=CONTROLLER, can_use=can_use(version, grants),
