@@ -125,6 +125,23 @@ def test_two_unchanged_upgrades_change_nothing(home, practice_cluster, monkeypat
         assert list(ports) == ['k:{"containerPort":27017,"protocol":"TCP"}']
         assert "f:protocol" not in ports['k:{"containerPort":27017,"protocol":"TCP"}']
 
+        # A hand edit makes kubectl-set the image's manager: helm 4's next upgrade conflicts as on a real cluster,
+        # and --force-conflicts takes the field back.
+        web = _apis(practice_cluster)[1].read_namespaced_deployment("clearml-webserver", ns)
+        image = web.spec.template.spec.containers[0].image
+        practice_cluster.run("kubectl", "set", "image", "deployment/clearml-webserver", "-n", ns,
+                             f"clearml-webserver={image}-edited")
+        upgrade = ["upgrade", lab.settings.release, "clearml/clearml", "--version", lab.chart_version,
+                   "--namespace", ns, "-f", str(lab.values_file)]
+        refused = helm.run(upgrade, timeout=180)
+        assert not refused.ok
+        assert ('Apply failed with 1 conflict: conflict with "kubectl-set" using apps/v1: '
+                '.spec.template.spec.containers[name="clearml-webserver"].image') in refused.stderr
+        assert helm.run([*upgrade, "--force-conflicts"], timeout=180).ok, "--force-conflicts"
+        web = _apis(practice_cluster)[1].read_namespaced_deployment("clearml-webserver", ns)
+        assert web.spec.template.spec.containers[0].image == image
+        assert "kubectl-set" not in {m.manager for m in web.metadata.managed_fields}
+
 
 # ---- kubectl ---------------------------------------------------------------------------------------------------
 
