@@ -125,9 +125,13 @@ def test_watch_initial_events_and_bookmark(practice_cluster, namespace):
     events = [json.loads(line) for line in body.splitlines()]
     assert code == 200 and [e["type"] for e in events] == ["ADDED", "BOOKMARK"]
     assert events[1]["object"]["metadata"]["annotations"] == {"k8s.io/initial-events-end": "true"}
+    # resuming from a resourceVersion replays exactly what came after it
+    since = core.list_namespaced_config_map(namespace).metadata.resource_version
+    core.create_namespaced_config_map(namespace, client.V1ConfigMap(metadata=client.V1ObjectMeta(name="b")))
     code, _, body = practice_cluster.request("GET", f"/api/v1/namespaces/{namespace}/configmaps?watch=true"
-                                                    "&resourceVersion=1&timeoutSeconds=1")
-    assert code == 200 and json.loads(body.splitlines()[0])["type"] in ("ADDED", "ERROR")
+                                                    f"&resourceVersion={since}&timeoutSeconds=1")
+    events = [json.loads(line) for line in body.splitlines()]
+    assert code == 200 and [(e["type"], e["object"]["metadata"]["name"]) for e in events] == [("ADDED", "b")]
 
 
 def test_pod_log_needs_a_container_name_when_there_are_several(practice_cluster, namespace):
@@ -138,7 +142,11 @@ def test_pod_log_needs_a_container_name_when_there_are_several(practice_cluster,
     with pytest.raises(ApiException) as which:
         core.read_namespaced_pod_log("two", namespace)
     assert which.value.status == 400 and "a container name must be specified for pod two" in which.value.body
-    assert isinstance(core.read_namespaced_pod_log("two", namespace, container="a"), str)
+    for container in ("a", "b"):
+        assert core.read_namespaced_pod_log("two", namespace, container=container) is not None
+    with pytest.raises(ApiException) as wrong:
+        core.read_namespaced_pod_log("two", namespace, container="c")
+    assert wrong.value.status == 400 and "container c is not valid for pod two" in wrong.value.body
     with pytest.raises(ApiException) as missing:
         core.read_namespaced_pod_log("nope", namespace)
     assert missing.value.status == 404

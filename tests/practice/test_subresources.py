@@ -155,8 +155,9 @@ def test_the_default_roles_scale_as_openshift_does(api, ns, kubectl):
     apps, rbac = api["apps"], api["rbac"]
     apps.create_namespaced_deployment(ns, deployment("web", "nginx:1.27"))
     _bind_cluster_role(rbac, ns, "view")
-    shown = kubectl("get", "deployment/web", "--subresource=scale", "-n", ns, context="developer")
-    assert "web" in shown.stdout and "2" in shown.stdout
+    shown = kubectl("get", "deployment/web", "--subresource=scale", "-n", ns, "-o", "json", context="developer")
+    scale = json.loads(shown.stdout)
+    assert (scale["kind"], scale["metadata"]["name"], scale["spec"]["replicas"]) == ("Scale", "web", 2)
     refused = kubectl("scale", "deployment/web", "--replicas=3", "-n", ns, context="developer", check=False)
     assert refused.returncode != 0 and 'cannot patch resource "deployments/scale"' in refused.stderr
     _bind_cluster_role(rbac, ns, "edit")
