@@ -35,7 +35,7 @@ def test_after_the_image_fix_the_advice_is_to_delete_the_pod_the_statefulset_wil
     install(cluster, binary, ns, good)
     # Break it: the Bitnami repository without the legacy move (its versioned tags no longer pull).
     broken = values_file(tmp_path, redis={"image": {"repository": "bitnami/redis"}})
-    install(cluster, binary, ns, broken, "--timeout", "2s", verb="upgrade", check=False)
+    assert install(cluster, binary, ns, broken, verb="upgrade", wait=False).returncode == 0
     eventually(lambda: any(s["state"].get("waiting", {}).get("reason") in ("ErrImagePull", "ImagePullBackOff")
                            for s in get(cluster, ns, "pod", "clearml-redis-master-0")["status"].get(
                                "containerStatuses", [])), what="the Redis pod failing to pull")
@@ -43,7 +43,7 @@ def test_after_the_image_fix_the_advice_is_to_delete_the_pod_the_statefulset_wil
     assert "set redis.image.repository: bitnamilegacy/redis" in first
 
     # The fix, in the spec: helm upgrade with the good values. The StatefulSet keeps the pod that never became Ready.
-    install(cluster, binary, ns, good, "--timeout", "2s", verb="upgrade", check=False)
+    assert install(cluster, binary, ns, good, verb="upgrade", wait=False).returncode == 0
     sts = eventually(lambda: (s := get(cluster, ns, "statefulset", "clearml-redis-master"))["metadata"][
         "generation"] == s["status"].get("observedGeneration") and s, what="the StatefulSet to see the fix")
     assert image_of(sts, "redis").endswith("bitnamilegacy/redis:7.0.9-debian-11-r1")
@@ -74,7 +74,7 @@ def test_a_rollout_undone_by_kubectl_makes_helm4s_next_apply_conflict_and_diagno
     managers = {(m["manager"], m["operation"]) for m in json.loads(shown.stdout)["metadata"]["managedFields"]}
     assert ("kubectl", "Update") in managers       # kubectl rollout undo sends no fieldManager: its user agent's
 
-    again = install(cluster, BIN / "helm", ns, newer, verb="upgrade", check=False)
+    again = install(cluster, BIN / "helm", ns, newer, verb="upgrade", wait=False)
     assert again.returncode != 0 and 'with "kubectl" using apps/v1' in again.stderr
     advice = diagnose(ns)
     assert 'Deployment/clearml-apiserver' in advice and 'last written by "kubectl" outside helm' in advice

@@ -69,9 +69,11 @@ def new_project(cluster: PracticeCluster) -> str:
 
 
 def install(cluster: PracticeCluster, binary: Path, ns: str, values: Path, *extra: str, verb: str = "install",
-            check: bool = True) -> subprocess.CompletedProcess:
+            wait: bool = True) -> subprocess.CompletedProcess:
+    """helm install/upgrade; with ``wait`` until ready (and it must succeed), else it returns once applied."""
+    waiting = ("--wait", "--timeout", "120s") if wait else ()
     return helm(cluster, binary, verb, "clearml", str(chart.chart_package("7.14.4")), "-n", ns, "-f", str(values),
-                "--wait", "--timeout", "120s", *extra, check=check)
+                *waiting, *extra, check=wait)
 
 
 def replicasets(cluster: PracticeCluster, ns: str, deployment: str) -> dict[int, dict]:
@@ -113,7 +115,7 @@ def test_a_changed_template_rolls_out_per_strategy_and_helm_rollback_restores_it
     # An image that cannot be pulled: the new ReplicaSet's pod never becomes Ready. maxUnavailable (25 % of one
     # replica, rounded down) is 0, so the old pod keeps serving while maxSurge (rounded up: 1) adds the new one.
     broken = values_file(tmp_path, apiserver={"image": {"repository": "bitnami/clearml", "tag": "2.0.0-613"}})
-    install(cluster, binary, ns, broken, "--timeout", "3s", verb="upgrade", check=False)
+    assert install(cluster, binary, ns, broken, verb="upgrade", wait=False).returncode == 0
     sets = eventually(lambda: (s := replicasets(cluster, ns, "clearml-apiserver")) and len(s) == 2 and s,
                       what="a second ReplicaSet")
     assert sets[1]["metadata"]["name"] == first["metadata"]["name"]
@@ -170,7 +172,7 @@ def test_statefulsets_keep_revisions_and_a_parallel_one_replaces_a_pod_that_neve
     first = es["status"]["currentRevision"]
     # Elasticsearch with mmap on again: on the practice node (vm.max_map_count 65530) it fails its bootstrap check.
     mmap_on = values_file(tmp_path, elasticsearch={"esConfig": {"elasticsearch.yml": "xpack.security.enabled: false\n"}})
-    install(cluster, binary, ns, mmap_on, "--timeout", "2s", verb="upgrade", check=False)
+    assert install(cluster, binary, ns, mmap_on, verb="upgrade", wait=False).returncode == 0
     broken = eventually(lambda: (s := get(cluster, ns, "statefulset", "clearml-elastic-master"))["status"][
         "updateRevision"] != first and s, what="a new update revision")["status"]["updateRevision"]
     eventually(lambda: get(cluster, ns, "pod", "clearml-elastic-master-0")["metadata"]["labels"][
