@@ -190,3 +190,10 @@ def test_statefulsets_keep_revisions_and_a_parallel_one_replaces_a_pod_that_neve
     assert revisions[broken] < revisions[status["updateRevision"]]
     history = kubectl(cluster, "rollout", "history", "statefulset/clearml-elastic-master", "-n", ns).stdout
     assert len([line for line in history.splitlines()[2:] if line.strip()]) == len(revisions) >= 2
+    # kubectl rollout undo puts the previous revision's template back (the ControllerRevision's patch), and that
+    # revision becomes the newest.
+    kubectl(cluster, "rollout", "undo", "statefulset/clearml-elastic-master", "-n", ns)
+    eventually(lambda: get(cluster, ns, "statefulset", "clearml-elastic-master")["status"]["updateRevision"] == broken,
+               what="the undone StatefulSet back on the previous revision")
+    renumbered = {r["metadata"]["name"]: r["revision"] for r in get(cluster, ns, "controllerrevisions")["items"]}
+    assert renumbered[broken] == max(revisions.values()) + 1
