@@ -53,8 +53,8 @@ def package(files: dict[str, bytes], name: str, out_dir: Path, work: Path) -> Pa
 
 
 # The tests' own chart: the practice 7.14.4 chart as a new version, with a component whose service account is shared
-# by a pod that runs as root and a pod whose init container is privileged, keys only its templates read, a values
-# schema and two values files it ships.
+# by a pod that runs as root (the ClearML image) and a pod whose init container is privileged (an Elasticsearch-like
+# tuner: sysctl as root, then UID 1000), keys only its templates read, a values schema and two values files it ships.
 WORKER_TEMPLATE = """\
 {{- if .Values.worker.enabled }}
 apiVersion: v1
@@ -99,19 +99,21 @@ spec:
       labels: {app: {{ .Release.Name }}-tuner}
     spec:
       serviceAccountName: {{ .Release.Name }}-worker
+      securityContext: {fsGroup: 1000, runAsUser: 1000}
       initContainers:
         - name: tune
-          image: "{{ .Values.worker.image.repository }}:{{ .Values.worker.image.tag }}"
+          image: "{{ .Values.worker.tuning.image }}"
           command: ["sysctl", "-w", "vm.max_map_count={{ index .Values "worker" "tuning" "maxMapCount" }}"]
           securityContext: {runAsUser: 0, privileged: true}
       containers:
         - name: tuner
-          image: "{{ .Values.worker.image.repository }}:{{ .Values.worker.image.tag }}"
-          securityContext: {runAsUser: 1000}
+          image: "{{ .Values.worker.tuning.image }}"
+          securityContext: {runAsUser: 1000, runAsNonRoot: true, capabilities: {drop: [ALL]}}
 {{- end }}
 """
 WORKER_VALUES = {"enabled": True, "replicaCount": 1, "image": {"repository": "allegroai/clearml", "tag": "2.1.0-700"},
-                 "tuning": {"maxMapCount": 262144}}
+                 "tuning": {"maxMapCount": 262144,
+                            "image": "docker.elastic.co/elasticsearch/elasticsearch:7.17.3"}}
 SCHEMA = {"$schema": "https://json-schema.org/draft-07/schema#", "type": "object",
           "properties": {"worker": {"type": "object", "properties": {
               "queue": {"type": "string", "description": "a key only the schema names"},
@@ -137,8 +139,11 @@ def new_chart_files(version: str = NEW_VERSION) -> dict[str, bytes]:
     files["Chart.yaml"] = yaml.safe_dump(chart, sort_keys=False).encode()
     values = yaml.safe_load(files["values.yaml"])
     values["worker"] = WORKER_VALUES
-    files["values.yaml"] = files["values.yaml"] + b"\n" + yaml.safe_dump({"worker": WORKER_VALUES}).encode()
-    assert yaml.safe_load(files["values.yaml"]) == values
+    # As the charts after 7.14.6 do: Bitnami's images from their legacy repositories (the practice cluster, like
+    # Docker Hub since 2025, has no docker.io/bitnami tags), so the install fixes for older charts do not apply.
+    for sub in ("mongodb", "redis"):
+        values.setdefault(sub, {}).setdefault("image", {})["repository"] = f"bitnamilegacy/{sub}"
+    files["values.yaml"] = yaml.safe_dump(values, sort_keys=False).encode()
     files["templates/worker.yaml"] = WORKER_TEMPLATE.encode()
     files["values.schema.json"] = json.dumps(SCHEMA).encode()
     files["values-production.yaml"] = PRODUCTION_VALUES.encode()

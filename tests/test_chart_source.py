@@ -174,7 +174,7 @@ def test_credentials_and_ca_file_go_to_helms_own_options(monkeypatch, tmp_path):
 # ---- what the package says about its keys ---------------------------------------------------------------------------
 def test_chart_keys_come_from_defaults_templates_schema_and_subcharts(cache, extended_chart_repository):
     keys = chart.chart_keys(NEW_VERSION, extended_chart_repository.url)
-    assert keys.defaults["worker"]["tuning"] == {"maxMapCount": 262144}
+    assert keys.defaults["worker"]["tuning"]["maxMapCount"] == 262144
     assert keys.defaults["elasticsearch"]["sysctlInitContainer"] == {"enabled": True}  # a subchart, under its key
     assert {"worker.deploymentAnnotations", "worker.probe", "worker.tuning.maxMapCount"} <= keys.read
     assert "worker.probe" in keys.whole  # handed on whole by `with … toYaml`
