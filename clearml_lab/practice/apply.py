@@ -445,6 +445,18 @@ def _without_meta(obj: dict) -> dict:
     return {**obj, "metadata": meta}
 
 
+def _untimed(entries) -> list:
+    return [{k: v for k, v in e.items() if k != "time"} for e in entries or [] if isinstance(e, dict)]
+
+
+def _valid_entries(sent) -> bool:
+    if sent == [{}]:
+        return True
+    return bool(sent) and isinstance(sent, list) and all(
+        isinstance(e, dict) and e.get("manager") is not None and e.get("operation") in ("Apply", "Update")
+        and isinstance(e.get("fieldsV1", {}), dict) for e in sent)
+
+
 def record_update(old: dict | None, new: dict, *, manager: str, schema: dict | None, schemas, api_version: str,
                   subresource: str = "") -> None:
     """Give ``manager`` (operation Update) the fields this write set or changed, taking them from other managers —
@@ -466,6 +478,11 @@ def record_update(old: dict | None, new: dict, *, manager: str, schema: dict | N
         return path in before_values and path not in after
 
     entries = _entries(old) if old else _entries(new)
+    sent = new["metadata"].get("managedFields")
+    if old is not None and _valid_entries(sent) and _untimed(sent) != _untimed(old["metadata"].get("managedFields")):
+        # The request set managedFields itself (kubectl moving client-side apply's fields to its server-side
+        # apply manager): the server takes them, as upstream's decodeLiveOrNew does; [{}] resets them.
+        entries = [] if sent == [{}] else [dict(e) for e in sent]
     out, mine, touched = [], None, bool(changed)
     for entry in entries:
         if entry.get("manager") == manager and entry.get("operation") == "Update" \

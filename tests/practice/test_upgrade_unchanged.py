@@ -232,6 +232,22 @@ def test_two_field_managers_conflict_and_force_conflicts_takes_the_field(kubectl
     assert 'conflict with "team-b"' in back.stderr
 
 
+def test_switching_from_client_side_to_server_side_apply_moves_the_fields_to_kubectl(kubectl, namespace):
+    # After its first server-side apply, kubectl hands client-side apply's fields to its server-side manager by
+    # writing managedFields (a JSON patch), which the server takes as upstream does; so the next server-side apply
+    # that changes a value no longer conflicts with "kubectl-client-side-apply".
+    kubectl("apply", "-n", namespace, "-f", "-", input=MANIFEST % {"name": "moved", "image": "nginx:1.27"})
+    kubectl("apply", "--server-side", "-n", namespace, "-f", "-",
+            input=MANIFEST % {"name": "moved", "image": "nginx:1.27"})
+    moved = _read(kubectl, namespace, "moved")["Deployment"]
+    managers = {(m["manager"], m["operation"]) for m in moved["metadata"]["managedFields"]}
+    assert ("kubectl", "Apply") in managers and ("kubectl-client-side-apply", "Update") not in managers
+    kubectl("apply", "--server-side", "-n", namespace, "-f", "-",
+            input=MANIFEST % {"name": "moved", "image": "nginx:1.28"})
+    assert _read(kubectl, namespace, "moved")["Deployment"]["spec"]["template"]["spec"]["containers"][0][
+        "image"] == "nginx:1.28"
+
+
 def test_an_applied_port_with_no_container_port_is_refused_as_upstream(kubectl, namespace):
     bad = MANIFEST.replace("{containerPort: 8080, name: http}", "{name: http}") % {"name": "bad", "image": "nginx"}
     refused = kubectl("apply", "--server-side", "-n", namespace, "-f", "-", input=bad, check=False)
