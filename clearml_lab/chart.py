@@ -133,9 +133,13 @@ def _waiting(what: str):
             timer.cancel()
 
 
+def _reason(helm_error: str) -> str:
+    """helm's reason without its prefix, and without the URL it repeats before its transport's own words."""
+    return helm_error.removeprefix("Error: ").strip().rstrip(".").rsplit("cannot be reached: ", 1)[-1]
+
+
 def _unreachable(url: str, reason: str) -> str:
-    reason = reason.removeprefix("Error: ").strip().rstrip(".")
-    reason = reason.rsplit("cannot be reached: ", 1)[-1]  # helm names the URL again before its transport's reason
+    reason = _reason(reason)
     return (f"the chart repository {url} cannot be reached ({reason}): check the network, or point the lab at a "
             f"mirror with --chart-repo URL (or ${REPO_ENV}).")
 
@@ -250,8 +254,8 @@ def index(repo: str | None = None, *, refresh: bool = False) -> RepoIndex:
                 if not path.is_file():
                     raise LabError(_unreachable(url, result.error))
                 when = time.strftime("%Y-%m-%d %H:%M", time.localtime(path.stat().st_mtime))
-                note = (f"the chart repository {url} cannot be reached ({result.error.removeprefix('Error: ')}); "
-                        f"using its index cached on {when}.")
+                note = f"the chart repository {url} cannot be reached ({_reason(result.error)}); using its index " \
+                       f"cached on {when}."
         found = RepoIndex(url, _parse_index(url, path.read_text()), note)
         _indexes[key] = found
         if note:
