@@ -401,3 +401,30 @@ def test_commands_say_when_the_repository_is_gone_and_a_cached_chart_answers(tmp
         assert "cached" in done.stderr
     charts = cli(tmp_path, "--chart-repo", repo.url, "charts")
     assert charts.returncode == 0 and "note: " in charts.stderr and "7.3.1" in charts.stdout
+
+
+def test_the_lab_resolves_its_chart_version_once_and_keeps_it(tmp_path, monkeypatch, extended_chart_repository,
+                                                              loopback_chart_repository):
+    from clearml_lab.lab import Lab, Settings, Target
+
+    monkeypatch.setattr(Lab, "server_version", lambda self: "v1.32.5")
+    monkeypatch.delenv("CLEARML_LAB_CHART_REPO")
+    target = Target("kubeconfig", "https://api.example:6443", kubeconfig="k", context="c")
+
+    def lab(**settings):
+        return Lab(target, Settings(**settings), None, tmp_path / "state", False, None)
+
+    mirror = extended_chart_repository.url
+    first = lab(chart_repo=mirror)
+    assert first.chart_repo == mirror and first.chart_version == NEW_VERSION  # newest that fits 1.32
+    assert first.pin_chart_version() == NEW_VERSION and first.settings.chart_version == NEW_VERSION
+    # A later process, with no option given: the chosen mirror and the kept version.
+    later = lab()
+    assert (later.chart_repo, later.chart_version) == (mirror, NEW_VERSION)
+    # Choosing another repository, or a version, is not overruled by what was kept.
+    other = lab(chart_repo=loopback_chart_repository.url)
+    assert other.chart_version == "7.14.4"
+    assert lab(chart_version="7.3.1").chart_version == "7.3.1"
+    # A real cluster with nothing chosen and nothing kept reads the public repository.
+    later.forget_chart_version()
+    assert lab().chart_repo == chart.PUBLIC_REPO
