@@ -43,14 +43,17 @@ class WorkshopDashboard(TextPlain, widgets.VBox):
         self.where = widgets.HTML(f"<b>Workshop on {escape(lab.target.describe())}</b> (you act as its admin)")
         # -- provision form
         self.mode = widgets.ToggleButtons(options=[("Names", "names"), ("A number of learners", "count")],
-                                          value="names", description="Learners")
+                                          value="names", description="Learners", style={"button_width": "auto"})
         self.names = widgets.Text(placeholder="ana.lopez, grace, linus (their user names)", description="Names",
                                   layout=widgets.Layout(width="60%"))
         self.count = widgets.BoundedIntText(value=20, min=1, max=500, description="How many",
                                             layout=widgets.Layout(display="none"))
         self.profile = widgets.Dropdown(options=["hardened", "seed"], value="hardened", description="Profile")
-        self.allow_privileged = widgets.Checkbox(value=False, description="allow privileged SCCs (risky)")
-        self.force = widgets.Checkbox(value=False, description="even if the cluster looks too small")
+        auto = {"indent": False, "layout": widgets.Layout(width="auto", margin="0 0 0 16px")}
+        self.allow_privileged = widgets.Checkbox(value=False, description="allow SCCs that open the node (risky)",
+                                                 **auto)
+        self.force = widgets.Checkbox(value=False, description="even if the cluster's storage looks too small",
+                                      **auto)
         self.provision_button = widgets.Button(description="Provision", button_style="primary", icon="users")
         self.mode.observe(self._mode_changed, names="value")
         self.provision_button.on_click(lambda _b: self.provision())
