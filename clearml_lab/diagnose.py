@@ -60,10 +60,13 @@ def _pod_sa(pod: dict) -> str:
     return pod.get("spec", {}).get("serviceAccountName") or "default"
 
 
-def _settled(kind: str, name: str, pods: dict, claims: dict | None) -> bool:
-    """An event about an object that is gone, or has since got what it lacked, is history, not a cause."""
+def _settled(kind: str, name: str, pods: dict, claims: dict | None, uid: str | None = None) -> bool:
+    """An event about an object that is gone, or has since got what it lacked, is history, not a cause — so is one
+    about an earlier pod of the same name (a StatefulSet's pod, recreated: another uid)."""
     if kind == "Pod":
         pod = pods.get(name)
+        if pod is not None and uid and pod.get("metadata", {}).get("uid") not in (None, uid):
+            return True
         return pod is None or any(c.get("type") == "Ready" and c.get("status") == "True"
                                   for c in pod.get("status", {}).get("conditions", []))
     if kind == "PersistentVolumeClaim" and claims is not None:
@@ -238,7 +241,7 @@ def explain(namespace: str, *, events: list[dict] = (), pods: list[dict] | None 
     for event in events:
         involved = event.get("involvedObject", {})
         kind, name = involved.get("kind", ""), involved.get("name", "")
-        if pods_by_name is not None and _settled(kind, name, pods_by_name, claims_by_name):
+        if pods_by_name is not None and _settled(kind, name, pods_by_name, claims_by_name, involved.get("uid")):
             continue
         for rule in rules():
             if rule["evidence"] != "event" or event.get("reason") != rule["reason"]:

@@ -200,3 +200,15 @@ def test_helms_apply_conflict_is_explained():
     (d,) = explain(NS, helm_output=several)
     assert '.spec.template.spec.containers[name="clearml-apiserver"].image was changed outside helm by "kubectl"' \
         in d.cause
+
+
+def test_an_event_about_an_earlier_pod_of_the_same_name_is_history():
+    event = {"reason": "FailedScheduling", "message": "0/1 nodes are available: pod has unbound immediate "
+             "PersistentVolumeClaims.", "involvedObject": {"kind": "Pod", "name": "clearml-elastic-master-0",
+                                                           "uid": "first"}}
+    pod = _pod("clearml-elastic-master-0", "elasticsearch", "docker.elastic.co/elasticsearch/elasticsearch:7.17.3",
+               "ContainerCreating")
+    pod["metadata"]["uid"] = "second"   # recreated by its StatefulSet, not Ready yet
+    assert explain(NS, events=[event], pods=[pod]) == []
+    pod["metadata"]["uid"] = "first"
+    assert [d.rule for d in explain(NS, events=[event], pods=[pod])] == ["unbound-pvc"]
