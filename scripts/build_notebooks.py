@@ -4,8 +4,9 @@ fresh practice cluster and stores them with their outputs as nbval's reference c
 
 The notebooks are the product; this file is their source, so a change of wording is a change here and a rebuild:
     .venv/bin/python scripts/build_notebooks.py --execute
-tests/notebooks/test_recorded.py proves that both sets hold the same cells. ``--strip`` is the git clean filter that
-keeps a learner's run of notebooks/ out of `git status` (see notebooks/.gitattributes and `make lab`).
+tests/notebooks/test_recorded.py proves that both sets hold the same cells. Learners never run notebooks/ itself:
+``--workspace DIR`` (what `make lab` runs) copies them into a git-ignored folder that JupyterLab opens, so a run
+leaves notebooks/ as shipped.
 """
 from __future__ import annotations
 
@@ -297,15 +298,15 @@ as root — they will crash as soon as they start.
         md("""
 # 11 · After the install: an upgrade, a breakage, a recovery
 
-A release is not done once it is ready. Here, in a project of its own, you upgrade it, break it the way real
-clusters broke in 2025 (Bitnami moved its images), read what the lab diagnoses, apply the fix, find out why the fix
-alone is not enough, and verify.
+A release is not done once it is ready. Here you upgrade yours, break it the way real clusters broke in 2025
+(Bitnami moved its images), read what the lab diagnoses, apply the fix, find out why the fix alone is not enough,
+and verify. At the end your install is as it was before.
 
-It needs the rights of a cluster admin (a new project and SCC grants). In a workshop, your instructor can show it.
+If you already cleaned up (notebook 09), the first cell installs it again; with your install still there it
+changes nothing.
 """),
-        code("from clearml_lab import notebook as nb\n"
-             "lab = nb.session().with_settings(namespace='clearml-upgrade')\n"
-             "for name in ('helm-repo', 'project', 'values', 'scc', 'install'):\n"
+        SESSION,
+        code("for name in ('helm-repo', 'project', 'values', 'scc', 'install'):\n"
              "    nb.run(name, lab)"),
         md("""
 Every change below is a `helm upgrade` of the release with your `values.yaml`, plus what the cell changes — the
@@ -363,7 +364,7 @@ is already in place: it names what still stands in the way.
 A StatefulSet with `podManagementPolicy: OrderedReady` (Redis's) replaces its pods one by one, each only after the
 one before is Ready — and it never replaces a pod that never became Ready, even when its spec is fixed. This is a
 known Kubernetes limitation: the pod must be deleted by hand. (Elasticsearch's StatefulSet is `Parallel`: it
-replaces such a pod by itself.) The same, from a terminal: `oc delete pod clearml-redis-master-0 -n clearml-upgrade`.
+replaces such a pod by itself.) The same, from a terminal: `oc delete pod clearml-redis-master-0 -n <project>`.
 """),
         code("lab.kube().delete('pods', 'clearml-redis-master-0', lab.namespace)\n"
              "print('pod \"clearml-redis-master-0\" deleted')\n"
@@ -376,9 +377,9 @@ to `kubectl`, not helm. With helm 4 (server-side apply) the next upgrade that se
 `conflict with "kubectl"`; `clearml-lab diagnose` names the fields and the way out (`--force-conflicts` once
 `values.yaml` says what you want). helm 3 overwrites them silently.
 
-## Clean up this project
+Your release now runs exactly your `values.yaml` again. Notebook 09 cleans it up when you are done.
 """),
-        code("view.close()\ncleaned = nb.run('cleanup', lab)"),
+        code("view.close()\nfound = nb.diagnose(lab)"),
     ],
     "12_hand_off": [
         md("""
@@ -522,18 +523,6 @@ def notebook(name: str):
     return result
 
 
-def clean(nb):
-    """What a learner's notebook is in git: the cells as built, without outputs, execution counts or the metadata
-    JupyterLab adds while it runs (widget state, per-cell view settings)."""
-    for cell in nb.cells:
-        if cell.cell_type == "code":
-            cell.outputs, cell.execution_count = [], None
-        cell.metadata = {k: v for k, v in cell.metadata.items() if k == "tags"}
-    nb.metadata = {**{k: v for k, v in nb.metadata.items() if k not in ("widgets", "language_info", "kernelspec")},
-                   **METADATA}
-    return nb
-
-
 def build() -> list[Path]:
     paths = []
     for name in NOTEBOOKS:
@@ -572,26 +561,34 @@ def execute(paths: list[Path]) -> None:
             print(f"recorded {out}", flush=True)
 
 
-def strip(source, target) -> None:
-    """git's clean filter for notebooks/*.ipynb: the notebook as it is in git, whatever a run added."""
-    text = source.read()
-    try:
-        nb = nbformat.reads(text, as_version=4)
-    except Exception:  # not a notebook (a conflict, a half-written file): git keeps it as it is
-        target.write(text)
-        return
-    out = nbformat.writes(clean(nb))
-    target.write(out if out.endswith("\n") else out + "\n")  # byte for byte what nbformat.write (the build) writes
+def workspace(target: Path, source: Path = OUT) -> list[str]:
+    """The learner's copies: every notebook of ``source`` that ``target`` lacks is copied there (a copy the learner
+    has is never replaced); ``target`` ignores itself in git. Returns one line per copy older than its source."""
+    target.mkdir(parents=True, exist_ok=True)
+    (target / ".gitignore").write_text("# the learner's copies of notebooks/ (scripts/build_notebooks.py --workspace)\n*\n")
+    older = []
+    for path in sorted(source.rglob("*.ipynb")):
+        if ".ipynb_checkpoints" in path.parts:
+            continue
+        copy = target / path.relative_to(source)
+        if not copy.exists():
+            copy.parent.mkdir(parents=True, exist_ok=True)
+            copy.write_bytes(path.read_bytes())
+        elif copy.read_bytes() != path.read_bytes() and copy.stat().st_mtime < path.stat().st_mtime:
+            older.append(f"{copy} is your copy; notebooks/ has a newer {path.name} (delete your copy to get it)")
+    return older
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--execute", action="store_true",
                         help="also run them and store the reference copies in tests/notebooks/recorded/")
-    parser.add_argument("--strip", action="store_true", help="git clean filter: a notebook on stdin, clean on stdout")
+    parser.add_argument("--workspace", metavar="DIR", type=Path,
+                        help="only copy the notebooks a learner lacks into DIR (what `make lab` opens)")
     args = parser.parse_args()
-    if args.strip:
-        strip(sys.stdin, sys.stdout)
+    if args.workspace:
+        for line in workspace(args.workspace):
+            print(line)
         return 0
     paths = build()
     if args.execute:
