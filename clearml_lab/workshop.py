@@ -1,21 +1,34 @@
 """Workshop mode: one instructor (cluster-admin), many learners on one cluster.
 
-Each learner gets a project named ``<learner>-clearml`` (see data/workshop.yaml), is its admin, and finds there what
-only an admin of the cluster can do: the SCC grants its ClearML service accounts need (namespaced RoleBindings,
+Each learner (a user name as the cluster knows it, e-mail-style ones included) gets a project named
+``<learner>-clearml`` with the name made DNS-safe (data/workshop.yaml), is its admin, and finds there what only an
+admin of the cluster can do: the SCC grants its ClearML service accounts need (namespaced RoleBindings,
 `oc adm policy add-scc-to-user -n <project>` semantics, computed by the planner from the rendered chart) and a
 ResourceQuota/LimitRange sized for one install. On the practice cluster each learner also gets a user with a bearer
 token (an OAuthAccessToken, as OpenShift's OAuth server makes) and ``<out>/<learner>.kubeconfig``; on a real cluster
-the learners are existing users.
+the learners are existing users. Every learner gets ``<out>/<learner>.handout.md``.
 
-What the workshop is lives on the cluster, not in local files: the projects carry the learner's name and the
-chart version and profile in annotations, the tokens a label. So progress, reset and teardown work from any machine
+Safe by default: grants are planned for the hardened profile unless another is asked for, and a plan granting an SCC
+that opens the node (read from the SCC's fields: privileged, host network/ports/PID/IPC, hostPath) is refused unless
+allowed. Provisioning converges: grants the plan no longer asks for are revoked.
+
+Containment, both ways: while the workshop runs, OpenShift's ``self-provisioners`` ClusterRoleBinding is emptied (its
+subjects kept on it; teardown gives them back), so learners cannot make projects outside their quota — the RBAC object
+a real cluster evaluates, not a check of the lab's own. It affects every user of the cluster for the workshop's
+duration, which is how OpenShift documents it for classrooms. Projects a learner requested after their workshop
+project anyway (self-provisioning given back by hand, say) are tracked by their requester annotation, shown by
+progress and deleted by teardown; those they had before the workshop stay theirs. Provisioning first checks that the
+free storage the cluster publishes holds what the learners' quotas allow them to claim.
+
+What the workshop is lives on the cluster, not in local files: the projects carry the learner's name, the chart
+version, profile and grants in annotations, the tokens a label. So progress, reset and teardown work from any machine
 logged in as the instructor, and provisioning and teardown can be repeated after an interruption.
 
-Progress is read from the cluster with the instructor's credentials, running each step's own check against the
-learner's project. Two steps keep their state on the learner's machine (helm's repository list, values.yaml); the
-cluster sees them only through the release the learner installed: helm-repo passes when a release of the configured
-chart version exists in the project (the learner's helm found the chart), values when that release's values pass the
-values check. Before the install both read FAIL — the cluster cannot tell yet, and a pass would be a guess.
+Progress is read from the cluster with the instructor's credentials: each step's own check against the learner's
+project, the release's status, and the outcome each of the learner's runs recorded in their project (workshop_mode:
+ConfigMap clearml-lab-steps). A cell is pass, FAIL (tried and failed) or - (not reached). Two steps keep their state
+on the learner's machine (helm's repository list, values.yaml): the cluster sees them through the release the learner
+installed, else through what the learner's runs recorded.
 """
 from __future__ import annotations
 
