@@ -6,7 +6,7 @@ export PATH := $(BIN):$(PATH)
 # jupyter refuses to run as root without this flag (containers, CI machines)
 JUPYTER_FLAGS ?= $(if $(filter 0,$(shell id -u)),--allow-root,)
 
-.PHONY: lab test bench install tools npm browser notebook-filter clean practice-down
+.PHONY: lab test bench install tools npm browser workspace clean practice-down
 
 $(VENV)/.installed: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -46,29 +46,26 @@ browser:
 	  fi; \
 	fi
 
-# Learners run notebooks/ in place; git sees them as built (no outputs) through this clean filter
-# (notebooks/.gitattributes). Only inside a git checkout; harmless to run again.
-notebook-filter:
-	@if git rev-parse --git-dir >/dev/null 2>&1; then \
-	  git config filter.clearml-lab-notebook.clean "$(BIN)/python $(abspath scripts/build_notebooks.py) --strip" && \
-	  git config filter.clearml-lab-notebook.smudge cat; \
-	fi
+# Learners work on copies: workspace/ (ignored by git) gets each notebook of notebooks/ it lacks, so a learner's run
+# never changes notebooks/ and a copy with their outputs is never replaced.
+workspace: $(VENV)/.installed
+	@$(BIN)/python scripts/build_notebooks.py --workspace workspace
 
 # Starts the practice cluster in the background unless KUBECONFIG names a real one, then opens JupyterLab on notebook 00
-# with the lab's settings (notebooks/.jupyter/jupyter_lab_config.py: root notebooks/, kernels shut down when a
+# with the lab's settings (notebooks/.jupyter/jupyter_lab_config.py: root workspace/, kernels shut down when a
 # notebook closes, idle kernels culled).
-lab: install notebook-filter
+lab: install workspace
 	@if [ -z "$$KUBECONFIG" ]; then $(BIN)/clearml-lab practice up; fi
 	$(BIN)/jupyter lab $(JUPYTER_FLAGS) --config=$(abspath notebooks/.jupyter/jupyter_lab_config.py)
 
 practice-down:
 	$(BIN)/clearml-lab practice down
 
-test: install browser notebook-filter
+test: install browser
 	$(BIN)/python -m pytest -q
 
 bench: install
 	$(BIN)/python benchmarks/run.py
 
 clean:
-	rm -rf $(VENV) .lab build *.egg-info test-artifacts
+	rm -rf $(VENV) .lab build *.egg-info test-artifacts  # workspace/ holds the learner's work: removed only by hand

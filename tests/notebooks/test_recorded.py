@@ -5,7 +5,6 @@ records the same notebooks, run, into tests/notebooks/recorded/, which is all nb
 whose reference has no execution count, so every recorded code cell must have one — and an edited recorded output
 must make nbval fail, which the last test proves against a real run."""
 import importlib.util
-import io
 import json
 import re
 import subprocess
@@ -66,29 +65,22 @@ def test_recorded_copy_has_the_same_cells_each_run_with_an_execution_count(path)
     assert unrun == [], f"{_id(path)}: nbval would not compare cells {unrun}"
 
 
-def test_the_git_filter_gives_back_the_shipped_notebook_after_a_learner_ran_it():
+def test_learners_work_on_copies_that_a_new_workspace_run_never_replaces(tmp_path):
     build = _build_module()
-    path = ROOT / "notebooks" / "02_project.ipynb"
-    nb = nbformat.read(path, as_version=4)
-    for count, cell in enumerate(c for c in nb.cells if c.cell_type == "code"):
-        cell.execution_count = count + 1
-        cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text="Acting on a cluster\n")]
-        cell.metadata["scrolled"] = True
-    nb.metadata["widgets"] = {"application/vnd.jupyter.widget-state+json": {"state": {}}}
-    nb.metadata["language_info"] = {"name": "python", "version": "3.11.7", "pygments_lexer": "ipython3"}
-    ran = io.StringIO(nbformat.writes(nb))
-    out = io.StringIO()
-    build.strip(ran, out)
-    assert out.getvalue() == path.read_text()
-    garbage = io.StringIO()
-    build.strip(io.StringIO("<<<<<<< not json"), garbage)
-    assert garbage.getvalue() == "<<<<<<< not json"
-
-
-def test_the_git_filter_is_declared_for_the_learners_notebooks():
-    attributes = (ROOT / "notebooks" / ".gitattributes").read_text()
-    assert re.search(r"^\*\.ipynb\s+filter=clearml-lab-notebook\b", attributes, re.M)
-    assert "clearml-lab-notebook" in (ROOT / "Makefile").read_text()
+    target = tmp_path / "workspace"
+    assert build.workspace(target) == []
+    copies = sorted(str(p.relative_to(target)) for p in target.rglob("*.ipynb"))
+    assert copies == sorted(_id(p) for p in SHIPPED)
+    assert (target / ".gitignore").read_text().splitlines()[-1] == "*"  # the folder ignores itself in git
+    mine = target / "02_project.ipynb"
+    mine.write_text(mine.read_text().replace('"outputs": []', '"outputs": [{"output_type": "stream", '
+                                                               '"name": "stdout", "text": "ran"}]', 1))
+    ran = mine.read_text()
+    import os
+    os.utime(mine, (1, 1))  # older than notebooks/: a newer shipped version is pointed out, not copied over it
+    assert build.workspace(target) == [f"{mine} is your copy; notebooks/ has a newer 02_project.ipynb (delete your "
+                                       f"copy to get it)"]
+    assert mine.read_text() == ran
 
 
 @pytest.mark.cluster
