@@ -1,6 +1,8 @@
 """Step 4: values.yaml for OpenShift — a profile, the learner's overrides, validated before install."""
 from __future__ import annotations
 
+import re
+
 import yaml
 
 from ..errors import LabError
@@ -146,8 +148,14 @@ class Values(Step):
         ok = all(c.ok is not False for c in checks)
         summary = "values.yaml is valid for this chart." if ok else \
             f"values.yaml has {sum(c.ok is False for c in checks)} problem(s)."
+        # A chart whose kubeVersion refuses the cluster is not fixed in values.yaml: name the versions that fit.
+        refused = next((c.detail for c in checks if c.label == "helm template" and c.ok is False
+                        and "helm refuses" in c.detail and "; " in c.detail), None)
+        fitting = refused and re.search(r"choose chart (\S+) for", refused)
+        fix = (refused.split("; ", 1)[1].rstrip(".") + f" (`clearml-lab run values --chart-version "
+               f"{fitting[1] if fitting else 'VERSION'}`, notebook 03)") if refused else f"edit {path} and check again"
         return StepResult(self.name, "check", ok, summary, tuple(checks),
-                          fix=None if ok else f"edit {path} and check again", target=lab.describe())
+                          fix=None if ok else fix, target=lab.describe())
 
     def undo(self, lab, on_line=None) -> StepResult:
         existed = lab.values_file.exists()

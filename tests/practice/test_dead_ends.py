@@ -1,5 +1,6 @@
 """Issue 14, item 4: every dead end of the CLI names the step that fixes it, at once (no waiting on a project that
 is not there), and `status` says which cluster it reads. Each command runs as its own process, as a learner types it."""
+import re
 import subprocess
 import sys
 import uuid
@@ -97,3 +98,12 @@ def test_on_a_terminal_a_wait_shows_a_live_line_that_is_cleared_afterwards(home)
     assert "[PASS] cleanup run: nothing of the lab is left on the cluster." in text
     last = text.rsplit("\r\x1b[K", 1)[1]
     assert last.lstrip().startswith("[PASS] cleanup run"), last  # the live line was cleared before the result
+
+
+def test_a_chart_whose_kube_version_refuses_the_cluster_names_the_versions_that_fit(home):
+    ns = _absent()
+    done = cli(home, "--namespace", ns, "run", "values", "--chart-version", "7.3.1")
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert re.search(r"fix: choose chart (\d+\.\d+\.\d+) for Kubernetes 1\.\d+[.\d]*, or a cluster inside .*"
+                     r"`clearml-lab run values --chart-version \1`, notebook 03\)", done.stdout), done.stdout
+    assert "edit " not in done.stdout.split("fix:")[-1]
