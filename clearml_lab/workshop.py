@@ -48,7 +48,6 @@ import yaml
 from .errors import LabError, UsageError
 from .kube import ApiFailure, wait_for
 from .lab import Lab, lab_home
-
 from .workshop_mode import CHART_VERSION, GRANTS, LEARNER, PROFILE
 
 ADMIN_BINDING = "admin"  # the name OpenShift's project template gives the requester's admin RoleBinding
@@ -231,7 +230,7 @@ class Progress:
     def render_table(self) -> str:
         rows = self.table()
         widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-        return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(r, widths)).rstrip() for r in rows)
+        return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(r, widths, strict=True)).rstrip() for r in rows)
 
     def stuck_lines(self) -> list[str]:
         return [f"{row.learner} is stuck at {c.step or row.current}: {c.render()}" for row in self.rows if row.stuck
@@ -875,7 +874,7 @@ def progress(lab: Lab, only: list[str] | None = None, *, grace: float | None = N
     _package_charts({(p["metadata"].get("annotations") or {}).get(CHART_VERSION, lab.chart_version)
                      for p in found.values()}, lab.chart_repo)
     extra = extra_projects(lab.kube(), found)
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     with ThreadPoolExecutor(WORKERS) as pool:
         rows = list(pool.map(lambda item: _row(_learner_lab(lab, item[1]), item[0], item[1], now, grace,
                                                tuple(extra.get(item[0], ()))), found.items()))
@@ -1074,25 +1073,26 @@ def reset(lab: Lab, learner: str, to: str = "prerequisites") -> ResetResult:
     if project is None:
         raise UsageError(f"there is no learner {learner!r} in this workshop: choose one of "
                          f"{', '.join(learners(lab)) or '(none provisioned)'}.")
-    l, lines = _learner_lab(lab, project), []
+    seat_lab, lines = _learner_lab(lab, project), []
     from .workshop_mode import forget_records
 
-    forget_records(l.kube(), l.namespace, names[names.index(to):])  # progress shows them as not reached again
+    # progress shows the steps undone as not reached again
+    forget_records(seat_lab.kube(), seat_lab.namespace, names[names.index(to):])
     for name in reversed(names[names.index(to):]):
         if name in ("routes", "install"):
-            undone = (Routes() if name == "routes" else Install()).undo(l)
+            undone = (Routes() if name == "routes" else Install()).undo(seat_lab)
             lines += [f"{name}: {undone.summary}", *(line for line in undone.output if line)]
         if name == "install":
-            kube = l.kube()
-            for pvc in kube.list("persistentvolumeclaims", l.namespace).get("items", []):
-                kube.delete("persistentvolumeclaims", pvc["metadata"]["name"], l.namespace)
+            kube = seat_lab.kube()
+            for pvc in kube.list("persistentvolumeclaims", seat_lab.namespace).get("items", []):
+                kube.delete("persistentvolumeclaims", pvc["metadata"]["name"], seat_lab.namespace)
                 lines.append(f'persistentvolumeclaim "{pvc["metadata"]["name"]}" deleted')
         elif name in ("project", "scc"):
             lines.append(f"{name}: kept — the instructor provisioned it")
         elif name in ("helm-repo", "values"):
             lines.append(f"{name}: lives on the learner's machine; nothing on the cluster to undo "
                          f"(the learner may run `clearml-lab undo {name}`)")
-    setup = ensure_learner(l, learner, None)  # the instructor's part comes back if anything of it was lost
+    setup = ensure_learner(seat_lab, learner, None)  # the instructor's part comes back if anything of it was lost
     lines += [f"restored: {change}" for change in setup.changes]
     return ResetResult(learner, to, tuple(lines))
 

@@ -112,7 +112,7 @@ def budget_storage(kube, namespace: str) -> str | None:
     return (quota.get("spec", {}).get("hard") or {}).get("requests.storage")
 
 
-# ---- step records: what the learner's runs leave for the instructor's progress view -----------------------------------
+# ---- step records: what the learner's runs leave for the instructor's progress view ----------------------------------
 def record_step(lab, result) -> None:
     """In a workshop project, keep the outcome of a step the learner ran (ok, one sentence, the fix, when) in the
     ConfigMap clearml-lab-steps, so the instructor's progress tells "tried and failed" from "not reached" even for
@@ -134,7 +134,7 @@ def record_step(lab, result) -> None:
                 pass
         return
     entry = json.dumps({"ok": bool(result.ok), "summary": result.summary, "fix": result.fix or "",
-                        "at": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")})
+                        "at": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")})
     kube = lab.kube()
     try:
         try:

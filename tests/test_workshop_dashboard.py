@@ -71,8 +71,8 @@ def test_a_refresh_runs_in_a_thread_with_a_busy_line(dash):
     dash.library.gate.set()
     dash.wait(10)
     assert not dash.running and dash.busy.value == "" and not dash.refresh_button.disabled
-    assert repr(dash) == ("Workshop dashboard for the practice cluster at https://127.0.0.1:6443: 2 learner(s), 0 done, "
-                          "1 stuck (refreshed 08:00:00 UTC).")
+    assert repr(dash) == ("Workshop dashboard for the practice cluster at https://127.0.0.1:6443: 2 learner(s), 0 "
+                          "done, 1 stuck (refreshed 08:00:00 UTC).")
     grid = dash.table.children[0]
     texts = [getattr(w, "value", None) for w in grid.children]
     assert any("learner10" in str(t) and "#fff3cd" in str(t) for t in texts)  # the stuck learner stands out

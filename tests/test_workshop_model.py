@@ -24,7 +24,7 @@ def test_e_mail_style_names_get_dns_safe_projects():
 
 
 def _row(learner, cells, causes=(), waiting=None, grace=60.0):
-    return Row(learner, project_for(learner), dict(zip(STEPS, cells)), {}, tuple(causes), waiting, grace)
+    return Row(learner, project_for(learner), dict(zip(STEPS, cells, strict=True)), {}, tuple(causes), waiting, grace)
 
 
 def test_the_table_is_aligned_sorted_naturally_and_says_who_is_stuck():
@@ -43,7 +43,8 @@ def test_the_table_is_aligned_sorted_naturally_and_says_who_is_stuck():
     assert lines[1].split()[1:] == ["done", "pass", "pass", "pass"]
     assert lines[4].split()[1:] == ["prerequisites", "FAIL", "-", "-"]
     assert lines[-1].split() == ["passed", "3/4", "3/4", "1/4"]
-    columns = {line.index(word) for line, word in zip(lines[1:5], ("done", "install", "install", "prerequisites"))}
+    columns = {line.index(word) for line, word in zip(lines[1:5], ("done", "install", "install", "prerequisites"),
+                                                      strict=True)}
     assert len(columns) == 1  # the AT column starts at one place in every row
     assert rest.splitlines() == [
         "refreshed 08:00:00 UTC from the cluster at https://example:6443: 4 learner(s), 1 done, 2 stuck",

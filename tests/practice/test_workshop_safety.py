@@ -166,7 +166,7 @@ def test_e_mail_style_user_names_get_a_dns_safe_project_and_a_hand_out(home, out
     names = ["ana.lopez", "ana.lopez@uni.edu"]
     text = _ok(cli(home, "workshop", "provision", "--names", ",".join(names), "--out", str(out)))
     kube = instructor.kube()
-    for name, ns in zip(names, ("ana-lopez-clearml", "ana-lopez-uni-edu-clearml")):
+    for name, ns in zip(names, ("ana-lopez-clearml", "ana-lopez-uni-edu-clearml"), strict=True):
         assert f"{name}: project {ns}," in text
         admin = kube.get("rolebindings", "admin", ns)  # the RoleBinding names the user as given
         assert [s["name"] for s in admin["subjects"]] == [name]
@@ -213,7 +213,7 @@ def test_the_progress_table_answers_who_needs_the_instructor(home, out, instruct
     starts = [[m.start() for m in re.finditer(r"\S+", line)] for line in table[:-1]]
     assert all(s == starts[0] for s in starts), "every row's cells start under their header"
     for row in rows:  # the instructor's steps passed; nobody reached the others yet
-        cells = dict(zip(steps, row[2:]))
+        cells = dict(zip(steps, row[2:], strict=True))
         assert row[1] == "helm-repo"
         assert [cells[s] for s in ("prerequisites", "project", "scc")] == ["pass"] * 3
         assert {cells[s] for s in steps if s not in ("prerequisites", "project", "scc")} == {"-"}
@@ -226,9 +226,9 @@ def test_the_progress_table_answers_who_needs_the_instructor(home, out, instruct
     assert failed.returncode == 1
     header, rows, totals, rest = _progress(home, "--grace", "0")
     row = next(r for r in rows if r[0] == "learner7")
-    cells = dict(zip(steps, row[2:]))
+    cells = dict(zip(steps, row[2:], strict=True))
     assert cells["install"] == "FAIL" and cells["helm-repo"] == "-" and row[1] == "helm-repo"
-    assert all(dict(zip(steps, r[2:]))["install"] == "-" for r in rows if r[0] != "learner7")
+    assert all(dict(zip(steps, r[2:], strict=True))["install"] == "-" for r in rows if r[0] != "learner7")
     assert "1 stuck" in rest
     (stuck,) = [line for line in rest.splitlines() if line.startswith("STUCK ")]
     assert stuck.startswith("STUCK learner7 is stuck at helm-repo: install failed:") and "Fix (learner):" in stuck
@@ -237,18 +237,18 @@ def test_the_progress_table_answers_who_needs_the_instructor(home, out, instruct
     kube = instructor.kube()
     kube.delete("rolebindings", "system:openshift:scc:anyuid", "learner11-clearml")
     _, rows, _, rest = _progress(home, "learner11")
-    assert [r[0] for r in rows] == ["learner11"] and dict(zip(steps, rows[0][2:]))["scc"] == "FAIL"
+    assert [r[0] for r in rows] == ["learner11"] and dict(zip(steps, rows[0][2:], strict=True))["scc"] == "FAIL"
     assert ("STUCK learner11 is stuck at scc: 3 SCC grant(s) you provisioned are missing: anyuid to "
             "clearml-apiserver, anyuid to clearml-fileserver, anyuid to clearml-webserver. Fix (instructor): "
             "`clearml-lab workshop provision --names learner11` restores them.") in rest
     _ok(cli(home, "workshop", "provision", "--names", "learner11", "--out", str(out)))
     _, rows, _, rest = _progress(home, "learner11")
-    assert dict(zip(steps, rows[0][2:]))["scc"] == "pass" and "0 stuck" in rest
+    assert dict(zip(steps, rows[0][2:], strict=True))["scc"] == "pass" and "0 stuck" in rest
 
     # A reset back to the install forgets the failed attempt: not reached again.
     _ok(cli(home, "workshop", "reset", "learner7", "--to", "install"))
     _, rows, _, _ = _progress(home, "learner7")
-    assert dict(zip(steps, rows[0][2:]))["install"] == "-"
+    assert dict(zip(steps, rows[0][2:], strict=True))["install"] == "-"
 
 
 def test_a_notebook_learners_runs_are_recorded_too(home, out, tmp_path, monkeypatch):
@@ -259,7 +259,7 @@ def test_a_notebook_learners_runs_are_recorded_too(home, out, tmp_path, monkeypa
     lab = connect(kubeconfig=str(out / "learner12.kubeconfig"))
     assert not nb.run("install", lab).ok  # no chart repository added yet
     header, rows, _, _ = _progress(home, "learner12")
-    assert rows[0][0] == "learner12" and dict(zip(header[2:], rows[0][2:]))["install"] == "FAIL"
+    assert rows[0][0] == "learner12" and dict(zip(header[2:], rows[0][2:], strict=True))["install"] == "FAIL"
 
 
 def test_learners_cannot_create_projects_outside_the_workshop(home, out, instructor):
