@@ -1,5 +1,5 @@
 """practice_install_s: how long a learner waits at `clearml-lab run install` (notebook 05) until ClearML is Ready, on
-a practice cluster at its default pace (`clearml-lab practice up`, --time-scale 1), after the steps before it."""
+a practice cluster at its default pace (`clearml-lab practice up`, DEFAULT_TIME_SCALE), after the steps before it."""
 from __future__ import annotations
 
 import shutil
@@ -8,6 +8,8 @@ import time
 from pathlib import Path
 
 from cluster import PracticeCluster, cli, lab_home_for
+
+from clearml_lab.practice.cli import DEFAULT_TIME_SCALE
 from figures import Figure
 
 TARGET = "≤ 60 s"
@@ -19,7 +21,7 @@ def _na(why: str) -> list[Figure]:
 
 def measure(budget_s: float = 600) -> list[Figure]:
     work = Path(tempfile.mkdtemp(prefix="clearml-lab-bench-install-"))
-    cluster = PracticeCluster(work / "practice", time_scale=1.0)  # the default pace, as `practice up` starts it
+    cluster = PracticeCluster(work / "practice", time_scale=DEFAULT_TIME_SCALE)  # as `practice up` starts it
     try:
         cluster.start()
         home = lab_home_for(cluster, work / "home")
@@ -34,7 +36,7 @@ def measure(budget_s: float = 600) -> list[Figure]:
             return _na(f"`clearml-lab run install` did not reach Ready: {_last_line(done)}")
         return [Figure("practice_install_s", elapsed, "s", TARGET,
                        "`clearml-lab run install` (helm install, then the wait until every workload is Ready) on a "
-                       "practice cluster at --time-scale 1")]
+                       f"practice cluster at its default --time-scale {DEFAULT_TIME_SCALE}")]
     finally:
         cluster.stop()
         shutil.rmtree(work, ignore_errors=True)

@@ -12,6 +12,11 @@ from pathlib import Path
 from ..errors import LabError, UsageError
 
 
+# The learner's default pace: the lifecycle data holds real durations (the apiserver's 60 s probe delay waits for
+# Elasticsearch), about 135 s to Ready; scaled by this, an install is Ready within a minute.
+DEFAULT_TIME_SCALE = 0.35
+
+
 def default_state() -> Path:
     """Where the lab looks for the practice cluster's kubeconfig: <lab home>/practice ($CLEARML_LAB_HOME)."""
     from ..lab import lab_home
@@ -37,8 +42,10 @@ def register(subparsers, common) -> None:
                                 "start, else 127.0.0.1); a classroom address lets learners on that network connect")
             p.add_argument("--port", type=int, default=0, help="HTTPS port (0: the port of the last start, so "
                            "handed-out kubeconfigs keep working, else a free one)")
-            p.add_argument("--time-scale", type=float, default=1.0, metavar="X",
-                           help="multiply simulated durations by X (0.05 = twenty times faster)")
+            p.add_argument("--time-scale", type=float, default=DEFAULT_TIME_SCALE, metavar="X",
+                           help=f"multiply simulated durations by X (default {DEFAULT_TIME_SCALE}: an install is "
+                                "Ready within a minute; 1 = the real pace, where ClearML's probes alone take minutes; "
+                                "0.05 = twenty times faster)")
             p.add_argument("--openshift-version", metavar="4.N", default=None,
                            help="OpenShift release to emulate (4.11 ... 4.20, default 4.19)")
             # 8Ti: enough for 52 concurrent 155Gi installs (why: data/lifecycle.yaml, storage.default_capacity)

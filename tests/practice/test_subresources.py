@@ -70,6 +70,9 @@ def test_kubectl_scale_changes_replicas_and_the_replicaset_follows(api, ns, kube
 def test_scale_writes_check_the_resource_version_and_the_replicas(api, ns, practice_cluster):
     apps = api["apps"]
     apps.create_namespaced_deployment(ns, deployment("api", "nginx:1.27"))
+    # the deployment controller writes its revision annotation right after creation; the stale read must come after
+    eventually(lambda: (apps.read_namespaced_deployment("api", ns).metadata.annotations or {}).get(
+        "deployment.kubernetes.io/revision"), what="the deployment's revision annotation")
     scale = apps.read_namespaced_deployment_scale("api", ns)
     assert scale.spec.replicas == 2
     stale = scale.metadata.resource_version
