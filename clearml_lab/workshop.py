@@ -314,7 +314,7 @@ def learners(lab: Lab) -> dict[str, dict]:
         learner = (project["metadata"].get("annotations") or {}).get(LEARNER)
         if learner:
             found[learner] = project
-    return dict(sorted(found.items()))
+    return dict(sorted(found.items(), key=lambda item: natural_key(item[0])))
 
 
 def _learner_lab(lab: Lab, project: dict) -> Lab:
