@@ -183,6 +183,9 @@ class Plan:
     captures: list[str] = field(default_factory=list)  # grants made for one pod that take a sibling
     warnings: list[str] = field(default_factory=list)  # what a reader must see: captures, pods no plan serves,
     #                                                    images with no known requirements (also in notes)
+    # What `helm test` needs on top: its hook pods planned with this plan's grants in place (None: no test hooks).
+    # Kept apart, since the install never creates them and a reviewer may decline them.
+    test_hooks: Plan | None = None
     _landings: object = field(repr=False, default=None)
     _scc_names: tuple = field(repr=False, default=())
     _points: dict = field(repr=False, default_factory=dict)
@@ -324,7 +327,24 @@ class Plan:
             lines.append(f"Note: {note}")
         lines += ["", "Grants to run:" if self.grants() else "No grants are needed."]
         lines += self.commands(namespace)
+        lines += self.test_hook_lines(namespace)
         return "\n".join(lines)
+
+    def test_hook_lines(self, namespace: str | None = None) -> list[str]:
+        """What `helm test` needs beyond the install's grants, said apart (never an `oc adm policy` line of its own,
+        so the install's grants stay the only ones)."""
+        if self.test_hooks is None:
+            return []
+        hooks = ", ".join(w.label for w in self.test_hooks.workloads)
+        extra = self.test_hooks.commands(namespace)
+        failing = [w.label for w in self.test_hooks.workloads if not w.works_planned]
+        lines = ["", f"helm test ({hooks}):"]
+        if extra:
+            lines += [f"  also needs `{command}`" for command in extra]
+        else:
+            lines.append("  needs no grant beyond these.")
+        lines += [f"  {label} works under no SCC a grant could give" for label in failing]
+        return lines
 
 
 def _namespace_object(namespace: str, annotations: dict | None) -> dict:
@@ -402,8 +422,9 @@ def _set_key(sccs, points_of) -> tuple:
 
 
 def plan_grants(manifests, *, namespace=None, existing_grants=(), image_requirements=None,
-                openshift_version="4.19", namespace_annotations=None) -> Plan:
-    """Plan the SCC grants for rendered manifests (objects or multi-document YAML text)."""
+                openshift_version="4.19", namespace_annotations=None, _test_hooks: bool = False) -> Plan:
+    """Plan the SCC grants for rendered manifests (objects or multi-document YAML text). Helm test hooks are
+    planned apart, with these grants in place, as the plan's ``test_hooks``."""
     version = normalize_version(openshift_version)
     objects = load_manifests(manifests) if isinstance(manifests, str) else list(manifests)
     requirements = load_image_requirements(image_requirements) if not isinstance(image_requirements, list) \
@@ -413,13 +434,14 @@ def plan_grants(manifests, *, namespace=None, existing_grants=(), image_requirem
     order = [scc_name(s) for s in sort_sccs(sccs)]
     points_of = {scc_name(s): points(s) for s in sccs}
     priority_of = {scc_name(s): priority(s) for s in sccs}
-    notes, skipped, workloads = [], [], []
+    notes, skipped, workloads, hooks = [], [], [], []
     for obj in objects:
         if not isinstance(obj, dict):
             continue
         label = f"{obj.get('kind', 'object')}/{(obj.get('metadata') or {}).get('name', '?')}"
-        if is_test_hook(obj):
-            notes.append(f"{label} is a helm test hook, created only by `helm test`; skipped.")
+        if is_test_hook(obj) and not _test_hooks:
+            notes.append(f"{label} is a helm test hook, created only by `helm test`: planned apart.")
+            hooks.append(obj)
             continue
         workload = workload_of(obj)
         if workload is None:
@@ -601,8 +623,11 @@ def plan_grants(manifests, *, namespace=None, existing_grants=(), image_requirem
         users = [plans[i].label for i, images in enumerate(images_of) if image in images]
         warnings.append(_reason_templates()["unknown_image"].format(image=image, workloads=", ".join(users)))
     notes += warnings
-    return Plan(namespace, version, plans, sa_plans, notes, grants, skipped, unknown, captures, warnings, landings_with,
-                names, points_of, tuple(order))
+    test_plan = plan_grants(hooks, namespace=namespace, existing_grants=[*grants, *planned_grants],
+                            image_requirements=requirements, openshift_version=version,
+                            namespace_annotations=namespace_annotations, _test_hooks=True) if hooks else None
+    return Plan(namespace, version, plans, sa_plans, notes, grants, skipped, unknown, captures, warnings, test_plan,
+                landings_with, names, points_of, tuple(order))
 
 
 def _choose(wanted, candidates, works, points_of) -> tuple | None:
