@@ -35,19 +35,23 @@ def _option(args: list[str], *names: str) -> str | None:
 
 
 def _scc_binding(verb: str, args: list[str]) -> str | None:
-    # oc adm policy add-scc-to-user SCC -z SA [-n NS]: the RoleBinding that lets the service account use the SCC
+    # oc adm policy add-scc-to-user SCC -z SA [-n NS] binds the ClusterRole system:openshift:scc:SCC to the service
+    # account, in a binding of that same name (a RoleBinding with -n): created, or the subject added to it.
     scc = args[0] if args else None
     sa, ns = _option(args, "-z", "--serviceaccount"), _option(args, "-n", "--namespace")
     if not (scc and sa):
         return None
     role = f"system:openshift:scc:{scc}"
-    name = f"{role}:{sa}"
+    kind = "rolebinding" if ns else "clusterrolebinding"
     where = f" -n {ns}" if ns else ""
+    subject = f"--serviceaccount={ns or '<project>'}:{sa}"
     if verb == "add-scc-to-user":
-        kind = "rolebinding" if ns else "clusterrolebinding"
-        return (f"kubectl create {kind} {name} --clusterrole={role} "
-                f"--serviceaccount={ns or '<project>'}:{sa}{where}")
-    return f"kubectl delete {'rolebinding' if ns else 'clusterrolebinding'} {name}{where} --ignore-not-found"
+        return (f"kubectl create {kind} {role} --clusterrole={role} {subject}{where} 2>/dev/null || "
+                f"kubectl set subject {kind} {role} {subject}{where}")
+    if not ns:
+        return None  # a cluster-wide binding shared with others: kubectl cannot take one subject out of it simply
+    return (f"kubectl delete rolebinding {role}{where} --ignore-not-found   # the {scc} grant of every service "
+            f"account in {ns}")
 
 
 def equivalent(command: str, namespace: str | None = None) -> str | None:
