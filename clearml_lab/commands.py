@@ -21,7 +21,8 @@ def lab_from(args: argparse.Namespace):
 
 
 def _print_line(line: str) -> None:
-    print(f"  | {line}", flush=True)
+    # On a terminal the live progress line is cleared first; the ticker writes it again below.
+    print(("\r\033[K" if sys.stdout.isatty() else "") + f"  | {line}", flush=True)
 
 
 # Steps that act on or read the project: with no project they fail at once, naming the step that makes it.
