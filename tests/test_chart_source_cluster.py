@@ -74,6 +74,9 @@ def test_chart_repo_points_every_step_at_a_mirror_and_the_version_is_kept(cluste
         assert f"* {NEW_VERSION}" in charts.stdout.replace("  ", " ")
         values = cli(home, *common, "lint-values", "/dev/null")
         assert values.returncode == 0 and f"against clearml chart {NEW_VERSION} from {repo.url}" in values.stdout
+        plan = cli(home, *common, "plan-scc")
+        assert plan.returncode == 0, plan.stderr
+        assert "oc adm policy add-scc-to-user privileged -z clearml-worker" in plan.stdout
         done = cli(home, *common, "run", "all", timeout=900)
         assert done.returncode == 0, done.stdout + done.stderr
         assert f"repository clearml → {repo.url}" in done.stdout
