@@ -190,7 +190,7 @@ that happens — Elasticsearch is the slowest; the ClearML pods wait for it, Mon
         code("nb.run_for_me(card)"),
         md("## Check"),
         code('nb.check("install", lab)'),
-        code("view.close()"),
+        md("The topology stays live while this notebook is open; closing it (its kernel shuts down) stops it."),
     ],
     "06_routes": [
         md("""
@@ -221,8 +221,6 @@ it is what `clearml-lab status` prints.
         code("view = nb.topology(lab)"),
         md("## Check"),
         code('nb.check("install", lab)'),
-        md("Done looking? Stop the live view (closing the notebook stops it too):"),
-        code("view.close()"),
     ],
     "08_verify_clearml": [
         md("""
