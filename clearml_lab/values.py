@@ -67,7 +67,7 @@ def _suggest(path: str, known_paths) -> str | None:
 
 # Maps whose keys are the user's data, not the chart's schema, even when the chart gives them a default entry:
 # matched (case-insensitively) against the whole dotted path.
-FREE_FORM_MAPS = ("*.resources.limits", "*.resources.requests", "*esconfig", "*annotations", "*labels",
+FREE_FORM_MAPS = ("*.resources", "*.resources.*", "*esconfig", "*annotations", "*labels",
                   "*nodeselector", "*.env", "*.extra*", "extra*", "*.additional*")
 
 
@@ -271,6 +271,9 @@ def lint(text: str, known: dict | ChartKeys, *, origin: dict[str, str] | None = 
             elif isinstance(value_node, yaml.MappingNode):
                 if path in default_paths and not isinstance(default, dict):
                     continue  # a list, scalar or null default: a mapping replaces it whole
+                if path.lower().endswith(".resources") or path == "resources":
+                    problems.extend(_resources(value_node, path))  # the user's quantities: never an error
+                    continue
                 if _is_open(path, default) or _free_form(path) or schema_allows(keys.schema, path) == "open":
                     continue
                 if path not in default_paths and path in keys.whole and not _has_named_children(path, keys):
@@ -279,6 +282,22 @@ def lint(text: str, known: dict | ChartKeys, *, origin: dict[str, str] | None = 
 
     walk(root, "")
     return problems
+
+
+RESOURCE_KEYS = ("limits", "requests", "claims")  # what a container's resources hold (Kubernetes API)
+
+
+def _resources(node: yaml.MappingNode, path: str) -> list[Problem]:
+    """A resources map takes any key (its quantities are the user's); a key Kubernetes does not know there is a
+    warning with the closest one, as helm passes the map to the API server as it is."""
+    found = []
+    for key_node, _ in node.value:
+        if key_node.value not in RESOURCE_KEYS:
+            close = difflib.get_close_matches(key_node.value, RESOURCE_KEYS, n=1, cutoff=0.6)
+            hint = f"; did you mean `{path}.{close[0]}`?" if close else f" ({', '.join(RESOURCE_KEYS)})."
+            found.append(Problem(key_node.start_mark.line + 1, key_node.start_mark.column + 1, "warning",
+                                 f"`{path}.{key_node.value}` is not a field of a container's resources{hint}"))
+    return found
 
 
 def _has_named_children(path: str, keys: ChartKeys) -> bool:
