@@ -239,15 +239,15 @@ class Lab:
     def pin_chart_version(self) -> str:
         """Resolve the chart version once and keep it, with its repository, in the lab's settings and state dir, so
         values, scc and install use one version even when the repository publishes another mid-session."""
-        version = self.chart_version
         from .chart import REPO_ENV
 
+        version = self.chart_version
         chosen = bool(self.settings.chart_repo or os.environ.get(REPO_ENV) or
                       (self.pinned_chart() or {}).get("repo_chosen"))
         wanted = {"repo": self.chart_repo, "version": version, "repo_chosen": chosen}
         if self.pinned_chart() != wanted:
             self.state_dir.mkdir(parents=True, exist_ok=True)
-            partial = self.chart_pin_file.with_suffix(".partial")
+            partial = self.chart_pin_file.with_name(f".{CHART_PIN_FILE}.{os.getpid()}.partial")  # per writer
             partial.write_text(json.dumps(wanted))
             partial.replace(self.chart_pin_file)
         self.settings = replace(self.settings, chart_version=version)
