@@ -54,6 +54,7 @@ _lock = threading.RLock()
 _indexes: dict[tuple[str, str], RepoIndex] = {}  # by (cache directory, URL): the helm home that knows the repo
 _notes: dict[str, str] = {}
 _files: dict[Path, ChartFiles] = {}
+_keys: dict[Path, object] = {}  # values.ChartKeys by package: reading every template once per process
 
 
 # ---- the repository -------------------------------------------------------------------------------------------------
@@ -459,7 +460,11 @@ def chart_keys(chart_version: str | None = None, repo: str | None = None):
     """The keys a values file may set for that version (defaults, keys templates read, the schema): values.ChartKeys."""
     from .values import keys_of_chart
 
-    return keys_of_chart(chart_files(chart_version, repo))
+    package = chart_package(chart_version, repo)
+    with _lock:
+        if package not in _keys:
+            _keys[package] = keys_of_chart(chart_files(chart_version, repo))
+        return _keys[package]
 
 
 # ---- rendering ------------------------------------------------------------------------------------------------------
