@@ -31,6 +31,7 @@ def cache(tmp_path, monkeypatch):
     monkeypatch.setattr(chart, "_indexes", {})
     monkeypatch.setattr(chart, "_notes", {})
     monkeypatch.setattr(chart, "_files", {})
+    monkeypatch.setattr(chart, "_keys", {})
     return tmp_path / "cache" / "clearml-lab"
 
 
