@@ -153,6 +153,10 @@ def test_a_learners_first_hour(learner, open_lab):
         checks = lab.cell('nb.check(').locator(".jp-OutputArea-output").all_inner_texts()
         assert any(t.strip().startswith("[PASS]") for t in checks), (name, checks)
         _assert_nothing_stale(lab, name)
+        if name in ("05_install.ipynb", "07_topology.ipynb"):  # the live picture stays, every workload ready
+            nodes = lab.topology_nodes()
+            assert nodes and all(nodes.values()), (name, nodes)
+            assert lab.in_outputs(".topology-legend").first.inner_text().count("StatefulSet") == 1
         _save(lab)
     lab.screenshot("after-09")
 
