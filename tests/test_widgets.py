@@ -318,3 +318,31 @@ def test_the_legend_names_every_colour_and_badge_the_picture_draws():
         assert f">{badge}</span>{kind}" in legend_html()
     assert colour_sentence().startswith(f"{COLOUR_NAMES[topology.STATE_COLOURS['running']]} running, ")
     assert all(topology.STATE_LABELS[s] in colour_sentence() for s in topology.STATES)
+
+
+def test_a_wait_in_a_notebook_shows_a_temporary_live_line_with_a_fixed_text_plain_and_closes_it(monkeypatch):
+    from clearml_lab import notebook, progress
+
+    shown = []
+    monkeypatch.setattr(notebook, "display", lambda bundle, raw=False: shown.append(bundle))
+    with notebook._Waiting("check install") as waiting:
+        progress.report("3/7 pods ready; waiting for Deployment/clearml-apiserver 0/1")
+        assert _wait_for(lambda: "waiting for Deployment/clearml-apiserver 0/1" in waiting.line.value)
+        assert 'data-badge="RUNNING"' in waiting.line.value and "check install — " in waiting.line.value
+    assert len(shown) == 1 and shown[0]["text/plain"] == ""  # the same recorded text however long the wait took
+    assert "application/vnd.jupyter.widget-view+json" in shown[0]
+    assert waiting.line.comm is None  # closed: the front end removes it
+
+
+def test_widgets_displayed_by_the_notebook_functions_carry_their_text_not_their_repr(monkeypatch, tmp_path):
+    from clearml_lab import notebook
+
+    shown = []
+    monkeypatch.setattr(notebook, "display", lambda bundle, raw=False: shown.append(bundle))
+    card = StepCard(MarkerStep(path=tmp_path / "m"), LAB)
+    notebook.show(card)
+    assert shown[-1]["text/plain"] == card.text
+    notebook.run_for_me(card)  # what the cell does: run and check, then one line that follows the card
+    assert [r.action for r in card.results] == ["run", "check"]
+    assert shown[-1]["text/plain"] == "\n".join(r.render_text() for r in card.results)
+    assert not any("VBox(" in b["text/plain"] or "HTML(" in b["text/plain"] for b in shown)
