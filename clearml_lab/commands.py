@@ -135,8 +135,10 @@ def _diagnose(args) -> int:
 
     found = diagnose.gather(lab.kube(), lab.namespace)
     rest = coverage.workloads(lab.kube(), lab.namespace, found)  # every workload no known problem names
+    from .equivalents import with_equivalent
+
     for d in found:
-        print(f"- {d.render()}  (step: {d.step})")
+        print(f"- {with_equivalent(d.render())}  (step: {d.step})")
     for verdict in rest:
         print(f"- {verdict.render()}")
     doomed = [v for v in rest if v.ok is False]

@@ -88,3 +88,21 @@ def equivalent(command: str, namespace: str | None = None) -> str | None:
     if verb in KUBECTL_VERBS:
         return f"{kubectl} " + text[len("oc "):] + tail
     return None
+
+
+_OC_IN_TEXT = re.compile(r"(?:(?<=[\s:`(])|^)oc [a-z]")
+
+
+def with_equivalent(text: str) -> str:
+    """A sentence that ends with an `oc` command (a diagnosis's fix), followed — when `oc` is not on PATH — by the
+    kubectl command that does the same."""
+    if not oc_missing():
+        return text
+    match = None
+    for match in _OC_IN_TEXT.finditer(text):
+        pass
+    if match is None:
+        return text
+    command = text[match.start():].rstrip(" .`)")
+    same = equivalent(command)
+    return f"{text} (no oc here: $ {same})" if same else text

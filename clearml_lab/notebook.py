@@ -343,8 +343,10 @@ def diagnose(lab: Lab) -> list:
     with _Waiting("diagnose: reading events, pods and logs"):
         found = diagnosis.gather(lab.kube(), lab.namespace)
         rest = coverage.workloads(lab.kube(), lab.namespace, found)
+    from .equivalents import with_equivalent
+
     for d in found:
-        print(f"- {d.render()}  (step: {d.step})")
+        print(f"- {with_equivalent(d.render())}  (step: {d.step})")
     for verdict in rest:
         print(f"- {verdict.render()}")
     if not found and not rest:

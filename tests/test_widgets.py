@@ -346,3 +346,16 @@ def test_widgets_displayed_by_the_notebook_functions_carry_their_text_not_their_
     assert [r.action for r in card.results] == ["run", "check"]
     assert shown[-1]["text/plain"] == "\n".join(r.render_text() for r in card.results)
     assert not any("VBox(" in b["text/plain"] or "HTML(" in b["text/plain"] for b in shown)
+
+
+def test_a_diagnosis_fix_ending_in_an_oc_command_gets_its_kubectl_equivalent_without_oc(monkeypatch):
+    from clearml_lab.equivalents import with_equivalent
+
+    fix = "Fix: run the scc step, or: oc adm policy add-scc-to-user anyuid -z clearml-apiserver -n lab1"
+    monkeypatch.setattr("shutil.which", lambda name: None)
+    said = with_equivalent(fix)
+    assert said.startswith(fix + " (no oc here: $ kubectl create rolebinding system:openshift:scc:anyuid ")
+    assert "--serviceaccount=lab1:clearml-apiserver -n lab1" in said
+    assert with_equivalent("Fix: run the scc step.") == "Fix: run the scc step."
+    monkeypatch.setattr("shutil.which", lambda name: "/usr/bin/oc")
+    assert with_equivalent(fix) == fix
