@@ -115,8 +115,8 @@ class Values(Step):
 
         path = lab.values_file
         if not path.exists():
-            return StepResult(self.name, "check", False, "no values.yaml yet.", fix="run this step",
-                              target=lab.describe())
+            return StepResult(self.name, "check", False, "no values.yaml yet.",
+                              fix="run `clearml-lab run values` (notebook 03)", target=lab.describe())
         text = path.read_text()
         try:
             version, repo = lab.chart_version, lab.chart_repo
