@@ -27,6 +27,7 @@ def _print_line(line: str) -> None:
 
 # Steps that act on or read the project: with no project they fail at once, naming the step that makes it.
 NEEDS_PROJECT = {"scc", "install", "routes", "verify"}
+NEEDS_VALUES = {"scc"}  # its grants are computed from values.yaml (install says so itself)
 
 
 def _no_project(lab) -> str | None:
@@ -88,11 +89,14 @@ def _act(action: str):
             print(seat.banner(), flush=True)
         chosen = steps.select(args.step, reverse=(action == "undo"))
         failed = 0
-        from .steps.base import missing_project
+        from .steps.base import StepResult, fix_by, missing_project
 
         for step in chosen:
             absent = missing_project(lab, step.name, action) if action != "undo" and step.name in NEEDS_PROJECT \
                 else None
+            if absent is None and action == "run" and step.name in NEEDS_VALUES and not lab.values_file.exists():
+                absent = StepResult(step.name, action, False, f"there is no values.yaml yet ({lab.values_file}).",
+                                    fix=fix_by("values"), target=lab.describe())
             with _TerminalProgress(f"{action} {step.name}"):
                 if absent:
                     result = absent

@@ -6,7 +6,7 @@ from ..kube import ApiFailure, wait_for
 from ..oc import lab_grants, remove_scc_from_user, visible_project
 from ..workshop_mode import seat_or_none
 from .. import progress
-from .base import Check, Step, StepResult, fix_by
+from .base import Check, Step, StepResult
 from .install import release_status
 from .project import delete_project
 from .routes import service_names
@@ -129,5 +129,5 @@ class Cleanup(Step):
                           target=lab.describe())
 
     def undo(self, lab, on_line=None) -> StepResult:
-        return StepResult(self.name, "undo", True, "cleanup cannot be undone: run the steps again from the start "
-                          f"({fix_by('helm-repo')} and onwards).", target=lab.describe(), neutral=True)
+        return StepResult(self.name, "undo", True, "cleanup cannot be undone: run the recipe again from its first "
+                          "step, `clearml-lab run helm-repo` (notebook 01).", target=lab.describe(), neutral=True)

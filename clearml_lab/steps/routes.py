@@ -4,7 +4,7 @@ from __future__ import annotations
 from .. import progress
 from ..kube import wait_for
 from ..oc import expose_service
-from .base import Check, Step, StepResult, missing_project
+from .base import Check, Step, StepResult, fix_by, missing_project
 
 COMPONENTS = ("apiserver", "webserver", "fileserver")
 
@@ -36,6 +36,12 @@ class Routes(Step):
         if missing:
             return missing
         kube, lines, changed = lab.kube(), [], False
+        services = {s["metadata"]["name"] for s in kube.list("services", lab.namespace).get("items", [])}
+        absent = [name for name in service_names(lab) if name not in services]
+        if absent:
+            return StepResult(self.name, "run", False, f"there is nothing to expose yet: service(s) {', '.join(absent)} "
+                              f"do not exist in project {lab.namespace}.", fix=fix_by("install"),
+                              target=lab.describe())
         for name in service_names(lab):
             created, line = expose_service(kube, lab.namespace, name)
             changed |= created

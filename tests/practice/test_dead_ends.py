@@ -107,3 +107,17 @@ def test_a_chart_whose_kube_version_refuses_the_cluster_names_the_versions_that_
     assert re.search(r"fix: choose chart (\d+\.\d+\.\d+) for Kubernetes 1\.\d+[.\d]*, or a cluster inside .*"
                      r"`clearml-lab run values --chart-version \1`, notebook 03\)", done.stdout), done.stdout
     assert "edit " not in done.stdout.split("fix:")[-1]
+
+
+def test_steps_run_out_of_order_name_the_step_before_them(home):
+    ns = _absent()
+    assert cli(home, "--namespace", ns, "run", "project").returncode == 0
+    for args, fix in ((("run", "scc"), "run `clearml-lab run values` (notebook 03)"),
+                      (("check", "values"), "run `clearml-lab run values` (notebook 03)"),
+                      (("run", "routes"), "run `clearml-lab run install` (notebook 05)")):
+        done = cli(home, "--namespace", ns, *args)
+        assert done.returncode == 1 and f"fix: {fix}" in done.stdout, (args, done.stdout + done.stderr)
+    undone = cli(home, "--namespace", ns, "undo", "install")
+    assert undone.returncode == 0 and "[INFO] install undo: release clearml is not installed; nothing to undo." \
+        in undone.stdout
+    assert cli(home, "--namespace", ns, "undo", "project").returncode == 0
