@@ -35,7 +35,6 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-import secrets
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -45,6 +44,7 @@ from pathlib import Path
 
 import yaml
 
+from .credentials import new_token, oauth_token_name, write_kubeconfig
 from .errors import LabError, UsageError
 from .kube import ApiFailure, wait_for
 from .lab import Lab, lab_home
@@ -730,12 +730,10 @@ def ensure_credentials(lab: Lab, learner: str, out_dir: Path, changes: list[str]
 
     The kubeconfig is written before the token object exists, so an interrupted run leaves at worst a file whose
     token the next run registers; the cluster keeps only the token's hash (the object's name)."""
-    from .practice.auth import oauth_token_name, write_kubeconfig
-
     path = Path(out_dir) / f"{learner}.kubeconfig"
     token = _token_in(path)
     if token is None:
-        token = "sha256~" + secrets.token_urlsafe(32)
+        token = new_token()
         write_kubeconfig(path, _learner_kubeconfig(lab, learner, token))
         changes.append(f"kubeconfig {path} written")
     elif _read_yaml(path) != _learner_kubeconfig(lab, learner, token):  # e.g. the server moved to another port

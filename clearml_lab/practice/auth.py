@@ -2,15 +2,15 @@
 from __future__ import annotations
 
 import base64
-import hashlib
 import json
 import os
-import secrets
 from pathlib import Path
 
-import yaml
-
+from ..credentials import OAUTH_PREFIX, new_token, oauth_token_name, write_kubeconfig
 from .client import Identity
+
+__all__ = ["OAUTH_GROUPS", "USERS", "Authenticator", "kubeconfig", "load_tokens", "oauth_token_name",
+           "write_kubeconfig"]
 
 # The two people of the practice cluster. OpenShift's kubeadmin logs in as "kube:admin".
 USERS = {
@@ -25,7 +25,7 @@ def load_tokens(state: Path) -> dict[str, str]:
     path = state / "tokens.json"
     if path.exists():
         return json.loads(path.read_text())
-    tokens = {name: "sha256~" + secrets.token_urlsafe(32) for name in USERS}
+    tokens = {name: new_token() for name in USERS}
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as f:
         json.dump(tokens, f)
@@ -34,14 +34,7 @@ def load_tokens(state: Path) -> dict[str, str]:
 
 # Users other than the two above (e.g. workshop learners) log in as on OpenShift: with a `sha256~` token for which a
 # cluster admin made an OAuthAccessToken object named after the token's hash, so the store never holds the token.
-OAUTH_PREFIX = "sha256~"
 OAUTH_GROUPS = ("system:authenticated", "system:authenticated:oauth")
-
-
-def oauth_token_name(token: str) -> str:
-    """The OAuthAccessToken's name for a token: OpenShift uses sha256~ + base64url of the secret's hash; the practice
-    server validates names as Kubernetes does, so it spells the same hash as sha256-<hex>."""
-    return "sha256-" + hashlib.sha256(token.removeprefix(OAUTH_PREFIX).encode()).hexdigest()
 
 
 class Authenticator:
@@ -72,12 +65,3 @@ def kubeconfig(server: str, ca_pem: bytes, tokens: dict[str, str]) -> dict:
         "contexts": [{"name": name, "context": {"cluster": CLUSTER_NAME, "user": name}} for name in USERS],
         "current-context": "kubeadmin",
     }
-
-
-def write_kubeconfig(path: Path, config: dict) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as f:
-        yaml.safe_dump(config, f, sort_keys=False)
-    os.replace(tmp, path)  # appears whole: watchers of the path never read half a file
