@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import base64
 import copy
-import json
 import ipaddress
+import json
 import random
 from functools import cache
 
+from .. import scc
 from .client import Identity
 from .rbac import Attributes, format_rules
 from .registry import load_data
@@ -172,16 +173,10 @@ class SecurityContextConstraintsPlugin:
 
     def __init__(self, api):
         self.api = api
-        try:
-            from .. import scc
-        except ImportError:  # the engine lands in a separate change; without it pods are not judged
-            scc = None
-        self.scc = scc if scc is not None and hasattr(scc, "admit") else None
 
     def __call__(self, request, obj: dict, old: dict | None) -> dict:
-        if self.scc is None or request.rt.name != "pods" or request.subresource:
+        if request.rt.name != "pods" or request.subresource:
             return obj
-        scc = self.scc
         api = self.api
         namespace = api.store.get("namespaces", "", request.namespace) or {}
         sccs = api.store.list("securitycontextconstraints.security.openshift.io")

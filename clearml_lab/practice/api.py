@@ -9,50 +9,23 @@ import re
 import secrets
 import time
 import uuid
-from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from typing import AsyncIterator
 
-from . import admission, patch as patching, subresources
+from . import admission, subresources
+from . import patch as patching
 from .apply import drop_nulls, record_update, server_side_apply
 from .client import Identity
 from .podspec import check_pod_update
 from .rbac import RBAC_RESOURCES, Attributes, Authorizer
 from .registry import Registry, Release, ResourceType
+from .request import Request, now
 from .schemas import Schemas
 from .selectors import field_matcher, label_matcher
-from .status import (already_exists, bad_request, conflict, error, forbidden, invalid, method_not_allowed,
-                     not_found)
+from .status import already_exists, bad_request, conflict, error, forbidden, invalid, method_not_allowed, not_found
+from .virtual import VirtualResources  # the server-answered kinds (reviews, projects, whoami)
 
 NAME_RE = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
 BOOKMARK_EVERY = 15.0  # seconds between watch bookmarks when a client asked for them
-
-
-def now() -> str:
-    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-@dataclass
-class Request:
-    identity: Identity
-    verb: str
-    rt: ResourceType
-    namespace: str = ""
-    name: str = ""
-    subresource: str = ""
-    params: dict = field(default_factory=dict)
-    user_agent: str = ""
-    warnings: list[str] = field(default_factory=list)
-
-    @property
-    def dry_run(self) -> bool:
-        return self.params.get("dryRun") == "All"
-
-    @property
-    def field_manager(self) -> str:
-        if self.params.get("fieldManager"):
-            return self.params["fieldManager"]
-        return (self.user_agent.split("/")[0] or "unknown") if self.user_agent else "unknown"
 
 
 class Api:
@@ -64,7 +37,6 @@ class Api:
         self.schemas = Schemas(release.kubernetes)
         self.authz = Authorizer(store)
         self.plugins = [plugin(self) for plugin in admission.PLUGINS]
-        from .virtual import VirtualResources  # the server-answered kinds (reviews, projects, whoami)
         self.virtual = VirtualResources(self)
 
     # ---- authorization -------------------------------------------------------------------------------------------
@@ -103,7 +75,7 @@ class Api:
             raise not_found(req.rt, name or req.name)
         return obj
 
-    def _validate_fields(self, req: Request, obj) -> None:
+    def validate_fields(self, req: Request, obj) -> None:
         mode = req.params.get("fieldValidation") or "Warn"
         if mode not in ("Strict", "Warn", "Ignore"):
             raise bad_request(f'fieldValidation must be one of "Ignore", "Warn" or "Strict", not "{mode}"')
@@ -163,7 +135,7 @@ class Api:
     def _schema(self, rt: ResourceType) -> dict:
         return self.schemas.get(rt.schema)
 
-    def _persist(self, req: Request, ops: list[tuple[str, str, dict]]) -> list[dict]:
+    def persist(self, req: Request, ops: list[tuple[str, str, dict]]) -> list[dict]:
         if req.dry_run:
             return [o for _, _, o in ops]
         out = self.store.commit(ops)
@@ -172,7 +144,7 @@ class Api:
         return out
 
     @staticmethod
-    def _validate_name(rt: ResourceType, name: str) -> None:
+    def validate_name(rt: ResourceType, name: str) -> None:
         if rt.plural in ("users",):
             return
         if len(name) > 253 or not NAME_RE.match(name) or (":" in name):
@@ -193,7 +165,7 @@ class Api:
             return self.virtual.create(req, self._check_type(req, body))
         self.authorize(req, "create", "")
         obj = drop_nulls(self._check_type(req, body))
-        self._validate_fields(req, obj)
+        self.validate_fields(req, obj)
         meta = obj["metadata"]
         prefix = None if meta.get("name") else meta.get("generateName")
         if not meta.get("name") and not prefix:
@@ -201,7 +173,7 @@ class Api:
         # As in the real apiserver, a name is generated only after admission (BeforeCreate), so admission — and an
         # SCC refusal's `pods "<name>" is forbidden` — sees the generateName prefix.
         req.name = meta.get("name") or prefix
-        self._validate_name(req.rt, req.name + ("x" if prefix else ""))
+        self.validate_name(req.rt, req.name + ("x" if prefix else ""))
         self._require_namespace(req, creating=True)
         obj = self.prepare_new(req, obj)
         if prefix:
@@ -209,7 +181,7 @@ class Api:
             req.name = obj["metadata"]["name"]
         if self.store.get(req.rt.name, *self._key(req)) is not None:
             raise already_exists(req.rt, req.name)
-        return self._persist(req, [("put", req.rt.name, obj)])[0]
+        return self.persist(req, [("put", req.rt.name, obj)])[0]
 
     def prepare_new(self, req: Request, obj: dict) -> dict:
         """Server-set metadata, defaults and admission for an object about to be created."""
@@ -298,7 +270,7 @@ class Api:
             # Replayed history is judged by today's RBAC; a project being deleted may have lost its bindings
             # already, so its requester still sees it (OpenShift's project cache saw it while it existed).
             requester = (event["object"]["metadata"].get("annotations") or {}).get("openshift.io/requester")
-            visible = requester == req.identity.username or self.virtual._visible(req.identity, name)
+            visible = requester == req.identity.username or self.virtual.visible(req.identity, name)
             if kind != "DELETED" and visible:
                 kind = "MODIFIED" if name in seen else "ADDED"  # first seen once its admin binding exists
                 seen.add(name)
@@ -387,7 +359,7 @@ class Api:
             raise bad_request(f'the name of the object ({obj["metadata"]["name"]}) does not match the name on the URL '
                               f"({req.name})")
         obj["metadata"]["name"] = req.name
-        self._validate_fields(req, obj)
+        self.validate_fields(req, obj)
         current = self._load(req)
         return self._write_update(req, current, obj)
 
@@ -430,8 +402,8 @@ class Api:
             # atomic list differs from the stored one only by defaults is one.
             return current
         if meta.get("deletionTimestamp") and not meta.get("finalizers") and not _namespace_finalizers(rt, new):
-            return self._persist(req, [("delete", rt.name, new)])[0]
-        return self._persist(req, [("put", rt.name, new)])[0]
+            return self.persist(req, [("delete", rt.name, new)])[0]
+        return self.persist(req, [("put", rt.name, new)])[0]
 
     def _merge_for_subresource(self, req: Request, current: dict, obj: dict) -> dict:
         rt = req.rt
@@ -489,7 +461,7 @@ class Api:
         # volumeClaimTemplates with items carrying `creationTimestamp: null`).
         new = drop_nulls(self._check_type(req, new))
         new["metadata"]["name"] = req.name
-        self._validate_fields(req, new)
+        self.validate_fields(req, new)
         return self._write_update(req, current, new)
 
     def _write_scale(self, req: Request, current: dict, replicas: int, resource_version: str | None) -> dict:
@@ -515,7 +487,7 @@ class Api:
                                            "version and try again")
         bound = subresources.bound_pod(pods, pod, node, annotations, meta.get("uid"), now())
         write = Request(req.identity, "create", pods, req.namespace, pod_name, "binding", req.params, req.user_agent)
-        self._persist(write, [("put", pods.name, bound)])
+        self.persist(write, [("put", pods.name, bound)])
         return subresources.binding_success()
 
     def _apply(self, req: Request, current: dict | None, body) -> dict:
@@ -526,7 +498,7 @@ class Api:
             raise bad_request(f'the name of the object ({applied["metadata"]["name"]}) does not match the name on '
                               f"the URL ({req.name})")
         applied["metadata"]["name"] = req.name
-        self._validate_fields(req, applied)
+        self.validate_fields(req, applied)
         force = req.params.get("force") == "true"
         schema = self._schema(req.rt)
         if current is None:
@@ -534,13 +506,13 @@ class Api:
                 raise not_found(req.rt, req.name)
             self.authorize(req, "create", "")
             self._require_namespace(req, creating=True)
-            self._validate_name(req.rt, req.name)
+            self.validate_name(req.rt, req.name)
             obj = server_side_apply({"metadata": {}}, applied, manager=req.field_manager, force=force, schema=schema,
                                     schemas=self.schemas, api_version=req.rt.api_version, rt_name=req.rt.plural)
             managed = obj["metadata"]["managedFields"]
             obj = self.prepare_new(req, obj)
             obj["metadata"]["managedFields"] = managed
-            return self._persist(req, [("put", req.rt.name, obj)])[0]
+            return self.persist(req, [("put", req.rt.name, obj)])[0]
         base = copy.deepcopy(current)
         merged = server_side_apply(base, applied, manager=req.field_manager, force=force, schema=schema,
                                    schemas=self.schemas, api_version=req.rt.api_version, rt_name=req.rt.plural,
@@ -578,14 +550,14 @@ class Api:
             new["metadata"]["deletionGracePeriodSeconds"] = 0
             if rt.plural == "namespaces":
                 new.setdefault("status", {})["phase"] = "Terminating"
-            return self._persist(req, [("put", rt.name, new)])[0]
+            return self.persist(req, [("put", rt.name, new)])[0]
         ops: list[tuple[str, str, dict]] = []
         if propagation in ("Background", "Foreground"):
             ops += self._dependents_to_delete(meta.get("uid"))
         elif propagation == "Orphan":
             ops += self._orphan(meta.get("uid"))
         ops.append(("delete", rt.name, current))
-        out = self._persist(req, ops)[-1]
+        out = self.persist(req, ops)[-1]
         if rt.plural == "pods" and not req.dry_run:
             self.store.delete_logs(meta.get("namespace", ""), meta["name"])
         return out

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import copy
 import json
-from datetime import UTC, datetime
 
+from ..timestamps import rfc3339
 from .client import ApiError
 from .status import error, status
 
@@ -23,7 +23,7 @@ _MISSING = object()
 
 
 def _now() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return rfc3339()
 
 
 def _json(value) -> str:

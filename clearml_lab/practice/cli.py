@@ -11,7 +11,6 @@ from pathlib import Path
 
 from ..errors import LabError, UsageError
 
-
 # The learner's default pace: the lifecycle data holds real durations (the apiserver's 60 s probe delay waits for
 # Elasticsearch), about 135 s to Ready; scaled by this, an install is Ready within a minute.
 DEFAULT_TIME_SCALE = 0.35

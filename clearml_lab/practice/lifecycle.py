@@ -20,6 +20,9 @@ from typing import Any
 
 import yaml
 
+from ..timestamps import parse_rfc3339, rfc3339
+from .conditions import set_condition
+
 _DATA = resources.files("clearml_lab.practice") / "data"
 
 
@@ -723,9 +726,6 @@ def _advance_container(pod: dict, container: dict, record: dict, world: World, s
 # --- rendering the status ------------------------------------------------------------------------------------
 
 def _ts(t: float | None) -> str | None:
-    # controllers.base is imported where used: importing the controllers package at module load would loop
-    # back here through the kubelet controller.
-    from .controllers.base import rfc3339
     return rfc3339(t) if t is not None else None
 
 
@@ -789,8 +789,7 @@ def _qos(pod: dict) -> str:
 
 
 def render_status(pod: dict, record: dict, world: World) -> dict:
-    from .controllers.base import set_condition
-    spec, meta = pod.get("spec") or {}, pod["metadata"]
+    spec = pod.get("spec") or {}
     old = pod.get("status") or {}
     now = world.now
     conditions = [c for c in old.get("conditions") or []]
@@ -869,13 +868,12 @@ def event_text(name: str, pod: dict, fields: dict, world: World) -> tuple[str, s
 def record_from_status(pod: dict) -> dict | None:
     """What the node remembers of a pod it already ran before a restart: running containers stay running,
     anything else starts over from its image."""
-    from .controllers.base import parse_time
     status = pod.get("status") or {}
     scheduled = next((c for c in status.get("conditions") or [] if c.get("type") == "PodScheduled"
                       and c.get("status") == "True"), None)
     if not scheduled or not status.get("podIP"):
         return None
-    record: dict = {"uid": pod["metadata"].get("uid"), "scheduled_at": parse_time(scheduled.get("lastTransitionTime")),
+    record: dict = {"uid": pod["metadata"].get("uid"), "scheduled_at": parse_rfc3339(scheduled.get("lastTransitionTime")),
                     "ip": status["podIP"], "containers": {}}
     for init, key in ((True, "initContainerStatuses"), (False, "containerStatuses")):
         for cs in status.get(key) or []:
@@ -884,11 +882,11 @@ def record_from_status(pod: dict) -> dict | None:
             if "terminated" in state and init and state["terminated"].get("exitCode") == 0:
                 t = state["terminated"]
                 c.update(stage="done", exit={"exitCode": 0, "reason": "Completed",
-                                             "startedAt": parse_time(t.get("startedAt")),
-                                             "finishedAt": parse_time(t.get("finishedAt")),
+                                             "startedAt": parse_rfc3339(t.get("startedAt")),
+                                             "finishedAt": parse_rfc3339(t.get("finishedAt")),
                                              "id": (t.get("containerID") or "").removeprefix("cri-o://")})
             elif "running" in state and not init:
-                started = parse_time(state["running"].get("startedAt")) or 0.0
+                started = parse_rfc3339(state["running"].get("startedAt")) or 0.0
                 c.update(stage="running", started_at=started, ready_at=started if cs.get("ready") else None,
                          outcome=Outcome("serve").__dict__,
                          id=(cs.get("containerID") or "").removeprefix("cri-o://"))

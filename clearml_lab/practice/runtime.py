@@ -21,7 +21,8 @@ from .auth import Authenticator, kubeconfig, load_tokens, write_kubeconfig
 from .client import ControllerContext, Identity
 from .internal import InternalClient
 from .pki import ensure_certificates
-from .registry import default_registry, release as find_release
+from .registry import default_registry
+from .registry import release as find_release
 from .seed import ensure_release, seed
 from .server import Server, ssl_context
 from .store import Store

@@ -5,34 +5,14 @@ from __future__ import annotations
 import copy
 import uuid
 
+from .. import scc
 from . import admission
-from .api import now
 from .registry import load_data
+from .request import now
 
 
 def _scc_objects(openshift_version: str) -> list[dict]:
-    try:
-        from .. import scc
-        return list(scc.load_sccs(openshift_version)) + list(scc.default_scc_rbac(openshift_version))
-    except ImportError:
-        return fallback_scc_rbac()
-
-
-def fallback_scc_rbac() -> list[dict]:
-    """Use-roles of the default SCC names and the restricted-v2 binding, for when clearml_lab.scc is absent."""
-    objects = []
-    for name in load_data("seed.yaml")["fallback_scc_names"]:
-        objects.append({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole",
-                        "metadata": {"name": f"system:openshift:scc:{name}"},
-                        "rules": [{"apiGroups": ["security.openshift.io"], "resources": ["securitycontextconstraints"],
-                                   "resourceNames": [name], "verbs": ["use"]}]})
-    objects.append({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding",
-                    "metadata": {"name": "system:openshift:scc:restricted-v2"},
-                    "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole",
-                                "name": "system:openshift:scc:restricted-v2"},
-                    "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "Group",
-                                  "name": "system:authenticated"}]})
-    return objects
+    return list(scc.load_sccs(openshift_version)) + list(scc.default_scc_rbac(openshift_version))
 
 
 def cluster_version(release) -> dict:

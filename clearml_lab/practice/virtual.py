@@ -4,19 +4,13 @@ from __future__ import annotations
 
 import copy
 
+from .. import scc
 from .client import Identity
 from .rbac import Attributes
+from .request import Request, now
 from .status import already_exists, bad_request, method_not_allowed, not_found
 
 PROJECT_ANNOTATIONS = ("openshift.io/description", "openshift.io/display-name", "openshift.io/requester")
-
-
-def _scc_module():
-    try:
-        from .. import scc
-    except ImportError:
-        return None
-    return scc if hasattr(scc, "subject_review") else None
 
 
 class VirtualResources:
@@ -31,7 +25,7 @@ class VirtualResources:
                 "spec": {"finalizers": (namespace.get("spec") or {}).get("finalizers", [])},
                 "status": {"phase": (namespace.get("status") or {}).get("phase", "Active")}}
 
-    def _visible(self, who: Identity, namespace: str) -> bool:
+    def visible(self, who: Identity, namespace: str) -> bool:
         return self.api.authz.allowed(who, Attributes("get", "", "namespaces", namespace=namespace, name=namespace))
 
     def _namespace(self, name: str) -> dict | None:
@@ -41,7 +35,7 @@ class VirtualResources:
         rt = req.rt
         if rt.plural == "projects":
             ns = self._namespace(req.name)
-            if ns is None or not self._visible(req.identity, req.name):
+            if ns is None or not self.visible(req.identity, req.name):
                 raise not_found(rt, req.name)
             return self.project_of(ns)
         if rt.plural == "users":
@@ -56,7 +50,7 @@ class VirtualResources:
         rt = req.rt
         if rt.plural == "projects":
             return [self.project_of(ns) for ns in self.api.store.list("namespaces")
-                    if self._visible(req.identity, ns["metadata"]["name"])]
+                    if self.visible(req.identity, ns["metadata"]["name"])]
         if rt.plural == "projectrequests":
             return []  # `oc new-project` lists first only to learn whether it may self-provision
         raise method_not_allowed()
@@ -64,7 +58,6 @@ class VirtualResources:
     def delete(self, req, options: dict) -> dict:
         if req.rt.plural != "projects":
             raise method_not_allowed()
-        from .api import Request
 
         ns = self._namespace(req.name)
         if ns is None:
@@ -84,18 +77,17 @@ class VirtualResources:
                    "podsecuritypolicyreviews": self._scc_review}.get(req.rt.plural)
         if handler is None:
             raise method_not_allowed()
-        self.api._validate_fields(req, body)
+        self.api.validate_fields(req, body)
         return handler(req, body)
 
     def _new_namespace(self, req, name: str, annotations: dict) -> tuple[dict, object]:
-        from .api import Request
 
         ns_rt = self.api.registry.by_name("namespaces")
         if self._namespace(name) is not None:
             raise already_exists(req.rt if req.rt.plural == "projects" else self.api.registry.by_name(
                 "projects.project.openshift.io"), name)
         sub = Request(req.identity, "create", ns_rt, name=name, params=req.params, user_agent=req.user_agent)
-        self.api._validate_name(ns_rt, name)
+        self.api.validate_name(ns_rt, name)
         ns = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name, "annotations": annotations}}
         return self.api.prepare_new(sub, ns), sub
 
@@ -103,7 +95,7 @@ class VirtualResources:
         name = body["metadata"].get("name") or ""
         annotations = {k: v for k, v in (body["metadata"].get("annotations") or {}).items()}
         ns, sub = self._new_namespace(req, name, annotations)
-        return self.project_of(self.api._persist(sub, [("put", "namespaces", ns)])[0])
+        return self.project_of(self.api.persist(sub, [("put", "namespaces", ns)])[0])
 
     def _project_request(self, req, body: dict) -> dict:
         """OpenShift's default project template: the namespace with requester annotations and an ``admin``
@@ -121,9 +113,8 @@ class VirtualResources:
                    "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "User",
                                  "name": req.identity.username}]}
         import uuid
-        from .api import now
         binding["metadata"].update(uid=str(uuid.uuid4()), creationTimestamp=now())
-        stored = self.api._persist(sub, [("put", "namespaces", ns),
+        stored = self.api.persist(sub, [("put", "namespaces", ns),
                                          ("put", "rolebindings.rbac.authorization.k8s.io", binding)])
         return self.project_of(stored[0])
 
@@ -157,15 +148,11 @@ class VirtualResources:
         return out
 
     def _scc_review(self, req, body: dict) -> dict:
-        scc = _scc_module()
         out = copy.deepcopy(body)
         spec = body.get("spec") or {}
         template = spec.get("template")
         if not isinstance(template, dict):
             raise bad_request("spec.template is required")
-        if scc is None:
-            out["status"] = {}
-            return out
         namespace = self._namespace(req.namespace) or {"metadata": {"name": req.namespace}}
         sccs = self.api.store.list("securitycontextconstraints.security.openshift.io")
         authz = self.api.authz

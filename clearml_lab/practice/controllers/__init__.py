@@ -2,8 +2,20 @@
 functions, acting through a client bound to its own identity (see ``base.py``)."""
 from __future__ import annotations
 
-from . import (deployment, disruption, endpoints, gc, ingress, job, kubelet, namespace, replicaset, route,
-               statefulset, volume)
+from . import (
+               deployment,
+               disruption,
+               endpoints,
+               gc,
+               ingress,
+               job,
+               kubelet,
+               namespace,
+               replicaset,
+               route,
+               statefulset,
+               volume,
+)
 
 CONTROLLERS = [
     namespace.run_allocation,

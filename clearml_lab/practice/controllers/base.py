@@ -7,15 +7,16 @@ asyncio timer per object instead of polling.
 from __future__ import annotations
 
 import asyncio
-import calendar
 import logging
 import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable
 
-from ..client import ApiError, ControllerContext, Identity, WatchEvent
-
 from ...labels import selector_matches
+from ...timestamps import parse_rfc3339 as parse_time  # noqa: F401  (the controllers' names for these three)
+from ...timestamps import rfc3339  # noqa: F401
+from ..client import ApiError, ControllerContext, Identity, WatchEvent
+from ..conditions import set_condition  # noqa: F401
 
 log = logging.getLogger(__name__)
 
@@ -104,16 +105,6 @@ class Wake:
 matches_selector = selector_matches  # the controllers' name for it
 
 
-def rfc3339(t: float) -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(t))
-
-
-def parse_time(text: str | None) -> float | None:
-    if not text:
-        return None
-    return float(calendar.timegm(time.strptime(text[:19], "%Y-%m-%dT%H:%M:%S")))
-
-
 # --- object helpers ------------------------------------------------------------------------------------------
 
 def meta(obj: dict) -> dict:
@@ -150,31 +141,6 @@ def owned_by(obj: dict, owner: dict) -> bool:
 def matches_service_selector(selector: dict | None, labels: dict | None) -> bool:
     labels = labels or {}
     return bool(selector) and all(labels.get(k) == v for k, v in selector.items())
-
-
-def set_condition(conditions: list[dict], ctype: str, status: str, reason: str, message: str, now: float, *,
-                  probe_time: bool = False) -> list[dict]:
-    """Return conditions with ``ctype`` set; lastTransitionTime moves only when the status changes."""
-    out, found = [], False
-    for c in conditions:
-        if c.get("type") != ctype:
-            out.append(c)
-            continue
-        found = True
-        new = dict(c, status=status, reason=reason, message=message)
-        if c.get("status") != status:
-            new["lastTransitionTime"] = rfc3339(now)
-        if probe_time:
-            new["lastUpdateTime"] = rfc3339(now) if c.get("status") != status or c.get("reason") != reason \
-                or c.get("message") != message else c.get("lastUpdateTime", rfc3339(now))
-        out.append(new)
-    if not found:
-        cond = {"type": ctype, "status": status, "reason": reason, "message": message,
-                "lastTransitionTime": rfc3339(now)}
-        if probe_time:
-            cond["lastUpdateTime"] = rfc3339(now)
-        out.append(cond)
-    return out
 
 
 def remove_condition(conditions: list[dict], ctype: str) -> list[dict]:

@@ -8,9 +8,30 @@ import json
 import math
 
 from ..client import ControllerContext, WatchEvent
-from .base import (Cache, Create, Delete, Event, Key, Loop, Patch, Update, UpdateStatus, Wake, by_controller,
-                   controller_identity, get_condition, is_terminating, key_of, owned_by, owner_ref, parse_time,
-                   pod_active, remove_condition, rfc3339, set_condition)
+from .base import (
+    Cache,
+    Create,
+    Delete,
+    Event,
+    Key,
+    Loop,
+    Patch,
+    Update,
+    UpdateStatus,
+    Wake,
+    by_controller,
+    controller_identity,
+    get_condition,
+    is_terminating,
+    key_of,
+    owned_by,
+    owner_ref,
+    parse_time,
+    pod_active,
+    remove_condition,
+    rfc3339,
+    set_condition,
+)
 
 DEPLOY = "deployments.apps"
 RS = "replicasets.apps"

@@ -4,8 +4,18 @@ from __future__ import annotations
 import math
 
 from ..client import ControllerContext, WatchEvent
-from .base import (Cache, Key, Loop, UpdateStatus, controller_identity, is_terminating, key_of, matches_selector,
-                   pod_ready, set_condition)
+from .base import (
+    Cache,
+    Key,
+    Loop,
+    UpdateStatus,
+    controller_identity,
+    is_terminating,
+    key_of,
+    matches_selector,
+    pod_ready,
+    set_condition,
+)
 
 PDB = "poddisruptionbudgets.policy"
 IDENTITY = controller_identity("disruption-controller")

@@ -3,8 +3,20 @@ others under ``notReadyAddresses`` (all of them ready when ``publishNotReadyAddr
 from __future__ import annotations
 
 from ..client import ControllerContext, WatchEvent
-from .base import (Cache, Create, Delete, Key, Loop, Update, controller_identity, is_terminating, key_of,
-                   matches_service_selector, pod_ready, rfc3339)
+from .base import (
+    Cache,
+    Create,
+    Delete,
+    Key,
+    Loop,
+    Update,
+    controller_identity,
+    is_terminating,
+    key_of,
+    matches_service_selector,
+    pod_ready,
+    rfc3339,
+)
 
 SVC = "services"
 EP = "endpoints"

@@ -10,8 +10,20 @@ reencrypt; anything else, or nothing, is edge). The certificate itself is not co
 from __future__ import annotations
 
 from ..client import ControllerContext, WatchEvent
-from .base import Cache, Create, Delete, Key, Loop, Update, by_controller, controller_identity, is_terminating, \
-    key_of, owned_by, owner_ref
+from .base import (
+    Cache,
+    Create,
+    Delete,
+    Key,
+    Loop,
+    Update,
+    by_controller,
+    controller_identity,
+    is_terminating,
+    key_of,
+    owned_by,
+    owner_ref,
+)
 from .route import ROUTE
 
 INGRESS = "ingresses.networking.k8s.io"

@@ -4,8 +4,23 @@ from __future__ import annotations
 import copy
 
 from ..client import ControllerContext
-from .base import (Abort, Cache, Create, Delete, Event, UpdateStatus, controller_identity, is_terminating, key_of,
-                   owned_by, pod_active, pod_ready, rfc3339, set_condition, Wake)
+from .base import (
+    Abort,
+    Cache,
+    Create,
+    Delete,
+    Event,
+    UpdateStatus,
+    Wake,
+    controller_identity,
+    is_terminating,
+    key_of,
+    owned_by,
+    pod_active,
+    pod_ready,
+    rfc3339,
+    set_condition,
+)
 from .owned import pod_owner_loop
 from .replicaset import pod_from_template
 from .timing import Backoff

@@ -8,9 +8,23 @@ from dataclasses import dataclass
 
 from ..client import ControllerContext, WatchEvent
 from ..lifecycle import World, advance, event_text, record_from_status, world_settings
+from .base import (
+    Cache,
+    Call,
+    Delete,
+    Event,
+    Key,
+    Log,
+    Loop,
+    Patch,
+    UpdateStatus,
+    Wake,
+    controller_identity,
+    is_terminating,
+    key_of,
+    pod_ready,
+)
 from .volume import free_by_class
-from .base import (Cache, Call, Delete, Event, Key, Log, Loop, Patch, UpdateStatus, Wake, controller_identity,
-                   is_terminating, key_of, pod_ready)
 
 PODS = "pods"
 WATCHED = [PODS, "endpoints", "services", "configmaps", "persistentvolumeclaims", "storageclasses.storage.k8s.io",

@@ -6,7 +6,7 @@ import copy
 import time
 
 from ..client import ApiError, ControllerContext, WatchEvent
-from .base import (Cache, Call, Create, Key, Loop, Update, Wake, controller_identity, is_terminating, key_of)
+from .base import Cache, Call, Create, Key, Loop, Update, Wake, controller_identity, is_terminating, key_of
 
 NS = "namespaces"
 SA = "serviceaccounts"

@@ -5,8 +5,25 @@ from __future__ import annotations
 import copy
 
 from ..client import ApiError, ControllerContext
-from .base import (Abort, Cache, Create, Delete, Event, UpdateStatus, Wake, controller_identity, is_terminating, key_of,
-                   owned_by, owner_ref, parse_time, pod_active, pod_ready, remove_condition, set_condition)
+from .base import (
+    Abort,
+    Cache,
+    Create,
+    Delete,
+    Event,
+    UpdateStatus,
+    Wake,
+    controller_identity,
+    is_terminating,
+    key_of,
+    owned_by,
+    owner_ref,
+    parse_time,
+    pod_active,
+    pod_ready,
+    remove_condition,
+    set_condition,
+)
 from .owned import count_available, pod_owner_loop
 from .timing import Backoff
 

@@ -11,8 +11,22 @@ from __future__ import annotations
 import copy
 
 from ..client import ControllerContext
-from .base import (Abort, Cache, Create, Delete, Event, Update, UpdateStatus, Wake, controller_identity, is_terminating,
-                   key_of, owned_by, owner_ref, pod_ready)
+from .base import (
+    Abort,
+    Cache,
+    Create,
+    Delete,
+    Event,
+    Update,
+    UpdateStatus,
+    Wake,
+    controller_identity,
+    is_terminating,
+    key_of,
+    owned_by,
+    owner_ref,
+    pod_ready,
+)
 from .deployment import template_hash
 from .owned import count_available, pod_owner_loop
 from .replicaset import pod_from_template

@@ -9,8 +9,22 @@ import copy
 
 from ..client import ControllerContext, WatchEvent
 from ..lifecycle import lifecycle_data, quantity
-from .base import (Cache, Create, Delete, Event, Key, Loop, Update, UpdateStatus, Wake, controller_identity,
-                   is_terminating, key_of, parse_time, pod_active)
+from .base import (
+    Cache,
+    Create,
+    Delete,
+    Event,
+    Key,
+    Loop,
+    Update,
+    UpdateStatus,
+    Wake,
+    controller_identity,
+    is_terminating,
+    key_of,
+    parse_time,
+    pod_active,
+)
 from .timing import retry_at
 
 PVC = "persistentvolumeclaims"
