@@ -39,12 +39,10 @@ def _common_parser(suppress: bool) -> argparse.ArgumentParser:
 
 def _modules():
     # Each concern owns its subcommands; imported here so the parser is built from one table.
-    from . import chart_cli, commands
-    from .practice import cli as practice_cli
-    from .scc import cli as scc_cli
-    from . import export_cli, workshop_cli
+    from . import chart_cli, commands, export_cli, plan_scc_cli, workshop_cli
+    from .practice import cli as practice_cli  # the one place the library reaches the practice cluster's code
 
-    return (commands, chart_cli, scc_cli, practice_cli, workshop_cli, export_cli)
+    return (commands, chart_cli, plan_scc_cli, practice_cli, workshop_cli, export_cli)
 
 
 def _version(args: argparse.Namespace) -> int:

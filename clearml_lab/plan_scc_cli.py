@@ -3,10 +3,10 @@ from __future__ import annotations
 
 import argparse
 
-from ..errors import LabError, UsageError
-from .manifests import dump_yaml_stream, grant_role_bindings, load_manifests
-from .planner import DEFAULT_MCS, DEFAULT_UID_BLOCK, plan_grants, seed_recipe_grants
-from .sccs import kubernetes_version, releases
+from .errors import LabError, UsageError
+from .scc.manifests import dump_yaml_stream, grant_role_bindings, load_manifests
+from .scc.planner import DEFAULT_MCS, DEFAULT_UID_BLOCK, plan_grants, seed_recipe_grants
+from .scc.sccs import kubernetes_version, releases
 
 DEFAULT_NAMESPACE = "clearml"
 DEFAULT_PROFILE = "seed"
@@ -47,7 +47,7 @@ def _read(path: str) -> str:
 def _target_release(chart, chart_version, repo=None) -> str:
     """OPENSHIFT_VERSION, or the newest release whose Kubernetes the chart's kubeVersion accepts."""
     try:
-        from ..versions import satisfies
+        from .versions import satisfies
 
         constraint = chart.chart_kube_version_range(chart_version, repo)
     except (ImportError, AttributeError, LabError, KeyError):
@@ -60,10 +60,10 @@ def _target_release(chart, chart_version, repo=None) -> str:
 
 def _render_chart(args) -> tuple[list[dict], str]:
     try:
-        from .. import chart  # rendered lazily: only this path needs helm
+        from . import chart  # rendered lazily: only this path needs helm
     except ImportError:
         raise LabError("Rendering the chart is not available in this installation; pass --manifests FILE instead.") from None
-    from ..chart_cli import chart_choice  # the chart repository and version, as charts and lint-values choose them
+    from .chart_cli import chart_choice  # the chart repository and version, as charts and lint-values choose them
 
     choice = chart_choice(args)
     chart_version = choice.version
