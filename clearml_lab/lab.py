@@ -17,6 +17,7 @@ import yaml
 
 from .errors import LabError, UsageError
 from .helm import Helm
+from .paths import lab_home, practice_state  # noqa: F401  (lab_home: the name notebooks and workshop use)
 
 DEFAULT_NAMESPACE = "clearml"
 DEFAULT_RELEASE = "clearml"
@@ -28,13 +29,8 @@ _UNKNOWN = object()  # a cached answer not asked for yet
 _DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 
 
-def lab_home() -> Path:
-    """Where the lab keeps its local state: $CLEARML_LAB_HOME, else ~/.clearml-lab."""
-    return Path(os.environ.get("CLEARML_LAB_HOME") or Path.home() / ".clearml-lab")
-
-
 def practice_kubeconfig() -> Path:
-    return lab_home() / "practice" / "kubeconfig"
+    return practice_state() / "kubeconfig"
 
 
 def check_dns_label(value: str, what: str, max_len: int = 63) -> str:

@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 from ..errors import LabError, UsageError
+from ..paths import practice_state
 
 # The learner's default pace: the lifecycle data holds real durations (the apiserver's 60 s probe delay waits for
 # Elasticsearch), about 135 s to Ready; scaled by this, an install is Ready within a minute.
@@ -18,9 +19,7 @@ DEFAULT_TIME_SCALE = 0.35
 
 def default_state() -> Path:
     """Where the lab looks for the practice cluster's kubeconfig: <lab home>/practice ($CLEARML_LAB_HOME)."""
-    from ..lab import lab_home
-
-    return lab_home() / "practice"
+    return practice_state()
 
 
 def register(subparsers, common) -> None:
