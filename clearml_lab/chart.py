@@ -31,6 +31,7 @@ import yaml
 
 from .errors import LabError, UsageError
 from .helm import Helm
+from .merging import merge_values
 from .profiles import profile_values
 from .versions import core, satisfies
 
@@ -447,7 +448,6 @@ def default_values(chart_version: str | None = None, repo: str | None = None) ->
 
 
 def effective_defaults(chart: ChartFiles) -> dict:
-    from .profiles import merge_values
 
     values = dict(chart.values)
     for key, sub in chart.subcharts.items():

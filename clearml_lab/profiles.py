@@ -15,6 +15,7 @@ from pathlib import Path
 import yaml
 
 from .errors import UsageError
+from .merging import merge_values
 
 PROFILES_DIR = Path(__file__).parent / "profiles"
 FIXES_FILE = PROFILES_DIR / "_install_fixes.yaml"
@@ -86,15 +87,3 @@ def profile_problems(profile: str, chart_version: str, keys) -> list:
 
     text = yaml.safe_dump(profile_values(profile, chart_version), sort_keys=False)
     return [p for p in lint(text, keys) if p.severity == "error"]
-
-
-def merge_values(base: dict, overlay: dict) -> dict:
-    """overlay on base, as helm merges values files: nested mappings merge, anything else is replaced; a fresh
-    structure, so neither input is changed."""
-    merged = copy.deepcopy(base)
-    for key, value in overlay.items():
-        if isinstance(value, dict) and isinstance(merged.get(key), dict):
-            merged[key] = merge_values(merged[key], value)
-        else:
-            merged[key] = copy.deepcopy(value)
-    return merged

@@ -15,13 +15,13 @@ from pathlib import Path
 import yaml
 
 from .errors import LabError
+from .merging import merge_values
 
 TITLE = "# ClearML on OpenShift — profile {profile}, chart {chart}"
 _TITLE_RE = re.compile(r"^# ClearML on OpenShift — profile (\S+), chart ([0-9][^\s,]*)", re.M)
 
 
 def _merge(base: dict, overlay: dict) -> dict:
-    from .profiles import merge_values
 
     return merge_values(base, overlay)
 

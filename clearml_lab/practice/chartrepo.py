@@ -19,7 +19,7 @@ from pathlib import Path
 
 import yaml
 
-from ..profiles import merge_values
+from ..merging import merge_values
 from . import commented_yaml
 
 CHARTS_DIR = Path(__file__).parent / "charts"
