@@ -48,7 +48,7 @@ from .credentials import new_token, oauth_token_name, write_kubeconfig
 from .errors import LabError, UsageError
 from .kube import ApiFailure, wait_for
 from .lab import Lab, lab_home
-from .workshop_mode import CHART_VERSION, GRANTS, LEARNER, PROFILE
+from .workshop_mode import CHART_REPO, CHART_VERSION, GRANTS, LEARNER, PROFILE
 
 ADMIN_BINDING = "admin"  # the name OpenShift's project template gives the requester's admin RoleBinding
 CHART_ROLES = "clearml-chart-roles"  # Role + RoleBinding: the rules the chart's Roles grant, held by the learner
@@ -575,7 +575,8 @@ def ensure_learner(lab: Lab, learner: str, out_dir: Path | None, *, allow_privil
                 "apiVersion": "project.openshift.io/v1", "kind": "Project",
                 "metadata": {"name": ns, "annotations": {
                     "openshift.io/requester": learner, "openshift.io/display-name": f"ClearML lab of {learner}",
-                    LEARNER: learner, CHART_VERSION: lab.chart_version, PROFILE: lab.settings.profile}}})
+                    LEARNER: learner, CHART_VERSION: lab.chart_version, PROFILE: lab.settings.profile,
+                    CHART_REPO: lab.chart_repo}}})
             changes.append(f'project "{ns}" created')
         except ApiFailure as err:
             if err.code != 409:
@@ -655,12 +656,12 @@ def project_scc_grants(kube, ns: str) -> list[tuple[str, str]]:
 def _follow_settings(kube, lab: Lab, project: dict, changes: list[str]) -> None:
     """A project provisioned before with another profile or chart version: its annotations follow this run's."""
     notes = project["metadata"].get("annotations") or {}
-    wanted = {PROFILE: lab.settings.profile, CHART_VERSION: lab.chart_version}
+    wanted = {PROFILE: lab.settings.profile, CHART_VERSION: lab.chart_version, CHART_REPO: lab.chart_repo}
     differ = {k: v for k, v in wanted.items() if notes.get(k) != v}
     if not differ:
         return
     kube.patch("namespaces", project["metadata"]["name"], {"metadata": {"annotations": differ}})
-    for key, what in ((PROFILE, "profile"), (CHART_VERSION, "chart version")):
+    for key, what in ((PROFILE, "profile"), (CHART_VERSION, "chart version"), (CHART_REPO, "chart repository")):
         if key in differ:
             changes.append(f"{what} {notes.get(key) or '(none)'} -> {differ[key]}")
 

@@ -7,6 +7,7 @@ cleanup keep what the instructor provisioned, and unchosen settings follow the w
 """
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 
 from .errors import LabError
@@ -14,6 +15,7 @@ from .kube import ApiFailure
 
 LEARNER = "clearml-lab.io/workshop-learner"  # annotation on the project, label on the learner's token
 CHART_VERSION = "clearml-lab.io/workshop-chart-version"
+CHART_REPO = "clearml-lab.io/workshop-chart-repo"  # the Helm repository the workshop's chart version came from
 PROFILE = "clearml-lab.io/workshop-profile"
 GRANTS = "clearml-lab.io/workshop-grants"  # on the project: the grants provisioned, "scc:serviceaccount,..."
 QUOTA = "clearml-workshop"  # the ResourceQuota and LimitRange provisioning sets (data/workshop.yaml)
@@ -28,6 +30,7 @@ class Seat:
     project: str
     chart_version: str | None
     profile: str | None
+    chart_repo: str | None = None
 
     def banner(self) -> str:
         prepared = ", ".join(f"{what} {value}" for what, value in (("chart", self.chart_version),
@@ -49,7 +52,8 @@ def seat_of(project: dict | None) -> Seat | None:
     notes = ((project or {}).get("metadata") or {}).get("annotations") or {}
     if not notes.get(LEARNER):
         return None
-    return Seat(notes[LEARNER], project["metadata"]["name"], notes.get(CHART_VERSION), notes.get(PROFILE))
+    return Seat(notes[LEARNER], project["metadata"]["name"], notes.get(CHART_VERSION), notes.get(PROFILE),
+                notes.get(CHART_REPO))
 
 
 def detect(lab) -> Seat | None:
@@ -98,6 +102,8 @@ def follow(lab, *, namespace_chosen: bool, chart_version_chosen: bool, profile_c
         changes["chart_version"] = seat.chart_version
     if seat.profile and not profile_chosen:
         changes["profile"] = seat.profile
+    if seat.chart_repo and not lab.settings.chart_repo and not os.environ.get("CLEARML_LAB_CHART_REPO"):
+        changes["chart_repo"] = seat.chart_repo  # the repository the workshop's version and grants came from
     return lab.with_settings(**changes) if changes else lab
 
 

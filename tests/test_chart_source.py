@@ -429,3 +429,25 @@ def test_the_lab_resolves_its_chart_version_once_and_keeps_it(tmp_path, monkeypa
     # A real cluster with nothing chosen and nothing kept reads the public repository.
     later.forget_chart_version()
     assert lab().chart_repo == chart.PUBLIC_REPO
+
+
+def test_a_workshop_seat_carries_the_chart_repository_and_version(tmp_path, monkeypatch, extended_chart_repository):
+    from clearml_lab.lab import Lab, Settings, Target
+    from clearml_lab.workshop_mode import CHART_REPO, CHART_VERSION, LEARNER, PROFILE, follow, seat_of
+
+    project = {"metadata": {"name": "ada-clearml", "annotations": {
+        LEARNER: "ada", CHART_VERSION: NEW_VERSION, PROFILE: "hardened", CHART_REPO: extended_chart_repository.url}}}
+    seat = seat_of(project)
+    assert (seat.chart_repo, seat.chart_version) == (extended_chart_repository.url, NEW_VERSION)
+    monkeypatch.delenv("CLEARML_LAB_CHART_REPO")
+    target = Target("kubeconfig", "https://api.example:6443", kubeconfig="k", context="ada")
+
+    def learner_lab(**settings):
+        lab = Lab(target, Settings(namespace="ada-clearml", **settings), None, tmp_path / "state", True, seat)
+        return follow(lab, namespace_chosen=True, chart_version_chosen="chart_version" in settings,
+                      profile_chosen=False)
+
+    followed = learner_lab()
+    assert (followed.chart_repo, followed.chart_version) == (extended_chart_repository.url, NEW_VERSION)
+    chosen = learner_lab(chart_repo="http://mirror.example/charts")
+    assert chosen.chart_repo == "http://mirror.example/charts"  # what the learner chose is not overruled
