@@ -31,8 +31,8 @@ import yaml
 
 from .errors import LabError, UsageError
 from .helm import Helm
-from .merging import merge_values
 from .profiles import profile_values
+from .values import effective_defaults, keys_of_chart
 from .versions import core, satisfies
 
 CHART = "clearml"
@@ -447,19 +447,8 @@ def default_values(chart_version: str | None = None, repo: str | None = None) ->
     return effective_defaults(chart_files(chart_version, repo))
 
 
-def effective_defaults(chart: ChartFiles) -> dict:
-
-    values = dict(chart.values)
-    for key, sub in chart.subcharts.items():
-        parent = values.get(key)
-        values[key] = merge_values(effective_defaults(sub), parent if isinstance(parent, dict) else {})
-    return values
-
-
 def chart_keys(chart_version: str | None = None, repo: str | None = None):
     """The keys a values file may set for that version (defaults, keys templates read, the schema): values.ChartKeys."""
-    from .values import keys_of_chart
-
     package = chart_package(chart_version, repo)
     with _lock:
         if package not in _keys:

@@ -16,6 +16,8 @@ from fnmatch import fnmatchcase
 
 import yaml
 
+from .merging import merge_values
+
 
 @dataclass(frozen=True)
 class Problem:
@@ -106,11 +108,19 @@ def template_paths(text: str) -> tuple[set[str], set[str]]:
     return read, whole
 
 
+def effective_defaults(chart) -> dict:
+    """The defaults a chart (chart.ChartFiles) renders with, its subcharts' under their keys, as helm coalesces them:
+    a subchart's own values, then what the parent's values set for it."""
+    values = dict(chart.values)
+    for key, sub in chart.subcharts.items():
+        parent = values.get(key)
+        values[key] = merge_values(effective_defaults(sub), parent if isinstance(parent, dict) else {})
+    return values
+
+
 def keys_of_chart(chart, prefix: str = "") -> ChartKeys:
     """ChartKeys of a chart read from its package (chart.ChartFiles): the chart's and its subcharts' defaults,
     template reads and schemas, a subchart's under its key (`.Values.global` stays global)."""
-    from .chart import effective_defaults
-
     read, whole = set(), set()
     _collect_reads(chart, "", read, whole)
     schema = _combined_schema(chart)
