@@ -28,7 +28,7 @@ class ChartChoice:
 
 def _lab(args):
     """The lab the options choose, when its cluster answers; else None (no cluster chosen, or it is not running)."""
-    from .commands import lab_from
+    from .options import lab_from
 
     try:
         lab = lab_from(args)

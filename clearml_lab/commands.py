@@ -1,23 +1,14 @@
 """The recipe's subcommands: steps, run, check, undo, lint-values, diagnose, status."""
 from __future__ import annotations
 
-import argparse
 import sys
 
 
 def lab_from(args: argparse.Namespace):
-    """The lab the options choose; in a workshop, what the command line leaves open (project, chart version,
-    profile) is the workshop's."""
-    from .lab import connect
-    from .workshop_mode import follow
+    # Imported here: the lab loads the kubernetes client (half a second), which `--help` and `steps` need not pay.
+    from .options import lab_from as chosen_lab
 
-    namespace = getattr(args, "namespace", None)
-    chart_version, profile = getattr(args, "chart_version", None), getattr(args, "profile", None)
-    lab = connect(kubeconfig=getattr(args, "kubeconfig", None), context=getattr(args, "context", None),
-                  namespace=namespace, release=getattr(args, "release", None),
-                  chart_version=chart_version, profile=profile, chart_repo=getattr(args, "chart_repo", None))
-    return follow(lab, namespace_chosen=namespace is not None, chart_version_chosen=chart_version is not None,
-                  profile_chosen=profile is not None)
+    return chosen_lab(args)
 
 
 def _print_line(line: str) -> None:

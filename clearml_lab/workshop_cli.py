@@ -5,7 +5,7 @@ from pathlib import Path
 
 
 def _lab(args):
-    from .commands import lab_from
+    from .options import lab_from
 
     return lab_from(args)
 

@@ -37,6 +37,12 @@ def test_the_contracts_agree_on_what_the_lab_is():
     assert contracts["shared-modules-import-neither-side"]["forbidden_modules"] == ["clearml_lab.practice", *lab]
 
 
+def test_every_lab_and_shared_module_has_a_layer():
+    layers = _contracts()["lab-layers"]["layers"]
+    placed = {f"clearml_lab.{name.strip()}" for layer in layers for name in layer.split("|")}
+    assert placed == _top_level_modules() - {"clearml_lab.practice"} | {"clearml_lab.__main__"}
+
+
 def test_every_practice_module_has_a_layer():
     layers = _contracts()["practice-cluster-layers"]["layers"]
     placed = {name.strip() for layer in layers for name in layer.split("|")}
