@@ -8,9 +8,9 @@ import time
 from pathlib import Path
 
 from cluster import PracticeCluster, cli, lab_home_for
+from figures import Figure
 
 from clearml_lab.practice.cli import DEFAULT_TIME_SCALE
-from figures import Figure
 
 TARGET = "≤ 60 s"
 

@@ -62,7 +62,7 @@ def print_table(figures: list[Figure], total_s: float) -> None:
               f.note) for f in figures]
     widths = [max(len(row[i]) for row in rows) for i in range(3)]
     for i, row in enumerate(rows):
-        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths)) + "  " + row[3])
+        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=False)) + "  " + row[3])
         if i == 0:
             print("  ".join("-" * width for width in widths) + "  " + "-" * 4)
     print(f"\n(machine: {os.cpu_count()} cores; whole bench {total_s:.0f} s)\n")

@@ -3,11 +3,11 @@ from __future__ import annotations
 
 import tempfile
 
+from figures import Figure, median_seconds
+
 from clearml_lab.chart import render
 from clearml_lab.practice.chartrepo import LoopbackRepository, build_repository
 from clearml_lab.scc import plan_grants
-
-from figures import Figure, median_seconds
 
 CHART_VERSION = "7.14.4"
 

@@ -8,7 +8,6 @@ import time
 from collections import Counter
 
 import aiohttp
-
 from cluster import PracticeCluster, delta, request_totals
 from figures import Figure
 
@@ -24,7 +23,7 @@ async def _reader(session, base: str, stats: Counter, stop: float, index: int) -
             async with session.get(paths[turn % 2]) as response:
                 await response.read()
                 stats["5xx" if response.status >= 500 else "ok" if response.status < 400 else "4xx"] += 1
-        except (aiohttp.ClientError, asyncio.TimeoutError):
+        except (TimeoutError, aiohttp.ClientError):
             stats["connection errors"] += 1
         turn += 1
 
@@ -40,7 +39,7 @@ async def _watcher(session, base: str, stats: Counter, seconds: int, rv: str) ->
                 if line.strip() and json.loads(line).get("type") == "MODIFIED":
                     stats["watch events"] += 1
             stats["ok"] += 1
-    except (aiohttp.ClientError, asyncio.TimeoutError):
+    except (TimeoutError, aiohttp.ClientError):
         stats["connection errors"] += 1
 
 
@@ -53,7 +52,7 @@ async def _writer(session, base: str, stats: Counter, stop: float) -> None:
                                      headers={"Content-Type": "application/merge-patch+json"}) as response:
                 await response.read()
                 stats["writes" if response.status < 400 else "write errors"] += 1
-        except (aiohttp.ClientError, asyncio.TimeoutError):
+        except (TimeoutError, aiohttp.ClientError):
             stats["write errors"] += 1
         turn += 1
         await asyncio.sleep(0.05)

@@ -5,10 +5,10 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from clearml_lab import topology
-
 from cluster import PracticeCluster, cli, delta, lab_home_for, request_totals
 from figures import Figure, median_seconds
+
+from clearml_lab import topology
 
 NAMESPACE = "clearml-bench"
 KUBECTL_KINDS = "deploy,sts,pods,svc,routes,pvc"

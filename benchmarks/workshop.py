@@ -44,7 +44,7 @@ def measure(cluster: PracticeCluster, work: Path, learners: int = 30, budget_s: 
         results = list(pool.map(run_learner, kubeconfigs))
     elapsed = time.perf_counter() - start
     skipped = sum(result is None for result in results)
-    failed = [(path.stem, result) for path, result in zip(kubeconfigs, results) if result and result.returncode]
+    failed = [(path.stem, result) for path, result in zip(kubeconfigs, results, strict=True) if result and result.returncode]
     if skipped:
         return _na(f"only {learners - skipped} of {learners} learners ran within the {budget_s:.0f} s budget")
     if failed:

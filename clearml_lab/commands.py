@@ -1,6 +1,7 @@
 """The recipe's subcommands: steps, run, check, undo, lint-values, diagnose, status."""
 from __future__ import annotations
 
+import argparse
 import sys
 
 

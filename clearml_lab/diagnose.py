@@ -6,10 +6,10 @@ returns diagnoses; ``gather()`` reads a namespace with one list call per kind an
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
-from typing import Callable
 
 import yaml
 
@@ -24,6 +24,10 @@ class Diagnosis:
 
     def render(self) -> str:
         return f"{self.subject}: {self.cause} Fix: {self.fix}"
+
+
+def _revision(replica_set: dict) -> int:
+    return int(((replica_set["metadata"].get("annotations") or {}).get("deployment.kubernetes.io/revision")) or 0)
 
 
 @lru_cache(maxsize=1)
@@ -138,16 +142,14 @@ def _rollout_cases(workloads: list[dict], pods: list[dict], by_name: dict, names
                 "metadata", {}).get("name") == name and (_owner(r, by_name) or {}).get("kind") == "Deployment"]
             if len(sets) < 2:
                 continue
-            revision = lambda r: int(((r["metadata"].get("annotations") or {})
-                                      .get("deployment.kubernetes.io/revision")) or 0)
-            newest = max(sets, key=revision)
+            newest = max(sets, key=_revision)
             old = [r for r in sets if r is not newest and ((r.get("status") or {}).get("replicas") or 0)]
             if not old:
                 continue
             waiting = [p for p in pods if (_owner(p, by_name) or {}).get("metadata", {}).get("name")
                        == newest["metadata"]["name"] and not _ready(p)]
             serving = sum((r.get("status") or {}).get("readyReplicas") or 0 for r in old)
-            rev, old_rev = revision(newest), max(revision(r) for r in old)
+            rev, old_rev = _revision(newest), max(_revision(r) for r in old)
             back = f"helm rollback {_release_of(w)} -n {namespace} (or oc rollout undo deployment/{name} -n {namespace})"
         elif kind == "StatefulSet":
             owned = [p for p in pods if _owner(p, by_name) is w]

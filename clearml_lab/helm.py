@@ -12,9 +12,9 @@ import shutil
 import subprocess
 import sys
 import threading
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Sequence
 
 from .errors import LabError
 
@@ -42,8 +42,8 @@ class HelmResult:
     @property
     def error(self) -> str:
         """helm's own one-line reason (its last `Error: …` line), or the last line it printed."""
-        lines = [l for l in self.stderr.splitlines() if l.strip()]
-        errors = [l for l in lines if l.startswith("Error:")]
+        lines = [line for line in self.stderr.splitlines() if line.strip()]
+        errors = [line for line in lines if line.startswith("Error:")]
         return (errors or lines or ["helm failed without a message"])[-1]
 
 
@@ -120,7 +120,7 @@ class Helm:
             proc.kill()
             proc.wait()
             raise LabError(f"helm {args[0]} did not finish within {int(timeout)} s; check the cluster's "
-                           f"reachability and try again.")
+                           f"reachability and try again.") from None
         for reader in readers:
             reader.join()
         return HelmResult(tuple(argv), proc.returncode, "".join(out), "".join(err))

@@ -13,7 +13,7 @@ from __future__ import annotations
 import contextlib
 import threading
 import time
-from typing import Callable
+from collections.abc import Callable
 
 _local = threading.local()
 TICK_S = 1.0  # how often a ticker re-shows its line (the promise is "at least every 2 s")
@@ -67,7 +67,7 @@ class Ticker:
         while not self._stop.wait(self.tick):
             self._show()
 
-    def __enter__(self) -> "Ticker":
+    def __enter__(self) -> Ticker:
         self._show()
         self._thread = threading.Thread(target=self._loop, daemon=True, name="progress-ticker")
         self._thread.start()

@@ -73,7 +73,7 @@ class Rbac:
         self.cluster_role_bindings = cluster_role_bindings
 
     @classmethod
-    def from_objects(cls, objects) -> "Rbac":
+    def from_objects(cls, objects) -> Rbac:
         """From a mixed list of RBAC objects (other kinds are ignored)."""
         by_kind: dict[str, list] = {"Role": [], "ClusterRole": [], "RoleBinding": [], "ClusterRoleBinding": []}
         for obj in objects:

@@ -10,12 +10,11 @@ from __future__ import annotations
 import json
 import math
 import threading
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, fields
 from html import escape
-from typing import Callable, Iterable
 
 from .errors import LabError
-
 from .labels import selector_matches
 
 # The kinds one snapshot lists, each with one GET: (group, version, plural). Order is the order of the calls.
@@ -568,7 +567,7 @@ def to_text(topology: Topology) -> str:
     lines = [f"namespace {topology.namespace}: {ready} of {len(nodes)} workloads ready"]
     if not nodes:
         lines.append("  no Deployments or StatefulSets")
-    line_of = dict(zip(nodes, status_lines(topology)))
+    line_of = dict(zip(nodes, status_lines(topology), strict=True))
     for group in topology.groups:
         lines.append(f"{group.title}:")
         for node in group.nodes:

@@ -11,10 +11,8 @@ leaves notebooks/ as shipped.
 from __future__ import annotations
 
 import argparse
-import os
 import re
 import sys
-import tempfile
 from pathlib import Path
 
 import nbformat

@@ -5,15 +5,39 @@ import threading
 
 import pytest
 
-from clearml_lab.practice.controllers.base import (Cache, Call, Create, Delete, Event, Update, UpdateStatus, Wake,
-                                                   matches_selector, rfc3339)
+from clearml_lab.practice.controllers.base import (
+    Cache,
+    Call,
+    Create,
+    Delete,
+    Event,
+    Update,
+    UpdateStatus,
+    Wake,
+    matches_selector,
+    rfc3339,
+)
 from clearml_lab.practice.controllers.endpoints import reconcile_service
 from clearml_lab.practice.controllers.gc import reconcile_dependent
-from clearml_lab.practice.controllers.namespace import (allocation_for, mcs_label, reconcile_allocation,
-                                                        reconcile_deletion, reconcile_service_accounts)
+from clearml_lab.practice.controllers.namespace import (
+    allocation_for,
+    mcs_label,
+    reconcile_allocation,
+    reconcile_deletion,
+    reconcile_service_accounts,
+)
 from clearml_lab.practice.controllers.route import apps_domain, reconcile_route
-from clearml_lab.practice.controllers.volume import (DRIVER, MANAGED_BY, PUBLISHER, format_quantity, free_by_class,
-                                                     quantity, reconcile_capacity, reconcile_claim, reconcile_volume)
+from clearml_lab.practice.controllers.volume import (
+    DRIVER,
+    MANAGED_BY,
+    PUBLISHER,
+    format_quantity,
+    free_by_class,
+    quantity,
+    reconcile_capacity,
+    reconcile_claim,
+    reconcile_volume,
+)
 
 NOW = 1_800_000_000.0
 

@@ -2,8 +2,7 @@
 import copy
 
 from clearml_lab.practice.client import ApiError
-from clearml_lab.practice.controllers.base import (Abort, Create, Delete, Event, Update, UpdateStatus, Wake,
-                                                   rfc3339)
+from clearml_lab.practice.controllers.base import Abort, Create, Delete, Event, Update, UpdateStatus, Wake, rfc3339
 from clearml_lab.practice.controllers.deployment import reconcile_deployment, template_hash
 from clearml_lab.practice.controllers.job import reconcile_job
 from clearml_lab.practice.controllers.replicaset import reconcile_replicaset

@@ -3,8 +3,15 @@ import pytest
 
 from clearml_lab.practice.controllers.base import Event, Log, Patch, UpdateStatus, Wake
 from clearml_lab.practice.controllers.kubelet import Bind, reconcile_pod
-from clearml_lab.practice.lifecycle import (World, go_duration, image_rule, parse_image, pull_error,
-                                            record_from_status, world_settings)
+from clearml_lab.practice.lifecycle import (
+    World,
+    go_duration,
+    image_rule,
+    parse_image,
+    pull_error,
+    record_from_status,
+    world_settings,
+)
 
 T0 = 1_800_000_000.0
 CLEARML = "allegroai/clearml:1.12.0-393"

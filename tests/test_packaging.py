@@ -29,7 +29,8 @@ def test_environment_yml_matches_pyproject():
 
 
 def test_every_constraint_pin_is_a_dependency_or_a_known_transitive_one():
-    pins = [l.split("==")[0].lower() for l in (ROOT / "constraints.txt").read_text().splitlines() if "==" in l]
+    pins = [line.split("==")[0].lower() for line in (ROOT / "constraints.txt").read_text().splitlines()
+            if "==" in line]
     assert len(pins) == len(set(pins))
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     direct = {_split(r)[0] for r in project["dependencies"] + project["optional-dependencies"]["test"]}

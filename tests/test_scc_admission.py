@@ -1,8 +1,8 @@
 """Admission of one pod: usability, defaulting, every validation rule (admit and reject), and the messages."""
 import pytest
+from fixtures.scc.builders import CONTROLLER, NAMESPACE, can_use, clone, container, namespace, pod
 
 from clearml_lab.scc import Subject, admit, load_sccs, service_account_subject
-from fixtures.scc.builders import CONTROLLER, NAMESPACE, can_use, clone, container, namespace, pod
 
 RANGE = "[1000680000, 1000689999]"
 NOT_USABLE = 'provider "{}": Forbidden: not usable by user or serviceaccount'

@@ -185,7 +185,7 @@ def test_non_pod_objects_are_skipped_with_a_note_and_test_hooks_too():
 
 def test_render_prints_each_needed_grant_once_in_command_form():
     plan = plan_of("chart-7.14.4-seed.yaml")
-    lines = [l for l in plan.render().splitlines() if l.lstrip().startswith("oc adm policy add-scc-to-user")]
+    lines = [line for line in plan.render().splitlines() if line.lstrip().startswith("oc adm policy add-scc-to-user")]
     assert lines == plan.commands()
 
 

@@ -1,11 +1,11 @@
 """Whatever admission admits on create, re-validating the mutated pod under the chosen SCC on update passes
 without any change: the defaults the engine fills in are exactly what its own validation accepts. Whatever it
 refuses, privileged would have admitted: a refusal is the grants' doing."""
+from fixtures.scc.builders import CONTROLLER, NAMESPACE, can_use, clone, namespace
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from clearml_lab.scc import admit, load_sccs, service_account_subject
-from fixtures.scc.builders import CONTROLLER, NAMESPACE, can_use, clone, namespace
 
 VERSIONS = ["4.11", "4.19", "4.20"]
 SCC_NAMES = ["anyuid", "restricted", "nonroot-v2", "nonroot", "hostmount-anyuid", "hostnetwork-v2", "hostnetwork",

@@ -1,6 +1,7 @@
 """The status the SCC review APIs answer (scc-subject-review, scc-review)."""
-from clearml_lab.scc import Subject, load_sccs, review, self_subject_review, subject_review
 from fixtures.scc.builders import can_use, container, namespace
+
+from clearml_lab.scc import Subject, load_sccs, review, self_subject_review, subject_review
 
 REF = {"kind": "SecurityContextConstraints", "apiVersion": "security.openshift.io/v1"}
 
@@ -60,6 +61,7 @@ def test_review_defaults_to_the_templates_service_account_then_default():
 
 def test_a_namespace_without_annotations_raises_openshifts_text():
     import pytest
+
     from clearml_lab.scc import NamespaceNotReady
     with pytest.raises(NamespaceNotReady, match='unable to find annotation openshift.io/sa.scc.uid-range'):
         subject_review(template(), namespace(**{"openshift.io/sa.scc.uid-range": None}), load_sccs(), user="a")

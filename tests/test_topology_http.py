@@ -17,10 +17,10 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 from kubernetes import client
+from test_topology import sample_objects
 
 from clearml_lab import topology
 from clearml_lab.errors import LabError
-from test_topology import sample_objects
 
 PATH = re.compile(r"^/(?:api/v1|apis/(?P<group>[^/]+/[^/]+))/namespaces/(?P<ns>[^/]+)/(?P<plural>[^/]+)$")
 TOKEN = "test-token"
@@ -29,7 +29,7 @@ TOKEN = "test-token"
 def _certificate(tmp_path):
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
-    now = datetime.datetime.now(datetime.timezone.utc)
+    now = datetime.datetime.now(datetime.UTC)
     cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
             .serial_number(1).not_valid_before(now - datetime.timedelta(minutes=1))
             .not_valid_after(now + datetime.timedelta(hours=1))
@@ -79,7 +79,7 @@ class MiniApiServer:
             while request.transport is not None and not request.transport.is_closing():
                 try:
                     event = await asyncio.wait_for(queue.get(), 0.05)
-                except asyncio.TimeoutError:
+                except TimeoutError:
                     continue
                 await response.write(json.dumps(event).encode() + b"\n")
         except (ConnectionResetError, asyncio.CancelledError):

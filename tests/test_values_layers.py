@@ -8,7 +8,7 @@ import yaml
 
 from clearml_lab.errors import LabError
 from clearml_lab.profiles import profile_values
-from clearml_lab.values_layers import changed_from, layers, leaves, learner_values, written_for
+from clearml_lab.values_layers import changed_from, layers, learner_values, leaves, written_for
 
 CHART = "7.14.4"
 

@@ -6,12 +6,12 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
+from test_topology import sample_objects  # pytest puts tests/ on sys.path
 
 from clearml_lab import topology
 from clearml_lab.errors import LabError
 from clearml_lab.steps.base import Check, Step, StepResult
 from clearml_lab.widgets import PlanTable, StepCard, TopologyView
-from test_topology import sample_objects  # pytest puts tests/ on sys.path
 
 LAB = SimpleNamespace(namespace="clearml", api_client=None, describe=lambda: "a test lab")
 

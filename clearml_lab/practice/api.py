@@ -9,7 +9,7 @@ import re
 import secrets
 import time
 import uuid
-from typing import AsyncIterator
+from collections.abc import AsyncIterator
 
 from . import admission, subresources
 from . import patch as patching

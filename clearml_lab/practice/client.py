@@ -10,8 +10,9 @@ Resources are named ``<plural>`` for the core group and ``<plural>.<group>`` oth
 """
 from __future__ import annotations
 
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any, AsyncIterator, Awaitable, Callable, Iterable, Protocol
+from typing import Any, Protocol
 
 
 @dataclass(frozen=True)

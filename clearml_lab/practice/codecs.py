@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import base64
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from functools import cache
 
 import yaml
@@ -77,9 +77,9 @@ def _to_dict(msg) -> dict:
     """A parsed message as the JSON shape the API uses (bytes base64, times RFC 3339, FieldsV1 inline)."""
     name = msg.DESCRIPTOR.name
     if name == "Time":
-        return datetime.fromtimestamp(msg.seconds, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        return datetime.fromtimestamp(msg.seconds, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     if name == "MicroTime":
-        return datetime.fromtimestamp(msg.seconds + msg.nanos / 1e9, timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        return datetime.fromtimestamp(msg.seconds + msg.nanos / 1e9, UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
     if name == "FieldsV1":
         return json.loads(msg.Raw or b"{}")
     if name == "Quantity":

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import copy
 import secrets
-from typing import Any, AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Iterable
+from typing import Any
 
 from .api import Api, Request, now
 from .client import ApiError, Identity, WatchEvent

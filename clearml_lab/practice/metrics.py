@@ -25,6 +25,6 @@ class RequestCounter:
                  "version, resource, subresource, scope and HTTP response code.",
                  "# TYPE apiserver_request_total counter"]
         for values, total in sorted(self.totals.items()):
-            labels = ",".join(f'{key}="{value}"' for key, value in zip(LABELS, values))
+            labels = ",".join(f'{key}="{value}"' for key, value in zip(LABELS, values, strict=True))
             lines.append(f"apiserver_request_total{{{labels}}} {total}")
         return "\n".join(lines) + "\n"

@@ -52,7 +52,7 @@ def ensure_certificates(state: Path, address: str = "127.0.0.1") -> tuple[Path, 
     have_ca = ca_crt.exists() and ca_file.exists()
     if have_ca and srv_crt.exists() and srv_key.exists() and set(wanted) <= _names_in(srv_crt):
         return ca_crt, srv_crt, srv_key
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     later = now + dt.timedelta(days=3650)
     if have_ca:
         ca = x509.load_pem_x509_certificate(ca_crt.read_bytes())

@@ -18,7 +18,7 @@ def _without_mutable(spec: dict, old: dict) -> dict:
     out = copy.deepcopy(spec)
     for field in ("containers", "initContainers"):
         old_images = [c.get("image") for c in old.get(field) or [] if isinstance(c, dict)]
-        for container, image in zip(out.get(field) or [], old_images):
+        for container, image in zip(out.get(field) or [], old_images, strict=False):
             if isinstance(container, dict):
                 container["image"] = image
     _copy(out, old, "activeDeadlineSeconds")

@@ -288,7 +288,7 @@ class Server:
             for _, line in lines:
                 await response.write((line + "\n").encode())
             while store.get("pods", req.namespace, req.name) is not None:
-                await store.wait(lambda: bool(store.read_log(req.namespace, req.name, container, last))
+                await store.wait(lambda since=last: bool(store.read_log(req.namespace, req.name, container, since))
                                  or store.get("pods", req.namespace, req.name) is None, 30)
                 for seq, line in store.read_log(req.namespace, req.name, container, last):
                     last = seq

@@ -144,7 +144,7 @@ class Store:
             self._waiters.add(future)
             try:
                 await asyncio.wait_for(future, left)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 return predicate()
             finally:
                 self._waiters.discard(future)

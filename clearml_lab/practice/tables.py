@@ -4,7 +4,7 @@ small functions below, each following the upstream printer of the same column.""
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from functools import cache
 
 from .registry import load_data
@@ -21,7 +21,7 @@ def _parse_time(text: str | None) -> datetime | None:
     if not text:
         return None
     try:
-        return datetime.strptime(text[:19], "%Y-%m-%dT%H:%M:%S").replace(tzinfo=timezone.utc)
+        return datetime.strptime(text[:19], "%Y-%m-%dT%H:%M:%S").replace(tzinfo=UTC)
     except ValueError:
         return None
 
@@ -59,7 +59,7 @@ def _since(text: str | None) -> str:
     when = _parse_time(text)
     if when is None:
         return "<unknown>"
-    return human_duration((datetime.now(timezone.utc) - when).total_seconds())
+    return human_duration((datetime.now(UTC) - when).total_seconds())
 
 
 def _path(obj, path: str):
@@ -124,9 +124,9 @@ def _pod_restarts(pod):
     statuses = (pod.get("status") or {}).get("containerStatuses") or []
     count = sum(int(s.get("restartCount") or 0) for s in statuses)
     last = max((_parse_time(((s.get("lastState") or {}).get("terminated") or {}).get("finishedAt"))
-                for s in statuses), default=None, key=lambda t: t or datetime.min.replace(tzinfo=timezone.utc))
+                for s in statuses), default=None, key=lambda t: t or datetime.min.replace(tzinfo=UTC))
     if count and last:
-        return f"{count} ({human_duration((datetime.now(timezone.utc) - last).total_seconds())} ago)"
+        return f"{count} ({human_duration((datetime.now(UTC) - last).total_seconds())} ago)"
     return str(count)
 
 
@@ -203,7 +203,7 @@ def _job_duration(job):
     start, end = _parse_time(status.get("startTime")), _parse_time(status.get("completionTime"))
     if start is None:
         return ""
-    return human_duration(((end or datetime.now(timezone.utc)) - start).total_seconds())
+    return human_duration(((end or datetime.now(UTC)) - start).total_seconds())
 
 
 def _event_object(ev):

@@ -10,8 +10,8 @@ from .admission import (
 from .fielderrors import FieldError
 from .images import image_repository, load_image_requirements
 from .manifests import load_manifests
-from .provider import NamespaceNotReady, ProviderError
 from .planner import Grant, GrantReview, Plan, plan_grants, seed_recipe_grants
+from .provider import NamespaceNotReady, ProviderError
 from .rbac import Subject, can_use_from_rbac, scc_grant_binding, service_account_subject
 from .review import (
     review,

@@ -13,7 +13,7 @@ with the admission engine itself, pod by pod.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cache
 from importlib import resources
 from itertools import combinations
 
@@ -44,12 +44,12 @@ DEFAULT_MCS = "s0:c26,c15"
 DEFAULT_NAMESPACE = "default"
 
 
-@lru_cache(maxsize=None)
+@cache
 def _reason_templates() -> dict:
     return yaml.safe_load(resources.files(__package__).joinpath("data", "reasons.yaml").read_text(encoding="utf-8"))
 
 
-def seed_recipe_grants() -> list["Grant"]:
+def seed_recipe_grants() -> list[Grant]:
     data = yaml.safe_load(resources.files(__package__).joinpath("data", "seed-recipe-grants.yaml").read_text(encoding="utf-8"))
     return [Grant(g["scc"], g["service_account"]) for g in data["grants"]]
 
@@ -63,7 +63,7 @@ class Grant:
     reason: str = field(default="", compare=False)
 
     @classmethod
-    def coerce(cls, value) -> "Grant":
+    def coerce(cls, value) -> Grant:
         if isinstance(value, Grant):
             return value
         if isinstance(value, dict):

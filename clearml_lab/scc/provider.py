@@ -56,7 +56,7 @@ class Allocation:
     annotations: tuple[tuple[str, str], ...]
 
     @classmethod
-    def from_namespace(cls, namespace_obj: dict) -> "Allocation":
+    def from_namespace(cls, namespace_obj: dict) -> Allocation:
         meta = namespace_obj.get("metadata") or {}
         name = meta.get("name", "")
         annotations = meta.get("annotations") or {}

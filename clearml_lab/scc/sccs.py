@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import copy
-from functools import lru_cache
+from functools import cache
 from importlib import resources
 
 import yaml
@@ -21,7 +21,7 @@ def _data_text(*parts: str) -> str:
     return resources.files(__package__).joinpath("data", *parts).read_text(encoding="utf-8")
 
 
-@lru_cache(maxsize=None)
+@cache
 def releases() -> dict:
     """The release table (data/releases.yaml)."""
     return yaml.safe_load(_data_text("releases.yaml"))
@@ -59,7 +59,7 @@ def has_feature(openshift_version: str, feature: str) -> bool:
     return at_least(openshift_version, releases()["features"][feature])
 
 
-@lru_cache(maxsize=None)
+@cache
 def _scc_file(name: str) -> dict:
     return yaml.safe_load(_data_text("sccs", f"{name}.yaml"))
 

@@ -6,8 +6,8 @@ with a timeout instead of sleeping) and undone. Results are plain data: widgets,
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 OK, FAIL, UNKNOWN = True, False, None
 ICONS = {OK: "✅", FAIL: "❌", UNKNOWN: "⚠️"}
@@ -24,7 +24,7 @@ def fix_by(step: str) -> str:
     return f"run `clearml-lab run {step}` (notebook {NOTEBOOK_OF[step]})"
 
 
-def missing_project(lab, step: str, action: str) -> "StepResult | None":
+def missing_project(lab, step: str, action: str) -> StepResult | None:
     """A failed result at once when the lab's project does not exist (or this login cannot see it), else None:
     nothing that needs the project waits for it."""
     from ..oc import visible_project

@@ -1,11 +1,11 @@
 """Step 9: leave nothing behind — release, volumes, routes, the lab's SCC grants, the project."""
 from __future__ import annotations
 
+from .. import progress
 from ..errors import LabError
 from ..kube import ApiFailure, wait_for
 from ..oc import lab_grants, remove_scc_from_user, visible_project
 from ..workshop_mode import seat_or_none
-from .. import progress
 from .base import Check, Step, StepResult
 from .install import release_status
 from .project import delete_project

@@ -100,7 +100,7 @@ class Install(Step):
             return StepResult(self.name, "run", True, f"release {lab.settings.release} is already installed and "
                               f"ready; nothing changed.", target=lab.describe())
         result = helm.run(self._helm_args(lab), on_line=on_line, timeout=300)
-        output = tuple(l for l in (result.stdout + result.stderr).splitlines() if l.strip())
+        output = tuple(line for line in (result.stdout + result.stderr).splitlines() if line.strip())
         if not result.ok:
             found = diagnose.explain(lab.namespace, helm_output=result.stderr)
             fix = found[0].fix if found else None

@@ -1,9 +1,9 @@
 """Step 1: can this cluster and this login run the recipe?"""
 from __future__ import annotations
 
-from kubernetes.utils.quantity import parse_quantity
-
 from dataclasses import replace
+
+from kubernetes.utils.quantity import parse_quantity
 
 from ..errors import LabError
 from ..helm import Helm

@@ -56,7 +56,7 @@ class Verify(Step):
         routes = {r["metadata"]["name"]: r for r in kube.list("routes", ns).get("items", [])}
         endpoints = {e["metadata"]["name"]: e for e in kube.list("endpoints", ns).get("items", [])}
         checks, hosts = [], {}
-        for name, component in zip(service_names(lab), ("apiserver", "webserver", "fileserver")):
+        for name, component in zip(service_names(lab), ("apiserver", "webserver", "fileserver"), strict=True):
             host = admitted_host(routes.get(name, {}))
             ready = any(s.get("addresses") for s in endpoints.get(name, {}).get("subsets", []) or [])
             checks.append(Check(f"{component} route", bool(host), f"http://{host}" if host else "missing",

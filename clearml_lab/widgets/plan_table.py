@@ -2,9 +2,10 @@
 the plan warns about (a grant that captures a sibling pod, images it knows nothing about)."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from html import escape
-from typing import Any, Callable
+from typing import Any
 
 import ipywidgets as widgets
 
@@ -107,7 +108,7 @@ class PlanTable(widgets.VBox):
         if not self.rows:
             return self._nothing_to_grant()
         lines = []
-        for row, outcome in zip(self.rows, self.outcomes):
+        for row, outcome in zip(self.rows, self.outcomes, strict=True):
             state = "not applied" if outcome is None else ("PASS " if outcome[0] else "FAIL ") + outcome[1]
             lines.append(f"{row.scc} -> {row.service_account}: {row.reason} [{state}]")
         return "\n".join(lines)

@@ -67,7 +67,7 @@ class TopologyView(TextPlain, widgets.VBox):
         self.picture.value = self._svg
         self.summary.value = pre(self._text.splitlines())
 
-    def start(self) -> "TopologyView":
+    def start(self) -> TopologyView:
         if not self.live.running:
             self.live.start()
             # When the front end closes the widget's comm (the notebook is closed), stop watching too.

@@ -89,7 +89,7 @@ class JupyterLabServer:
         env["PATH"] = f"{BIN}{os.pathsep}{env.get('PATH', '')}"
         return env
 
-    def start(self, timeout: float = 60, attempts: int = 3) -> "JupyterLabServer":
+    def start(self, timeout: float = 60, attempts: int = 3) -> JupyterLabServer:
         self.root.mkdir(parents=True, exist_ok=True)
         self.home.mkdir(parents=True, exist_ok=True)
         for _ in range(attempts):

@@ -8,8 +8,8 @@ import json
 import re
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 from urllib.parse import quote
 
 from playwright.sync_api import Error as PlaywrightError
@@ -113,7 +113,7 @@ class LabPage:
         return AssertionError(f"{what}\n{shot}{dialog}\nnotebook outputs:\n{self.outputs_text()}")
 
     # ---- opening and running -------------------------------------------------------------------------------------
-    def open_notebook(self, path: str, timeout: float = 60) -> "LabPage":
+    def open_notebook(self, path: str, timeout: float = 60) -> LabPage:
         """Open ``path`` (relative to the server root) and wait until its kernel is connected and idle. The first
         call loads JupyterLab on it; later ones use File › Open from Path…, as a learner would, in the same tab."""
         if self.page.locator("#jp-main-dock-panel").count() == 0:
@@ -158,7 +158,7 @@ class LabPage:
         except PlaywrightTimeout:
             raise self.fail(f"the page never showed the kernel of {path} as idle within {timeout:.0f} s") from None
 
-    def run_notebook(self, path: str, timeout: float = 120) -> "LabPage":
+    def run_notebook(self, path: str, timeout: float = 120) -> LabPage:
         """Open ``path`` and run all its cells, as a learner catching up does."""
         self.open_notebook(path)
         self.run_all_cells(timeout=timeout)

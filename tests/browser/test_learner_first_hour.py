@@ -8,7 +8,6 @@ is asserted on what the page shows (element text and state), not only photograph
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
 import subprocess

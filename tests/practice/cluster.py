@@ -26,7 +26,7 @@ class PracticeCluster:
         self.process: subprocess.Popen | None = None
 
     # ---- process -------------------------------------------------------------------------------------------------
-    def start(self, timeout: float = 60) -> "PracticeCluster":
+    def start(self, timeout: float = 60) -> PracticeCluster:
         self.state.mkdir(parents=True, exist_ok=True)
         self.kubeconfig.unlink(missing_ok=True)
         command = [sys.executable, "-m", "clearml_lab", "practice", "serve", "--port", "0", "--state", str(self.state),

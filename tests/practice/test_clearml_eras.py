@@ -5,7 +5,6 @@ import time
 
 import pytest
 import yaml
-from kubernetes import client
 
 from clearml_lab import chart, profiles
 from clearml_lab.kube import Kube, wait_for

@@ -3,8 +3,6 @@ typed clients (create deployment, auth can-i), against a running practice cluste
 import json
 import uuid
 
-import pytest
-
 
 def _get(kubectl, *args):
     return json.loads(kubectl("get", *args, "-o", "json").stdout)

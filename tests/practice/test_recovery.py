@@ -8,8 +8,18 @@ import json
 import pytest
 
 from .recipe_helpers import cli, eventually, lab_home_for
-from .test_rollouts import (HELMS, BIN, get, helm, image_of, install, kubectl, new_project, ready_pods,
-                            start_cluster, values_file)
+from .test_rollouts import (
+    BIN,
+    HELMS,
+    get,
+    image_of,
+    install,
+    kubectl,
+    new_project,
+    ready_pods,
+    start_cluster,
+    values_file,
+)
 
 pytestmark = [pytest.mark.cluster, pytest.mark.helm]
 

@@ -7,9 +7,9 @@ import pytest
 import yaml
 
 from clearml_lab import steps, workshop
+from clearml_lab.credentials import oauth_token_name
 from clearml_lab.kube import wait_for
 from clearml_lab.lab import connect
-from clearml_lab.credentials import oauth_token_name
 
 from .cluster import temporary_cluster
 from .recipe_helpers import cli, lab_home_for

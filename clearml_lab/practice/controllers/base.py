@@ -9,8 +9,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable
+from typing import Any
 
 from ...labels import selector_matches
 from ...timestamps import parse_rfc3339 as parse_time  # noqa: F401  (the controllers' names for these three)

@@ -2,7 +2,7 @@
 pod it controls wakes that object, and each reconcile sees the object with one create back-off per controller."""
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from ..client import ControllerContext, WatchEvent
 from .base import Cache, Key, Loop, Wake, by_controller, key_of

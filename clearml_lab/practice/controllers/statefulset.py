@@ -54,7 +54,7 @@ def revision_object(sts: dict, number: int) -> dict:
     template back (what ``kubectl rollout undo`` sends), numbered ``number``."""
     name = update_revision(sts)
     template = dict(copy.deepcopy(sts["spec"]["template"]), **{"$patch": "replace"})
-    labels = dict(((sts["spec"]["template"].get("metadata") or {}).get("labels") or {}))
+    labels = dict((sts["spec"]["template"].get("metadata") or {}).get("labels") or {})
     labels[HASH_LABEL] = name.rsplit("-", 1)[-1]
     return {"apiVersion": "apps/v1", "kind": "ControllerRevision",
             "metadata": {"name": name, "namespace": sts["metadata"]["namespace"], "labels": labels,
