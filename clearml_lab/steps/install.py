@@ -11,7 +11,7 @@ from .helm_repo import REPO_NAME, configured_url
 # Diagnoses that will not fix themselves by waiting; once one persists past the grace period the install stops
 # waiting and says what to do. (A crash loop can be a slow start; an SCC rejection never is.)
 BLOCKING = {"scc-rejected", "clearml-root-crash", "image-removed-bitnami", "image-pull", "pvc-no-default-class",
-            "pvc-no-room", "es-max-map-count", "crash-loop"}
+            "pvc-no-room", "es-max-map-count", "crash-loop", "pod-on-old-revision"}
 # ... and those that are final the moment they are seen: no retry by a controller changes them.
 IMMEDIATE = {"scc-rejected", "image-removed-bitnami", "pvc-no-default-class"}
 
