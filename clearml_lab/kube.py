@@ -128,7 +128,8 @@ class Kube:
         message = status.get("message") or f"{method} {url} failed with HTTP {code} {err.reason}"
         if code == 401:
             message = (f"the cluster at {self.server} rejected your credentials (401 Unauthorized): your token is "
-                       f"invalid or expired; log in again (`oc login`) or choose another kubeconfig.")
+                       f"invalid or expired; log in again (`oc login`) or choose another kubeconfig with --kubeconfig "
+                       f"(notebook 00's target picker).")
         return ApiFailure(code, reason, message)
 
     # -- verbs ---------------------------------------------------------------------------------------------------

@@ -41,7 +41,7 @@ def rendered_manifests(lab) -> list[dict]:
     from .. import chart
 
     if not lab.values_file.exists():
-        raise LabError("there is no values.yaml yet: run the values step first.")
+        raise LabError("there is no values.yaml yet: run `clearml-lab run values` (notebook 03) first.")
     return chart.render(lab.chart_version, repo=lab.chart_repo, values_file=str(lab.values_file), profile=None,
                         release=lab.settings.release, namespace=lab.namespace, kube_version=lab.server_version())
 

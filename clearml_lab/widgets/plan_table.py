@@ -71,7 +71,10 @@ class PlanTable(widgets.VBox):
                       widgets.HTML(escape(row.reason)), widgets.HTML(f"<code>{escape(row.command)}</code>"),
                       button, self.result_html[-1]]
         grid = widgets.GridBox(cells, layout=widgets.Layout(
-            grid_template_columns="auto auto minmax(12em, 2fr) minmax(10em, 1fr) auto auto", grid_gap="4px 12px"))
+            # The result column shares the width (an `auto` one grew with the first outcome's sentence past the
+            # output area, which clipped the table after one Apply).
+            grid_template_columns="auto auto minmax(12em, 2fr) minmax(10em, 1fr) auto minmax(8em, 1.5fr)",
+            grid_gap="4px 12px", width="100%"))
         empty = widgets.HTML(f"<p>{escape(self._nothing_to_grant())}</p>")
         self.warnings = list(getattr(plan, "warnings", None) or ())
         children = [grid if self.rows else empty]
