@@ -12,20 +12,11 @@ from clearml_lab.cli import main
 from clearml_lab.kube import Kube, wait_for
 from clearml_lab.oc import lab_grants, remove_scc_from_user
 from clearml_lab.scc import plan_grants
-from tests.practice.cluster import temporary_cluster
 
 pytestmark = [pytest.mark.cluster, pytest.mark.helm]
 NS = "plain731"
 IMAGE_MOVE = {"mongodb": {"image": {"repository": "bitnamilegacy/mongodb"}},
               "redis": {"image": {"repository": "bitnamilegacy/redis"}}}
-
-
-@pytest.fixture(scope="module")
-def cluster_4_15():
-    cluster = temporary_cluster(time_scale=0.02, extra_args=("--openshift-version", "4.15"))
-    cluster.start()
-    yield cluster
-    cluster.stop()
 
 
 def _ready(items):

@@ -11,8 +11,6 @@ from clearml_lab.kube import Kube, wait_for
 from clearml_lab.oc import add_scc_to_user
 from clearml_lab.scc import plan_grants
 
-from .cluster import temporary_cluster
-
 pytestmark = [pytest.mark.cluster, pytest.mark.helm]
 SEED_GRANTS = (("anyuid", "clearml-mongodb"), ("anyuid", "clearml-redis"), ("anyuid", "default"),
                ("privileged", "clearml-elastic"))
@@ -36,14 +34,6 @@ def _all_ready(kube, namespace, timeout=120) -> bool:
                                    for i in items)
     return wait_for(kube, "deployments", ready, namespace=namespace, timeout=timeout) and \
         wait_for(kube, "statefulsets", ready, namespace=namespace, timeout=timeout)
-
-
-@pytest.fixture(scope="module")
-def cluster_4_15():
-    cluster = temporary_cluster(time_scale=0.02, extra_args=("--openshift-version", "4.15"))
-    cluster.start()
-    yield cluster
-    cluster.stop()
 
 
 def test_seed_recipe_on_chart_7_3_1_makes_every_pod_ready(cluster_4_15, tmp_path):

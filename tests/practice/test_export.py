@@ -15,7 +15,6 @@ from clearml_lab import export
 from clearml_lab.export import CREDENTIAL_KEYS
 from clearml_lab.kube import Kube, wait_for
 
-from .cluster import temporary_cluster
 from .recipe_helpers import cli, lab_home_for
 
 HELM3 = Path(sys.executable).parent.parent / "libexec" / "helm3" / "helm"
@@ -165,14 +164,6 @@ def test_hardened_bundle_needs_only_anyuid_for_the_clearml_accounts(practice_clu
     values = yaml.safe_load((out / "app" / "values.yaml").read_text())
     assert values["elasticsearch"]["sysctlInitContainer"] == {"enabled": False}
     _ok(cli(home, "--namespace", ns, "run", "cleanup"))
-
-
-@pytest.fixture(scope="module")
-def cluster_4_15():
-    cluster = temporary_cluster(time_scale=0.02, extra_args=("--openshift-version", "4.15"))
-    cluster.start()
-    yield cluster
-    cluster.stop()
 
 
 def test_chart_7_3_1_on_openshift_4_15(cluster_4_15, tmp_path):
