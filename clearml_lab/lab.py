@@ -17,7 +17,7 @@ import yaml
 
 from .errors import LabError, UsageError
 from .helm import Helm
-from .paths import lab_home, practice_state  # noqa: F401  (lab_home: the name notebooks and workshop use)
+from .paths import lab_home, practice_state
 
 DEFAULT_NAMESPACE = "clearml"
 DEFAULT_RELEASE = "clearml"

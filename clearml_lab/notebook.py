@@ -19,7 +19,8 @@ from IPython.display import display
 
 from . import steps
 from .errors import LabError
-from .lab import Lab, connect, lab_home
+from .lab import Lab, connect
+from .paths import lab_home
 from .values_layers import leaves
 
 ENV_OVERRIDES = {"chart_version": "CLEARML_LAB_CHART_VERSION", "profile": "CLEARML_LAB_PROFILE",

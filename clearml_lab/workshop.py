@@ -47,7 +47,8 @@ import yaml
 from .credentials import new_token, oauth_token_name, write_kubeconfig
 from .errors import LabError, UsageError
 from .kube import ApiFailure, wait_for
-from .lab import Lab, lab_home
+from .lab import Lab
+from .paths import lab_home
 from .workshop_mode import CHART_REPO, CHART_VERSION, GRANTS, LEARNER, PROFILE
 
 ADMIN_BINDING = "admin"  # the name OpenShift's project template gives the requester's admin RoleBinding

@@ -26,6 +26,12 @@ def cli(home: Path, *args: str, timeout: float = 600, env: dict | None = None) -
                           env=environment, stdin=subprocess.DEVNULL)
 
 
+def ok_stdout(result: subprocess.CompletedProcess) -> str:
+    """The stdout of a command that must have succeeded (else its exit code and both outputs)."""
+    assert result.returncode == 0, f"exit {result.returncode}\n{result.stdout}\n{result.stderr}"
+    return result.stdout
+
+
 def eventually(check, timeout=30.0, what="the condition"):
     """Ask again until ``check()`` returns something truthy (the cluster works at --time-scale 0.05)."""
     deadline = time.monotonic() + timeout

@@ -12,7 +12,7 @@ from clearml_lab.kube import wait_for
 from clearml_lab.lab import connect
 
 from .cluster import temporary_cluster
-from .recipe_helpers import cli, lab_home_for
+from .recipe_helpers import cli, lab_home_for, ok_stdout
 
 LEARNERS = ["ada", "grace", "linus", "margaret", "ken"]
 STEPS = [s.name for s in steps.RECIPE]
@@ -36,15 +36,10 @@ def instructor(home, monkeypatch):
     return connect()
 
 
-def _ok(result):
-    assert result.returncode == 0, f"exit {result.returncode}\n{result.stdout}\n{result.stderr}"
-    return result.stdout
-
-
 def _table(home, *learners) -> dict[str, list[str]]:
     """The progress table on stdout: a header, one row per learner (name, current step, a cell per step), the
     passes per step; then, after a blank line, when it was read and who is stuck."""
-    table = _ok(cli(home, "workshop", "progress", *learners)).split("\n\n")[0].splitlines()
+    table = ok_stdout(cli(home, "workshop", "progress", *learners)).split("\n\n")[0].splitlines()
     header, rows, totals = table[0].split(), table[1:-1], table[-1].split()
     assert header == ["LEARNER", "AT", *STEPS] and totals[0] == "passed"
     parsed = {line.split()[0]: line.split()[2:] for line in rows}
@@ -80,7 +75,7 @@ def test_bad_input_is_refused_before_anything_changes(home, instructor):
 
 def test_provision_is_idempotent_and_resumable(home, instructor, cluster):
     out = home / "kubeconfigs"
-    first = _ok(cli(home, "workshop", "provision", "--names", ",".join(LEARNERS), "--out", str(out)))
+    first = ok_stdout(cli(home, "workshop", "provision", "--names", ",".join(LEARNERS), "--out", str(out)))
     kube = instructor.kube()
     for learner in LEARNERS:
         ns = f"{learner}-clearml"
@@ -107,7 +102,7 @@ def test_provision_is_idempotent_and_resumable(home, instructor, cluster):
     kube.delete("resourcequotas", "clearml-workshop", ns)
     kube.delete("rolebindings", "system:openshift:scc:anyuid", ns)
     assert cluster.request("GET", "/apis/user.openshift.io/v1/users/~", token=_token(home, "grace"))[0] == 401
-    again = _ok(cli(home, "workshop", "provision", "--names", ",".join(LEARNERS), "--out", str(out)))
+    again = ok_stdout(cli(home, "workshop", "provision", "--names", ",".join(LEARNERS), "--out", str(out)))
     assert again.count("already in place") == len(LEARNERS) - 1
     assert kube.get_or_none("resourcequotas", "clearml-workshop", ns)
     status, _, body = cluster.request("GET", "/apis/user.openshift.io/v1/users/~", token=_token(home, "grace"))
@@ -146,7 +141,7 @@ def test_a_learner_whose_login_names_no_project_lands_in_theirs(home, tmp_path):
     del config["contexts"][0]["context"]["namespace"]  # as a fresh login without a project would be
     bare = tmp_path / "ada.kubeconfig"
     bare.write_text(yaml.safe_dump(config))
-    out = _ok(cli(home, "--kubeconfig", str(bare), "check", "project"))
+    out = ok_stdout(cli(home, "--kubeconfig", str(bare), "check", "project"))
     assert "project ada-clearml" in out and "Workshop mode: you are learner ada" in out
     # A project chosen on the command line is respected, even one that is not theirs.
     result = cli(home, "--kubeconfig", str(bare), "--namespace", "grace-clearml", "check", "project")
@@ -179,7 +174,7 @@ def test_the_workshop_from_start_to_teardown(home, instructor, cluster):
     # Mid-way: one learner goes step by step up to the install; the others have not started.
     first = LEARNERS[0]
     for step in ("prerequisites", "helm-repo", "project", "values", "scc", "install"):
-        _ok(cli(home, "--kubeconfig", str(_kubeconfig(home, first)), "run", step))
+        ok_stdout(cli(home, "--kubeconfig", str(_kubeconfig(home, first)), "run", step))
     table = _table(home)
     assert table[first] == _cells(prerequisites=True, helm_repo=True, project=True, values=True, scc=True,
                                   install=True)
@@ -192,7 +187,7 @@ def test_the_workshop_from_start_to_teardown(home, instructor, cluster):
     with ThreadPoolExecutor(len(LEARNERS)) as pool:
         runs = dict(pool.map(learner_run, LEARNERS))
     for learner, result in runs.items():
-        out = _ok(result)
+        out = ok_stdout(result)
         assert f"project {learner}-clearml" in out and "[PASS] verify run" in out
         assert ("already installed and ready" if learner == first else "ClearML is ready") in out
         # The learner's run says what the instructor already did instead of trying (and failing) to do it.
@@ -223,34 +218,34 @@ def test_the_workshop_from_start_to_teardown(home, instructor, cluster):
     assert [r.learner for r in progress.rows if r.stuck] == [stuck]
     html = progress.to_html()
     assert html.count("background:#fff3cd") == 1 and "clearml-apiserver" in html
-    out = _ok(cli(home, "workshop", "progress"))
+    out = ok_stdout(cli(home, "workshop", "progress"))
     assert f"STUCK {stuck} is stuck at scc: 3 SCC grant(s) you provisioned are missing" in out
 
     # Reset: back to the start of the install; the instructor's grant comes back, the learner's release goes.
-    out = _ok(cli(home, "workshop", "reset", stuck, "--to", "install"))
+    out = ok_stdout(cli(home, "workshop", "reset", stuck, "--to", "install"))
     assert 'release "clearml" uninstalled' in out and "restored:" in out and "anyuid" in out
     # What lives on the learner's machine stays as their runs recorded it; the install onward is not reached.
     assert _table(home, stuck) == {stuck: _cells(prerequisites=True, helm_repo=True, project=True, values=True,
                                                  scc=True)}
-    _ok(cli(home, "--kubeconfig", str(_kubeconfig(home, stuck)), "run", "all"))
+    ok_stdout(cli(home, "--kubeconfig", str(_kubeconfig(home, stuck)), "run", "all"))
     assert _table(home, stuck) == {stuck: _cells(**{s.replace("-", "_"): True for s in STEPS})}
 
     # A learner cleans up: what they installed goes, the instructor's project and grants stay, and the table is
     # back where the workshop started for them.
     done = LEARNERS[2]
-    out = _ok(cli(home, "--kubeconfig", str(_kubeconfig(home, done)), "run", "cleanup"))
+    out = ok_stdout(cli(home, "--kubeconfig", str(_kubeconfig(home, done)), "run", "cleanup"))
     assert "nothing of the lab is left on the cluster." in out and f"kept project {done}-clearml" in out
     assert kube.get_or_none("projects", f"{done}-clearml") is not None
     assert not kube.list("persistentvolumeclaims", f"{done}-clearml")["items"]
     assert _table(home, done) == {done: before}
-    out = _ok(cli(home, "--kubeconfig", str(_kubeconfig(home, done)), "undo", "all"))
+    out = ok_stdout(cli(home, "--kubeconfig", str(_kubeconfig(home, done)), "undo", "all"))
     assert "kept the SCC grants" in out and f"kept project {done}-clearml" in out
     assert _table(home, done) == {done: before}
 
     # Teardown returns when the projects are gone and proves nothing is left; the learners' tokens stop working.
     tokens = {learner: _token(home, learner) for learner in LEARNERS}
     kube.delete("projects", "ken-clearml")  # as an interrupted teardown would have left it: Terminating
-    out = _ok(cli(home, "workshop", "teardown", "--out", str(home / "kubeconfigs")))
+    out = ok_stdout(cli(home, "workshop", "teardown", "--out", str(home / "kubeconfigs")))
     assert "nothing of the workshop is left on the cluster." in out
     names = {n["metadata"]["name"] for n in kube.list("namespaces")["items"]}
     assert not names & {f"{learner}-clearml" for learner in LEARNERS}
@@ -260,6 +255,6 @@ def test_the_workshop_from_start_to_teardown(home, instructor, cluster):
     assert not list((home / "kubeconfigs").glob("*.kubeconfig"))
     for token in tokens.values():
         assert cluster.request("GET", "/apis/user.openshift.io/v1/users/~", token=token)[0] == 401
-    assert _ok(cli(home, "workshop", "progress")).startswith("no learners: nothing of a workshop is provisioned")
-    again = _ok(cli(home, "workshop", "teardown", "--out", str(home / "kubeconfigs")))
+    assert ok_stdout(cli(home, "workshop", "progress")).startswith("no learners: nothing of a workshop is provisioned")
+    again = ok_stdout(cli(home, "workshop", "teardown", "--out", str(home / "kubeconfigs")))
     assert "nothing of the workshop is left" in again

@@ -12,7 +12,7 @@ from clearml_lab import workshop
 from clearml_lab.lab import connect
 
 from .cluster import temporary_cluster
-from .recipe_helpers import cli, lab_home_for
+from .recipe_helpers import cli, lab_home_for, ok_stdout
 
 COUNT = 12
 LEARNERS = [f"learner{i}" for i in range(1, COUNT + 1)]
@@ -41,11 +41,6 @@ def instructor(home, monkeypatch):
     monkeypatch.setenv("CLEARML_LAB_HOME", str(home))
     monkeypatch.delenv("KUBECONFIG", raising=False)
     return connect()
-
-
-def _ok(result):
-    assert result.returncode == 0, f"exit {result.returncode}\n{result.stdout}\n{result.stderr}"
-    return result.stdout
 
 
 def _token(out, learner) -> str:
@@ -85,7 +80,7 @@ def _annotation(instructor, learner, key=workshop.PROFILE):
 
 
 def test_provision_is_least_privilege_by_default(home, out, instructor, cluster):
-    text = _ok(cli(home, "workshop", "provision", "--learners", str(COUNT), "--out", str(out)))
+    text = ok_stdout(cli(home, "workshop", "provision", "--learners", str(COUNT), "--out", str(out)))
     assert "with profile hardened" in text
     for learner in LEARNERS:  # every grant, per learner, in the provision's own words
         block = text.split(f"\n{learner}: ", 1)[1].split("\nlearner", 1)[0]
@@ -135,7 +130,7 @@ def test_a_plan_that_opens_the_node_is_refused_before_anything_changes(home, out
 
 def test_re_provisioning_with_another_profile_converges(home, out, instructor, cluster):
     kube = instructor.kube()
-    text = _ok(cli(home, "workshop", "provision", "--learners", str(COUNT), "--out", str(out), "--profile", "seed",
+    text = ok_stdout(cli(home, "workshop", "provision", "--learners", str(COUNT), "--out", str(out), "--profile", "seed",
                    "--allow-privileged"))
     assert "WARNING: --allow-privileged" in text
     assert text.count("granted privileged to clearml-elastic") == COUNT
@@ -147,7 +142,7 @@ def test_re_provisioning_with_another_profile_converges(home, out, instructor, c
     assert _may_use(cluster, workshop.project_for(LEARNERS[-1]), "clearml-elastic", "privileged")
 
     # Back to the default: what the hardened plan does not need is revoked, and said.
-    text = _ok(cli(home, "workshop", "provision", "--learners", str(COUNT), "--out", str(out)))
+    text = ok_stdout(cli(home, "workshop", "provision", "--learners", str(COUNT), "--out", str(out)))
     assert text.count("revoked privileged from clearml-elastic: profile hardened does not need it") == COUNT
     assert text.count("revoked nonroot-v2 from clearml-mongodb") == COUNT
     assert text.count("profile seed -> hardened") == COUNT
@@ -158,13 +153,13 @@ def test_re_provisioning_with_another_profile_converges(home, out, instructor, c
                                                          ("anyuid", "clearml-fileserver"),
                                                          ("anyuid", "clearml-webserver")]
         assert not _may_use(cluster, ns, "clearml-elastic", "privileged")
-    again = _ok(cli(home, "workshop", "provision", "--learners", str(COUNT), "--out", str(out)))
+    again = ok_stdout(cli(home, "workshop", "provision", "--learners", str(COUNT), "--out", str(out)))
     assert again.count("already in place") == COUNT and "revoked" not in again
 
 
 def test_e_mail_style_user_names_get_a_dns_safe_project_and_a_hand_out(home, out, instructor, cluster):
     names = ["ana.lopez", "ana.lopez@uni.edu"]
-    text = _ok(cli(home, "workshop", "provision", "--names", ",".join(names), "--out", str(out)))
+    text = ok_stdout(cli(home, "workshop", "provision", "--names", ",".join(names), "--out", str(out)))
     kube = instructor.kube()
     for name, ns in zip(names, ("ana-lopez-clearml", "ana-lopez-uni-edu-clearml"), strict=True):
         assert f"{name}: project {ns}," in text
@@ -175,7 +170,7 @@ def test_e_mail_style_user_names_get_a_dns_safe_project_and_a_hand_out(home, out
         handout = (out / f"{name}.handout.md").read_text()
         assert f"`{ns}`" in handout and f"{name}.kubeconfig" in handout and cluster.server in handout
         assert _token(out, name) not in handout
-        checked = _ok(cli(home, "--kubeconfig", str(out / f"{name}.kubeconfig"), "check", "project"))
+        checked = ok_stdout(cli(home, "--kubeconfig", str(out / f"{name}.kubeconfig"), "check", "project"))
         assert f"Workshop mode: you are learner {name}" in checked
     for bad, words in (("Ana.Lopez", "not a valid name"), ("ana..", "not a valid name"),
                        ("ana.lopez,ana-lopez", "would share project ana-lopez-clearml")):
@@ -197,7 +192,7 @@ def test_a_restart_of_the_practice_cluster_keeps_every_kubeconfig_working(out, c
 
 def _progress(home, *args) -> tuple[list[str], list[list[str]], list[str], str]:
     """(header, rows, totals, what follows the table) from `workshop progress` on stdout."""
-    text = _ok(cli(home, "workshop", "progress", *args))
+    text = ok_stdout(cli(home, "workshop", "progress", *args))
     table, _, rest = text.partition("\n\n")
     lines = table.splitlines()
     return lines[0].split(), [line.split() for line in lines[1:-1]], lines[-1].split(), rest
@@ -209,7 +204,7 @@ def test_the_progress_table_answers_who_needs_the_instructor(home, out, instruct
     assert header[:2] == ["LEARNER", "AT"] and "install" in steps
     learners = [row[0] for row in rows]
     assert learners == ["ana.lopez", "ana.lopez@uni.edu", *LEARNERS]  # learner2 before learner10
-    table = _ok(cli(home, "workshop", "progress")).split("\n\n")[0].splitlines()
+    table = ok_stdout(cli(home, "workshop", "progress")).split("\n\n")[0].splitlines()
     starts = [[m.start() for m in re.finditer(r"\S+", line)] for line in table[:-1]]
     assert all(s == starts[0] for s in starts), "every row's cells start under their header"
     for row in rows:  # the instructor's steps passed; nobody reached the others yet
@@ -241,12 +236,12 @@ def test_the_progress_table_answers_who_needs_the_instructor(home, out, instruct
     assert ("STUCK learner11 is stuck at scc: 3 SCC grant(s) you provisioned are missing: anyuid to "
             "clearml-apiserver, anyuid to clearml-fileserver, anyuid to clearml-webserver. Fix (instructor): "
             "`clearml-lab workshop provision --names learner11` restores them.") in rest
-    _ok(cli(home, "workshop", "provision", "--names", "learner11", "--out", str(out)))
+    ok_stdout(cli(home, "workshop", "provision", "--names", "learner11", "--out", str(out)))
     _, rows, _, rest = _progress(home, "learner11")
     assert dict(zip(steps, rows[0][2:], strict=True))["scc"] == "pass" and "0 stuck" in rest
 
     # A reset back to the install forgets the failed attempt: not reached again.
-    _ok(cli(home, "workshop", "reset", "learner7", "--to", "install"))
+    ok_stdout(cli(home, "workshop", "reset", "learner7", "--to", "install"))
     _, rows, _, _ = _progress(home, "learner7")
     assert dict(zip(steps, rows[0][2:], strict=True))["install"] == "-"
 
@@ -279,13 +274,13 @@ def test_a_project_a_learner_made_anyway_is_tracked_and_torn_down(home, out, ins
     binding = kube.get("clusterrolebindings", workshop.SELF_PROVISIONERS)
     binding["subjects"] = [{"apiGroup": "rbac.authorization.k8s.io", "kind": "Group", "name": "system:authenticated"}]
     kube.replace("clusterrolebindings", binding)
-    _ok(cli(home, "--kubeconfig", str(out / "learner3.kubeconfig"), "--namespace", "learner3-own", "run", "project"))
+    ok_stdout(cli(home, "--kubeconfig", str(out / "learner3.kubeconfig"), "--namespace", "learner3-own", "run", "project"))
     assert workshop.extra_projects(kube) == {"learner3": ["learner3-own"]}
-    shown = _ok(cli(home, "workshop", "progress", "learner3"))
+    shown = ok_stdout(cli(home, "workshop", "progress", "learner3"))
     assert "learner3 made project(s) outside the workshop: learner3-own (teardown removes them)" in shown
     assert "learner3-own" in " ".join(workshop.leftovers(instructor))
 
-    text = _ok(cli(home, "workshop", "teardown", "--out", str(out)))
+    text = ok_stdout(cli(home, "workshop", "teardown", "--out", str(out)))
     assert text.splitlines()[0] == (f"acting on the practice cluster at {cluster.server} (context kubeadmin): "
                                     f"{COUNT + 2} learner(s), {COUNT + 3} project(s)")
     assert 'learner3: project.project.openshift.io "learner3-own" deleted (a project the learner made)' in text
