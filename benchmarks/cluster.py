@@ -10,8 +10,8 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from tests.practice.cluster import PracticeCluster, temporary_cluster  # noqa: E402
-from tests.practice.recipe_helpers import cli, lab_home_for  # noqa: E402
+from tests.live.cluster import PracticeCluster, temporary_cluster  # noqa: E402
+from tests.live.recipe_helpers import cli, lab_home_for  # noqa: E402
 
 __all__ = ["PracticeCluster", "temporary_cluster", "cli", "lab_home_for", "request_totals", "delta"]
 

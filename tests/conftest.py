@@ -15,7 +15,7 @@ from tests.chartrepo_fixtures import extended_chart_repository, loopback_chart_r
 @pytest.fixture(scope="module")
 def cluster_4_15():
     """A practice cluster of its own emulating OpenShift 4.15 (the last release chart 7.3.1's kubeVersion admits)."""
-    from tests.practice.cluster import temporary_cluster
+    from tests.live.cluster import temporary_cluster
 
     cluster = temporary_cluster(time_scale=0.02, extra_args=("--openshift-version", "4.15"))
     cluster.start()

@@ -230,7 +230,7 @@ def test_plan_table_without_grants():
     assert table.text == "The plan needs no SCC grants." and table.apply_buttons == []
 
 
-# -- TopologyView with scripted watch streams (the live test against the practice cluster is in tests/practice) --
+# -- TopologyView with scripted watch streams (the live test against the practice cluster is in tests/live) --
 
 class ScriptedWatch:
     """Stands in for kubernetes.watch.Watch: stream() yields what the test puts in its queue until stop()."""

@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.live.cluster import PracticeCluster
+
 from .chromium import FLAGS, require_chromium
 from .jupyterlab_server import JupyterLabServer
 
@@ -89,8 +91,6 @@ def lab_home(tmp_path_factory) -> Path:
 def practice_cluster(lab_home):
     """A practice cluster where the lab looks for one by default (CLEARML_LAB_HOME/practice), at the notebooks'
     fast time scale, so the notebooks find it without being told, as in the nbval run."""
-    from practice.cluster import PracticeCluster
-
     cluster = PracticeCluster(lab_home / "practice", time_scale=0.02)
     cluster.start()
     yield cluster

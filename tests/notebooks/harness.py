@@ -13,7 +13,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from tests.practice.cluster import PracticeCluster
+from tests.live.cluster import PracticeCluster
 
 BIN = Path(sys.executable).parent
 TIME_SCALE = 0.02  # fixed, so timings in the outputs are stable from run to run

@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from tests.chartrepo_fixtures import NEW_VERSION, extended_repository, index, new_chart_files, package
-from tests.practice.cluster import PracticeCluster
+from tests.live.cluster import PracticeCluster
 
 pytestmark = [pytest.mark.cluster, pytest.mark.helm]
 BIN = Path(sys.executable).parent

@@ -1,5 +1,5 @@
 """Start a practice cluster as its own process and talk to it like any client would (reusable by other test
-folders: ``from tests.practice.cluster import PracticeCluster``)."""
+folders: ``from tests.live.cluster import PracticeCluster``)."""
 from __future__ import annotations
 
 import base64
