@@ -12,16 +12,28 @@ ready, what is awaited, elapsed), closed when the wait ends.
 from __future__ import annotations
 
 import os
+from html import escape
 from pathlib import Path
 
+import ipywidgets as widgets
+import kubernetes.config
 import yaml
 from IPython.display import display
 
-from . import steps
+from . import coverage, progress, steps
+from . import diagnose as diagnosis
+from .equivalents import with_equivalent
 from .errors import LabError
-from .lab import Lab, connect
+from .lab import PROFILES, Lab, connect
+from .oc import add_scc_to_user
 from .paths import lab_home
-from .values_layers import leaves
+from .steps.base import StepResult
+from .steps.routes import admitted_host, service_names
+from .steps.scc import compute_plan, rendered_manifests, seed_recipe_review
+from .values_layers import layers, learner_values, leaves
+from .widgets import CardOutcome, PlanTable, StepCard, TopologyView
+from .widgets._html import badge
+from .workshop_mode import follow, record_step, seat_or_none
 
 ENV_OVERRIDES = {"chart_version": "CLEARML_LAB_CHART_VERSION", "profile": "CLEARML_LAB_PROFILE",
                  "namespace": "CLEARML_LAB_NAMESPACE"}
@@ -50,8 +62,6 @@ def choose(target: str = "practice", *, kubeconfig: str | None = None, context: 
 def _connect(choice: dict) -> Lab:
     """The lab for a saved choice; in a workshop project, the chart version and profile nobody chose are the
     workshop's (see workshop_mode)."""
-    from .workshop_mode import follow
-
     settings = {key: os.environ.get(env) or choice.get(key) for key, env in ENV_OVERRIDES.items()}
     target = choice.get("target", "practice")
     lab = connect(kubeconfig=choice.get("kubeconfig") if target == "kubeconfig" else None,
@@ -71,8 +81,6 @@ def remember(**changes) -> None:
 
 def session(quiet: bool = False) -> Lab:
     """The lab as notebook 00 chose it (the practice cluster if nothing was chosen); says where it acts."""
-    from .workshop_mode import seat_or_none
-
     lab = _connect(saved_choice())
     if not quiet:
         s = lab.settings
@@ -98,11 +106,6 @@ class _Waiting:
     depend on how long the wait took), updated at least every second, closed when the wait ends."""
 
     def __init__(self, what: str):
-        import ipywidgets as widgets
-
-        from . import progress
-        from .widgets._html import badge
-
         self.line = widgets.HTML()
         self.ticker = progress.Ticker(what, lambda text: setattr(self.line, "value", badge("RUNNING", text)))
         self.scope = progress.reporting(self.ticker.report)
@@ -121,8 +124,6 @@ class _Waiting:
 
 def card(step_name: str, lab: Lab):
     """Display a step card (explanation, commands, buttons)."""
-    from .widgets import StepCard
-
     widget = StepCard(steps.get(step_name), lab)
     show(widget)
     return widget
@@ -131,8 +132,6 @@ def card(step_name: str, lab: Lab):
 def run_for_me(widget) -> None:
     """What the "Run it for me" button does, from code: run, then check. The card above shows the progress and
     the results; this cell shows one line that follows the card (its text/plain: the results)."""
-    from .widgets import CardOutcome
-
     widget.run_it_for_me()
     widget.wait()
     outcome = CardOutcome(widget)
@@ -146,8 +145,6 @@ def run(step_name: str, lab: Lab, action: str = "run", *, detail: bool = False):
     with _Waiting(f"{action} {step_name}"):
         result = getattr(step, action)(lab)
     if action == "run":  # in a workshop project, what the learner tried is kept for the instructor (#17)
-        from .workshop_mode import record_step
-
         record_step(lab, result)
     text = result.render_text()
     print(text if detail or not result.ok else text.splitlines()[0])
@@ -164,8 +161,6 @@ def check(step_name: str, lab: Lab, timeout: float = 120) -> None:
 
 def topology(lab: Lab):
     """The live topology view of the project (updates while displayed; call .close() to stop)."""
-    from .widgets import TopologyView
-
     view = TopologyView(lab).start()
     show(view)
     return view
@@ -173,17 +168,8 @@ def topology(lab: Lab):
 
 def target_picker():
     """Notebook 00's chooser: the practice cluster, a context of your kubeconfig, or in-cluster (a workbench)."""
-    from html import escape
-    from pathlib import Path
-
-    import ipywidgets as widgets
-
-    from .workshop_mode import seat_or_none
-
     options = [("practice cluster (local, simulated)", ("practice", None))]
     try:
-        import kubernetes.config
-
         contexts, _ = kubernetes.config.list_kube_config_contexts()
         options += [(f"kube context {c['name']}", ("kubeconfig", c["name"])) for c in contexts]
     except Exception:  # no kubeconfig of the user's: the practice cluster and in-cluster remain
@@ -245,13 +231,6 @@ def values_link(lab: Lab) -> Path | None:
 def values_form(lab: Lab):
     """Notebook 03's form: the profile and your values (YAML) — the ones you typed here before and the ones you
     changed in values.yaml by hand. Writing keeps exactly these as yours, on top of the profile and its fixes."""
-    from html import escape
-
-    import ipywidgets as widgets
-
-    from .lab import PROFILES
-    from .values_layers import layers, learner_values
-
     try:
         yours = learner_values(lab)
         problem = ""
@@ -299,11 +278,6 @@ def values_form(lab: Lab):
 
 def plan_table(lab: Lab):
     """Notebook 04: the computed SCC plan, one button per grant, and the seed recipe's grants judged."""
-    from .oc import add_scc_to_user
-    from .steps.base import StepResult
-    from .steps.scc import compute_plan, rendered_manifests, seed_recipe_review
-    from .widgets import PlanTable
-
     manifests = rendered_manifests(lab)
     plan = compute_plan(lab, manifests)
 
@@ -322,8 +296,6 @@ def plan_table(lab: Lab):
 
 def route_links(lab: Lab) -> None:
     """Notebook 06: the routes as clickable links."""
-    from .steps.routes import admitted_host, service_names
-
     routes = {r["metadata"]["name"]: r for r in lab.kube().list("routes", lab.namespace).get("items", [])}
     lines = []
     for name in service_names(lab):
@@ -338,14 +310,9 @@ def route_links(lab: Lab) -> None:
 def diagnose(lab: Lab) -> list:
     """Notebook 10: what is wrong in the project, in plain words, with the step that fixes it — and every workload
     no known problem names, with what its pods tell (ready, starting, or admitted but bound to fail)."""
-    from . import coverage
-    from . import diagnose as diagnosis
-
     with _Waiting("diagnose: reading events, pods and logs"):
         found = diagnosis.gather(lab.kube(), lab.namespace)
         rest = coverage.workloads(lab.kube(), lab.namespace, found)
-    from .equivalents import with_equivalent
-
     for d in found:
         print(f"- {with_equivalent(d.render())}  (step: {d.step})")
     for verdict in rest:

@@ -32,24 +32,34 @@ installed, else through what the learner's runs recorded.
 """
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 import re
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from html import escape
 from importlib import resources
 from pathlib import Path
 
 import yaml
+from kubernetes.utils.quantity import parse_quantity
 
+from . import chart, diagnose, steps
 from .credentials import new_token, oauth_token_name, write_kubeconfig
 from .errors import LabError, UsageError
 from .kube import ApiFailure, wait_for
 from .lab import Lab
+from .oc import SCC_ROLE, add_scc_to_user, remove_scc_from_user
 from .paths import lab_home
-from .workshop_mode import CHART_REPO, CHART_VERSION, GRANTS, LEARNER, PROFILE
+from .scc import load_sccs, plan_grants
+from .steps.cleanup import leftovers as project_leftovers
+from .steps.install import Install
+from .steps.routes import Routes
+from .steps.scc import openshift_version
+from .steps.values import values_text
+from .workshop_mode import CHART_REPO, CHART_VERSION, GRANTS, LEARNER, PROFILE, forget_records, read_records
 
 ADMIN_BINDING = "admin"  # the name OpenShift's project template gives the requester's admin RoleBinding
 CHART_ROLES = "clearml-chart-roles"  # Role + RoleBinding: the rules the chart's Roles grant, held by the learner
@@ -351,8 +361,6 @@ def cluster_sccs(kube) -> dict[str, dict]:
             raise
         items = []
     if not items:
-        from .scc import load_sccs
-
         items = load_sccs()
     return {scc["metadata"]["name"]: scc for scc in items}
 
@@ -378,9 +386,6 @@ def _refuse_host_access(profile: str, risky: list[str]) -> LabError:
 def preflight_plan(lab: Lab, names: list[str]):
     """The grants the chart needs in a learner's project, planned before anything is created (with the UID block
     OpenShift usually hands out; the real plan per project follows once each has its range)."""
-    from .scc import plan_grants
-    from .steps.scc import openshift_version
-
     ns = project_for(names[0])
     return plan_grants(_render(lab, ns), namespace=ns, openshift_version=openshift_version(lab.kube())).grants()
 
@@ -454,8 +459,6 @@ class Capacity:
 
 
 def _bytes(quantity) -> int:
-    from kubernetes.utils.quantity import parse_quantity
-
     return int(parse_quantity(str(quantity)))
 
 
@@ -557,8 +560,6 @@ def extra_projects(kube, found: dict[str, dict] | None = None) -> dict[str, list
 def _package_charts(versions: set[str], repo: str | None = None) -> None:
     """Package each chart version once, before threads render it: the packaging of one process is not safe to run
     twice at the same time (its temporary file is named after the process)."""
-    from . import chart
-
     for version in versions:
         if version in chart.known_chart_versions(repo):
             chart.chart_package(version, repo)
@@ -613,8 +614,6 @@ def ensure_learner(lab: Lab, learner: str, out_dir: Path | None, *, allow_privil
         risky = risky_grants(kube, grants)
         if risky:
             raise _refuse_host_access(lab.settings.profile, risky)
-    from .oc import add_scc_to_user, remove_scc_from_user
-
     new, revoked = [], []
     for grant in grants:
         created, line = add_scc_to_user(kube, grant.scc, grant.service_account, ns, namespaced=True)
@@ -640,8 +639,6 @@ def ensure_learner(lab: Lab, learner: str, out_dir: Path | None, *, allow_privil
 def project_scc_grants(kube, ns: str) -> list[tuple[str, str]]:
     """(scc, service account) for every service account of the project that a RoleBinding in it lets use an SCC
     (`oc adm policy add-scc-to-user -n`): whoever made them, the workshop project's grants are the workshop's."""
-    from .oc import SCC_ROLE
-
     prefix = SCC_ROLE.format("")
     found = set()
     for binding in kube.list("rolebindings", ns).get("items", []):
@@ -695,8 +692,6 @@ def _contains(have, want) -> bool:
         return isinstance(have, dict) and all(_contains(have.get(k), v) for k, v in want.items())
     if isinstance(want, list):
         return isinstance(have, list) and all(any(_contains(h, w) for h in have) for w in want)
-    from kubernetes.utils.quantity import parse_quantity
-
     try:
         return parse_quantity(str(have)) == parse_quantity(str(want))
     except (ValueError, TypeError):
@@ -704,8 +699,6 @@ def _contains(have, want) -> bool:
 
 
 def _render(lab: Lab, ns: str) -> list[dict]:
-    from . import chart
-
     return chart.render(lab.chart_version, repo=lab.chart_repo, profile=lab.settings.profile,
                         overrides=lab.settings.overrides or None, release=lab.settings.release, namespace=ns,
                         kube_version=lab.server_version())
@@ -713,9 +706,6 @@ def _render(lab: Lab, ns: str) -> list[dict]:
 
 def plan_for(lab: Lab, ns: str, manifests: list[dict]):
     """The grants the planner computes for the chart rendered into this project (with its UID range)."""
-    from .scc import plan_grants
-    from .steps.scc import openshift_version
-
     kube = lab.kube()
     if not wait_for(kube, "projects", lambda items: any(
             p["metadata"]["name"] == ns and (p["metadata"].get("annotations") or {}).get(UID_RANGE) for p in items),
@@ -761,8 +751,6 @@ HANDOUT = "{learner}.handout.md"
 def write_handout(lab: Lab, setup: LearnerSetup, out_dir: Path) -> LearnerSetup:
     """``out_dir/<learner>.handout.md``: one page for the learner — where their project is, how to open the lab
     with their kubeconfig (or their own login on a real cluster), what the instructor prepared. No token in it."""
-    from dataclasses import replace
-
     hard = budget()["resource_quota"]["hard"]
     who, ns = setup.learner, setup.project
     if setup.kubeconfig:
@@ -858,10 +846,6 @@ def progress(lab: Lab, only: list[str] | None = None, *, grace: float | None = N
     """Every learner's steps (or only those named), read now from the cluster with the instructor's credentials,
     sorted naturally (learner2 before learner10). ``grace``: seconds a learner's cause may last before they count
     as stuck (data/workshop.yaml stuck_after_seconds)."""
-    import datetime as dt
-
-    from . import steps
-
     _require_admin(lab)
     grace = budget()["stuck_after_seconds"] if grace is None else grace
     names = tuple(step.name for step in steps.RECIPE)
@@ -901,8 +885,6 @@ def _release_values(lab: Lab) -> str:
 
 def _age(stamp: str | None, now) -> float | None:
     """Seconds since a time helm or a record wrote (helm: '2026-11-30 08:01:02.123 +0000 UTC')."""
-    import datetime as dt
-
     if not stamp:
         return None
     text = re.sub(r"(\.\d+)? \+0000 UTC$", "+00:00", stamp.strip()).replace("Z", "+00:00").replace(" ", "T", 1)
@@ -913,10 +895,6 @@ def _age(stamp: str | None, now) -> float | None:
 
 
 def _row(lab: Lab, learner: str, project: dict, now, grace: float, extra: tuple[str, ...] = ()) -> Row:
-    from . import steps
-    from .steps.values import values_text
-    from .workshop_mode import read_records
-
     kube = lab.kube()
     release = _release(lab)
     records = read_records(kube, lab.namespace)
@@ -995,8 +973,6 @@ def _row(lab: Lab, learner: str, project: dict, now, grace: float, extra: tuple[
 
 def _causes(lab: Lab, learner: str, project: dict, cells: dict, records: dict, release: dict | None) -> list[Cause]:
     """One Cause per reason the learner is held up, each with the fix for whoever can apply it."""
-    from .workshop_mode import GRANTS
-
     kube, ns = lab.kube(), lab.namespace
     causes = []
     planned = [g for g in ((project["metadata"].get("annotations") or {}).get(GRANTS) or "").split(",") if g]
@@ -1032,8 +1008,6 @@ def _current_diagnoses(lab: Lab) -> tuple:
     """What blocks the learner now. Events outlive their objects, so a diagnosis about an object that is gone, or
     about a pod that is ready by now, is history; so is one about a pod waiting for its claims once every claim
     of the project is Bound (the scheduler has not caught up yet)."""
-    from . import diagnose
-
     kube = lab.kube()
     found = diagnose.gather(kube, lab.namespace)
     kinds = ({d.subject.partition("/")[0] for d in found} & set(OBJECT_KINDS)) | {"PersistentVolumeClaim"}
@@ -1061,10 +1035,6 @@ def _current_diagnoses(lab: Lab) -> tuple:
 def reset(lab: Lab, learner: str, to: str = "prerequisites") -> ResetResult:
     """Back to the start of step ``to``: undo it and every later step in the learner's project, in reverse, and
     restore what the instructor provisioned (project, admin binding, grants, quota)."""
-    from . import steps
-    from .steps.install import Install
-    from .steps.routes import Routes
-
     names = [s.name for s in steps.RECIPE]
     if to not in names:
         raise UsageError(f"there is no step {to!r} to reset to: choose one of {', '.join(names)}.")
@@ -1074,8 +1044,6 @@ def reset(lab: Lab, learner: str, to: str = "prerequisites") -> ResetResult:
         raise UsageError(f"there is no learner {learner!r} in this workshop: choose one of "
                          f"{', '.join(learners(lab)) or '(none provisioned)'}.")
     seat_lab, lines = _learner_lab(lab, project), []
-    from .workshop_mode import forget_records
-
     # progress shows the steps undone as not reached again
     forget_records(seat_lab.kube(), seat_lab.namespace, names[names.index(to):])
     for name in reversed(names[names.index(to):]):
@@ -1164,8 +1132,6 @@ def leftovers(lab: Lab, users: set[str] | None = None, removed_projects: set[str
     """Everything of the workshop still on the cluster: learners' projects and the ones they made, their tokens,
     cluster-scoped bindings naming a learner or a learner project's service accounts, volumes claimed from those
     projects, and self-provisioning still paused."""
-    from .steps.cleanup import leftovers as project_leftovers
-
     kube, found = lab.kube(), []
     projects = learners(lab)
     users = set(users or ()) | set(projects)

@@ -7,11 +7,14 @@ cleanup keep what the instructor provisioned, and unchosen settings follow the w
 """
 from __future__ import annotations
 
+import datetime as dt
+import json
 import os
 from dataclasses import dataclass
 
 from .errors import LabError
 from .kube import ApiFailure
+from .oc import visible_project, whoami
 
 LEARNER = "clearml-lab.io/workshop-learner"  # annotation on the project, label on the learner's token
 CHART_VERSION = "clearml-lab.io/workshop-chart-version"
@@ -58,8 +61,6 @@ def seat_of(project: dict | None) -> Seat | None:
 
 def detect(lab) -> Seat | None:
     """Whether the lab's project is a workshop project (one GET; a project the user cannot see is not)."""
-    from .oc import visible_project
-
     return seat_of(visible_project(lab.kube(), lab.namespace))
 
 
@@ -74,8 +75,6 @@ def seat_or_none(lab) -> Seat | None:
 def own_project(lab) -> str | None:
     """The one workshop project provisioned for the logged-in user, if there is exactly one: a learner whose login
     names no project (say, a fresh `oc login` context) still lands in theirs."""
-    from .oc import whoami
-
     me = whoami(lab.kube()).username
     mine = [p["metadata"]["name"] for p in lab.kube().list("projects").get("items", [])
             if (p["metadata"].get("annotations") or {}).get(LEARNER) == me]
@@ -123,9 +122,6 @@ def record_step(lab, result) -> None:
     """In a workshop project, keep the outcome of a step the learner ran (ok, one sentence, the fix, when) in the
     ConfigMap clearml-lab-steps, so the instructor's progress tells "tried and failed" from "not reached" even for
     what never reaches the cluster (helm's repository list, a refused install). Never fails the learner's step."""
-    import datetime as dt
-    import json
-
     try:
         seat = seat_or_none(lab)
     except Exception:  # a record is a courtesy: nothing about it may fail the learner's step
@@ -158,8 +154,6 @@ def record_step(lab, result) -> None:
 
 def read_records(kube, namespace: str) -> dict[str, dict]:
     """step -> {"ok", "summary", "fix", "at"} as the learner's runs recorded them (empty when none)."""
-    import json
-
     try:
         data = (kube.get("configmaps", RECORDS, namespace).get("data") or {})
     except ApiFailure as err:

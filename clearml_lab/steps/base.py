@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from ..oc import visible_project
+
 OK, FAIL, UNKNOWN = True, False, None
 ICONS = {OK: "✅", FAIL: "❌", UNKNOWN: "⚠️"}
 
@@ -27,8 +29,6 @@ def fix_by(step: str) -> str:
 def missing_project(lab, step: str, action: str) -> StepResult | None:
     """A failed result at once when the lab's project does not exist (or this login cannot see it), else None:
     nothing that needs the project waits for it."""
-    from ..oc import visible_project
-
     if visible_project(lab.kube(), lab.namespace) is not None:
         return None
     return StepResult(step, action, False, f"project {lab.namespace} does not exist on {lab.target.describe()}.",

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 
+from ..chart import repo_add_args
 from ..errors import LabError
 from .base import Check, Step, StepResult
 
@@ -34,15 +35,11 @@ class HelmRepo(Step):
         "newest version the repository serves that fits the cluster, and keeps it for the later steps.")
 
     def commands(self, lab) -> list[str]:
-        from ..chart import repo_add_args
-
         shown = " ".join(a for a in repo_add_args(REPO_NAME, repo_url(lab))[0] if a != "--force-update")
         return [f"helm {shown}   # the chart repository the lab reads", "helm repo update",
                 f"helm search repo {REPO_NAME}/clearml --versions   # clearml-lab charts"]
 
     def run(self, lab, on_line=None) -> StepResult:
-        from ..chart import repo_add_args
-
         helm, url = lab.helm(), repo_url(lab)
         output, changed = [], False
         if configured_url(helm) != url:

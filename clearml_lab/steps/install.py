@@ -1,6 +1,7 @@
 """Step 6: helm install, then watch until everything is ready or a blocking cause is diagnosed."""
 from __future__ import annotations
 
+import json
 import time
 
 from .. import diagnose, progress
@@ -53,8 +54,6 @@ def release_status(helm, namespace: str, release: str) -> str | None:
     result = helm.run(["status", release, "--namespace", namespace, "-o", "json"], timeout=60)
     if not result.ok:
         return None
-    import json
-
     return json.loads(result.stdout).get("info", {}).get("status")
 
 

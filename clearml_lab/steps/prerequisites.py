@@ -5,12 +5,15 @@ from dataclasses import replace
 
 from kubernetes.utils.quantity import parse_quantity
 
+from .. import chart
 from ..errors import LabError
 from ..helm import Helm
 from ..kube import ApiFailure
 from ..oc import visible_project, whoami
 from ..versions import satisfies
+from ..workshop_mode import QUOTA, budget_storage
 from .base import Check, Step, StepResult
+from .scc import existing_grants
 
 NEEDED_STORAGE = parse_quantity("155Gi")
 DEFAULT_CLASS_ANNOTATION = "storageclass.kubernetes.io/is-default-class"
@@ -61,8 +64,6 @@ def _storage_check(kube) -> Check:
 
 def workshop_storage_check(kube, namespace: str) -> Check:
     """A learner may not read storage classes; the workshop's quota says what the project may claim."""
-    from ..workshop_mode import QUOTA, budget_storage
-
     allowed = budget_storage(kube, namespace)
     if allowed is None:
         return storage_check(kube)
@@ -129,8 +130,6 @@ class Prerequisites(Step):
     def _scc_rights(self, lab, kube) -> Check:
         if lab.workshop:
             # The instructor granted what the workshop's chart needs; the scc step's check proves it is enough.
-            from .scc import existing_grants
-
             made = existing_grants(kube, lab.namespace)
             if made:
                 return Check("SCC grants", True, "your instructor granted " + ", ".join(
@@ -163,8 +162,6 @@ class Prerequisites(Step):
         return Check("router", True, f"Routes will be served under *.{domain}")
 
     def _kube_version(self, lab) -> Check:
-        from .. import chart
-
         version = lab.server_version()
         try:  # the chosen (or kept) version, else the newest the chart repository serves that fits the cluster
             chart_version = lab.chart_version

@@ -5,21 +5,20 @@ import re
 
 import yaml
 
+from .. import chart
 from ..errors import LabError
+from ..profiles import install_fixes, profile_values
 from ..values import lint
+from ..values_layers import layers
 from .base import Check, Step, StepResult
 
 
 def values_for(lab) -> dict:
     """The profile, then the chart version's fixes, then the learner's values (form and hand edits): values_layers."""
-    from ..values_layers import layers
-
     return layers(lab).values
 
 
 def values_text(lab) -> str:
-    from ..values_layers import layers
-
     return layers(lab).text()
 
 
@@ -33,8 +32,6 @@ def _leaves(values: dict, prefix: str = ""):
 
 def pitfalls(lab, values: dict) -> list[Check]:
     """Known traps of the chart era, pointed out where they apply."""
-    from ..profiles import install_fixes
-
     notes = []
     given = dict(_leaves(values))
     for fix in install_fixes(lab.chart_version):
@@ -92,8 +89,6 @@ class Values(Step):
         except LabError as err:
             return StepResult(self.name, "run", False, str(err), fix="choose a chart version the repository serves "
                               "(clearml-lab charts)", target=lab.describe())
-        from ..values_layers import layers
-
         layered = layers(lab)  # keeps what the learner typed in the form or changed in values.yaml by hand
         text = layered.text()
         path = lab.values_file
@@ -111,8 +106,6 @@ class Values(Step):
                           output=tuple(text.splitlines()), fix=result.fix, target=lab.describe())
 
     def check(self, lab, timeout: float = 60) -> StepResult:
-        from .. import chart
-
         path = lab.values_file
         if not path.exists():
             return StepResult(self.name, "check", False, "no values.yaml yet.",
@@ -124,8 +117,6 @@ class Values(Step):
         except LabError as err:
             return StepResult(self.name, "check", False, str(err), fix="choose a chart repository and version "
                               "the lab can read (--chart-repo, clearml-lab charts)", target=lab.describe())
-        from ..profiles import profile_values
-
         # A key the profile sets that this chart version lacks is reported as the profile's.
         leaves = [key.split(".") for key, _ in _leaves(profile_values(lab.settings.profile, version))]
         origin = {".".join(parts[:i]): f"profile {lab.settings.profile}" for parts in leaves

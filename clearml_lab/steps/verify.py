@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import urllib.error
 import urllib.request
+from dataclasses import replace
 
 from .base import Check, Step, StepResult, fix_by, missing_project
 from .routes import admitted_host, service_names
@@ -82,8 +83,6 @@ class Verify(Step):
         return StepResult(self.name, "check", ok, summary, tuple(checks), output=output, target=lab.describe())
 
     def run(self, lab, on_line=None) -> StepResult:
-        from dataclasses import replace
-
         return replace(self.check(lab), action="run")
 
     def undo(self, lab, on_line=None) -> StepResult:

@@ -7,8 +7,10 @@ from html import escape
 import ipywidgets as widgets
 
 from .. import progress
+from ..equivalents import equivalent, oc_missing
 from ..errors import LabError
 from ..steps.base import Step, StepResult
+from ..workshop_mode import record_step
 from ._html import TextPlain, badge, paragraphs, pre
 
 # Which step actions each button performs, in order; "run it for me" checks only after a successful run.
@@ -62,8 +64,6 @@ class StepCard(TextPlain, widgets.VBox):
     def _command_lines(self) -> list[str]:
         """``$ command`` per command; without `oc` on PATH, each `oc` command is followed by the kubectl command
         that does the same with the tools the lab installed."""
-        from ..equivalents import equivalent, oc_missing
-
         namespace = getattr(self.lab, "namespace", None)
         lines = []
         for command in self._commands:
@@ -155,8 +155,6 @@ class StepCard(TextPlain, widgets.VBox):
                 result = self._call(name)
                 self._results += (result,)
                 if name == "run":  # in a workshop project, what the learner tried is kept for the instructor (#17)
-                    from ..workshop_mode import record_step
-
                     record_step(self.lab, result)
                 self._show_results()
                 if not result.ok:

@@ -12,7 +12,9 @@ from html import escape
 
 import ipywidgets as widgets
 
+from .. import workshop
 from ..errors import LabError
+from ..steps import RECIPE
 from ._html import TextPlain, pre
 
 CELL_COLOURS = {"pass": "#2e7d32", "FAIL": "#c62828", "-": "#9e9e9e"}
@@ -27,13 +29,9 @@ class WorkshopDashboard(TextPlain, widgets.VBox):
     and return at once; ``wait()`` blocks until it has finished (tests and scripts call it)."""
 
     def __init__(self, lab, *, library=None, steps: tuple[str, ...] | None = None):
-        if library is None:
-            from .. import workshop as library
         if steps is None:
-            from ..steps import RECIPE
-
             steps = tuple(step.name for step in RECIPE)
-        self.lab, self.library, self.steps = lab, library, tuple(steps)
+        self.lab, self.library, self.steps = lab, library or workshop, tuple(steps)
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self._auto: threading.Event | None = None
