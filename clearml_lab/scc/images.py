@@ -1,6 +1,14 @@
-"""Image requirements admission cannot see (data/image-requirements.yaml), matched on the image repository."""
+"""Images: how a reference is read and matched, and what some images need at run time that admission cannot see
+(data/image-requirements.yaml).
+
+One vocabulary for the planner and the practice cluster's simulator (``clearml_lab/practice/data/images``): an
+entry names its ``repositories``; ``image_user`` is the UID the image runs as when the pod sets none (its
+Dockerfile USER; no USER = 0); ``needs_uid`` the only UID its process works under; ``why`` the reason. A repository
+matches an image on any registry (a mirror is the same image) unless it names its registry host
+(``docker.io/bitnami/*``, ``docker.elastic.co/elasticsearch/elasticsearch``); shell-style wildcards work."""
 from __future__ import annotations
 
+import fnmatch
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
@@ -9,20 +17,80 @@ import yaml
 
 from ..errors import UsageError
 
+DOCKER_HUB = "docker.io"
+
+
+def _is_registry_host(part: str) -> bool:
+    return "." in part or ":" in part or part == "localhost"
+
+
+@dataclass(frozen=True)
+class ImageRef:
+    """An image reference, read as container runtimes read it."""
+
+    registry: str      # docker.io when none is given
+    repository: str    # the path without the registry; Docker Hub's "library/" dropped
+    tag: str           # "latest" when none is given; the digest when there is one
+
+    @property
+    def reference(self) -> str:
+        return f"{self.registry}/{self._remote_path}:{self.tag}"
+
+    @property
+    def full_repository(self) -> str:
+        return f"{self.registry}/{self._remote_path}"
+
+    @property
+    def _remote_path(self) -> str:
+        if self.registry == DOCKER_HUB and "/" not in self.repository:
+            return f"library/{self.repository}"
+        return self.repository
+
+    def matches(self, pattern: str) -> bool:
+        """``allegroai/clearml`` or ``bitnami/*`` (on any registry), or ``docker.io/bitnami/*`` and
+        ``docker.elastic.co/elasticsearch/elasticsearch`` (on that registry only)."""
+        host, _, path = pattern.partition("/")
+        if path and _is_registry_host(host):
+            registry = _registry(host)
+            if registry != self.registry:
+                return False
+            pattern = path.removeprefix("library/") if registry == DOCKER_HUB else path
+        else:
+            pattern = pattern.removeprefix("library/")
+        return fnmatch.fnmatchcase(self.repository, pattern)
+
+
+def _registry(host: str) -> str:
+    return DOCKER_HUB if host in ("index.docker.io", "registry-1.docker.io") else host
+
+
+def parse_image(image: str) -> ImageRef:
+    """'quay.io/team/app:1.2' -> ImageRef('quay.io', 'team/app', '1.2'); 'redis' -> ('docker.io', 'redis',
+    'latest')."""
+    name, _, digest = image.partition("@")
+    tag = "latest"
+    if ":" in name.rsplit("/", 1)[-1]:
+        name, tag = name.rsplit(":", 1)
+    if digest:
+        tag = digest
+    first, _, rest = name.partition("/")
+    if rest and _is_registry_host(first):
+        registry, repository = _registry(first), rest
+    else:
+        registry, repository = DOCKER_HUB, name
+    if registry == DOCKER_HUB:
+        repository = repository.removeprefix("library/")
+    return ImageRef(registry, repository, tag)
+
 
 def image_repository(image: str) -> str:
     """'quay.io/team/app:1.2' -> 'team/app': drops the registry host, the tag and the digest."""
-    name = image.split("@", 1)[0]
-    last_slash = name.rfind("/")
-    colon = name.rfind(":")
-    if colon > last_slash:
-        name = name[:colon]
-    parts = name.split("/")
-    if len(parts) > 1 and ("." in parts[0] or ":" in parts[0] or parts[0] == "localhost"):
-        parts = parts[1:]
-    if len(parts) > 1 and parts[0] == "library":
-        parts = parts[1:]
-    return "/".join(parts)
+    return parse_image(image).repository
+
+
+def matches_any(image: str, patterns) -> bool:
+    ref = parse_image(image)
+    return any(ref.matches(p) for p in patterns or ())
 
 
 @dataclass(frozen=True)
@@ -67,9 +135,9 @@ def _entries(data) -> list[ImageRequirement]:
 
 
 def requirement_for(image: str, requirements) -> ImageRequirement | None:
-    repository = image_repository(image or "")
+    ref = parse_image(image or "")
     for entry in requirements:
-        if repository in entry.repositories:
+        if any(ref.matches(p) for p in entry.repositories):
             return entry
     return None
 
