@@ -1,9 +1,9 @@
 """Issue 14, item 1: learners get clean notebooks; nbval compares recorded copies of the very same cells.
 
-notebooks/ ships what scripts/build_notebooks.py writes, without outputs or execution counts; the build's --execute
-records the same notebooks, run, into tests/notebooks/recorded/, which is all nbval collects. nbval skips a cell
-whose reference has no execution count, so every recorded code cell must have one — and an edited recorded output
-must make nbval fail, which the last test proves against a real run."""
+notebooks/ ships what scripts/build_notebooks.py writes from the sources in notebooks/src/ (issue 15), without
+outputs or execution counts; the build's --execute records the same notebooks, run, into tests/notebooks/recorded/,
+which is all nbval collects. nbval skips a cell whose reference has no execution count, so every recorded code cell
+must have one — and an edited recorded output must make nbval fail, which the last test proves against a real run."""
 import importlib.util
 import json
 import re
@@ -45,8 +45,10 @@ def test_every_notebook_of_the_build_is_shipped_and_nothing_else():
 def test_shipped_notebook_is_the_clean_build_of_its_source(path):
     build = _build_module()
     text = path.read_text()
-    assert text == nbformat.writes(build.notebook(_id(path)[:-len(".ipynb")])) + "\n", \
-        f"{_id(path)} differs from scripts/build_notebooks.py: run it (without outputs) again"
+    name = _id(path)[:-len(".ipynb")]
+    assert text == nbformat.writes(build.notebook(name)) + "\n", \
+        f"{_id(path)} is not the build of {build.source_path(name).relative_to(ROOT)}: run " \
+        f"scripts/build_notebooks.py (--execute, to record it too)"
     nb = nbformat.reads(text, as_version=4)
     for cell in nb.cells:
         if cell.cell_type == "code":
