@@ -10,6 +10,12 @@ from __future__ import annotations
 import argparse
 import sys
 from dataclasses import dataclass
+from pathlib import Path
+
+from . import chart
+from .chart import source_note
+from .errors import UsageError
+from .values import lint
 
 
 @dataclass(frozen=True)
@@ -21,14 +27,12 @@ class ChartChoice:
     lab: object = None
 
     def note(self) -> str | None:
-        from .chart import source_note
-
         return source_note(self.repo)
 
 
 def _lab(args):
     """The lab the options choose, when its cluster answers; else None (no cluster chosen, or it is not running)."""
-    from .options import lab_from
+    from .options import lab_from  # loads the kubernetes client (about 0.5 s): only when this command runs
 
     try:
         lab = lab_from(args)
@@ -39,8 +43,6 @@ def _lab(args):
 
 
 def chart_choice(args: argparse.Namespace, *, resolve_version: bool = True) -> ChartChoice:
-    from . import chart
-
     lab = _lab(args)
     explicit = getattr(args, "chart_repo", None)
     if lab is not None:
@@ -62,8 +64,6 @@ def chart_choice(args: argparse.Namespace, *, resolve_version: bool = True) -> C
 
 
 def _charts(args) -> int:
-    from . import chart
-
     choice = chart_choice(args, resolve_version=False)
     idx = chart.index(choice.repo, refresh=True)
     default = idx.default(choice.kube_version).version if idx.entries else None
@@ -88,12 +88,6 @@ def _charts(args) -> int:
 
 def lint_values(args) -> int:
     """`lint-values FILE`: every problem of a values file against the chart's keys; exit 1 when there are errors."""
-    from pathlib import Path
-
-    from . import chart
-    from .errors import UsageError
-    from .values import lint
-
     path = Path(args.file)
     try:
         text = path.read_text()

@@ -9,7 +9,9 @@ from __future__ import annotations
 import argparse
 import sys
 
+from . import __version__, chart, chart_cli, commands, export_cli, plan_scc_cli, workshop_cli
 from .errors import LabError, UsageError
+from .practice import cli as practice_cli  # the one place the library reaches the practice cluster's code
 
 GLOBAL_OPTIONS = (
     ("--kubeconfig", "FILE", "kubeconfig to use (else $KUBECONFIG, else the practice cluster's own)"),
@@ -39,15 +41,10 @@ def _common_parser(suppress: bool) -> argparse.ArgumentParser:
 
 def _modules():
     # Each concern owns its subcommands; imported here so the parser is built from one table.
-    from . import chart_cli, commands, export_cli, plan_scc_cli, workshop_cli
-    from .practice import cli as practice_cli  # the one place the library reaches the practice cluster's code
-
     return (commands, chart_cli, plan_scc_cli, practice_cli, workshop_cli, export_cli)
 
 
 def _version(args: argparse.Namespace) -> int:
-    from . import __version__
-
     print(f"clearml-lab {__version__}")
     return 0
 
@@ -76,8 +73,6 @@ def main(argv: list[str] | None = None) -> int:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # argparse already printed its usage message
         return 2 if exc.code not in (0, None) else 0
-    from . import chart
-
     chart.progress = lambda what: print(what, file=sys.stderr, flush=True)  # a slow chart download says so
     try:
         return int(args.handler(args) or 0)

@@ -5,6 +5,7 @@ returns diagnoses; ``gather()`` reads a namespace with one list call per kind an
 """
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -12,6 +13,8 @@ from functools import lru_cache
 from importlib import resources
 
 import yaml
+
+from .scc import plan_grants
 
 
 @dataclass(frozen=True)
@@ -176,8 +179,6 @@ def _rollout_cases(workloads: list[dict], pods: list[dict], by_name: dict, names
 
 def _field_paths(fields: dict, prefix: str = "") -> list[str]:
     """Readable leaf paths of a managedFields fieldsV1 tree: .spec.template.spec.containers[name="x"].image."""
-    import json
-
     paths = []
     for key, sub in fields.items():
         if key == ".":
@@ -304,8 +305,6 @@ def planner_hint(namespace: str, annotations: dict | None, openshift_version: st
     """A grant_hint that asks the SCC planner which grant would admit a refused workload's pods."""
 
     def hint(workload: dict) -> str | None:
-        from .scc import plan_grants
-
         manifest = {**workload, "metadata": {**workload["metadata"], "namespace": namespace}}
         plan = plan_grants([manifest], namespace=namespace, namespace_annotations=annotations,
                            openshift_version=openshift_version)

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import argparse
 
+from .commands import _TerminalProgress, lab_from
+from .errors import UsageError
+
 
 def register(subparsers, common: argparse.ArgumentParser) -> None:
     parser = subparsers.add_parser(
@@ -24,17 +27,13 @@ def register(subparsers, common: argparse.ArgumentParser) -> None:
 
 
 def run(args) -> int:
-    from .errors import UsageError
-
     if args.check and (args.force or args.admin):
         raise UsageError("--force and --admin only apply to --out: drop them when checking a bundle.")
     return _check(args) if args.check else _export(args)
 
 
 def _export(args) -> int:
-    from . import export
-    from .commands import _TerminalProgress, lab_from
-
+    from . import export  # loads the kubernetes client (about 0.5 s): only when this command runs
     lab = lab_from(args)
     print(f"exporting the recipe for {lab.describe()}", flush=True)
     with _TerminalProgress("export"):
@@ -54,9 +53,7 @@ def _export(args) -> int:
 
 
 def _check(args) -> int:
-    from . import export
-    from .commands import _TerminalProgress, lab_from
-
+    from . import export  # loads the kubernetes client (about 0.5 s): only when this command runs
     lab = lab_from(args)
     with _TerminalProgress("export --check"):
         result = export.check(lab, args.check)

@@ -10,11 +10,14 @@ import hashlib
 import json
 import os
 import re
+import socket
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import yaml
 
+from .chart import PUBLIC_REPO, REPO_ENV, default_version, repo_url
 from .errors import LabError, UsageError
 from .helm import Helm
 from .paths import lab_home, practice_state
@@ -59,8 +62,6 @@ class Settings:
             raise UsageError(f"chart version {self.chart_version!r} is not a version number like 7.14.4: give "
                              f"one that `clearml-lab charts` lists.")
         if self.chart_repo is not None:
-            from .chart import repo_url
-
             object.__setattr__(self, "chart_repo", repo_url(self.chart_repo))
 
 
@@ -163,6 +164,7 @@ class Lab:
         return self._practice
 
     def _marked_practice(self) -> bool:
+        # loads the kubernetes client (about 0.5 s): only once the lab talks to a cluster
         from .kube import ApiFailure
 
         try:
@@ -175,6 +177,7 @@ class Lab:
     def workshop(self):
         """The learner's seat when the project is a workshop project (see workshop_mode), else None; asked once."""
         if self._seat is _UNKNOWN:
+            # loads the kubernetes client (about 0.5 s): only once the lab talks to a cluster
             from .workshop_mode import detect
 
             self._seat = detect(self)
@@ -186,8 +189,6 @@ class Lab:
         """The Helm repository the chart comes from: the one chosen (--chart-repo, $CLEARML_LAB_CHART_REPO), else on
         the practice cluster the repository it publishes (HelmChartRepository `clearml`), else the public one."""
         if self._repo is None:
-            from .chart import PUBLIC_REPO, REPO_ENV, repo_url
-
             chosen = self.settings.chart_repo or os.environ.get(REPO_ENV)
             pinned = self.pinned_chart() or {}
             if chosen:
@@ -216,8 +217,6 @@ class Lab:
         if pinned and pinned.get("repo") == self.chart_repo:
             return pinned["version"]
         if self._resolved_version is None:
-            from .chart import default_version
-
             self._resolved_version = default_version(self.chart_repo, self.server_version())
         return self._resolved_version
 
@@ -235,8 +234,6 @@ class Lab:
     def pin_chart_version(self) -> str:
         """Resolve the chart version once and keep it, with its repository, in the lab's settings and state dir, so
         values, scc and install use one version even when the repository publishes another mid-session."""
-        from .chart import REPO_ENV
-
         version = self.chart_version
         chosen = bool(self.settings.chart_repo or os.environ.get(REPO_ENV) or
                       (self.pinned_chart() or {}).get("repo_chosen"))
@@ -253,6 +250,7 @@ class Lab:
         self.chart_pin_file.unlink(missing_ok=True)
 
     def kube(self):
+        # loads the kubernetes client (about 0.5 s): only once the lab talks to a cluster
         from .kube import Kube
 
         return Kube(self.api_client)
@@ -277,6 +275,7 @@ class Lab:
 
 
 def _api_client(target: Target):
+    # loads the kubernetes client (about 0.5 s): only once the lab talks to a cluster
     from kubernetes import client, config
 
     if target.kind == "in-cluster":
@@ -295,9 +294,6 @@ def _api_client(target: Target):
 def _practice_answers(server: str) -> None:
     """The practice cluster left a kubeconfig behind but may have stopped: say how to start it before anything
     else is printed (one TCP connect, no request)."""
-    import socket
-    from urllib.parse import urlsplit
-
     address = urlsplit(server)
     try:
         socket.create_connection((address.hostname, address.port or 443), timeout=2).close()

@@ -3,10 +3,13 @@ from __future__ import annotations
 
 import argparse
 
+from . import chart
+from .chart_cli import chart_choice  # the chart repository and version, as charts and lint-values choose them
 from .errors import LabError, UsageError
 from .scc.manifests import dump_yaml_stream, grant_role_bindings, load_manifests
 from .scc.planner import DEFAULT_MCS, DEFAULT_UID_BLOCK, plan_grants, seed_recipe_grants
 from .scc.sccs import kubernetes_version, releases
+from .versions import satisfies
 
 DEFAULT_NAMESPACE = "clearml"
 DEFAULT_PROFILE = "seed"
@@ -47,10 +50,8 @@ def _read(path: str) -> str:
 def _target_release(chart, chart_version, repo=None) -> str:
     """OPENSHIFT_VERSION, or the newest release whose Kubernetes the chart's kubeVersion accepts."""
     try:
-        from .versions import satisfies
-
         constraint = chart.chart_kube_version_range(chart_version, repo)
-    except (ImportError, AttributeError, LabError, KeyError):
+    except (LabError, KeyError):
         return OPENSHIFT_VERSION
     if satisfies(kubernetes_version(OPENSHIFT_VERSION), constraint):
         return OPENSHIFT_VERSION
@@ -59,12 +60,6 @@ def _target_release(chart, chart_version, repo=None) -> str:
 
 
 def _render_chart(args) -> tuple[list[dict], str]:
-    try:
-        from . import chart  # rendered lazily: only this path needs helm
-    except ImportError:
-        raise LabError("Rendering the chart is not available in this installation; pass --manifests FILE instead.") from None
-    from .chart_cli import chart_choice  # the chart repository and version, as charts and lint-values choose them
-
     choice = chart_choice(args)
     chart_version = choice.version
     release = _target_release(chart, chart_version, choice.repo) if chart_version else OPENSHIFT_VERSION

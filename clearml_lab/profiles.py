@@ -16,6 +16,7 @@ import yaml
 
 from .errors import UsageError
 from .merging import merge_values
+from .values import lint
 
 PROFILES_DIR = Path(__file__).parent / "profiles"
 FIXES_FILE = PROFILES_DIR / "_install_fixes.yaml"
@@ -83,7 +84,5 @@ def _version(chart_version: str) -> tuple[int, int, int]:
 def profile_problems(profile: str, chart_version: str, keys) -> list:
     """The keys this profile sets (with its install fixes) that the chart version does not have, as values.Problem
     lines of the profile's values (``keys``: values.ChartKeys of that version, from chart.chart_keys)."""
-    from .values import lint
-
     text = yaml.safe_dump(profile_values(profile, chart_version), sort_keys=False)
     return [p for p in lint(text, keys) if p.severity == "error"]

@@ -16,6 +16,7 @@ import yaml
 
 from .errors import LabError
 from .merging import merge_values
+from .profiles import profile_values
 
 TITLE = "# ClearML on OpenShift — profile {profile}, chart {chart}"
 _TITLE_RE = re.compile(r"^# ClearML on OpenShift — profile (\S+), chart ([0-9][^\s,]*)", re.M)
@@ -28,8 +29,6 @@ def _merge(base: dict, overlay: dict) -> dict:
 
 def base_values(profile: str, chart_version: str) -> dict:
     """The profile's values with the chart version's install fixes (profiles.profile_values)."""
-    from .profiles import profile_values
-
     return profile_values(profile, chart_version)
 
 

@@ -5,13 +5,13 @@ from pathlib import Path
 
 
 def _lab(args):
-    from .options import lab_from
+    from .options import lab_from  # loads the kubernetes client (about 0.5 s): only when this command runs
 
     return lab_from(args)
 
 
 def _provision(args) -> int:
-    from . import workshop
+    from . import workshop  # loads the kubernetes client (about 0.5 s): only when this command runs
 
     names = workshop.learner_names(args.learners, args.names)  # bad input is refused before connecting
     lab = _lab(args)
@@ -22,7 +22,7 @@ def _provision(args) -> int:
 
 
 def _progress(args) -> int:
-    from . import workshop
+    from . import workshop  # loads the kubernetes client (about 0.5 s): only when this command runs
 
     result = workshop.progress(_lab(args), args.learner or None, grace=args.grace)
     # stdout: the header, one row per learner (name, current step, then pass / FAIL / - per step), how many passed
@@ -32,14 +32,14 @@ def _progress(args) -> int:
 
 
 def _reset(args) -> int:
-    from . import workshop
+    from . import workshop  # loads the kubernetes client (about 0.5 s): only when this command runs
 
     print(workshop.reset(_lab(args), args.learner, args.to).render_text())
     return 0
 
 
 def _teardown(args) -> int:
-    from . import workshop
+    from . import workshop  # loads the kubernetes client (about 0.5 s): only when this command runs
 
     result = workshop.teardown(_lab(args), Path(args.out) if args.out else None)
     print(result.render_text())
