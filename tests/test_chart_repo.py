@@ -10,7 +10,14 @@ import tarfile
 import pytest
 import yaml
 
-from clearml_lab.practice.chartrepo import FIXED_TIME, LoopbackRepository, build_repository, chart_values
+from clearml_lab.merging import merge_values
+from clearml_lab.practice.chartrepo import (
+    FIXED_TIME,
+    LoopbackRepository,
+    build_repository,
+    chart_values,
+    commented_values,
+)
 
 VERSIONS = {"7.3.1": ("1.12.0", ">= 1.21.0-0 < 1.29.0-0", "12.1.31"),
             "7.14.4": ("2.0", ">= 1.21.0-0 < 1.33.0-0", "13.18.5")}
@@ -60,6 +67,65 @@ def test_packaged_values_are_the_merged_defaults_with_their_comments(tmp_path, v
     ingress = lines.index("  ingress:")
     assert lines[ingress - 1].startswith("  # A networking.k8s.io/v1 Ingress")
     assert "elasticsearch.yml: |" in text  # an embedded file reads as a file
+
+
+BASE = """\
+# The file's own comment: a blank line parts it from the first key.
+
+a:
+  # about b
+  b: 1
+  # about c, kept when the overlay sets c without a comment
+  c: 2
+    # deeper than d: not d's
+  d: 3
+shared: &shared
+  # about x
+  x: 1
+copy: *shared
+text: "one\\ntwo\\n"
+"""
+OVERLAY = """\
+a:
+  c: 20
+  # the overlay's word on d
+  d: 30
+  # about e, new in the overlay
+  e: 40
+switch: "on"
+gone: null
+"""
+
+
+def test_commented_values_put_each_comment_above_its_key_with_the_overlays_winning():
+    text = commented_values([BASE, OVERLAY])
+    assert text == """\
+a:
+  # about b
+  b: 1
+  # about c, kept when the overlay sets c without a comment
+  c: 20
+  # the overlay's word on d
+  d: 30
+  # about e, new in the overlay
+  e: 40
+
+shared:
+  # about x
+  x: 1
+
+copy:
+  # about x
+  x: 1
+
+text: |
+  one
+  two
+
+switch: 'on'
+gone: null
+"""
+    assert yaml.safe_load(text) == merge_values(yaml.safe_load(BASE), yaml.safe_load(OVERLAY))
 
 
 def test_index(tmp_path):
