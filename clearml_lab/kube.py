@@ -1,4 +1,5 @@
-"""Thin helpers over the kubernetes client: known REST paths, JSON in and out, watches, one-sentence errors.
+"""The lab's one HTTP layer over the kubernetes client: known REST paths, JSON in and out, watches that another
+thread can close, one-sentence errors.
 
 Paths are spelled out from a small table rather than discovered, so each call is exactly one request (the topology
 and the checks rely on that) and works the same against the practice cluster and a real OpenShift.
@@ -6,6 +7,9 @@ and the checks rely on that) and works the same against the practice cluster and
 from __future__ import annotations
 
 import json
+import socket
+import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -85,6 +89,94 @@ class ApiFailure(LabError):
         return self.message
 
 
+@dataclass
+class Unreachable(LabError):
+    """No answer from the cluster (connection refused or reset, TLS, timeout); keeps which error it was, for callers
+    that say what they were doing."""
+
+    server: str
+    cause: str  # the class name of the underlying error, e.g. MaxRetryError
+
+    def __str__(self) -> str:
+        return (f"cannot reach the cluster at {self.server} ({self.cause}): check that it is running "
+                f"(`clearml-lab practice status`) or that your kubeconfig points at it.")
+
+
+class Watch:
+    """The events of one watch request, parsed, as an iterator; ``close()`` (or leaving a ``with`` block) ends it.
+
+    ``close()`` may come from another thread: it shuts the socket, so a read blocked in the reading thread returns at
+    once and the iteration simply ends there. The connection is closed, not returned to the pool with half a stream
+    in it. Events are yielded as the server sends them, ERROR events too (a 410 Gone means: list again); a stream the
+    server ends (its ``timeoutSeconds``) just stops.
+    """
+
+    def __init__(self, response):
+        self._response = response
+        self._events = _events(response)
+        self._reading = threading.Lock()  # held while a thread is inside __next__
+        self.closed = False
+
+    def __iter__(self) -> Watch:
+        return self
+
+    def __next__(self) -> dict:
+        with self._reading:
+            if not self.closed:
+                try:
+                    return next(self._events)
+                except StopIteration:
+                    raise
+                except Exception:
+                    if not self.closed:
+                        raise
+                    # the read failed because close() shut the socket: that is the end, not an error
+            self._end()
+            raise StopIteration
+
+    def __enter__(self) -> Watch:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self.closed = True
+        try:  # a read blocked on this socket in another thread returns now
+            self._response.connection.sock.shutdown(socket.SHUT_RDWR)
+        except (AttributeError, OSError):
+            pass  # no socket any more: the stream has ended already
+        if self._reading.acquire(blocking=False):  # nobody is reading: end it here (else the reader does, next)
+            try:
+                self._end()
+            finally:
+                self._reading.release()
+
+    def _end(self) -> None:
+        self._events.close()
+        _release(self._response)
+
+
+def _events(response) -> Iterator[dict]:
+    """The watch events in a streamed response, one JSON object a line."""
+    try:
+        buffer = b""
+        for chunk in response.stream(4096, decode_content=True):
+            buffer += chunk
+            while b"\n" in buffer:
+                line, buffer = buffer.split(b"\n", 1)
+                if line.strip():
+                    yield json.loads(line)
+    finally:
+        _release(response)
+
+
+def _release(response) -> None:
+    # Close first: the connection must not go back to the pool with the rest of a stream still in it.
+    response.close()
+    response.release_conn()
+
+
 class Kube:
     def __init__(self, api_client):
         self.api_client = api_client
@@ -106,8 +198,7 @@ class Kube:
         except ApiException as err:
             raise self._failure(err, method, url) from None
         except (Urllib3Error, OSError) as err:
-            raise LabError(f"cannot reach the cluster at {self.server} ({err.__class__.__name__}): check that it is "
-                           f"running (`clearml-lab practice status`) or that your kubeconfig points at it.") from None
+            raise Unreachable(self.server, err.__class__.__name__) from None
         raw = response.response  # urllib3 response, not yet read
         if not 200 <= response.status < 300:
             error = ApiException(status=response.status, reason=response.reason)
@@ -169,22 +260,13 @@ class Kube:
             raise
 
     def watch(self, resource: str, namespace: str | None = None, *, resource_version: str | None = None,
-              timeout_seconds: int = 60, **query) -> Iterator[dict]:
-        """Events of a watch, parsed; the HTTP stream is closed when the caller stops iterating."""
+              timeout_seconds: int = 60, **query) -> Watch:
+        """A watch from ``resource_version`` (bookmarks asked for), open once this returns: iterate it for its
+        events; it ends after ``timeout_seconds``, or at ``close()`` from any thread."""
         response = self.request("GET", path(resource, namespace), stream=True, timeout=timeout_seconds + 5,
                                 query={"watch": "true", "resourceVersion": resource_version,
                                        "allowWatchBookmarks": "true", "timeoutSeconds": timeout_seconds, **query})
-        try:
-            buffer = b""
-            for chunk in response.stream(4096, decode_content=True):
-                buffer += chunk
-                while b"\n" in buffer:
-                    line, buffer = buffer.split(b"\n", 1)
-                    if line.strip():
-                        yield json.loads(line)
-        finally:
-            response.release_conn()
-            response.close()
+        return Watch(response)
 
     def can_i(self, verb: str, resource: str, *, group: str = "", namespace: str | None = None,
               name: str | None = None, subresource: str | None = None) -> bool:
@@ -200,8 +282,6 @@ def wait_for(kube: Kube, resource: str, predicate, *, namespace: str | None = No
              timeout: float = 120) -> bool:
     """Watch ``resource`` until ``predicate(items)`` holds for the current list of objects (one object when
     ``name`` is given); True if it did before the timeout. A list, then a watch from its resourceVersion: no sleeps."""
-    import time
-
     deadline = time.monotonic() + timeout
     selector = {"fieldSelector": f"metadata.name={name}"} if name else {}
     while True:
@@ -213,19 +293,20 @@ def wait_for(kube: Kube, resource: str, predicate, *, namespace: str | None = No
         if remaining <= 0:
             return False
         version = listing.get("metadata", {}).get("resourceVersion")
-        for event in kube.watch(resource, namespace, resource_version=version,
-                                timeout_seconds=max(1, int(remaining)), **selector):
-            if event.get("type") == "ERROR":
-                break  # e.g. 410 Gone: list again
-            obj = event.get("object", {})
-            key = (obj.get("metadata", {}).get("namespace"), obj.get("metadata", {}).get("name"))
-            if event["type"] == "DELETED":
-                items.pop(key, None)
-            elif event["type"] in ("ADDED", "MODIFIED"):
-                items[key] = obj
-            else:
-                continue
-            if predicate(list(items.values())):
-                return True
-            if time.monotonic() >= deadline:
-                return False
+        with kube.watch(resource, namespace, resource_version=version, timeout_seconds=max(1, int(remaining)),
+                        **selector) as events:
+            for event in events:
+                if event.get("type") == "ERROR":
+                    break  # e.g. 410 Gone: list again
+                obj = event.get("object", {})
+                key = (obj.get("metadata", {}).get("namespace"), obj.get("metadata", {}).get("name"))
+                if event["type"] == "DELETED":
+                    items.pop(key, None)
+                elif event["type"] in ("ADDED", "MODIFIED"):
+                    items[key] = obj
+                else:
+                    continue
+                if predicate(list(items.values())):
+                    return True
+                if time.monotonic() >= deadline:
+                    return False
