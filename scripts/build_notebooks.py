@@ -1,10 +1,10 @@
-"""Writes the learners' notebooks (notebooks/*.ipynb, notebooks/workshop/instructor.ipynb) from their sources in
-notebooks/src/ — clean: no outputs, no execution counts — and, with --execute, runs the same notebooks in order
-against a fresh practice cluster and stores them with their outputs as nbval's reference copies in
+"""Builds the learners' notebooks, notebooks/NAME.ipynb, from their sources, notebooks/src/NAME.md.
+
+The notebooks are written clean — no outputs, no execution counts; with --execute the same notebooks are run in
+order against a fresh practice cluster and stored with their outputs as nbval's reference copies in
 tests/notebooks/recorded/.
 
-The notebooks are the product; notebooks/src/NAME.md is the source of notebooks/NAME.ipynb, so a change of wording is
-a change there and a rebuild:
+The notebooks are the product, so a change of wording is a change of the source and a rebuild:
     .venv/bin/python scripts/build_notebooks.py --execute
 The sources are jupytext's MyST markdown: the notebooks are mostly prose, which reads as documentation in a review
 (code cells are ```{code-cell}``` blocks, cell tags a `:tags:` line under them, the notebook's metadata the YAML
