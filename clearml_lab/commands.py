@@ -154,7 +154,7 @@ def _status(args) -> int:
     if absent:
         print(absent, file=sys.stderr)
         return 1
-    lines = topology.snapshot(lab.api_client, lab.namespace).status_lines()
+    lines = topology.status_lines(topology.snapshot(lab.kube(), lab.namespace))
     for line in lines:
         print(line)
     if not lines:

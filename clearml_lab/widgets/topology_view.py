@@ -5,13 +5,13 @@ from html import escape
 
 import ipywidgets as widgets
 
-from ..topology import STATE_COLOURS, STATE_LABELS, STATES, LiveTopology, Topology
+from ..topology import STATE_COLOURS, STATE_LABELS, STATES, LiveTopology, Topology, to_svg, to_text
 from ._html import TextPlain, pre
 
 # Names for the colours the picture draws (topology.STATE_COLOURS), so text about the picture uses the same palette.
 COLOUR_NAMES = {"#0066cc": "blue", "#8bc1f7": "light blue", "#7d1007": "dark red", "#c9190b": "red",
                 "#3c3f42": "dark grey", "#d2d2d2": "light grey"}
-KIND_BADGES = (("D", "#004080", "Deployment"), ("SS", "#009596", "StatefulSet"))  # as topology._node_svg draws them
+KIND_BADGES = (("D", "#004080", "Deployment"), ("SS", "#009596", "StatefulSet"))  # as topology.render draws them
 
 
 def colour_sentence() -> str:
@@ -46,7 +46,7 @@ class TopologyView(TextPlain, widgets.VBox):
         self.picture = widgets.HTML()
         self.legend = widgets.HTML(legend_html())
         self.summary = widgets.HTML()
-        self.live = LiveTopology(lab.api_client, lab.namespace, on_change=self._show)
+        self.live = LiveTopology(lab.kube(), lab.namespace, on_change=self._show)
         self._show(self.live.topology)
         super().__init__([self.picture, self.legend, self.summary])
 
@@ -63,7 +63,7 @@ class TopologyView(TextPlain, widgets.VBox):
         return self._text
 
     def _show(self, topology: Topology) -> None:
-        self._svg, self._text = topology.to_svg(), topology.to_text()
+        self._svg, self._text = to_svg(topology), to_text(topology)
         self.picture.value = self._svg
         self.summary.value = pre(self._text.splitlines())
 
