@@ -12,6 +12,7 @@ CommentedMaps and dumped by ruamel, without anchors, each comment above its key.
 """
 from __future__ import annotations
 
+import functools
 import gzip
 import hashlib
 import io
@@ -19,6 +20,7 @@ import os
 import tarfile
 import threading
 from datetime import UTC, datetime
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import ruamel.yaml
@@ -276,9 +278,6 @@ class LoopbackRepository:
     """
 
     def __init__(self, directory: Path):
-        import functools
-        from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
-
         class Quiet(SimpleHTTPRequestHandler):
             def log_message(self, *args):  # helm's requests are not news
                 pass

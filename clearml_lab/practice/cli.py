@@ -1,6 +1,7 @@
 """`clearml-lab practice serve|up|down|status`."""
 from __future__ import annotations
 
+import ipaddress
 import logging
 import os
 import signal
@@ -11,6 +12,8 @@ from pathlib import Path
 
 from ..errors import LabError, UsageError
 from ..paths import practice_state
+from .lifecycle import use_image_file
+from .registry import release
 
 # The learner's default pace: the lifecycle data holds real durations (the apiserver's 60 s probe delay waits for
 # Elasticsearch), about 135 s to Ready; scaled by this, an install is Ready within a minute.
@@ -71,8 +74,6 @@ def _check_scale(args) -> None:
 
 
 def _check_address(address: str | None) -> None:
-    import ipaddress
-
     if address is None:
         return
     try:
@@ -89,8 +90,6 @@ def _check_address(address: str | None) -> None:
 
 
 def _use_images(path: Path | None) -> None:
-    from .lifecycle import use_image_file
-
     if path is None:
         return
     try:
@@ -100,7 +99,8 @@ def _use_images(path: Path | None) -> None:
 
 
 def _serve(args) -> int:
-    from .registry import release
+    # Here, not at the top: runtime brings aiohttp and cryptography (~0.3 s), which every clearml-lab command would
+    # pay, since each imports this module to register its subcommands.
     from .runtime import Cluster, serve_forever
 
     _check_scale(args)
@@ -115,14 +115,12 @@ def _serve(args) -> int:
 
 
 def _running(state: Path) -> dict | None:
-    from .runtime import serving
+    from .runtime import serving  # here: see _serve
 
     return serving(state)
 
 
 def _up(args) -> int:
-    from .registry import release
-
     _check_scale(args)
     release(args.openshift_version)
     state = args.state.resolve()

@@ -16,9 +16,12 @@ import aiohttp
 from aiohttp import web
 
 from ..errors import LabError
+from . import chartrepo
 from .api import Api, Request
 from .auth import Authenticator, kubeconfig, load_tokens, write_kubeconfig
 from .client import ControllerContext, Identity
+from .controllers import CONTROLLERS
+from .controllers.volume import DRIVER, MANAGED_BY, PUBLISHER, published_capacity
 from .internal import InternalClient
 from .pki import ensure_certificates
 from .registry import default_registry
@@ -129,7 +132,7 @@ class Cluster:
         url = f"https://{url_host(address)}:{port}"
         await self._check_answers(url, ca, tokens["kubeadmin"])
         repo_site = await self._chart_repository_site(address, last.get("chart_port"))
-        repo_port = int(repo_site.rsplit(":", 1)[1]) if repo_site else None
+        repo_port = int(repo_site.rsplit(":", 1)[1])
         (self.state / LISTEN_FILE).write_text(json.dumps({"address": address, "port": port,
                                                           "chart_port": repo_port}))
         api.settings.update(self._settings(api, repo_site))
@@ -139,11 +142,10 @@ class Cluster:
         (self.state / SERVER_FILE).write_text(json.dumps({
             "pid": os.getpid(), "port": port, "url": url, "kubeconfig": str(self.kubeconfig_path.resolve()),
             "chart_repository": repo_site, "openshift_version": self.release.openshift}))
-        if repo_site:
-            # Packaging the charts takes seconds: the repository is published at once, the API answers meanwhile,
-            # and the chart server holds requests until the index is written.
-            self._publish_repository(api, repo_site)
-            self.tasks.append(asyncio.create_task(self._build_chart_repository(repo_site)))
+        # Packaging the charts takes seconds: the repository is published at once, the API answers meanwhile, and
+        # the chart server holds requests until the index is written.
+        self._publish_repository(api, repo_site)
+        self.tasks.append(asyncio.create_task(self._build_chart_repository(repo_site)))
         log.info("practice cluster (OpenShift %s) serving %s", self.release.openshift, url)
         await stop.wait()
 
@@ -187,15 +189,9 @@ class Cluster:
                 "chart_repository": repo_url, "state_dir": str(self.state)}
 
     # ---- chart repository ----------------------------------------------------------------------------------------
-    async def _chart_repository_site(self, address: str = "127.0.0.1", kept: int | None = None) -> str | None:
+    async def _chart_repository_site(self, address: str = "127.0.0.1", kept: int | None = None) -> str:
         """Serve state/chartrepo over plain HTTP on a second port of the same address (the one of the last start
-        when free, so learners' helm repository entries keep working), if the chart repository module exists."""
-        try:
-            from . import chartrepo
-        except ImportError:
-            return None
-        if not hasattr(chartrepo, "build_repository"):
-            return None
+        when free, so learners' helm repository entries keep working)."""
         out_dir = self.state / "chartrepo"
         out_dir.mkdir(exist_ok=True)
         self.repo_ready = asyncio.Event()
@@ -214,8 +210,6 @@ class Cluster:
         return f"http://{url_host(address)}:{port}"
 
     async def _build_chart_repository(self, base_url: str) -> None:
-        from . import chartrepo
-
         try:
             await asyncio.get_running_loop().run_in_executor(None, chartrepo.build_repository,
                                                              self.state / "chartrepo", base_url)
@@ -242,8 +236,6 @@ class Cluster:
         """The default class's free space as its CSI driver publishes it (CSIStorageCapacity, with the labels
         external-provisioner sets), for the scheduler and the lab's storage prerequisite. --storage-capacity is the
         total (small, to show 155 Gi not fitting); the volume controller keeps the object at total less volumes."""
-        from .controllers.volume import DRIVER, MANAGED_BY, PUBLISHER, published_capacity
-
         rt = api.registry.by_name("csistoragecapacities.storage.k8s.io")
         name, namespace, class_name = "practice-standard-csi", "kube-system", "standard-csi"
         storage_class = api.store.get("storageclasses.storage.k8s.io", "", class_name) or {}
@@ -264,10 +256,6 @@ class Cluster:
 
     # ---- controllers ---------------------------------------------------------------------------------------------
     def _start_controllers(self, api: Api) -> None:
-        try:
-            from .controllers import CONTROLLERS
-        except ImportError:
-            return
         ctx = ControllerContext(client_for=lambda identity: InternalClient(api, identity),
                                 time_scale=self.time_scale, settings=dict(api.settings))
         for run in CONTROLLERS:

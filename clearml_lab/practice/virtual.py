@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import uuid
 
 from .. import scc
 from .client import Identity
@@ -112,7 +113,6 @@ class VirtualResources:
                    "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "admin"},
                    "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "User",
                                  "name": req.identity.username}]}
-        import uuid
         binding["metadata"].update(uid=str(uuid.uuid4()), creationTimestamp=now())
         stored = self.api.persist(sub, [("put", "namespaces", ns),
                                          ("put", "rolebindings.rbac.authorization.k8s.io", binding)])
