@@ -1,12 +1,19 @@
 """The practice node's pod lifecycle and image model, driven by the clock alone (no server)."""
-import pytest
+from importlib import resources
 
+import pytest
+import yaml
+
+from clearml_lab.practice import lifecycle
 from clearml_lab.practice.controllers.base import Event, Log, Patch, UpdateStatus, Wake
 from clearml_lab.practice.controllers.kubelet import Bind, reconcile_pod
 from clearml_lab.practice.lifecycle import (
     World,
     go_duration,
+    image_file_problems,
+    image_needs_uid,
     image_rule,
+    old_spellings,
     parse_image,
     pull_error,
     record_from_status,
@@ -173,13 +180,21 @@ def test_bitnamilegacy_and_latest_pull_fine():
     assert pull_error("bitnami/mongodb:6.0.10-debian-11-r8") is not None
 
 
-def test_image_rules_match_on_repository_with_or_without_docker_io_and_any_tag():
-    assert image_rule("allegroai/clearml:1.12.0-393")["user"] == 0
-    assert image_rule("docker.io/bitnami/mongodb:6.0.10-debian-11-r8")["user"] == 1001
-    assert image_rule("docker.elastic.co/elasticsearch/elasticsearch:7.17.3")["user"] == 1000
-    assert "requires" not in image_rule("registry.example.com/allegroai/clearml:1")  # another registry's image
+def test_image_rules_match_on_repository_on_any_registry_and_any_tag():
+    assert image_rule("allegroai/clearml:1.12.0-393")["image_user"] == 0
+    assert image_rule("docker.io/bitnami/mongodb:6.0.10-debian-11-r8")["image_user"] == 1001
+    assert image_rule("docker.elastic.co/elasticsearch/elasticsearch:7.17.3")["image_user"] == 1000
+    # a mirror is the same image, as the SCC planner judges it (scc.images): it needs root wherever it is pulled from
+    assert image_needs_uid(image_rule("registry.example.com/allegroai/clearml:1")) == 0
+    assert image_needs_uid(image_rule("quay.io/example/web:1")) is None
     assert parse_image("redis").reference == "docker.io/library/redis:latest"
     assert parse_image("localhost:5000/a/b:1").registry == "localhost:5000"
+
+
+def test_a_pattern_that_names_its_registry_matches_only_there():
+    assert pull_error("docker.io/bitnami/redis:7.0.9") and pull_error("bitnami/redis:7.0.9")  # Docker Hub's moved tags
+    assert pull_error("quay.io/bitnami/redis:7.0.9") is None
+    assert pull_error("bitnami/redis:latest") is None
 
 
 ES = "docker.elastic.co/elasticsearch/elasticsearch:7.17.3"
@@ -397,27 +412,22 @@ def test_an_unknown_image_runs_under_whatever_uid_its_security_context_gives():
 
 
 def test_the_shipped_image_files_follow_the_schema_a_user_file_is_checked_against():
-    from importlib import resources
-
-    import yaml
-
-    from clearml_lab.practice.lifecycle import image_file_problems
     for path in (resources.files("clearml_lab.practice") / "data" / "images").iterdir():
         if path.name.endswith(".yaml"):
-            assert image_file_problems(yaml.safe_load(path.read_text())) == [], path.name
+            doc = yaml.safe_load(path.read_text())
+            assert image_file_problems(doc) == [], path.name
+            assert old_spellings(doc) == [], path.name   # the shipped files speak the planner's vocabulary
 
 
 def test_a_user_image_file_extends_and_overrides_the_model(tmp_path):
-    from clearml_lab.practice import lifecycle
-
     user = tmp_path / "my-images.yaml"
     user.write_text("""
 images:
   - repositories: [quay.io/me/needs-root]
     source: my Dockerfile (entrypoint writes to /var/run)
-    user: 0
+    image_user: 0
     requires:
-      - uid: 0
+      - needs_uid: 0
         otherwise: {after_seconds: 1, exit_code: 1, logs: ['cannot write /var/run/app.pid (uid {uid})']}
 """)
     try:
@@ -433,9 +443,21 @@ images:
         lifecycle.image_model.cache_clear()
 
 
-def test_a_user_image_file_that_breaks_the_schema_is_refused_with_the_reason(tmp_path):
-    from clearml_lab.practice import lifecycle
+def test_a_user_image_file_in_the_older_spelling_is_still_read(tmp_path):
+    old = tmp_path / "old.yaml"
+    old.write_text("images:\n  - repositories: [quay.io/me/needs-root]\n    source: my Dockerfile\n    user: 0\n"
+                   "    requires:\n      - uid: 0\n        because: it writes /var/run\n"
+                   "        otherwise: {after_seconds: 1, exit_code: 1, logs: [no]}\n")
+    try:
+        lifecycle.use_image_file(old)
+        rule = image_rule("quay.io/me/needs-root:1")
+        assert (rule["image_user"], image_needs_uid(rule), rule["requires"][0]["why"]) == (0, 0, "it writes /var/run")
+    finally:
+        lifecycle._USER_IMAGE_DOCS.clear()
+        lifecycle.image_model.cache_clear()
 
+
+def test_a_user_image_file_that_breaks_the_schema_is_refused_with_the_reason(tmp_path):
     bad = tmp_path / "bad.yaml"
     bad.write_text("images:\n  - repositories: me/app\n    requires: [{uid: 0}]\n")
     with pytest.raises(ValueError) as err:

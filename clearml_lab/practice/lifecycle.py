@@ -1,14 +1,15 @@
 """The practice node: what the scheduler and kubelet would do with a pod, as pure functions of data.
 
-Stages, durations, events and status texts come from ``data/lifecycle.yaml``; what each image needs under the
-security context SCC admission gave the pod (and what it does otherwise) comes from ``data/images/*.yaml``.
-``advance(pod, record, world)`` moves one pod as far as the clock allows and returns the new status, the events
-and log lines of each transition, and when to look again. Nothing here runs a container.
+Durations, events and each container's stages (what ends a stage, what comes next, what it shows) come from
+``data/lifecycle.yaml``, run by the generic engine in ``stages.py``; what each image needs under the security
+context SCC admission gave the pod (and what it does otherwise) comes from ``data/images/*.yaml``, in the image
+vocabulary the SCC planner shares (``clearml_lab.scc.images``). ``advance(pod, record, world)`` moves one pod as
+far as the clock allows and returns the new status, the events and log lines of each transition, and when to look
+again. Nothing here runs a container.
 """
 from __future__ import annotations
 
 import copy
-import fnmatch
 import functools
 import hashlib
 import ipaddress
@@ -16,12 +17,19 @@ import re
 import shlex
 from dataclasses import dataclass, field
 from importlib import resources
+from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import yaml
 
+from ..scc.images import ImageRef, parse_image
 from ..timestamps import parse_rfc3339, rfc3339
 from .conditions import set_condition
+from .records import ContainerRecord, Exit, Outcome, PodRecord
+from .stages import Machine, Stage, load_stages
+
+__all__ = ["ImageRef", "Outcome", "PodRecord", "ContainerRecord", "parse_image"]  # re-exported for practice/
 
 _DATA = resources.files("clearml_lab.practice") / "data"
 
@@ -51,8 +59,50 @@ def image_model() -> dict:
     return model
 
 
+# The image facts the SCC planner also reads (scc/data/image-requirements.yaml) are spelled as it spells them.
+# A user's file in the spelling of before is still read: these keys are renamed at load.
+OLD_SPELLINGS = {"user": "image_user", "uid": "needs_uid", "because": "why"}
+
+
+def old_spellings(doc) -> list[str]:
+    """Where an image file still uses a key of ``OLD_SPELLINGS`` (the shipped files must not)."""
+    found = []
+    if not isinstance(doc, dict):
+        return found
+    for kind in ("images", "unavailable"):
+        for i, rule in enumerate(doc.get(kind) or [] if isinstance(doc.get(kind), list) else []):
+            if not isinstance(rule, dict):
+                continue
+            found += [f"{kind}[{i}].{k}" for k in rule if k in OLD_SPELLINGS]
+            for j, req in enumerate(rule.get("requires") or [] if isinstance(rule.get("requires"), list) else []):
+                if isinstance(req, dict):
+                    found += [f"{kind}[{i}].requires[{j}].{k}" for k in req if k in OLD_SPELLINGS]
+    if isinstance(doc.get("default"), dict):
+        found += [f"default.{k}" for k in doc["default"] if k in OLD_SPELLINGS]
+    return found
+
+
+def _current_spelling(doc):
+    def renamed(mapping):
+        return {OLD_SPELLINGS.get(k, k): v for k, v in mapping.items()} if isinstance(mapping, dict) else mapping
+
+    if not isinstance(doc, dict):
+        return doc
+    out = dict(doc)
+    for kind in ("images", "unavailable"):
+        if isinstance(doc.get(kind), list):
+            out[kind] = [renamed(rule) for rule in doc[kind]]
+            for rule in out[kind]:
+                if isinstance(rule, dict) and isinstance(rule.get("requires"), list):
+                    rule["requires"] = [renamed(req) for req in rule["requires"]]
+    if "default" in doc:
+        out["default"] = renamed(doc["default"])
+    return out
+
+
 def image_file_problems(doc) -> list[str]:
     """What in a user's image file does not follow the schema of ``data/images/README.md`` (empty: it does)."""
+    doc = _current_spelling(doc)
     if not isinstance(doc, dict):
         return ["the file must be a YAML mapping with `images`, `unavailable` and/or `default`"]
     problems = [f"unknown top-level key `{k}` (expected images, unavailable, default)"
@@ -74,12 +124,12 @@ def image_file_problems(doc) -> list[str]:
                 problems.append(f"{where}.source must say where its facts come from")
             if kind == "unavailable" and not isinstance(rule.get("error"), str):
                 problems.append(f"{where}.error must be the pull error text")
-            for key in ("user", "pull_seconds", "size_bytes", "ready_seconds"):
+            for key in ("image_user", "pull_seconds", "size_bytes", "ready_seconds"):
                 if key in rule and not isinstance(rule[key], (int, float)):
                     problems.append(f"{where}.{key} must be a number")
             for j, req in enumerate(rule.get("requires") or []):
-                if not isinstance(req, dict) or not ("uid" in req or ("sysctl" in req and "at_least" in req)):
-                    problems.append(f"{where}.requires[{j}] needs `uid`, or `sysctl` with `at_least`")
+                if not isinstance(req, dict) or not ("needs_uid" in req or ("sysctl" in req and "at_least" in req)):
+                    problems.append(f"{where}.requires[{j}] needs `needs_uid`, or `sysctl` with `at_least`")
                 elif not isinstance(req.get("otherwise"), dict) or "exit_code" not in req["otherwise"]:
                     problems.append(f"{where}.requires[{j}].otherwise needs an `exit_code`")
     if "default" in doc and not isinstance(doc["default"], dict):
@@ -90,8 +140,6 @@ def image_file_problems(doc) -> list[str]:
 def use_image_file(path) -> None:
     """Extend the image model with a user's file in the shipped schema (``practice serve --images FILE``).
     Raises ValueError naming what is wrong."""
-    from pathlib import Path
-
     try:
         doc = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
     except (OSError, yaml.YAMLError) as err:
@@ -99,59 +147,11 @@ def use_image_file(path) -> None:
     problems = image_file_problems(doc)
     if problems:
         raise ValueError(f"{path} does not follow the image model's schema: {'; '.join(problems)}")
-    _USER_IMAGE_DOCS.append(doc)
+    _USER_IMAGE_DOCS.append(_current_spelling(doc))
     image_model.cache_clear()
 
 
 # --- images --------------------------------------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class ImageRef:
-    registry: str      # docker.io when none is given
-    repository: str    # path without registry; docker.io's "library/" dropped
-    tag: str
-
-    @property
-    def reference(self) -> str:
-        return f"{self.registry}/{self._remote_path}:{self.tag}"
-
-    @property
-    def full_repository(self) -> str:
-        return f"{self.registry}/{self._remote_path}"
-
-    @property
-    def _remote_path(self) -> str:
-        if self.registry == "docker.io" and "/" not in self.repository:
-            return f"library/{self.repository}"
-        return self.repository
-
-    def matches(self, pattern: str) -> bool:
-        """``bitnami/*`` or ``allegroai/clearml`` (Docker Hub, ``docker.io/`` optional) or a fully qualified
-        ``docker.elastic.co/elasticsearch/elasticsearch``."""
-        name = self.repository if self.registry == "docker.io" else f"{self.registry}/{self.repository}"
-        pattern = pattern.removeprefix("docker.io/").removeprefix("library/")
-        return fnmatch.fnmatchcase(name, pattern)
-
-
-def parse_image(image: str) -> ImageRef:
-    name, _, digest = image.partition("@")
-    tag = "latest"
-    last = name.rsplit("/", 1)[-1]
-    if ":" in last:
-        name, tag = name.rsplit(":", 1)
-    if digest:
-        tag = digest
-    first, _, rest = name.partition("/")
-    if rest and ("." in first or ":" in first or first == "localhost"):
-        registry, repository = first, rest
-    else:
-        registry, repository = "docker.io", name
-    if registry in ("index.docker.io", "registry-1.docker.io"):
-        registry = "docker.io"
-    if registry == "docker.io":
-        repository = repository.removeprefix("library/")
-    return ImageRef(registry, repository, tag)
-
 
 def image_rule(image: str) -> dict:
     ref = parse_image(image)
@@ -160,6 +160,11 @@ def image_rule(image: str) -> dict:
         if any(ref.matches(p) for p in rule.get("repositories") or []):
             return {**model["default"], **rule}
     return dict(model["default"])
+
+
+def image_needs_uid(rule: dict) -> int | None:
+    """The UID an image rule's ``requires`` insists on (None: any), as the planner's ``needs_uid``."""
+    return next((int(req["needs_uid"]) for req in rule.get("requires") or [] if "needs_uid" in req), None)
 
 
 def pull_error(image: str) -> str | None:
@@ -232,18 +237,6 @@ def pod_ip(index: int) -> str:
 
 # --- what a container will do --------------------------------------------------------------------------------
 
-@dataclass
-class Outcome:
-    kind: str                     # serve | complete | crash | wait
-    seconds: float = 0.0          # simulated seconds from start to exit (complete, crash)
-    exit_code: int = 0
-    logs: list[str] = field(default_factory=list)
-    ready_seconds: float = 0.0    # serve: start → Ready
-    waits_for: list[tuple[str, str]] = field(default_factory=list)
-    echo: list[str] = field(default_factory=list)
-    sets_sysctls: dict[str, int] = field(default_factory=dict)
-
-
 def command_line(container: dict) -> str:
     return " ".join(shlex.quote(str(a)) if " " not in str(a) else str(a)
                     for a in (container.get("command") or []) + (container.get("args") or []))
@@ -315,8 +308,6 @@ def _service_of(host: str, namespace: str) -> tuple[str, str] | None:
 def client_outcome(pod: dict, container: dict, world: World) -> Outcome | None:
     """What a container that runs clients (curl, wget) does: each call reaches its Service's endpoints; the first
     that fails ends the container with that client's exit code and message. None: the container runs no client."""
-    from urllib.parse import urlsplit
-
     calls = client_calls(container)
     if not calls:
         return None
@@ -352,7 +343,7 @@ def effective_uid(pod: dict, container: dict, rule: dict) -> int:
     for ctx in (container.get("securityContext") or {}, (pod.get("spec") or {}).get("securityContext") or {}):
         if ctx.get("runAsUser") is not None:
             return int(ctx["runAsUser"])
-    return int(rule.get("user", 0))
+    return int(rule.get("image_user", 0))
 
 
 def _setting_from_config(pod: dict, container: dict, world: World, path: str, name: str) -> Any:
@@ -404,9 +395,9 @@ def _setting(pod: dict, container: dict, world: World, rule: dict, name: str, co
 def _unmet(pod: dict, container: dict, world: World, rule: dict, sysctls: dict[str, int]) -> tuple[dict, dict] | None:
     """The first requirement of the image this container does not meet, with the values for its messages."""
     for req in rule.get("requires") or []:
-        if "uid" in req:
+        if "needs_uid" in req:
             uid = effective_uid(pod, container, rule)
-            if uid != int(req["uid"]):
+            if uid != int(req["needs_uid"]):
                 return req, {"uid": uid}
         elif "sysctl" in req:
             unless = req.get("unless_setting")
@@ -471,16 +462,15 @@ def plan_container(pod: dict, container: dict, *, init: bool, world: World, sysc
 
 
 # --- the state machine ---------------------------------------------------------------------------------------
-# A record is the node's memory of one pod (kept by the controller, rebuilt from status after a restart):
-#   {"uid", "scheduled_at", "ip", "sysctls", "unschedulable", "containers": {name: c}, "stopping_at"}
-# and each c: {"stage": pull|pulling|pull_error|pull_backoff|create|start|running|exited|crash_backoff|done,
-#   "due", "restarts", "pull_failures", "started_at", "ready_at", "exit", "last", "id", "outcome", "pulled_at"}
+# The record is the node's memory of one pod (records.PodRecord, kept by the kubelet controller, rebuilt from the
+# status after a restart); each container moves through lifecycle.yaml's container_stages, run by stages.Machine
+# with the conditions, effects and delays named there bound below.
 
 
 @dataclass
 class Step:
     status: dict
-    record: dict
+    record: PodRecord
     events: list[tuple[str, dict]] = field(default_factory=list)   # (event name in lifecycle.yaml, fields)
     logs: list[tuple[str, list[str]]] = field(default_factory=list)  # (container, lines)
     wake_at: float | None = None
@@ -488,10 +478,188 @@ class Step:
     select_claims: list[str] = field(default_factory=list)  # WaitForFirstConsumer claims to mark for this node
     finished: bool = False             # a deleted pod's containers have stopped: remove it
 
+    def wake(self, at: float) -> None:
+        self.wake_at = at if self.wake_at is None else min(self.wake_at, at)
+
 
 def _backoff(kind: str, count: int) -> float:
     b = lifecycle_data()["backoff"][kind]
     return float(min(b["initial"] * 2 ** max(0, count - 1), b["max"]))
+
+
+@dataclass
+class Turn:
+    """One container as the stage machine sees it: its record (``state``), its spec, the pod and the world."""
+
+    pod: dict
+    container: dict
+    record: PodRecord
+    state: ContainerRecord
+    world: World
+    step: Step
+    init: bool
+    sysctls: dict[str, int]
+
+    @property
+    def now(self) -> float:
+        return self.world.now
+
+    @property
+    def scale(self) -> float:
+        return self.world.scale
+
+    @property
+    def name(self) -> str:
+        return self.container["name"]
+
+    @property
+    def image(self) -> str:
+        return self.container.get("image", "")
+
+    @property
+    def restart_policy(self) -> str:
+        return (self.pod.get("spec") or {}).get("restartPolicy", "Always")
+
+    def emit(self, event: str, fields: dict) -> None:
+        self.step.events.append((event, {"image": self.image, "container": self.name, **fields}))
+
+    def wake(self, at: float) -> None:
+        self.step.wake(at)
+
+    def log(self, lines: list[str]) -> None:
+        self.step.logs.append((self.name, list(lines)))
+
+    @property
+    def pending_waits(self) -> list[int]:
+        outcome = self.state.outcome
+        return [i for i, t in enumerate(outcome.waits_for) if t not in self.world.ready_services]
+
+    @property
+    def exit_code(self) -> int:
+        outcome = self.state.outcome
+        return outcome.exit_code if outcome.kind == "crash" else 0
+
+
+# Conditions (a transition's `when`).
+
+def _image_present(t: Turn) -> bool:
+    policy = t.container.get("imagePullPolicy") or ("Always" if parse_image(t.image).tag == "latest"
+                                                    else "IfNotPresent")
+    return policy != "Always" and (t.image in t.world.images_present or t.image in t.record.pulled)
+
+
+def _restarts(t: Turn) -> bool:
+    policy = t.restart_policy
+    return policy == "Always" and not t.init or (policy != "Never" and t.exit_code != 0)
+
+
+CONDITIONS = {
+    "image_present": _image_present,
+    "pull_fails": lambda t: pull_error(t.image) is not None,
+    "waits_released": lambda t: t.state.outcome.kind == "wait" and not t.pending_waits,
+    "waits_for_services": lambda t: t.state.outcome.kind == "wait",
+    "serves": lambda t: t.state.outcome.kind == "serve",
+    "restarts": _restarts,
+    "exited_zero": lambda t: t.exit_code == 0,
+}
+
+
+# Effects (a transition's `effects`): they change the records and may add fields to the transition's events.
+
+def _count_pull_failure(t: Turn) -> dict:
+    t.state.pull_failures += 1
+    t.state.error = pull_error(t.image) or ""
+    return {"error": t.state.error}
+
+
+def _remember_pull(t: Turn) -> dict:
+    rule = image_rule(t.image)
+    t.record.pulled.append(t.image)
+    t.state.pull_failures = 0
+    return {"pull": go_duration(float(rule.get("pull_seconds", 3))), "size": rule.get("size_bytes", 0)}
+
+
+def _new_container_id(t: Turn) -> None:
+    t.state.id = hashlib.sha256(f"{t.record.uid}/{t.name}/{t.state.restarts}".encode()).hexdigest()
+
+
+def _start(t: Turn) -> None:
+    c = t.state
+    outcome = plan_container(t.pod, t.container, init=t.init, world=t.world, sysctls=t.sysctls)
+    c.outcome, c.started_at = outcome, c.due
+    c.ready_at = c.due + outcome.ready_seconds * t.scale if outcome.kind == "serve" else None
+    if outcome.echo and len(outcome.echo) != len(outcome.waits_for):
+        t.log(outcome.echo)
+
+
+def _announce_wait(t: Turn) -> None:
+    """The loops run in order: say what the first unanswered one echoes, once."""
+    c, pending = t.state, t.pending_waits
+    if len(c.outcome.echo) == len(c.outcome.waits_for) and pending[0] > c.announced:
+        t.log([c.outcome.echo[pending[0]]])
+        c.announced = pending[0]
+
+
+def _wake_when_ready(t: Turn) -> None:
+    if t.state.ready_at and t.now < t.state.ready_at:
+        t.wake(t.state.ready_at)
+
+
+def _exit(t: Turn) -> None:
+    c = t.state
+    code = t.exit_code
+    if c.outcome.logs:
+        t.log(c.outcome.logs)
+    t.record.sysctls.update(c.outcome.sets_sysctls)
+    c.exit = Exit(code, "Completed" if code == 0 else "Error", c.started_at, c.due, c.id)
+
+
+def _restart(t: Turn) -> None:
+    t.state.restarts += 1
+    t.state.last, t.state.exit = t.state.exit, None
+
+
+EFFECTS = {
+    "count_pull_failure": _count_pull_failure,
+    "remember_pull": _remember_pull,
+    "new_container_id": _new_container_id,
+    "start": _start,
+    "announce_wait": _announce_wait,
+    "wake_when_ready": _wake_when_ready,
+    "exit": _exit,
+    "restart": _restart,
+}
+
+# Delays other than lifecycle.yaml's `durations`, in unscaled seconds; anchors other than the stage's timer.
+DELAYS = {
+    "image_pull": lambda t: float(image_rule(t.image).get("pull_seconds", 3)),
+    "backoff.image_pull": lambda t: _backoff("image_pull", t.state.pull_failures),
+    "backoff.crash": lambda t: _backoff("crash", t.state.restarts + 1),
+    "run": lambda t: t.state.outcome.seconds,
+}
+ANCHORS = {"now": lambda t: t.now, "started": lambda t: t.state.started_at}
+
+
+@functools.cache
+def container_machine() -> Machine:
+    """lifecycle.yaml's container_stages with the names above bound; refuses a table that names anything unknown."""
+    data = lifecycle_data()
+    durations = {name: (lambda t, s=float(seconds): s) for name, seconds in data["durations"].items()}
+    machine = Machine(load_stages(data["container_stages"]), CONDITIONS, EFFECTS, {**durations, **DELAYS},
+                      ANCHORS, frozenset(data["events"]))
+    problems = machine.problems()
+    if problems:
+        raise ValueError(f"lifecycle.yaml container_stages: {'; '.join(problems)}")
+    return machine
+
+
+def stage(name: str) -> Stage:
+    return container_machine().stages[name]
+
+
+def _ends(c: ContainerRecord | None) -> str | None:
+    """succeeded / failed for a container in a final stage, else None."""
+    return stage(c.stage).extra.get("ends") if c else None
 
 
 def _claims(pod: dict) -> list[str]:
@@ -524,46 +692,43 @@ def _scheduling_problem(pod: dict, world: World) -> tuple[str | None, dict, list
     return None, {}, wait
 
 
-def advance(pod: dict, record: dict | None, world: World) -> Step:
-    record = copy.deepcopy(record) if record else {"uid": pod["metadata"].get("uid"), "containers": {}}
+def advance(pod: dict, record: PodRecord | None, world: World) -> Step:
+    record = copy.deepcopy(record) if record else PodRecord(uid=pod["metadata"].get("uid"))
     step = Step(status={}, record=record)
     meta, spec = pod["metadata"], pod.get("spec") or {}
-    stages = lifecycle_data()["stages"]
+    durations = lifecycle_data()["durations"]
     now, scale = world.now, world.scale
 
     def later(seconds: float) -> float:
         return now + seconds * scale
 
-    def wake(at: float) -> None:
-        step.wake_at = at if step.wake_at is None else min(step.wake_at, at)
-
     # Deletion: stop containers, then let the pod go.
     if meta.get("deletionTimestamp"):
-        if "stopping_at" not in record:
-            record["stopping_at"] = later(stages["stop"])
-            for name, c in record["containers"].items():
-                if c.get("stage") == "running":
-                    step.events.append(("killing", {"container": name}))
-        if now >= record["stopping_at"]:
+        if record.stopping_at is None:
+            record.stopping_at = later(durations["stop"])
+            for name, c in record.containers.items():
+                event = stage(c.stage).extra.get("on_delete")
+                if event:
+                    step.events.append((event, {"container": name}))
+        if now >= record.stopping_at:
             step.finished = True
         else:
-            wake(record["stopping_at"])
+            step.wake(record.stopping_at)
         step.status = render_status(pod, record, world)
         return step
 
     # Scheduling (a pod that names its node in the spec bypasses the scheduler: no Scheduled event).
-    if not record.get("scheduled_at") and spec.get("nodeName"):
-        record["scheduled_at"] = now
-        record.pop("unschedulable", None)  # bound by someone else's Binding after our scheduler gave up
-        record.pop("unschedulable_message", None)
-        record["sandbox_due"] = now + stages["sandbox"] * scale
-    if not record.get("scheduled_at"):
+    if record.scheduled_at is None and spec.get("nodeName"):
+        record.scheduled_at = now
+        record.unschedulable, record.unschedulable_message = None, ""  # bound by someone else after we gave up
+        record.sandbox_due = now + durations["sandbox"] * scale
+    if record.scheduled_at is None:
         problem, fields, wait_claims = _scheduling_problem(pod, world)
         if problem:
-            if record.get("unschedulable") != problem:
+            if record.unschedulable != problem:
                 step.events.append((problem, fields))
-            record["unschedulable"] = problem
-            record["unschedulable_message"] = lifecycle_data()["events"][problem]["message"].format(**fields)
+            record.unschedulable = problem
+            record.unschedulable_message = lifecycle_data()["events"][problem]["message"].format(**fields)
             step.status = render_status(pod, record, world)
             return step
         if wait_claims:
@@ -573,154 +738,59 @@ def advance(pod: dict, record: dict | None, world: World) -> Step:
             step.select_claims = unselected
             step.status = render_status(pod, record, world)
             return step  # wait for the claims to bind; their update wakes the pod
-        record.pop("unschedulable", None)
-        record.pop("unschedulable_message", None)
-        record.setdefault("schedule_due", later(stages["schedule"]))
-        if now < record["schedule_due"]:
-            wake(record["schedule_due"])
+        record.unschedulable, record.unschedulable_message = None, ""
+        if record.schedule_due is None:
+            record.schedule_due = later(durations["schedule"])
+        if now < record.schedule_due:
+            step.wake(record.schedule_due)
             step.status = render_status(pod, record, world)
             return step
-        record["scheduled_at"] = record["schedule_due"]
-        record["sandbox_due"] = record["scheduled_at"] + stages["sandbox"] * scale
+        record.scheduled_at = record.schedule_due
+        record.sandbox_due = record.scheduled_at + durations["sandbox"] * scale
         step.bind_node = True
         step.events.append(("scheduled", {"node": world.node}))
 
-    if not record.get("ip"):
-        if now < record["sandbox_due"]:
-            wake(record["sandbox_due"])
+    if not record.ip:
+        if now < record.sandbox_due:
+            step.wake(record.sandbox_due)
             step.status = render_status(pod, record, world)
             return step
-        record["ip"] = pod_ip(world.pod_index)
+        record.ip = pod_ip(world.pod_index)
         if lifecycle_data()["node"].get("interface_event"):
-            step.events.append(("interface", {"ip": record["ip"]}))
+            step.events.append(("interface", {"ip": record.ip}))
 
     sysctls = dict(world.node_sysctls)
-    sysctls.update(record.get("sysctls") or {})
-    restart = spec.get("restartPolicy", "Always")
+    sysctls.update(record.sysctls)
     init_done = True
     for container in spec.get("initContainers") or []:
-        c = _advance_container(pod, container, record, world, step, init=True, sysctls=sysctls,
-                               restart=restart, start_at=now)
-        sysctls.update(record.get("sysctls") or {})
-        if c["stage"] != "done":
+        c = advance_container(turn(pod, container, record, world, step, init=True, sysctls=sysctls))
+        sysctls.update(record.sysctls)
+        if _ends(c) != "succeeded":
             init_done = False
             break
     if init_done:
         for container in spec.get("containers") or []:
-            _advance_container(pod, container, record, world, step, init=False, sysctls=sysctls,
-                               restart=restart, start_at=now)
+            advance_container(turn(pod, container, record, world, step, init=False, sysctls=sysctls))
     step.status = render_status(pod, record, world)
     return step
 
 
-def _advance_container(pod: dict, container: dict, record: dict, world: World, step: Step, *, init: bool,
-                       sysctls: dict, restart: str, start_at: float) -> dict:
-    stages = lifecycle_data()["stages"]
-    name, image = container["name"], container.get("image", "")
-    now, scale = world.now, world.scale
-    c = record["containers"].setdefault(name, {"stage": "pull", "due": start_at, "restarts": 0,
-                                               "pull_failures": 0})
+def turn(pod: dict, container: dict, record: PodRecord, world: World, step: Step, *, init: bool,
+         sysctls: dict[str, int]) -> Turn:
+    """The container's record (a new one starts to pull now) with what the stage machine reads of its world."""
+    c = record.containers.setdefault(container["name"], ContainerRecord(stage="pull", due=world.now))
+    return Turn(pod, container, record, c, world, step, init, sysctls)
 
-    def wake(at: float) -> None:
-        step.wake_at = at if step.wake_at is None else min(step.wake_at, at)
 
-    for _ in range(64):  # fold every transition already due (bounded; each one moves the stage on)
-        stage, due = c["stage"], c.get("due")
-        if stage in ("done",):
-            return c
-        if stage == "running":
-            outcome = Outcome(**c["outcome"])
-            if outcome.kind == "wait":
-                pending = [i for i, t in enumerate(outcome.waits_for) if t not in world.ready_services]
-                if not pending:
-                    c["stage"], c["due"] = "exiting", now + stages["init_release"] * scale
-                    continue
-                # The loops run in order: say what the first unanswered one echoes, once.
-                if len(outcome.echo) == len(outcome.waits_for) and pending[0] > c.get("announced", -1):
-                    step.logs.append((name, [outcome.echo[pending[0]]]))
-                    c["announced"] = pending[0]
-                return c  # released by the Services' endpoints, not by a timer
-            if outcome.kind == "serve":
-                if c.get("ready_at") and now < c["ready_at"]:
-                    wake(c["ready_at"])
-                return c
-            c["stage"], c["due"] = "exiting", c["started_at"] + outcome.seconds * scale
-            continue
-        if due is not None and now < due:
-            wake(due)
-            return c
-        if stage == "pull":
-            policy = container.get("imagePullPolicy") or ("Always" if parse_image(image).tag == "latest"
-                                                          else "IfNotPresent")
-            if policy != "Always" and (image in world.images_present or image in record.get("pulled", [])):
-                step.events.append(("present", {"image": image, "container": name}))
-                c["stage"], c["due"] = "create", due + stages["create"] * scale
-            else:
-                step.events.append(("pulling", {"image": image, "container": name}))
-                rule = image_rule(image)
-                c["stage"], c["due"] = "pulling", due + float(rule.get("pull_seconds", 3)) * scale
-                c["pull_started"] = due
-        elif stage == "pulling":
-            error = pull_error(image)
-            if error:
-                c["pull_failures"] += 1
-                c["error"] = error
-                step.events.append(("pull_failed", {"image": image, "error": error, "container": name}))
-                step.events.append(("err_image_pull", {"container": name}))
-                c["stage"], c["due"] = "pull_error", due + 1.0 * scale
-            else:
-                rule = image_rule(image)
-                took = go_duration(float(rule.get("pull_seconds", 3)))
-                step.events.append(("pulled", {"image": image, "pull": took, "size": rule.get("size_bytes", 0),
-                                               "container": name}))
-                record.setdefault("pulled", []).append(image)
-                c["pull_failures"] = 0
-                c["stage"], c["due"] = "create", due + stages["create"] * scale
-        elif stage == "pull_error":
-            step.events.append(("pull_backoff", {"image": image, "container": name}))
-            step.events.append(("image_pull_backoff", {"container": name}))
-            c["stage"], c["due"] = "pull_backoff", due + _backoff("image_pull", c["pull_failures"]) * scale
-        elif stage == "pull_backoff":
-            c["stage"] = "pull"
-        elif stage == "create":
-            step.events.append(("created", {"container": name}))
-            c["id"] = hashlib.sha256(f"{record.get('uid')}/{name}/{c['restarts']}".encode()).hexdigest()
-            c["stage"], c["due"] = "start", due + stages["start"] * scale
-        elif stage == "start":
-            step.events.append(("started", {"container": name}))
-            outcome = plan_container(pod, container, init=init, world=world, sysctls=sysctls)
-            c["outcome"] = outcome.__dict__
-            c["started_at"] = due
-            c["ready_at"] = due + outcome.ready_seconds * scale if outcome.kind == "serve" else None
-            if outcome.echo and len(outcome.echo) != len(outcome.waits_for):
-                step.logs.append((name, outcome.echo))
-            c["stage"], c["due"] = "running", None
-        elif stage == "exiting":
-            outcome = Outcome(**c["outcome"])
-            code = outcome.exit_code if outcome.kind == "crash" else 0
-            if outcome.logs:
-                step.logs.append((name, outcome.logs))
-            record.setdefault("sysctls", {}).update(outcome.sets_sysctls)
-            c["exit"] = {"exitCode": code, "reason": "Completed" if code == 0 else "Error",
-                         "startedAt": c["started_at"], "finishedAt": due, "id": c.get("id")}
-            again = restart == "Always" and not init or (restart != "Never" and code != 0)
-            if not again:
-                c["stage"], c["due"] = ("done" if code == 0 else "failed"), None
-                if c["stage"] == "failed":
-                    return c
-            else:
-                c["stage"], c["due"] = "exited", due + stages["exit_shown"] * scale
-        elif stage == "exited":
-            step.events.append(("crash_backoff", {"container": name}))
-            c["backoff"] = _backoff("crash", c["restarts"] + 1)
-            c["stage"], c["due"] = "crash_backoff", due + c["backoff"] * scale
-        elif stage == "crash_backoff":
-            c["restarts"] += 1
-            c["last"] = c.pop("exit", None)
-            c["stage"] = "pull"
-        elif stage == "failed":
-            return c
-    return c
+def advance_container(t: Turn) -> ContainerRecord:
+    """Every transition of one container already due (a transition that waits for the world stops it)."""
+    container_machine().run(t)
+    return t.state
+
+
+def fire_once(t: Turn) -> str:
+    """One transition at most (the lifecycle fixtures' unit): stages.WAITING, HELD, FINAL or MOVED."""
+    return container_machine().fire(t)
 
 
 # --- rendering the status ------------------------------------------------------------------------------------
@@ -729,50 +799,43 @@ def _ts(t: float | None) -> str | None:
     return rfc3339(t) if t is not None else None
 
 
-def _container_status(pod: dict, container: dict, c: dict | None, *, init: bool, initialized: bool,
-                      now: float) -> dict:
-    texts = lifecycle_data()["status"]
+def _terminated(e: Exit) -> dict:
+    return {"terminated": {"exitCode": e.exit_code, "reason": e.reason, "startedAt": _ts(e.started_at),
+                           "finishedAt": _ts(e.finished_at), "containerID": f"cri-o://{e.id}"}}
+
+
+def container_status(pod: dict, container: dict, c: ContainerRecord | None, *, init: bool, initialized: bool,
+                     now: float) -> dict:
+    """containerStatuses[] (or initContainerStatuses[]) for one container, from its stage's `status` in
+    lifecycle.yaml."""
     meta = pod["metadata"]
     image = container.get("image", "")
     status: dict = {"name": container["name"], "image": image, "imageID": "", "ready": False,
-                    "restartCount": (c or {}).get("restarts", 0), "started": False}
+                    "restartCount": c.restarts if c else 0, "started": False}
     if not c or (not init and not initialized):
         status["state"] = {"waiting": {"reason": "PodInitializing"}}
         return status
-    stage = c["stage"]
-    if stage not in ("pull", "pulling", "pull_error", "pull_backoff") or c.get("restarts"):
+    shows = stage(c.stage).status
+    if shows.get("image_id") != "after_restart" or c.restarts:
         status["imageID"] = image_id(image)
-    if c.get("id"):
-        status["containerID"] = f"cri-o://{c['id']}"
-    if stage == "pull_error":
-        status["state"] = {"waiting": {"reason": "ErrImagePull", "message": c.get("error", "")}}
-    elif stage == "pull_backoff":
-        status["state"] = {"waiting": {"reason": "ImagePullBackOff", "message": texts["pull_waiting"].format(
-            image=image, error=c.get("error", ""))}}
-    elif stage == "crash_backoff":
-        status["state"] = {"waiting": {"reason": "CrashLoopBackOff", "message": texts["crash_waiting"].format(
-            backoff=go_duration(c.get("backoff", 10)).replace("m0s", "m"), container=container["name"],
-            pod=meta["name"], namespace=meta.get("namespace"), uid=meta.get("uid"))}}
-    elif stage in ("running", "exiting"):
-        status["state"] = {"running": {"startedAt": _ts(c["started_at"])}}
+    if c.id:
+        status["containerID"] = f"cri-o://{c.id}"
+    if shows["state"] == "waiting":
+        waiting = {"reason": shows.get("init_reason", shows["reason"]) if init else shows["reason"]}
+        if "message" in shows:
+            waiting["message"] = shows["message"].format(
+                image=image, error=c.error, container=container["name"], pod=meta["name"],
+                namespace=meta.get("namespace"), uid=meta.get("uid"),
+                backoff=go_duration(_backoff("crash", c.restarts + 1)).replace("m0s", "m"))
+        status["state"] = {"waiting": waiting}
+    elif shows["state"] == "running":
+        status["state"] = {"running": {"startedAt": _ts(c.started_at)}}
         status["started"] = True
-        ready_at = c.get("ready_at")
-        status["ready"] = Outcome(**c["outcome"]).kind == "serve" and ready_at is not None and ready_at <= now
-    elif stage in ("exited", "done", "failed"):
-        e = c["exit"]
-        status["state"] = {"terminated": {"exitCode": e["exitCode"], "reason": e["reason"],
-                                          "startedAt": _ts(e["startedAt"]), "finishedAt": _ts(e["finishedAt"]),
-                                          "containerID": f"cri-o://{e['id']}"}}
-        status["ready"] = init and e["exitCode"] == 0
+        status["ready"] = c.outcome.kind == "serve" and c.ready_at is not None and c.ready_at <= now
     else:
-        status["state"] = {"waiting": {"reason": "PodInitializing" if init else "ContainerCreating"}}
-    if c.get("last"):
-        e = c["last"]
-        status["lastState"] = {"terminated": {"exitCode": e["exitCode"], "reason": e["reason"],
-                                              "startedAt": _ts(e["startedAt"]), "finishedAt": _ts(e["finishedAt"]),
-                                              "containerID": f"cri-o://{e['id']}"}}
-    else:
-        status["lastState"] = {}
+        status["state"] = _terminated(c.exit)
+        status["ready"] = init and c.exit.exit_code == 0
+    status["lastState"] = _terminated(c.last) if c.last else {}
     return status
 
 
@@ -788,48 +851,48 @@ def _qos(pod: dict) -> str:
     return "Guaranteed"
 
 
-def render_status(pod: dict, record: dict, world: World) -> dict:
+def render_status(pod: dict, record: PodRecord, world: World) -> dict:
     spec = pod.get("spec") or {}
     old = pod.get("status") or {}
     now = world.now
     conditions = [c for c in old.get("conditions") or []]
     status: dict = {"phase": "Pending", "qosClass": _qos(pod)}
-    if record.get("unschedulable"):
+    if record.unschedulable:
         status["conditions"] = set_condition(conditions, "PodScheduled", "False", "Unschedulable",
-                                             record["unschedulable_message"], now)
+                                             record.unschedulable_message, now)
         for c in status["conditions"]:
             c.setdefault("lastProbeTime", None)
         return status
-    if not record.get("scheduled_at"):
+    if not record.scheduled_at:
         return dict(old, qosClass=status["qosClass"], phase=old.get("phase", "Pending"))
-    status["startTime"] = old.get("startTime") or _ts(record["scheduled_at"])
+    status["startTime"] = old.get("startTime") or _ts(record.scheduled_at)
     host_ip = lifecycle_data()["node"]["ip"]
     status["hostIP"], status["hostIPs"] = host_ip, [{"ip": host_ip}]
-    if record.get("ip"):
-        status["podIP"], status["podIPs"] = record["ip"], [{"ip": record["ip"]}]
+    if record.ip:
+        status["podIP"], status["podIPs"] = record.ip, [{"ip": record.ip}]
     inits = spec.get("initContainers") or []
     mains = spec.get("containers") or []
-    recs = record["containers"]
-    initialized = all((recs.get(c["name"]) or {}).get("stage") == "done" for c in inits)
+    recs = record.containers
+    initialized = all(_ends(recs.get(c["name"])) == "succeeded" for c in inits)
     if inits:
-        status["initContainerStatuses"] = [_container_status(pod, c, recs.get(c["name"]), init=True,
-                                                             initialized=True, now=now) for c in inits]
-    status["containerStatuses"] = [_container_status(pod, c, recs.get(c["name"]) if initialized else None,
-                                                     init=False, initialized=initialized, now=now) for c in mains]
-    main_stages = [(recs.get(c["name"]) or {}).get("stage") for c in mains] if initialized else []
-    failed_init = any((recs.get(c["name"]) or {}).get("stage") == "failed" for c in inits)
+        status["initContainerStatuses"] = [container_status(pod, c, recs.get(c["name"]), init=True,
+                                                            initialized=True, now=now) for c in inits]
+    status["containerStatuses"] = [container_status(pod, c, recs.get(c["name"]) if initialized else None,
+                                                    init=False, initialized=initialized, now=now) for c in mains]
+    main_ends = [_ends(recs.get(c["name"])) for c in mains] if initialized else []
+    failed_init = any(_ends(recs.get(c["name"])) == "failed" for c in inits)
     if failed_init:
         status["phase"] = "Failed"
-    elif main_stages and all(s in ("done", "failed") for s in main_stages):
-        status["phase"] = "Failed" if "failed" in main_stages else "Succeeded"
-    elif main_stages and all((recs.get(c["name"]) or {}).get("started_at") is not None
-                             or (recs.get(c["name"]) or {}).get("restarts") for c in mains):
+    elif main_ends and all(main_ends):
+        status["phase"] = "Failed" if "failed" in main_ends else "Succeeded"
+    elif main_ends and all(recs.get(c["name"]) is not None and (recs[c["name"]].started_at is not None
+                                                                or recs[c["name"]].restarts) for c in mains):
         status["phase"] = "Running"
 
     unready = [s["name"] for s in status["containerStatuses"] if not s["ready"]]
-    not_init = [c["name"] for c in inits if (recs.get(c["name"]) or {}).get("stage") != "done"]
+    not_init = [c["name"] for c in inits if _ends(recs.get(c["name"])) != "succeeded"]
     completed = status["phase"] in ("Succeeded", "Failed")
-    conditions = set_condition(conditions, "PodReadyToStartContainers", "True" if record.get("ip") else "False",
+    conditions = set_condition(conditions, "PodReadyToStartContainers", "True" if record.ip else "False",
                                "", "", now)
     if not_init:
         conditions = set_condition(conditions, "Initialized", "False", "ContainersNotInitialized",
@@ -865,7 +928,7 @@ def event_text(name: str, pod: dict, fields: dict, world: World) -> tuple[str, s
     return spec["reason"], spec["message"].format(**values), spec.get("type", "Normal"), spec["component"]
 
 
-def record_from_status(pod: dict) -> dict | None:
+def record_from_status(pod: dict) -> PodRecord | None:
     """What the node remembers of a pod it already ran before a restart: running containers stay running,
     anything else starts over from its image."""
     status = pod.get("status") or {}
@@ -873,24 +936,23 @@ def record_from_status(pod: dict) -> dict | None:
                       and c.get("status") == "True"), None)
     if not scheduled or not status.get("podIP"):
         return None
-    record: dict = {"uid": pod["metadata"].get("uid"), "scheduled_at": parse_rfc3339(scheduled.get("lastTransitionTime")),
-                    "ip": status["podIP"], "containers": {}}
+    record = PodRecord(uid=pod["metadata"].get("uid"), scheduled_at=parse_rfc3339(scheduled.get("lastTransitionTime")),
+                       ip=status["podIP"])
     for init, key in ((True, "initContainerStatuses"), (False, "containerStatuses")):
         for cs in status.get(key) or []:
             state = cs.get("state") or {}
-            c: dict = {"restarts": cs.get("restartCount", 0), "pull_failures": 0, "stage": "pull", "due": None}
+            c = ContainerRecord(stage="pull", restarts=cs.get("restartCount", 0))
             if "terminated" in state and init and state["terminated"].get("exitCode") == 0:
                 t = state["terminated"]
-                c.update(stage="done", exit={"exitCode": 0, "reason": "Completed",
-                                             "startedAt": parse_rfc3339(t.get("startedAt")),
-                                             "finishedAt": parse_rfc3339(t.get("finishedAt")),
-                                             "id": (t.get("containerID") or "").removeprefix("cri-o://")})
+                c.stage = "done"
+                c.exit = Exit(0, "Completed", parse_rfc3339(t.get("startedAt")), parse_rfc3339(t.get("finishedAt")),
+                              (t.get("containerID") or "").removeprefix("cri-o://"))
             elif "running" in state and not init:
                 started = parse_rfc3339(state["running"].get("startedAt")) or 0.0
-                c.update(stage="running", started_at=started, ready_at=started if cs.get("ready") else None,
-                         outcome=Outcome("serve").__dict__,
-                         id=(cs.get("containerID") or "").removeprefix("cri-o://"))
+                c.stage, c.started_at, c.outcome = "running", started, Outcome("serve")
+                c.ready_at = started if cs.get("ready") else None
+                c.id = (cs.get("containerID") or "").removeprefix("cri-o://")
             else:
                 continue  # start this one over
-            record["containers"][cs["name"]] = c
+            record.containers[cs["name"]] = c
     return record

@@ -1,11 +1,11 @@
 """Images: how a reference is read and matched, and what some images need at run time that admission cannot see
 (data/image-requirements.yaml).
 
-One vocabulary for the planner and the practice cluster's simulator (``clearml_lab/practice/data/images``): an
-entry names its ``repositories``; ``image_user`` is the UID the image runs as when the pod sets none (its
-Dockerfile USER; no USER = 0); ``needs_uid`` the only UID its process works under; ``why`` the reason. A repository
-matches an image on any registry (a mirror is the same image) unless it names its registry host
-(``docker.io/bitnami/*``, ``docker.elastic.co/elasticsearch/elasticsearch``); shell-style wildcards work."""
+One vocabulary for the planner and the practice cluster's simulator (its ``data/images``): an entry names its
+``repositories``; ``image_user`` is the UID the image runs as when the pod sets none (its Dockerfile USER; no
+USER = 0); ``needs_uid`` the only UID its process works under; ``why`` the reason. A repository matches an image
+on any registry (a mirror is the same image) unless it names its registry host (``docker.io/team/*``,
+``quay.io/team/app``); shell-style wildcards work."""
 from __future__ import annotations
 
 import fnmatch
@@ -47,8 +47,8 @@ class ImageRef:
         return self.repository
 
     def matches(self, pattern: str) -> bool:
-        """``allegroai/clearml`` or ``bitnami/*`` (on any registry), or ``docker.io/bitnami/*`` and
-        ``docker.elastic.co/elasticsearch/elasticsearch`` (on that registry only)."""
+        """``team/app`` or ``team/*`` (on any registry), or ``docker.io/team/*`` and ``quay.io/team/app`` (on
+        that registry only)."""
         host, _, path = pattern.partition("/")
         if path and _is_registry_host(host):
             registry = _registry(host)
@@ -65,7 +65,7 @@ def _registry(host: str) -> str:
 
 
 def parse_image(image: str) -> ImageRef:
-    """'quay.io/team/app:1.2' -> ImageRef('quay.io', 'team/app', '1.2'); 'redis' -> ('docker.io', 'redis',
+    """'quay.io/team/app:1.2' -> ImageRef('quay.io', 'team/app', '1.2'); 'nginx' -> ('docker.io', 'nginx',
     'latest')."""
     name, _, digest = image.partition("@")
     tag = "latest"

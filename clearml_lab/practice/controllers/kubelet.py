@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from ..client import ControllerContext, WatchEvent
 from ..lifecycle import World, advance, event_text, record_from_status, world_settings
+from ..records import PodRecord
 from .base import (
     Cache,
     Call,
@@ -89,7 +90,7 @@ def build_world(pod: dict, cache: Cache, now: float, scale: float, settings: dic
                  pod_index=int(hashlib.sha256(uid.encode()).hexdigest()[:6], 16))
 
 
-def reconcile_pod(pod: dict, record: dict | None, world: World) -> tuple[list, dict | None]:
+def reconcile_pod(pod: dict, record: PodRecord | None, world: World) -> tuple[list, PodRecord | None]:
     """Actions for one pod, and the record to remember (None: forget the pod)."""
     if record is None:
         record = record_from_status(pod)
@@ -142,7 +143,7 @@ def keys_for(event: WatchEvent, cache: Cache) -> list[Key]:
 
 
 async def run(ctx: ControllerContext) -> None:
-    records: dict[str, dict] = {}
+    records: dict[str, PodRecord] = {}   # the node's memory of each pod, by UID
     memo: dict = {"version": -1}
 
     def reconcile(key: Key, cache: Cache, now: float) -> list:
