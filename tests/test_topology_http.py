@@ -50,6 +50,7 @@ class MiniApiServer:
         self.serve_routes = serve_routes
         self.version = 100
         self.lists, self.watches_opened = Counter(), Counter()
+        self.watched_from: dict[str, list[str | None]] = {}  # plural -> resourceVersion of each watch request
         self.open_watches = 0
         self.watchers: list[tuple[str, asyncio.Queue]] = []
         self.loop = asyncio.new_event_loop()
@@ -69,6 +70,7 @@ class MiniApiServer:
 
     async def watch(self, request, plural):
         self.watches_opened[plural] += 1
+        self.watched_from.setdefault(plural, []).append(request.query.get("resourceVersion"))
         self.open_watches += 1
         queue = asyncio.Queue()
         entry = (plural, queue)
@@ -81,6 +83,8 @@ class MiniApiServer:
                     event = await asyncio.wait_for(queue.get(), 0.05)
                 except TimeoutError:
                     continue
+                if event is None:  # the server ends the stream, as at its timeoutSeconds
+                    break
                 await response.write(json.dumps(event).encode() + b"\n")
         except (ConnectionResetError, asyncio.CancelledError):
             pass
@@ -102,6 +106,16 @@ class MiniApiServer:
                 if watched == plural:
                     queue.put_nowait({"type": kind, "object": obj})
         self.loop.call_soon_threadsafe(apply)
+
+    def end_watches(self, plural, error=None):
+        """End that kind's open watch streams, after an ERROR event carrying ``error`` (a Status) if given."""
+        def end():
+            for watched, queue in self.watchers:
+                if watched == plural:
+                    if error:
+                        queue.put_nowait({"type": "ERROR", "object": {"kind": "Status", **error}})
+                    queue.put_nowait(None)
+        self.loop.call_soon_threadsafe(end)
 
     def run(self, tmp_path):
         import ssl
@@ -197,10 +211,54 @@ def test_live_topology_follows_watch_events_and_closes_its_streams(server):
     new_pod["metadata"].update(name="web-7f9c-ccccc", uid="uid-web-7f9c-ccccc")
     mini.change("pods", "ADDED", new_pod)
     assert _wait_for(lambda: seen[-1].node("deployment", "web").counts.running == 3)
-    assert "deployment/web 3/4" in live.topology.to_text()
+    assert "deployment/web 3/4" in topology.to_text(live.topology)
     assert mini.lists == Counter({plural: 1 for plural in topology.KINDS})  # updates came from events only
     threads = live.threads()
     live.close()
     assert not any(t.is_alive() for t in threads)
     assert _wait_for(lambda: mini.open_watches == 0), "the server still holds a watch from the closed view"
     assert mini.watches_opened == Counter({plural: 1 for plural in topology.KINDS})
+
+
+def test_live_topology_watches_on_after_a_stream_ends_and_lists_again_after_410_gone_or_a_break(server):
+    mini, api_client = server
+    seen = []
+    live = topology.LiveTopology(api_client, "clearml", on_change=seen.append)
+    live.start()
+    try:
+        assert _wait_for(lambda: mini.open_watches == len(topology.KINDS))
+        new_pod = json.loads(json.dumps(mini.objects["pods"]["web-7f9c-aaaaa"]))
+        new_pod["metadata"].update(name="web-7f9c-ccccc", uid="uid-web-7f9c-ccccc")
+        mini.change("pods", "ADDED", new_pod)
+        assert _wait_for(lambda: seen and seen[-1].node("deployment", "web").counts.running == 3)
+        version = new_pod["metadata"]["resourceVersion"]
+
+        mini.end_watches("pods")  # a stream ends normally: watch on from the last version seen, no list
+        assert _wait_for(lambda: mini.watches_opened["pods"] == 2 and mini.open_watches == len(topology.KINDS))
+        assert mini.watched_from["pods"] == ["100", version] and mini.lists["pods"] == 1
+
+        # 410 Gone: that version is too old to watch from. List the kind again (what changed meanwhile shows) and
+        # watch from the new list's version; nothing is reported as broken.
+        mini.objects["pods"].pop("web-7f9c-ccccc")
+        mini.end_watches("pods", {"code": 410, "reason": "Expired", "message": "too old resource version"})
+        assert _wait_for(lambda: mini.watches_opened["pods"] == 3 and mini.open_watches == len(topology.KINDS))
+        assert mini.lists["pods"] == 2 and mini.watched_from["pods"][-1] == str(mini.version)
+        assert _wait_for(lambda: seen[-1].node("deployment", "web").counts.running == 2)
+        assert live.errors == []
+
+        # Any other error breaks the stream: said in errors, then a pause, a list and a new watch.
+        mini.end_watches("pods", {"code": 500, "reason": "InternalError", "message": "etcd is unwell"})
+        assert _wait_for(lambda: mini.watches_opened["pods"] == 4 and mini.open_watches == len(topology.KINDS))
+        assert live.errors == ["watch of pods broke (ApiFailure); listing again"]
+        assert mini.lists == Counter({plural: 1 + 2 * (plural == "pods") for plural in topology.KINDS})
+    finally:
+        live.close()
+    assert _wait_for(lambda: mini.open_watches == 0)
+
+
+def test_snapshot_of_an_unreachable_cluster_is_one_sentence(server):
+    mini, api_client = server
+    mini.stop()  # nothing listens there any more
+    with pytest.raises(LabError, match=rf"^cannot reach https://127.0.0.1:{mini.port} to list deployments "
+                                       r"\(\w+\): check that the cluster is running"):
+        topology.snapshot(api_client, "clearml")

@@ -10,6 +10,7 @@ from test_topology import sample_objects  # pytest puts tests/ on sys.path
 
 from clearml_lab import topology
 from clearml_lab.errors import LabError
+from clearml_lab.kube import Kube
 from clearml_lab.steps.base import Check, Step, StepResult
 from clearml_lab.widgets import PlanTable, StepCard, TopologyView
 
@@ -233,30 +234,46 @@ def test_plan_table_without_grants():
 # -- TopologyView with scripted watch streams (the live test against the practice cluster is in tests/live) --
 
 class ScriptedWatch:
-    """Stands in for kubernetes.watch.Watch: stream() yields what the test puts in its queue until stop()."""
+    """Stands in for kube.Watch: yields what the test puts in its queue until close()."""
 
-    instances: dict = {}
-
-    def __init__(self, return_type=None):
+    def __init__(self):
         self.events = queue.Queue()
 
-    def stream(self, func, *args, **kwargs):
-        ScriptedWatch.instances[func.plural] = self
+    def __iter__(self):
         while (event := self.events.get()) is not None:
             yield event
 
-    def stop(self):
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def close(self):
         self.events.put(None)
 
 
+class ScriptedKube(Kube):
+    """A Kube that talks to no cluster: lists from `objects`, one ScriptedWatch per watch call; records both."""
+
+    def __init__(self, objects):
+        super().__init__(api_client=None)
+        self.objects, self.lists, self.watches = objects, [], {}
+
+    def list(self, resource, namespace=None, **query):
+        self.lists.append(resource)
+        return {"metadata": {"resourceVersion": "7"}, "items": self.objects[resource]}
+
+    def watch(self, resource, namespace=None, *, resource_version=None, timeout_seconds=60, **query):
+        assert resource_version == "7"  # from the list, not from the start of time
+        self.watches[resource] = ScriptedWatch()
+        return self.watches[resource]
+
+
 @pytest.fixture
-def scripted_cluster(monkeypatch):
+def scripted_cluster():
     objects = sample_objects()
-    lists = []
-    monkeypatch.setattr(topology, "list_kind", lambda api, plural, ns: (lists.append(plural) or objects[plural], "7"))
-    monkeypatch.setattr("kubernetes.watch.Watch", ScriptedWatch)
-    ScriptedWatch.instances = {}
-    return objects, lists
+    return objects, ScriptedKube(objects)
 
 
 def _wait_for(predicate, timeout=10):
@@ -269,22 +286,22 @@ def _wait_for(predicate, timeout=10):
 
 
 def test_topology_view_updates_from_watch_events_and_stops_on_close(scripted_cluster):
-    objects, lists = scripted_cluster
-    view = TopologyView(LAB)
-    assert lists == list(topology.KINDS)  # one list per kind
+    objects, kube = scripted_cluster
+    view = TopologyView(SimpleNamespace(namespace="clearml", kube=lambda: kube))
+    assert kube.lists == list(topology.KINDS)  # one list per kind
     assert view.svg == topology.to_svg(topology.build(objects, "clearml"))
     assert view.text.splitlines()[0] == "namespace clearml: 1 of 4 workloads ready"
     assert view._repr_mimebundle_()["text/plain"] == view.text  # the snapshot travels with the live picture
     view.start()
-    assert _wait_for(lambda: len(ScriptedWatch.instances) == len(topology.KINDS))
+    assert _wait_for(lambda: len(kube.watches) == len(topology.KINDS))
     web = dict(objects["deployments"][0])
     web["spec"] = {**web["spec"], "replicas": 3}
-    ScriptedWatch.instances["deployments"].events.put({"type": "MODIFIED", "raw_object": web})
+    kube.watches["deployments"].events.put({"type": "MODIFIED", "object": web})
     assert _wait_for(lambda: "deployment/web 2/3" in view.text)
     assert 'data-state="not_created" data-count="1"' in view.svg and view.picture.value == view.svg
-    ScriptedWatch.instances["deployments"].events.put({"type": "DELETED", "raw_object": web})
+    kube.watches["deployments"].events.put({"type": "DELETED", "object": web})
     assert _wait_for(lambda: "deployment/web" not in view.text)
-    assert lists == list(topology.KINDS)  # events, not re-lists
+    assert kube.lists == list(topology.KINDS)  # events, not re-lists
     threads = view.live.threads()
     assert all(t.is_alive() for t in threads)
     view.close()
