@@ -23,13 +23,11 @@ from urllib.parse import urlsplit
 
 import yaml
 
-from ..scc.images import ImageRef, parse_image
+from ..scc.images import parse_image
 from ..timestamps import parse_rfc3339, rfc3339
 from .conditions import set_condition
 from .records import ContainerRecord, Exit, Outcome, PodRecord
 from .stages import Machine, Stage, load_stages
-
-__all__ = ["ImageRef", "Outcome", "PodRecord", "ContainerRecord", "parse_image"]  # re-exported for practice/
 
 _DATA = resources.files("clearml_lab.practice") / "data"
 

@@ -5,7 +5,7 @@ the caller supplies them (``lifecycle.py`` for the pod's containers, ``data/life
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 
@@ -36,8 +36,8 @@ class Stage:
     name: str
     transitions: tuple[Transition, ...] = ()
     timer: bool = True              # False: no timer; the transitions are looked at whenever the subject is
-    status: Mapping = None          # what the subject's status shows in this stage (read by the caller)
-    extra: Mapping = None           # anything else the table says about the stage (read by the caller)
+    status: Mapping = field(default_factory=dict)   # what the subject shows in this stage (read by the caller)
+    extra: Mapping = field(default_factory=dict)    # anything else the table says about it (read by the caller)
 
 
 # fire() results
