@@ -5,8 +5,10 @@ requests per kind and open watch streams at the server side.
 """
 import asyncio
 import datetime
+import ipaddress
 import json
 import re
+import ssl
 import threading
 from collections import Counter
 
@@ -33,8 +35,8 @@ def _certificate(tmp_path):
     cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
             .serial_number(1).not_valid_before(now - datetime.timedelta(minutes=1))
             .not_valid_after(now + datetime.timedelta(hours=1))
-            .add_extension(x509.SubjectAlternativeName([x509.IPAddress(__import__("ipaddress").ip_address(
-                "127.0.0.1"))]), critical=False)
+            .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+                           critical=False)
             .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
             .sign(key, hashes.SHA256()))
     cert_file, key_file = tmp_path / "tls.crt", tmp_path / "tls.key"
@@ -118,8 +120,6 @@ class MiniApiServer:
         self.loop.call_soon_threadsafe(end)
 
     def run(self, tmp_path):
-        import ssl
-
         cert, key = _certificate(tmp_path)
         context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         context.load_cert_chain(cert, key)

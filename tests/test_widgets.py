@@ -13,6 +13,7 @@ from clearml_lab.errors import LabError
 from clearml_lab.kube import Kube
 from clearml_lab.steps.base import Check, Step, StepResult
 from clearml_lab.widgets import PlanTable, StepCard, TopologyView
+from clearml_lab.widgets.topology_view import COLOUR_NAMES, KIND_BADGES, colour_sentence, legend_html
 
 LAB = SimpleNamespace(namespace="clearml", api_client=None, describe=lambda: "a test lab")
 
@@ -326,8 +327,6 @@ def test_without_oc_each_oc_command_on_the_card_comes_with_its_kubectl_equivalen
 
 
 def test_the_legend_names_every_colour_and_badge_the_picture_draws():
-    from clearml_lab.widgets.topology_view import COLOUR_NAMES, KIND_BADGES, colour_sentence, legend_html
-
     svg = topology.to_svg(topology.build(sample_objects(), "clearml"))
     assert set(topology.STATE_COLOURS.values()) <= set(COLOUR_NAMES)  # a new colour needs a name first
     for badge, colour, kind in KIND_BADGES:

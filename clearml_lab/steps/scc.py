@@ -104,7 +104,7 @@ def recreate_pods_admitted_before(kube, namespace: str, granted: dict[str, set[s
     created. Delete the controller-made pods of the newly granted accounts that run under another SCC than the one
     the plan puts their workload on (``planned``: (kind, name) -> SCC; else any SCC granted to the account), so their
     controllers create them again under it."""
-    from ..topology import workload_of_pod as _workload_of_pod  # only here: the topology module is not needed at start-up
+    from ..topology import workload_of_pod as _workload_of_pod  # only here: not needed at start-up
 
     lines = []
     for pod in kube.list("pods", namespace).get("items", []):
