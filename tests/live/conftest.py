@@ -2,7 +2,9 @@ import uuid
 
 import pytest
 
-from .cluster import PracticeCluster
+from clearml_lab.lab import connect
+
+from .cluster import PracticeCluster, temporary_cluster
 
 
 @pytest.fixture(scope="session")
@@ -63,3 +65,20 @@ def ns(api, namespace):
     eventually(lambda: (core.read_namespace(namespace).metadata.annotations or {}).get("openshift.io/sa.scc.mcs"),
                what="the namespace's UID/MCS allocation")
     return namespace
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    """A practice cluster of the module's own, every simulated duration at 2 % (an install is Ready in seconds), for
+    modules that change cluster-wide state (workshops, rollouts, recovery). A module that needs other server options
+    defines its own ``cluster``."""
+    with temporary_cluster(time_scale=0.02) as running:
+        yield running
+
+
+@pytest.fixture
+def instructor(home, monkeypatch):
+    """The lab as the cluster's admin, from the module's ``home``: the workshop's instructor."""
+    monkeypatch.setenv("CLEARML_LAB_HOME", str(home))
+    monkeypatch.delenv("KUBECONFIG", raising=False)
+    return connect()

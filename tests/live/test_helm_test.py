@@ -6,16 +6,9 @@ from __future__ import annotations
 import pytest
 
 from .recipe_helpers import eventually
-from .test_rollouts import HELMS, get, helm, install, kubectl, new_project, start_cluster, values_file
+from .test_rollouts import HELMS, get, helm, install, kubectl, new_project, values_file
 
 pytestmark = [pytest.mark.cluster, pytest.mark.helm]
-
-
-@pytest.fixture(scope="module")
-def cluster(tmp_path_factory):
-    c = start_cluster(tmp_path_factory)
-    yield c
-    c.stop()
 
 
 def hook_pods(cluster, ns):

@@ -17,18 +17,10 @@ from .test_rollouts import (
     kubectl,
     new_project,
     ready_pods,
-    start_cluster,
     values_file,
 )
 
 pytestmark = [pytest.mark.cluster, pytest.mark.helm]
-
-
-@pytest.fixture(scope="module")
-def cluster(tmp_path_factory):
-    c = start_cluster(tmp_path_factory)
-    yield c
-    c.stop()
 
 
 @pytest.fixture

@@ -6,18 +6,11 @@ from __future__ import annotations
 import pytest
 
 from .recipe_helpers import cli, eventually, lab_home_for
-from .test_rollouts import HELMS, get, helm, install, kubectl, new_project, ready_pods, start_cluster, values_file
+from .test_rollouts import HELMS, get, helm, install, kubectl, new_project, ready_pods, values_file
 
 pytestmark = [pytest.mark.cluster, pytest.mark.helm]
 
 TEMPLATE_CLAIMS = {"clearml-elastic-master-clearml-elastic-master-0", "redis-data-clearml-redis-master-0"}
-
-
-@pytest.fixture(scope="module")
-def cluster(tmp_path_factory):
-    c = start_cluster(tmp_path_factory)
-    yield c
-    c.stop()
 
 
 def claims(cluster, ns) -> dict[str, str]:

@@ -28,11 +28,6 @@ CLEARML_ACCOUNTS = ("clearml-apiserver", "clearml-fileserver", "clearml-webserve
 
 # ---- helpers the other files of this family share (test_helm_test, test_recovery, test_reinstall) ---------------
 
-def start_cluster(tmp_path_factory) -> PracticeCluster:
-    """One cluster per module, fast: every simulated duration at 2 % (an install is Ready in seconds)."""
-    return PracticeCluster(tmp_path_factory.mktemp("practice"), time_scale=0.02).start()
-
-
 def helm(cluster: PracticeCluster, binary: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
     done = subprocess.run([str(binary), *args], env=cluster.env(), capture_output=True, text=True, timeout=180)
     if check and done.returncode != 0:
@@ -95,13 +90,6 @@ def ready_pods(cluster: PracticeCluster, ns: str, prefix: str) -> list[dict]:
 
 
 # ---- the tests ------------------------------------------------------------------------------------------------
-
-@pytest.fixture(scope="module")
-def cluster(tmp_path_factory):
-    c = start_cluster(tmp_path_factory)
-    yield c
-    c.stop()
-
 
 @pytest.mark.parametrize("binary", HELMS)
 def test_a_changed_template_rolls_out_per_strategy_and_helm_rollback_restores_it(cluster, binary, tmp_path):

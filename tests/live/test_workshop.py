@@ -9,9 +9,7 @@ import yaml
 from clearml_lab import steps, workshop
 from clearml_lab.credentials import oauth_token_name
 from clearml_lab.kube import wait_for
-from clearml_lab.lab import connect
 
-from .cluster import temporary_cluster
 from .recipe_helpers import cli, lab_home_for, ok_stdout
 
 LEARNERS = ["ada", "grace", "linus", "margaret", "ken"]
@@ -19,21 +17,8 @@ STEPS = [s.name for s in steps.RECIPE]
 
 
 @pytest.fixture(scope="module")
-def cluster():
-    with temporary_cluster(time_scale=0.02) as running:
-        yield running
-
-
-@pytest.fixture(scope="module")
 def home(cluster, tmp_path_factory):
     return lab_home_for(cluster, tmp_path_factory.mktemp("workshop") / "home")
-
-
-@pytest.fixture
-def instructor(home, monkeypatch):
-    monkeypatch.setenv("CLEARML_LAB_HOME", str(home))
-    monkeypatch.delenv("KUBECONFIG", raising=False)
-    return connect()
 
 
 def _table(home, *learners) -> dict[str, list[str]]:

@@ -11,19 +11,12 @@ import yaml
 from clearml_lab import workshop
 from clearml_lab.lab import connect
 
-from .cluster import temporary_cluster
 from .recipe_helpers import cli, lab_home_for, ok_stdout
 
 COUNT = 12
 LEARNERS = [f"learner{i}" for i in range(1, COUNT + 1)]
 SCC_ACCOUNTS = ("default", "clearml-apiserver", "clearml-fileserver", "clearml-webserver", "clearml-elastic",
                 "clearml-mongodb", "clearml-redis")
-
-
-@pytest.fixture(scope="module")
-def cluster():
-    with temporary_cluster(time_scale=0.02) as running:
-        yield running
 
 
 @pytest.fixture(scope="module")
@@ -34,13 +27,6 @@ def home(cluster, tmp_path_factory):
 @pytest.fixture(scope="module")
 def out(home):
     return home / "handouts"
-
-
-@pytest.fixture
-def instructor(home, monkeypatch):
-    monkeypatch.setenv("CLEARML_LAB_HOME", str(home))
-    monkeypatch.delenv("KUBECONFIG", raising=False)
-    return connect()
 
 
 def _token(out, learner) -> str:
