@@ -6,8 +6,10 @@ import threading
 import time
 from collections.abc import Callable
 
+from kubernetes.client import ApiClient
+
 from ..errors import LabError
-from ..kube import ApiFailure, Kube, Unreachable
+from ..kube import ApiFailure, Kube, Unreachable, Watch
 from .model import KINDS, Topology, build
 
 # Kinds a cluster may not serve (plain Kubernetes has no routes); their absence is not an error.
@@ -16,7 +18,7 @@ OPTIONAL_KINDS = ("routes",)
 WATCH_SECONDS = 300
 
 
-def _kube(client: Kube | object) -> Kube:
+def _kube(client: Kube | ApiClient) -> Kube:
     """A ``Kube``, or a kubernetes ``ApiClient`` wrapped in one (callers that hold an ApiClient keep working)."""
     return client if isinstance(client, Kube) else Kube(client)
 
@@ -37,7 +39,7 @@ def list_kind(kube: Kube, plural: str, namespace: str) -> tuple[list[dict], str 
     return data.get("items") or [], (data.get("metadata") or {}).get("resourceVersion")
 
 
-def snapshot(client: Kube | object, namespace: str) -> Topology:
+def snapshot(client: Kube | ApiClient, namespace: str) -> Topology:
     """The topology of a namespace now: exactly one list call per kind. ``client``: a Kube or an ApiClient."""
     kube = _kube(client)
     return build({plural: list_kind(kube, plural, namespace)[0] for plural in KINDS}, namespace)
@@ -53,7 +55,7 @@ class LiveTopology:
     HTTP response and joins all threads.
     """
 
-    def __init__(self, client: Kube | object, namespace: str,
+    def __init__(self, client: Kube | ApiClient, namespace: str,
                  on_change: Callable[[Topology], None] | None = None):
         self.kube, self.namespace, self.on_change = _kube(client), namespace, on_change
         self.errors: list[str] = []
@@ -63,7 +65,7 @@ class LiveTopology:
         self._dirty = threading.Condition(self._lock)
         self._changed = False
         self._stop = threading.Event()
-        self._streams: dict[str, object] = {}  # plural -> its open kube.Watch, for close() to end
+        self._streams: dict[str, Watch] = {}  # plural -> its latest watch, for close() to end
         self._threads: list[threading.Thread] = []
         self.refresh()
 
