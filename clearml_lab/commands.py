@@ -4,9 +4,13 @@ from __future__ import annotations
 import argparse
 import sys
 
+from . import diagnose, progress
+from .chart_cli import lint_values  # the chart it lints against comes from the chart repository (chart_cli)
+from .equivalents import with_equivalent
+
 
 def lab_from(args: argparse.Namespace):
-    # Imported here: the lab loads the kubernetes client (half a second), which `--help` and `steps` need not pay.
+    # Here, not at the top: the lab loads the kubernetes client (about 0.5 s), which `--help` need not pay.
     from .options import lab_from as chosen_lab
 
     return chosen_lab(args)
@@ -24,45 +28,14 @@ NEEDS_VALUES = {"scc"}  # its grants are computed from values.yaml (install says
 
 def _no_project(lab) -> str | None:
     """One sentence when the lab's project does not exist (or this login cannot see it), else None."""
-    from .steps.base import missing_project
+    from .steps.base import missing_project  # loads the kubernetes client (about 0.5 s): only when this command runs
 
     missing = missing_project(lab, "project", "check")
     return f"{missing.summary[:-1]}: {missing.fix}." if missing else None
 
 
-class _TerminalProgress:
-    """On a terminal, a live line (rewritten in place at least every second) while a step waits; elsewhere
-    nothing, so piped output stays the same from run to run."""
-
-    def __init__(self, what: str):
-        from . import progress
-
-        self.live = sys.stdout.isatty()
-        self.ticker = progress.Ticker(what, self._show) if self.live else None
-        self.scope = progress.reporting(self.ticker.report if self.ticker else None)
-
-    @staticmethod
-    def _show(text: str) -> None:
-        width = 119
-        sys.stdout.write("\r\033[K" + (text if len(text) <= width else text[:width - 1] + "…"))
-        sys.stdout.flush()
-
-    def __enter__(self):
-        if self.ticker:
-            self.ticker.__enter__()
-        self.scope.__enter__()
-        return self
-
-    def __exit__(self, *exc):
-        self.scope.__exit__(*exc)
-        if self.ticker:
-            self.ticker.__exit__(*exc)
-            sys.stdout.write("\r\033[K")
-            sys.stdout.flush()
-
-
 def _steps(args) -> int:
-    from . import steps
+    from . import steps  # loads the kubernetes client (about 0.5 s): only when this command runs
 
     for i, step in enumerate(steps.STEPS):
         print(f"{i}. {step.name:<14} {step.title}")
@@ -71,8 +44,10 @@ def _steps(args) -> int:
 
 def _act(action: str):
     def handler(args) -> int:
+        # Here, not at the top: steps and workshop_mode load the kubernetes client (about 0.5 s).
         from . import steps
-        from .workshop_mode import seat_or_none
+        from .steps.base import StepResult, fix_by, missing_project
+        from .workshop_mode import record_step, seat_or_none
 
         lab = lab_from(args)
         print(f"acting on {lab.describe()}", flush=True)
@@ -81,15 +56,13 @@ def _act(action: str):
             print(seat.banner(), flush=True)
         chosen = steps.select(args.step, reverse=(action == "undo"))
         failed = 0
-        from .steps.base import StepResult, fix_by, missing_project
-
         for step in chosen:
             absent = missing_project(lab, step.name, action) if action != "undo" and step.name in NEEDS_PROJECT \
                 else None
             if absent is None and action == "run" and step.name in NEEDS_VALUES and not lab.values_file.exists():
                 absent = StepResult(step.name, action, False, f"there is no values.yaml yet ({lab.values_file}).",
                                     fix=fix_by("values"), target=lab.describe())
-            with _TerminalProgress(f"{action} {step.name}"):
+            with progress.TerminalProgress(f"{action} {step.name}"):
                 if absent:
                     result = absent
                 elif action == "run":
@@ -100,8 +73,6 @@ def _act(action: str):
                     result = step.undo(lab, on_line=_print_line if args.verbose else None)
             print(result.render_text().replace(f"\n  on {result.target}", ""), flush=True)
             if seat and action == "run":  # the instructor's progress view reads what the learner tried (#17)
-                from .workshop_mode import record_step
-
                 record_step(lab, result)
             if not result.ok:
                 failed += 1
@@ -113,26 +84,20 @@ def _act(action: str):
 
 
 def _lint_values(args) -> int:
-    from .chart_cli import lint_values  # the chart it lints against comes from the chart repository (chart_cli)
-
     return lint_values(args)
 
 
 def _diagnose(args) -> int:
-    from . import diagnose
-
     lab = lab_from(args)
     print(f"diagnosing project {lab.namespace} on {lab.target.describe()}")
     absent = _no_project(lab)
     if absent:
         print(absent)
         return 1
-    from . import coverage
+    from . import coverage  # loads the kubernetes client (about 0.5 s): only when this command runs
 
     found = diagnose.gather(lab.kube(), lab.namespace)
     rest = coverage.workloads(lab.kube(), lab.namespace, found)  # every workload no known problem names
-    from .equivalents import with_equivalent
-
     for d in found:
         print(f"- {with_equivalent(d.render())}  (step: {d.step})")
     for verdict in rest:
@@ -145,7 +110,7 @@ def _diagnose(args) -> int:
 
 
 def _status(args) -> int:
-    from . import topology
+    from . import topology  # loads the kubernetes client (about 0.5 s): only when this command runs
 
     lab = lab_from(args)
     # stdout keeps one line per workload (for scripts); which cluster and project it read goes to stderr.

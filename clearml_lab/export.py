@@ -25,9 +25,17 @@ from pathlib import Path
 
 import yaml
 
+from . import chart, progress
 from .errors import LabError, UsageError
-from .oc import SCC_ROLE
+from .helm import Helm
+from .kube import ApiFailure
+from .oc import SCC_ROLE, visible_project
+from .profiles import PROFILES_DIR, install_fixes, profile_description
+from .scc import plan_grants
 from .scc.manifests import grant_binding_marks, grant_role_bindings
+from .scc.planner import DEFAULT_UID_BLOCK
+from .steps.scc import existing_grants, openshift_version
+from .steps.values import values_for
 
 CHART = "clearml"
 DISPLAY_NAME = "openshift.io/display-name"
@@ -124,9 +132,6 @@ def helm_template(version: str, repository: str, *, release: str, namespace: str
                   kube_version: str, api_versions=(), skip_tests: bool = True) -> list[dict]:
     """The objects `kubectl kustomize --enable-helm` renders for a helmCharts entry: `helm template` of the package
     `helm pull` fetches from the repository, with the entry's kubeVersion, apiVersions and skipTests."""
-    from . import chart
-    from .helm import Helm
-
     package = chart.chart_package(version, repository)
     args = ["template", release, str(package), "--namespace", namespace, "--kube-version", str(kube_version),
             "-f", str(values_file)]
@@ -146,8 +151,6 @@ def helm_template(version: str, repository: str, *, release: str, namespace: str
 def lab_values(lab) -> tuple[dict, str | None]:
     """The values the lab installs with: the values step's file when it was written (the learner may have edited
     it), else what that step would write. Also the file's text, for the comments a learner wrote in it."""
-    from .steps.values import values_for
-
     path = lab.values_file
     if path.is_file():
         text = path.read_text()
@@ -166,13 +169,6 @@ def gather(lab, *, admin: str | None = None, credentials_secret: str | None = No
     """What the bundle of this lab says: values (profile, install fixes, the learner's overrides and edits), the
     grants the chart needs in this project from scratch, and the chart, release and cluster it is rendered for.
     Nothing is installed or granted."""
-    from . import progress
-    from .oc import visible_project
-    from .profiles import profile_description
-    from .scc import plan_grants
-    from .scc.planner import DEFAULT_UID_BLOCK
-    from .steps.scc import openshift_version
-
     settings, kube = lab.settings, lab.kube()
     if admin is not None:
         admin_subject(admin)  # refuse a bad --admin before any work
@@ -229,8 +225,6 @@ def _granted_for(sa_plan, scc: str) -> tuple[str, ...]:
 def lab_layers(lab) -> list[tuple[dict, object]]:
     """The layers the lab's values are made of, earliest first, each with its reason (a string, or a function
     of the key path for a profile whose file comments its keys)."""
-    from .profiles import PROFILES_DIR, install_fixes
-
     settings = lab.settings
     profile_file = PROFILES_DIR / f"{settings.profile}.yaml"
     raw = yaml.safe_load(profile_file.read_text())
@@ -845,10 +839,6 @@ def check(lab, path: str | Path) -> CheckResult:
     """Compare the bundle at ``path`` with its live project: platform objects and SCC grants, the rendered app's
     objects in the fields the bundle sets, and the chart version (of the helm release, else of the objects'
     helm.sh/chart label)."""
-    from . import progress
-    from .kube import ApiFailure
-    from .steps.scc import existing_grants
-
     bundle = read_bundle(path)
     kube, ns, entry = lab.kube(), bundle.namespace, bundle.chart
     progress.report("reading the cluster's API discovery")

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import argparse
 
-from .commands import _TerminalProgress, lab_from
+from .commands import lab_from
 from .errors import UsageError
+from .progress import TerminalProgress
 
 
 def register(subparsers, common: argparse.ArgumentParser) -> None:
@@ -36,7 +37,7 @@ def _export(args) -> int:
     from . import export  # loads the kubernetes client (about 0.5 s): only when this command runs
     lab = lab_from(args)
     print(f"exporting the recipe for {lab.describe()}", flush=True)
-    with _TerminalProgress("export"):
+    with TerminalProgress("export"):
         result = export.export(lab, args.out, admin=args.admin, force=args.force)
     spec = result.spec
     print(f"wrote {len(result.files)} files to {result.path}:")
@@ -55,7 +56,7 @@ def _export(args) -> int:
 def _check(args) -> int:
     from . import export  # loads the kubernetes client (about 0.5 s): only when this command runs
     lab = lab_from(args)
-    with _TerminalProgress("export --check"):
+    with TerminalProgress("export --check"):
         result = export.check(lab, args.check)
     print(f"checking {result.path} against project {result.namespace} on {lab.target.describe()}")
     for difference in result.differences:

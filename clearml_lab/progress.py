@@ -11,6 +11,7 @@ least once a second, so a wait is never silent for more than 2 s even when nothi
 from __future__ import annotations
 
 import contextlib
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -77,3 +78,32 @@ class Ticker:
         self._stop.set()
         if self._thread is not None:
             self._thread.join(2)
+
+
+class TerminalProgress:
+    """On a terminal, a live line (rewritten in place at least every second) while a step waits; elsewhere
+    nothing, so piped output stays the same from run to run."""
+
+    def __init__(self, what: str):
+        self.live = sys.stdout.isatty()
+        self.ticker = Ticker(what, self._show) if self.live else None
+        self.scope = reporting(self.ticker.report if self.ticker else None)
+
+    @staticmethod
+    def _show(text: str) -> None:
+        width = 119
+        sys.stdout.write("\r\033[K" + (text if len(text) <= width else text[:width - 1] + "…"))
+        sys.stdout.flush()
+
+    def __enter__(self):
+        if self.ticker:
+            self.ticker.__enter__()
+        self.scope.__enter__()
+        return self
+
+    def __exit__(self, *exc):
+        self.scope.__exit__(*exc)
+        if self.ticker:
+            self.ticker.__exit__(*exc)
+            sys.stdout.write("\r\033[K")
+            sys.stdout.flush()

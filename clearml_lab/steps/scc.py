@@ -1,9 +1,12 @@
 """Step 5: SCC grants computed from the rendered chart, applied, and verified with OpenShift's review API."""
 from __future__ import annotations
 
+from .. import chart
 from ..errors import LabError
 from ..kube import ApiFailure
 from ..oc import SCC_ROLE, add_scc_to_user, lab_grants, remove_scc_from_user, visible_project
+from ..scc import plan_grants, seed_recipe_grants
+from ..topology import workload_of_pod as _workload_of_pod  # only here: not needed at start-up
 from .base import Check, Step, StepResult
 
 
@@ -38,8 +41,6 @@ def existing_grants(kube, namespace: str) -> list[tuple[str, str]]:
 
 
 def rendered_manifests(lab) -> list[dict]:
-    from .. import chart
-
     if not lab.values_file.exists():
         raise LabError("there is no values.yaml yet: run `clearml-lab run values` (notebook 03) first.")
     return chart.render(lab.chart_version, repo=lab.chart_repo, values_file=str(lab.values_file), profile=None,
@@ -59,8 +60,6 @@ def openshift_version(kube) -> str:
 def compute_plan(lab, manifests: list[dict] | None = None, *, count_existing: bool = True):
     """The planner's answer for this project, with the grants that already exist on the cluster (or, to judge a
     list of grants such as the seed recipe's, as if none existed)."""
-    from ..scc import plan_grants
-
     kube = lab.kube()
     project = visible_project(kube, lab.namespace) or {}
     return plan_grants(manifests if manifests is not None else rendered_manifests(lab), namespace=lab.namespace,
@@ -73,8 +72,6 @@ def seed_recipe_set(lab, manifests: list[dict] | None = None):
     """The seed recipe's four grants judged together against what this chart needs from scratch (where every
     workload lands with all four, then a verdict per grant): grants made since (by the lab or an instructor) must not
     make the recipe's own grants look unneeded."""
-    from ..scc import seed_recipe_grants
-
     return compute_plan(lab, manifests, count_existing=False).review_set(seed_recipe_grants())
 
 
@@ -104,8 +101,6 @@ def recreate_pods_admitted_before(kube, namespace: str, granted: dict[str, set[s
     created. Delete the controller-made pods of the newly granted accounts that run under another SCC than the one
     the plan puts their workload on (``planned``: (kind, name) -> SCC; else any SCC granted to the account), so their
     controllers create them again under it."""
-    from ..topology import workload_of_pod as _workload_of_pod  # only here: not needed at start-up
-
     lines = []
     for pod in kube.list("pods", namespace).get("items", []):
         meta, sa = pod["metadata"], pod.get("spec", {}).get("serviceAccountName") or "default"
