@@ -1,5 +1,6 @@
 """The import contracts in pyproject.toml (checked by `lint-imports` in `make test`) name every module of the
 package: a new module must be placed on one side or among the shared ones, or this fails."""
+import ast
 import tomllib
 from pathlib import Path
 
@@ -49,3 +50,44 @@ def test_every_practice_module_has_a_layer():
     modules = {p.stem for p in (PACKAGE / "practice").glob("*.py")} | {
         p.name for p in (PACKAGE / "practice").iterdir() if (p / "__init__.py").is_file()}
     assert modules - {"__init__"} == placed
+
+
+def _imports_inside_functions(source: str) -> list[tuple[int, int]]:
+    """(first, last) line of each run of consecutive imports nested in a function or class, 1-based."""
+    tree = ast.parse(source)
+    lines = sorted({(node.lineno, node.end_lineno) for node in ast.walk(tree)
+                    if isinstance(node, ast.Import | ast.ImportFrom) and node.col_offset > 0})
+    runs: list[tuple[int, int]] = []
+    for first, last in lines:
+        if runs and first == runs[-1][1] + 1:
+            runs[-1] = (runs[-1][0], last)
+        else:
+            runs.append((first, last))
+    return runs
+
+
+def unexplained_imports_inside_functions(source: str) -> list[int]:
+    """Lines of imports inside functions that no comment explains: a comment on the import itself or directly above
+    it. The layer contracts make cycles impossible, so the one reason left is start-up cost, and it is said."""
+    text = source.splitlines()
+    unexplained = []
+    for first, last in _imports_inside_functions(source):
+        said = any("#" in text[i - 1] for i in range(first, last + 1)) or text[first - 2].strip().startswith("#")
+        if not said:
+            unexplained.append(first)
+    return unexplained
+
+
+def test_imports_inside_functions_say_why():
+    found = {str(path.relative_to(ROOT)): lines for path in sorted(PACKAGE.rglob("*.py"))
+             if (lines := unexplained_imports_inside_functions(path.read_text(encoding="utf-8")))}
+    assert not found, f"move these imports to the top of their module, or say on them why they wait: {found}"
+
+
+def test_the_import_rule_sees_an_unexplained_import_and_accepts_a_reason():
+    bare = "def f():\n    import json\n\n    return json\n"
+    explained = "def f():\n    # json is slow to import (an example)\n    import json\n\n    return json\n"
+    on_the_line = "def f():\n    import json  # slow: an example\n    return json\n"
+    assert unexplained_imports_inside_functions(bare) == [2]
+    assert unexplained_imports_inside_functions(explained) == []
+    assert unexplained_imports_inside_functions(on_the_line) == []
