@@ -1,6 +1,5 @@
 """`clearml-lab plan-scc`: the grant lines other checks rely on, and bad input."""
 import re
-import shutil
 from pathlib import Path
 
 import pytest
@@ -72,7 +71,6 @@ def test_missing_manifests_file(capsys):
 
 
 @pytest.mark.helm
-@pytest.mark.skipif(shutil.which("helm") is None, reason="needs the helm binary")
 @pytest.mark.parametrize("version, profile, expected, expected_privileged", [
     ("7.14.4", "hardened", ["anyuid -z clearml-apiserver", "anyuid -z clearml-fileserver", "anyuid -z clearml-webserver"],
      []),

@@ -342,13 +342,10 @@ def test_role_bindings_need_a_namespace():
 
 
 @pytest.mark.helm
+@pytest.mark.helm
 def test_the_practice_chart_7_3_1_rendered_with_no_values_plans_anyuid_and_privileged_for_default():
-    import shutil
-
     from clearml_lab import chart
 
-    if shutil.which("helm") is None:
-        pytest.skip("needs the helm binary")
     objects = chart.render("7.3.1", profile=None, kube_version="1.27")
     plan = plan_grants(objects, namespace="clearml")
     default = next(sa for sa in plan.service_accounts if sa.name == "default")

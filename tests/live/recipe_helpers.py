@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 BIN = Path(sys.executable).parent
+HELM3 = BIN.parent / "libexec" / "helm3" / "helm"  # `make tools` keeps helm 3 off PATH, here
 
 
 def lab_home_for(cluster, home: Path) -> Path:

@@ -4,7 +4,6 @@ with kustomize and helm 3 (as Argo CD does) and applies it; then every pod of th
 SCC check passes, and `export --check` finds no difference — until a RoleBinding is deleted or a value changed."""
 import json
 import re
-import sys
 import uuid
 from pathlib import Path
 
@@ -15,12 +14,9 @@ from clearml_lab import export
 from clearml_lab.export import CREDENTIAL_KEYS
 from clearml_lab.kube import Kube, wait_for
 
-from .recipe_helpers import cli, lab_home_for
+from .recipe_helpers import HELM3, cli, lab_home_for
 
-HELM3 = Path(sys.executable).parent.parent / "libexec" / "helm3" / "helm"
-
-pytestmark = [pytest.mark.cluster, pytest.mark.helm, pytest.mark.skipif(
-    not HELM3.exists(), reason=f"no helm 3 at {HELM3}: `make tools` (scripts/install-tools.sh) installs it")]
+pytestmark = [pytest.mark.cluster, pytest.mark.helm]
 
 
 def _ns(prefix: str) -> str:

@@ -4,7 +4,6 @@ the way helm 3 talks to an apiserver (create with POST, upgrade with client-side
 `--force` with PUT, `--wait` by polling) rather than helm 4's server-side apply."""
 import json
 import os
-import sys
 import uuid
 from pathlib import Path
 
@@ -14,12 +13,9 @@ from clearml_lab import steps, workshop
 from clearml_lab.helm import Helm, find_helm
 from clearml_lab.lab import connect
 
-from .recipe_helpers import BIN, cli
+from .recipe_helpers import BIN, HELM3, cli
 
-HELM3 = Path(sys.executable).parent.parent / "libexec" / "helm3" / "helm"
-
-pytestmark = [pytest.mark.helm, pytest.mark.skipif(
-    not HELM3.exists(), reason=f"no helm 3 at {HELM3}: `make tools` (scripts/install-tools.sh) installs it")]
+pytestmark = [pytest.mark.helm]
 
 
 def _helm3_first_on_path() -> str:

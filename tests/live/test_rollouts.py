@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 import uuid
 from pathlib import Path
 
@@ -16,13 +15,12 @@ import yaml
 from clearml_lab import chart, profiles, topology
 
 from .cluster import PracticeCluster
-from .recipe_helpers import BIN, eventually
+from .recipe_helpers import BIN, HELM3, eventually
 
 pytestmark = [pytest.mark.cluster, pytest.mark.helm]
 
-HELM3 = Path(sys.executable).parent.parent / "libexec" / "helm3" / "helm"
 HELMS = [pytest.param(BIN / "helm", id="helm4"),
-         pytest.param(HELM3, id="helm3", marks=pytest.mark.skipif(not HELM3.exists(), reason=f"no helm 3 at {HELM3}"))]
+         pytest.param(HELM3, id="helm3")]
 CLEARML_ACCOUNTS = ("clearml-apiserver", "clearml-fileserver", "clearml-webserver")
 
 

@@ -4,18 +4,15 @@ patch of every kind that repeats what is stored keep every resourceVersion and g
 watch event. Everything is read back through the kubernetes client or kubectl."""
 import json
 import os
-import sys
 import uuid
-from pathlib import Path
 
 import pytest
 from kubernetes import client, watch
 
 from clearml_lab.lab import connect
 
-from .recipe_helpers import BIN, cli, eventually
+from .recipe_helpers import BIN, HELM3, cli, eventually
 
-HELM3 = Path(sys.executable).parent.parent / "libexec" / "helm3" / "helm"
 RELEASE_SECRET = "sh.helm.release.v1."
 
 
@@ -78,8 +75,7 @@ def _rollout_events(practice_cluster, ns) -> list[tuple[str, str]]:
 
 
 HELMS = [pytest.param(None, id="helm4"),
-         pytest.param(HELM3, id="helm3", marks=pytest.mark.skipif(
-             not HELM3.exists(), reason=f"no helm 3 at {HELM3}: `make tools` installs it"))]
+         pytest.param(HELM3, id="helm3")]
 
 
 @pytest.mark.helm
