@@ -6,7 +6,7 @@ from ..errors import LabError
 from ..kube import ApiFailure
 from ..oc import SCC_ROLE, add_scc_to_user, lab_grants, remove_scc_from_user, visible_project
 from ..scc import plan_grants, seed_recipe_grants
-from ..topology import workload_of_pod as _workload_of_pod  # only here: not needed at start-up
+from ..topology import workload_of_pod as _workload_of_pod
 from .base import Check, Step, StepResult
 
 
