@@ -61,9 +61,10 @@ lab: install workspace
 practice-down:
 	$(BIN)/clearml-lab practice down
 
-# Structure first (seconds): lint, and the import contracts that keep the lab and the practice cluster apart.
+# Structure first (seconds): lint, format, and the import contracts that keep the lab and the practice cluster apart.
 test: install browser
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
 	$(BIN)/python -m pytest -q
 

@@ -1,4 +1,5 @@
 """One practice cluster for the benchmarks, reached the way the tests reach it, plus its request counter."""
+
 from __future__ import annotations
 
 import re

@@ -1,4 +1,5 @@
 """What every benchmark returns: figures (printed as `name: value`) and extra table rows that explain them."""
+
 from __future__ import annotations
 
 import statistics
@@ -10,7 +11,7 @@ from dataclasses import dataclass
 @dataclass
 class Figure:
     name: str
-    value: float | None          # None prints as n/a; the note then says why
+    value: float | None  # None prints as n/a; the note then says why
     unit: str = ""
     target: str = ""
     note: str = ""

@@ -1,5 +1,6 @@
 """Wall time of the whole notebook suite as nbval runs it: the recorded copies in tests/notebooks/recorded (its conftest
 starts and stops its own practice cluster)."""
+
 from __future__ import annotations
 
 import os
@@ -18,9 +19,15 @@ def measure(timeout: float = 420) -> list[Figure]:
     start = time.perf_counter()
     # Its own process group, so a run past the timeout can be interrupted as a whole: SIGINT lets pytest's session
     # end stop the practice cluster the notebooks' conftest started; anything still alive after that is killed.
-    suite = subprocess.Popen([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/notebooks/recorded"],
-                             cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                             stdin=subprocess.DEVNULL, start_new_session=True)
+    suite = subprocess.Popen(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/notebooks/recorded"],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        stdin=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     try:
         output, _ = suite.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
@@ -40,7 +47,7 @@ def _stop_group(suite: subprocess.Popen) -> None:
     except subprocess.TimeoutExpired:
         pass
     try:
-        os.killpg(suite.pid, signal.SIGKILL)   # whatever the interrupted session left behind
+        os.killpg(suite.pid, signal.SIGKILL)  # whatever the interrupted session left behind
     except ProcessLookupError:
         pass
     suite.communicate()

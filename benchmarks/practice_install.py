@@ -1,5 +1,6 @@
 """practice_install_s: how long a learner waits at `clearml-lab run install` (notebook 05) until ClearML is Ready, on
 a practice cluster at its default pace (`clearml-lab practice up`, DEFAULT_TIME_SCALE), after the steps before it."""
+
 from __future__ import annotations
 
 import shutil
@@ -34,9 +35,16 @@ def measure(budget_s: float = 600) -> list[Figure]:
         elapsed = time.perf_counter() - start
         if done.returncode != 0:
             return _na(f"`clearml-lab run install` did not reach Ready: {_last_line(done)}")
-        return [Figure("practice_install_s", elapsed, "s", TARGET,
-                       "`clearml-lab run install` (helm install, then the wait until every workload is Ready) on a "
-                       f"practice cluster at its default --time-scale {DEFAULT_TIME_SCALE}")]
+        return [
+            Figure(
+                "practice_install_s",
+                elapsed,
+                "s",
+                TARGET,
+                "`clearml-lab run install` (helm install, then the wait until every workload is Ready) on a "
+                f"practice cluster at its default --time-scale {DEFAULT_TIME_SCALE}",
+            )
+        ]
     finally:
         cluster.stop()
         shutil.rmtree(work, ignore_errors=True)

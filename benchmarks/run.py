@@ -1,5 +1,6 @@
 """`make bench`: measures the lab's figures on this machine, prints a table, then one `name: value` line per figure.
 Not a test: nothing here passes or fails; a figure that cannot be measured prints n/a and the table says why."""
+
 from __future__ import annotations
 
 import os
@@ -22,8 +23,15 @@ import workshop  # noqa: E402
 from cluster import PracticeCluster  # noqa: E402
 from figures import Figure, format_number  # noqa: E402
 
-ORDER = ("nbval_suite_s", "topology_vs_kubectl_ratio", "snapshot_list_calls_per_kind", "plan_scc_ms",
-         "practice_requests_per_s", "workshop_30_learners_s", "practice_install_s")
+ORDER = (
+    "nbval_suite_s",
+    "topology_vs_kubectl_ratio",
+    "snapshot_list_calls_per_kind",
+    "plan_scc_ms",
+    "practice_requests_per_s",
+    "workshop_30_learners_s",
+    "practice_install_s",
+)
 
 
 def attempt(names: tuple[str, ...], measure, *args) -> list[Figure]:
@@ -37,15 +45,19 @@ def attempt(names: tuple[str, ...], measure, *args) -> list[Figure]:
 
 def main() -> int:
     started = time.perf_counter()
-    figures = attempt(("nbval_suite_s",), nbval_suite.measure)   # first: it starts its own cluster on a quiet box
+    figures = attempt(("nbval_suite_s",), nbval_suite.measure)  # first: it starts its own cluster on a quiet box
     figures += attempt(("plan_scc_ms",), scc_plan.measure)
     figures += attempt(("practice_install_s",), practice_install.measure)  # its own cluster, at the default pace
     work = Path(tempfile.mkdtemp(prefix="clearml-lab-bench-"))
     cluster = PracticeCluster(work / "practice")
     try:
         cluster.start()
-        figures += attempt(("topology_vs_kubectl_ratio", "snapshot_list_calls_per_kind"),
-                           topology_vs_kubectl.measure, cluster, work / "home")
+        figures += attempt(
+            ("topology_vs_kubectl_ratio", "snapshot_list_calls_per_kind"),
+            topology_vs_kubectl.measure,
+            cluster,
+            work / "home",
+        )
         figures += attempt(("practice_requests_per_s",), throughput.measure, cluster)
         figures += attempt(("workshop_30_learners_s",), workshop.measure, cluster, work)
     finally:
@@ -58,8 +70,10 @@ def main() -> int:
 
 def print_table(figures: list[Figure], total_s: float) -> None:
     rows = [("figure", "value", "target", "note")]
-    rows += [(f.name, "n/a" if f.value is None else f"{format_number(f.value)} {f.unit}".strip(), f.target or "—",
-              f.note) for f in figures]
+    rows += [
+        (f.name, "n/a" if f.value is None else f"{format_number(f.value)} {f.unit}".strip(), f.target or "—", f.note)
+        for f in figures
+    ]
     widths = [max(len(row[i]) for row in rows) for i in range(3)]
     for i, row in enumerate(rows):
         print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=False)) + "  " + row[3])

@@ -1,4 +1,5 @@
 """SCC planning time for the rendered 7.14.4 chart: rendered once, then only plan_grants is timed."""
+
 from __future__ import annotations
 
 import tempfile
@@ -20,7 +21,9 @@ def measure(runs: int = 21) -> list[Figure]:
     plans = []
     median, samples = median_seconds(lambda: plans.append(plan_grants(manifests, namespace="clearml")), runs)
     plan = plans[-1]
-    note = (f"chart {CHART_VERSION}, {len(manifests)} manifests, {len(plan.workloads)} workloads, "
-            f"{len(plan.grants())} grants; median of {runs}, first (cold) "
-            f"{samples[0] * 1000:.1f} ms, max {max(samples) * 1000:.1f} ms")
+    note = (
+        f"chart {CHART_VERSION}, {len(manifests)} manifests, {len(plan.workloads)} workloads, "
+        f"{len(plan.grants())} grants; median of {runs}, first (cold) "
+        f"{samples[0] * 1000:.1f} ms, max {max(samples) * 1000:.1f} ms"
+    )
     return [Figure("plan_scc_ms", median * 1000, "ms", "< 100 ms", note)]

@@ -1,5 +1,6 @@
 """Practice-cluster throughput on loopback: 20 concurrent clients doing get and list in a loop, each holding a watch
 open on the same namespace while one writer changes a ConfigMap, so every change fans out to 20 watchers."""
+
 from __future__ import annotations
 
 import asyncio
@@ -30,8 +31,9 @@ async def _reader(session, base: str, stats: Counter, stop: float, index: int) -
 
 async def _watcher(session, base: str, stats: Counter, seconds: int, rv: str) -> None:
     try:
-        async with session.get(f"{base}/configmaps", params={"watch": "true", "resourceVersion": rv,
-                                                               "timeoutSeconds": str(seconds)}) as response:
+        async with session.get(
+            f"{base}/configmaps", params={"watch": "true", "resourceVersion": rv, "timeoutSeconds": str(seconds)}
+        ) as response:
             if response.status >= 500:
                 stats["5xx"] += 1
                 return
@@ -48,8 +50,11 @@ async def _writer(session, base: str, stats: Counter, stop: float) -> None:
     while time.monotonic() < stop:
         body = json.dumps({"data": {"turn": str(turn)}})
         try:
-            async with session.patch(f"{base}/configmaps/cm-{turn % OBJECTS}", data=body,
-                                     headers={"Content-Type": "application/merge-patch+json"}) as response:
+            async with session.patch(
+                f"{base}/configmaps/cm-{turn % OBJECTS}",
+                data=body,
+                headers={"Content-Type": "application/merge-patch+json"},
+            ) as response:
                 await response.read()
                 stats["writes" if response.status < 400 else "write errors"] += 1
         except (TimeoutError, aiohttp.ClientError):
@@ -62,8 +67,10 @@ async def _run(cluster: PracticeCluster, clients: int, seconds: int) -> tuple[Co
     ssl = cluster.ssl_context()
     headers = {"Authorization": f"Bearer {cluster.token()}", "Accept": "application/json"}
     base = f"{cluster.server}/api/v1/namespaces/{NAMESPACE}"
-    sessions = [aiohttp.ClientSession(headers=headers, connector=aiohttp.TCPConnector(ssl=ssl, limit=2))
-                for _ in range(clients + 1)]   # one connection pool per client, as separate processes would have
+    sessions = [
+        aiohttp.ClientSession(headers=headers, connector=aiohttp.TCPConnector(ssl=ssl, limit=2))
+        for _ in range(clients + 1)
+    ]  # one connection pool per client, as separate processes would have
     reads, writes = Counter(), Counter()
     try:
         async with sessions[0].get(f"{base}/configmaps") as response:
@@ -89,8 +96,10 @@ def measure(cluster: PracticeCluster, clients: int = 20, seconds: int = 10) -> l
     served = delta(before, request_totals(cluster))
     server_reads = sum(n for (verb, _, _), n in served.items() if verb in ("GET", "LIST", "WATCH"))
     fan_out = reads["watch events"] / max(writes["writes"], 1)
-    note = (f"{clients} clients × (get/list loop + 1 watch) for {elapsed:.1f} s; {reads['ok']} reads answered "
-            f"(server counted {server_reads}), 5xx {reads['5xx']}, 4xx {reads['4xx']}, connection errors "
-            f"{reads['connection errors']}; {writes['writes']} writes fanned out as {reads['watch events']} watch "
-            f"events ({fan_out:.1f} per write, {clients} expected), write errors {writes['write errors']}")
+    note = (
+        f"{clients} clients × (get/list loop + 1 watch) for {elapsed:.1f} s; {reads['ok']} reads answered "
+        f"(server counted {server_reads}), 5xx {reads['5xx']}, 4xx {reads['4xx']}, connection errors "
+        f"{reads['connection errors']}; {writes['writes']} writes fanned out as {reads['watch events']} watch "
+        f"events ({fan_out:.1f} per write, {clients} expected), write errors {writes['write errors']}"
+    )
     return [Figure("practice_requests_per_s", reads["ok"] / elapsed, "req/s", "—", note)]

@@ -1,5 +1,6 @@
 """One topology snapshot of a namespace the lab's recipe filled, against the kubectl call a learner would type:
 wall time of each (median), and the API calls a snapshot makes from a cold client, counted at the server."""
+
 from __future__ import annotations
 
 import time
@@ -48,14 +49,24 @@ def measure(cluster: PracticeCluster, home: Path, runs: int = 9) -> list[Figure]
     lists = {resource for (verb, resource, _), n in snapshot_calls.items() if verb == "LIST" and n == 1}
 
     return [
-        Figure("topology_vs_kubectl_ratio", snapshot_s / kubectl_s, "", "≤ 1.0",
-               f"snapshot {snapshot_s * 1000:.1f} ms vs kubectl {kubectl_s * 1000:.1f} ms (medians of {runs}; "
-               f"ranges {_range(snapshot_samples)} / {_range(kubectl_samples)} ms); {nodes} topology nodes after "
-               f"`clearml-lab run all` ({recipe_s:.0f} s)"),
-        Figure("snapshot_list_calls_per_kind", per_kind, "calls", "1 list call per kind",
-               f"server saw {_calls(snapshot_calls)} for {len(topology.KINDS)} kinds"
-               f"{'' if lists >= set(topology.KINDS) else ' (some kind was not listed exactly once)'}; "
-               f"kubectl get made {sum(kubectl_calls.values())} resource calls, discovery not counted ({_calls(kubectl_calls)})"),
+        Figure(
+            "topology_vs_kubectl_ratio",
+            snapshot_s / kubectl_s,
+            "",
+            "≤ 1.0",
+            f"snapshot {snapshot_s * 1000:.1f} ms vs kubectl {kubectl_s * 1000:.1f} ms (medians of {runs}; "
+            f"ranges {_range(snapshot_samples)} / {_range(kubectl_samples)} ms); {nodes} topology nodes after "
+            f"`clearml-lab run all` ({recipe_s:.0f} s)",
+        ),
+        Figure(
+            "snapshot_list_calls_per_kind",
+            per_kind,
+            "calls",
+            "1 list call per kind",
+            f"server saw {_calls(snapshot_calls)} for {len(topology.KINDS)} kinds"
+            f"{'' if lists >= set(topology.KINDS) else ' (some kind was not listed exactly once)'}; "
+            f"kubectl get made {sum(kubectl_calls.values())} resource calls, discovery not counted ({_calls(kubectl_calls)})",
+        ),
     ]
 
 
@@ -64,5 +75,7 @@ def _range(samples: list[float]) -> str:
 
 
 def _calls(counts) -> str:
-    return ", ".join(f"{n}× {verb} {resource}" + ("" if code.startswith("2") else f" ({code})")
-                     for (verb, resource, code), n in sorted(counts.items()))
+    return ", ".join(
+        f"{n}× {verb} {resource}" + ("" if code.startswith("2") else f" ({code})")
+        for (verb, resource, code), n in sorted(counts.items())
+    )

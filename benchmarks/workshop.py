@@ -1,5 +1,6 @@
 """A 30-learner workshop: provision the learners, then every learner runs the recipe with their own kubeconfig.
 Runs at most one learner per core at a time, as a workshop host would not run more recipes than it has cores."""
+
 from __future__ import annotations
 
 import importlib.util
@@ -44,14 +45,23 @@ def measure(cluster: PracticeCluster, work: Path, learners: int = 30, budget_s: 
         results = list(pool.map(run_learner, kubeconfigs))
     elapsed = time.perf_counter() - start
     skipped = sum(result is None for result in results)
-    failed = [(path.stem, result) for path, result in zip(kubeconfigs, results, strict=True) if result and result.returncode]
+    failed = [
+        (path.stem, result) for path, result in zip(kubeconfigs, results, strict=True) if result and result.returncode
+    ]
     if skipped:
         return _na(f"only {learners - skipped} of {learners} learners ran within the {budget_s:.0f} s budget")
     if failed:
         name, result = failed[0]
         return _na(f"{len(failed)} of {learners} learners' `run all` failed; first, {name}: {_last_line(result)}")
-    return [Figure("workshop_30_learners_s", elapsed, "s", TARGET,
-                   f"provisioning {provision_s:.1f} s, then {learners} × `run all`, {workers} at a time")]
+    return [
+        Figure(
+            "workshop_30_learners_s",
+            elapsed,
+            "s",
+            TARGET,
+            f"provisioning {provision_s:.1f} s, then {learners} × `run all`, {workers} at a time",
+        )
+    ]
 
 
 def _last_line(result) -> str:

@@ -1,4 +1,5 @@
 """clearml_lab: deploy the ClearML server on OpenShift, one checked step at a time."""
+
 import sys
 
 __version__ = "0.1.0"

@@ -10,6 +10,7 @@ never holds half a package. Rendering, the values lint, the SCC plan and the kub
 
 When the repository cannot be reached, a cached index or package answers instead, and ``source_note`` says so.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -63,15 +64,20 @@ def repo_url(repo: str | None = None) -> str:
     """The repository URL to use: ``repo``, else $CLEARML_LAB_CHART_REPO, else the public ClearML repository."""
     url = (repo or os.environ.get(REPO_ENV) or PUBLIC_REPO).strip()
     if url.startswith("oci://"):
-        raise UsageError(f"chart repository {url} is an OCI registry, which the lab does not read: serve an "
-                         f"index-based mirror over HTTP(S) (`helm repo index`) and pass its URL with --chart-repo.")
+        raise UsageError(
+            f"chart repository {url} is an OCI registry, which the lab does not read: serve an "
+            f"index-based mirror over HTTP(S) (`helm repo index`) and pass its URL with --chart-repo."
+        )
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise UsageError(f"chart repository {url!r} is not an http(s) URL: pass one like {PUBLIC_REPO} with "
-                         f"--chart-repo.")
+        raise UsageError(
+            f"chart repository {url!r} is not an http(s) URL: pass one like {PUBLIC_REPO} with --chart-repo."
+        )
     if parts.username or parts.password:
-        raise UsageError(f"chart repository URL for {parts.hostname} carries credentials: give them in "
-                         f"${USERNAME_ENV} and ${PASSWORD_ENV} instead, so they are never printed.")
+        raise UsageError(
+            f"chart repository URL for {parts.hostname} carries credentials: give them in "
+            f"${USERNAME_ENV} and ${PASSWORD_ENV} instead, so they are never printed."
+        )
     return url.rstrip("/")
 
 
@@ -80,8 +86,10 @@ def _auth_args() -> tuple[list[str], str | None]:
     args, password = [], None
     if ca := os.environ.get(CA_FILE_ENV):
         if not Path(ca).is_file():
-            raise UsageError(f"${CA_FILE_ENV} names {ca}, which does not exist: give the path of the CA bundle that "
-                             f"signed the chart repository's certificate.")
+            raise UsageError(
+                f"${CA_FILE_ENV} names {ca}, which does not exist: give the path of the CA bundle that "
+                f"signed the chart repository's certificate."
+            )
         args += ["--ca-file", ca]
     if user := os.environ.get(USERNAME_ENV):
         password = os.environ.get(PASSWORD_ENV)
@@ -142,8 +150,10 @@ def _reason(helm_error: str) -> str:
 
 def _unreachable(url: str, reason: str) -> str:
     reason = _reason(reason)
-    return (f"the chart repository {url} cannot be reached ({reason}): check the network, or point the lab at a "
-            f"mirror with --chart-repo URL (or ${REPO_ENV}).")
+    return (
+        f"the chart repository {url} cannot be reached ({reason}): check the network, or point the lab at a "
+        f"mirror with --chart-repo URL (or ${REPO_ENV})."
+    )
 
 
 # ---- the index ------------------------------------------------------------------------------------------------------
@@ -159,6 +169,7 @@ def version_key(version: str) -> tuple:
 @dataclass(frozen=True)
 class ChartEntry:
     """One version of the chart as the repository's index.yaml describes it."""
+
     version: str
     app_version: str
     kube_version: str  # helm's constraint; "" when the chart sets none
@@ -191,23 +202,28 @@ class RepoIndex:
         for e in self.entries:
             if e.version == wanted:
                 return e
-        raise UsageError(f"chart version {version} is not served by {self.url}: choose one of "
-                         f"{', '.join(nearest_versions(wanted, [e.version for e in self.entries]))} "
-                         f"(`clearml-lab charts` lists them all).")
+        raise UsageError(
+            f"chart version {version} is not served by {self.url}: choose one of "
+            f"{', '.join(nearest_versions(wanted, [e.version for e in self.entries]))} "
+            f"(`clearml-lab charts` lists them all)."
+        )
 
     def default(self, kube_version: str | None = None) -> ChartEntry:
         """The newest release whose kubeVersion admits the cluster (with no cluster: the newest release)."""
         releases = [e for e in self.entries if not e.prerelease] or list(self.entries)
         if not releases:
-            raise LabError(f"the chart repository {self.url} serves no {CHART} chart: check the URL given to "
-                           f"--chart-repo.")
+            raise LabError(
+                f"the chart repository {self.url} serves no {CHART} chart: check the URL given to --chart-repo."
+            )
         for e in releases:
             if e.fits(kube_version) is not False:
                 return e
         newest = releases[0]
-        raise LabError(f"no {CHART} chart in {self.url} accepts Kubernetes {core(kube_version)} (the newest, "
-                       f"{newest.version}, needs {newest.kube_version}): choose a cluster inside that range, or a "
-                       f"repository with a newer chart.")
+        raise LabError(
+            f"no {CHART} chart in {self.url} accepts Kubernetes {core(kube_version)} (the newest, "
+            f"{newest.version}, needs {newest.kube_version}): choose a cluster inside that range, or a "
+            f"repository with a newer chart."
+        )
 
 
 def nearest_versions(wanted: str, versions: list[str], n: int = 4) -> list[str]:
@@ -218,20 +234,27 @@ def nearest_versions(wanted: str, versions: list[str], n: int = 4) -> list[str]:
     key = version_key(wanted)
     position = next((i for i, v in enumerate(ordered) if version_key(v) > key), len(ordered))
     low = max(0, position - n // 2)
-    return ordered[low:low + n] if low + n <= len(ordered) else ordered[-n:]
+    return ordered[low : low + n] if low + n <= len(ordered) else ordered[-n:]
 
 
 def _parse_index(url: str, text: str) -> tuple[ChartEntry, ...]:
     try:
         data = yaml.safe_load(text) or {}
     except yaml.YAMLError:
-        raise LabError(f"the chart repository {url} serves an index.yaml that is not YAML: check the URL given to "
-                       f"--chart-repo.") from None
+        raise LabError(
+            f"the chart repository {url} serves an index.yaml that is not YAML: check the URL given to --chart-repo."
+        ) from None
     found = []
     for raw in (data.get("entries") or {}).get(CHART) or []:
-        found.append(ChartEntry(str(raw.get("version")), str(raw.get("appVersion") or ""),
-                                str(raw.get("kubeVersion") or ""), str(raw.get("digest") or ""),
-                                str(raw.get("created") or "")))
+        found.append(
+            ChartEntry(
+                str(raw.get("version")),
+                str(raw.get("appVersion") or ""),
+                str(raw.get("kubeVersion") or ""),
+                str(raw.get("digest") or ""),
+                str(raw.get("created") or ""),
+            )
+        )
     return tuple(sorted(found, key=lambda e: version_key(e.version), reverse=True))
 
 
@@ -250,14 +273,20 @@ def index(repo: str | None = None, *, refresh: bool = False) -> RepoIndex:
         if refresh or not fresh:
             args, password = repo_add_args(_repo_name(url), url)
             with _waiting(f"reading the chart repository {url} (index.yaml) …"):
-                result = _helm().run(args, cluster=False, timeout=FETCH_TIMEOUT_S,
-                                     stdin=password + "\n" if password is not None else None)
+                result = _helm().run(
+                    args,
+                    cluster=False,
+                    timeout=FETCH_TIMEOUT_S,
+                    stdin=password + "\n" if password is not None else None,
+                )
             if not result.ok:
                 if not path.is_file():
                     raise LabError(_unreachable(url, result.error))
                 when = time.strftime("%Y-%m-%d %H:%M", time.localtime(path.stat().st_mtime))
-                note = f"the chart repository {url} cannot be reached ({_reason(result.error)}); using its index " \
-                       f"cached on {when}."
+                note = (
+                    f"the chart repository {url} cannot be reached ({_reason(result.error)}); using its index "
+                    f"cached on {when}."
+                )
         found = RepoIndex(url, _parse_index(url, path.read_text()), note)
         _indexes[key] = found
         if note:
@@ -329,15 +358,18 @@ def chart_package(chart_version: str | None = None, repo: str | None = None) -> 
             digest = hashlib.sha256(pulled.read_bytes()).hexdigest()
             if entry.digest and digest != entry.digest:
                 _indexes.pop((str(cache_root()), url), None)
-                raise LabError(f"the {CHART} {entry.version} package from {url} does not match the digest in the "
-                               f"repository's index (the repository changed while the lab read it): run the command "
-                               f"again.")
+                raise LabError(
+                    f"the {CHART} {entry.version} package from {url} does not match the digest in the "
+                    f"repository's index (the repository changed while the lab read it): run the command "
+                    f"again."
+                )
             os.replace(pulled, target)
     return target
 
 
 def _cached_package(url: str, chart_version: str | None, unreachable: LabError) -> Path:
     """With the repository unreachable: the cached package of that version (or the newest cached), said so."""
+
     def version_of(package: Path) -> str:  # clearml-<version>-<digest>.tgz
         return package.name.removeprefix(f"{CHART}-").removesuffix(".tgz").rsplit("-", 1)[0]
 
@@ -348,8 +380,10 @@ def _cached_package(url: str, chart_version: str | None, unreachable: LabError) 
     if not cached:
         raise unreachable
     package = cached[-1]
-    _notes[url] = (f"the chart repository {url} cannot be reached; using the {CHART} {version_of(package)} "
-                   f"package cached on {time.strftime('%Y-%m-%d %H:%M', time.localtime(package.stat().st_mtime))}.")
+    _notes[url] = (
+        f"the chart repository {url} cannot be reached; using the {CHART} {version_of(package)} "
+        f"package cached on {time.strftime('%Y-%m-%d %H:%M', time.localtime(package.stat().st_mtime))}."
+    )
     return package
 
 
@@ -357,6 +391,7 @@ def _cached_package(url: str, chart_version: str | None, unreachable: LabError) 
 @dataclass(frozen=True)
 class ChartFiles:
     """One chart (or subchart) read from its package: metadata, default values, templates, schema, subcharts."""
+
     name: str
     version: str
     app_version: str
@@ -386,16 +421,22 @@ def _read_chart(files: dict[str, bytes]) -> ChartFiles:
             schema = json.loads(files["values.schema.json"])
         except ValueError:
             schema = None
-    templates = {p: d.decode(errors="replace") for p, d in files.items()
-                 if p.startswith("templates/") and not p.endswith((".txt",))}
-    extra = {p: d.decode(errors="replace") for p, d in files.items()
-             if "/" not in p and re.fullmatch(r"values[-_.].+\.ya?ml", p)}
+    templates = {
+        p: d.decode(errors="replace")
+        for p, d in files.items()
+        if p.startswith("templates/") and not p.endswith((".txt",))
+    }
+    extra = {
+        p: d.decode(errors="replace")
+        for p, d in files.items()
+        if "/" not in p and re.fullmatch(r"values[-_.].+\.ya?ml", p)
+    }
     subs: dict[str, ChartFiles] = {}
     by_dir: dict[str, dict[str, bytes]] = {}
     for path, data in files.items():
         if not path.startswith("charts/"):
             continue
-        rest = path[len("charts/"):]
+        rest = path[len("charts/") :]
         if "/" not in rest and rest.endswith((".tgz", ".tar.gz")):
             sub = _read_package(data)
             subs[sub.name] = sub
@@ -414,9 +455,19 @@ def _read_chart(files: dict[str, bytes]) -> ChartFiles:
     for name, sub in subs.items():  # a subchart vendored without a dependency entry keeps its name
         if not any(d.get("name") == name for d in deps):
             keyed[name] = sub
-    return ChartFiles(str(meta.get("name") or ""), str(meta.get("version") or ""), str(meta.get("appVersion") or ""),
-                      str(meta.get("kubeVersion") or ""), values, templates, schema, extra, deps, keyed,
-                      values_text=values_text)
+    return ChartFiles(
+        str(meta.get("name") or ""),
+        str(meta.get("version") or ""),
+        str(meta.get("appVersion") or ""),
+        str(meta.get("kubeVersion") or ""),
+        values,
+        templates,
+        schema,
+        extra,
+        deps,
+        keyed,
+        values_text=values_text,
+    )
 
 
 def _read_package(data: bytes) -> ChartFiles:
@@ -436,8 +487,9 @@ def chart_files(chart_version: str | None = None, repo: str | None = None) -> Ch
             try:
                 _files[package] = _read_package(package.read_bytes())
             except (tarfile.TarError, OSError, EOFError) as err:
-                raise LabError(f"the cached chart package {package} cannot be read ({err}): delete it and run the "
-                               f"command again.") from None
+                raise LabError(
+                    f"the cached chart package {package} cannot be read ({err}): delete it and run the command again."
+                ) from None
         return _files[package]
 
 
@@ -457,9 +509,17 @@ def chart_keys(chart_version: str | None = None, repo: str | None = None):
 
 
 # ---- rendering ------------------------------------------------------------------------------------------------------
-def render(chart_version: str | None = None, *, repo: str | None = None, profile: str | None = "seed",
-           values_file: str | Path | None = None, overrides: dict | None = None, release: str = "clearml",
-           namespace: str = "clearml", kube_version: str = "1.32") -> list[dict]:
+def render(
+    chart_version: str | None = None,
+    *,
+    repo: str | None = None,
+    profile: str | None = "seed",
+    values_file: str | Path | None = None,
+    overrides: dict | None = None,
+    release: str = "clearml",
+    namespace: str = "clearml",
+    kube_version: str = "1.32",
+) -> list[dict]:
     """The manifests `helm template` renders for this chart version (None: the repository's default for
     ``kube_version``), values profile, user values and overrides.
 
@@ -504,7 +564,8 @@ def _explain(helm_error: str, chart_version: str, kube_version: str, repo: str |
             fitting = [e.version for e in index(repo).entries if not e.prerelease and e.fits(kube_version)][:1]
         except LabError:
             fitting = []
-        advice = (f"choose chart {fitting[0]}" if fitting else "choose a chart version") + \
-            f" for Kubernetes {kube_version}, or a cluster inside {constraint}"
+        advice = (
+            f"choose chart {fitting[0]}" if fitting else "choose a chart version"
+        ) + f" for Kubernetes {kube_version}, or a cluster inside {constraint}"
         return f"helm refuses clearml chart {chart_version}: {reason}; {advice}."
     return f"helm could not render clearml chart {chart_version}: {reason}; fix the values or settings it names."

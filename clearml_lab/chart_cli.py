@@ -5,6 +5,7 @@ Also where the commands that read the chart without running a step (charts, lint
 is the target and running, else the public one), the version (--chart-version, the lab's kept version, else the
 newest that fits the cluster) and the cluster's Kubernetes version when there is a cluster to ask.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -98,17 +99,20 @@ def lint_values(args) -> int:
     for problem in problems:
         print(problem.render(str(path)))
     errors = sum(p.severity == "error" for p in problems)
-    print(f"{path}: {errors} error(s), {len(problems) - errors} warning(s) against {chart.CHART} chart "
-          f"{choice.version} from {choice.repo}")
+    print(
+        f"{path}: {errors} error(s), {len(problems) - errors} warning(s) against {chart.CHART} chart "
+        f"{choice.version} from {choice.repo}"
+    )
     return 1 if errors else 0
 
 
 def register(subparsers, common) -> None:
     sub = subparsers.add_parser(
-        "charts", parents=[common],
+        "charts",
+        parents=[common],
         help="list the clearml chart versions the repository serves and whether each fits the cluster",
         description="One line per version the chart repository serves: version, app version, kubeVersion range and "
-                    "whether helm would install it on the target cluster (\"no cluster\" when none is chosen or "
-                    "running). The default --chart-version is marked *.")
+        'whether helm would install it on the target cluster ("no cluster" when none is chosen or '
+        "running). The default --chart-version is marked *.",
+    )
     sub.set_defaults(handler=_charts)
-

@@ -4,6 +4,7 @@ Each concern registers its own subcommands (``register(subparsers, common)``) so
 Global options are accepted before or after the command name: they are defined on a parent parser that
 every subcommand inherits, with SUPPRESS defaults so a value given before the command is not overwritten.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -16,13 +17,24 @@ from .practice import cli as practice_cli  # the one place the library reaches t
 GLOBAL_OPTIONS = (
     ("--kubeconfig", "FILE", "kubeconfig to use (else $KUBECONFIG, else the practice cluster's own)"),
     ("--context", "NAME", "kubeconfig context to use"),
-    ("--namespace", "NS", "project for ClearML (else the context's namespace, else your workshop project, "
-                          "else clearml)"),
+    (
+        "--namespace",
+        "NS",
+        "project for ClearML (else the context's namespace, else your workshop project, else clearml)",
+    ),
     ("--release", "NAME", "helm release name (default clearml)"),
-    ("--chart-repo", "URL", "Helm repository of the ClearML chart, e.g. a mirror (else $CLEARML_LAB_CHART_REPO, else "
-                            "the practice cluster's own on it, else https://clearml.github.io/clearml-helm-charts)"),
-    ("--chart-version", "V", "ClearML chart version to pin (default: the newest the repository serves that fits "
-                             "the cluster; `clearml-lab charts` lists them)"),
+    (
+        "--chart-repo",
+        "URL",
+        "Helm repository of the ClearML chart, e.g. a mirror (else $CLEARML_LAB_CHART_REPO, else "
+        "the practice cluster's own on it, else https://clearml.github.io/clearml-helm-charts)",
+    ),
+    (
+        "--chart-version",
+        "V",
+        "ClearML chart version to pin (default: the newest the repository serves that fits "
+        "the cluster; `clearml-lab charts` lists them)",
+    ),
     ("--profile", "seed|hardened", "values profile"),
 )
 
@@ -63,8 +75,6 @@ def build_parser() -> argparse.ArgumentParser:
     for module in _modules():
         module.register(subparsers, common)
     return parser
-
-
 
 
 def main(argv: list[str] | None = None) -> int:

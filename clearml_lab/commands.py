@@ -1,4 +1,5 @@
 """The recipe's subcommands: steps, run, check, undo, lint-values, diagnose, status."""
+
 from __future__ import annotations
 
 import argparse
@@ -57,11 +58,18 @@ def _act(action: str):
         chosen = steps.select(args.step, reverse=(action == "undo"))
         failed = 0
         for step in chosen:
-            absent = missing_project(lab, step.name, action) if action != "undo" and step.name in NEEDS_PROJECT \
-                else None
+            absent = (
+                missing_project(lab, step.name, action) if action != "undo" and step.name in NEEDS_PROJECT else None
+            )
             if absent is None and action == "run" and step.name in NEEDS_VALUES and not lab.values_file.exists():
-                absent = StepResult(step.name, action, False, f"there is no values.yaml yet ({lab.values_file}).",
-                                    fix=fix_by("values"), target=lab.describe())
+                absent = StepResult(
+                    step.name,
+                    action,
+                    False,
+                    f"there is no values.yaml yet ({lab.values_file}).",
+                    fix=fix_by("values"),
+                    target=lab.describe(),
+                )
             with progress.TerminalProgress(f"{action} {step.name}"):
                 if absent:
                     result = absent
@@ -104,8 +112,11 @@ def _diagnose(args) -> int:
         print(f"- {verdict.render()}")
     doomed = [v for v in rest if v.ok is False]
     if not found and not doomed:
-        print("no known problem found." if rest else
-              f"no workloads in project {lab.namespace} yet: run `clearml-lab run install` (notebook 05).")
+        print(
+            "no known problem found."
+            if rest
+            else f"no workloads in project {lab.namespace} yet: run `clearml-lab run install` (notebook 05)."
+        )
     return 1 if found or doomed else 0
 
 
@@ -123,17 +134,21 @@ def _status(args) -> int:
     for line in lines:
         print(line)
     if not lines:
-        print(f"no workloads in project {lab.namespace} yet: run `clearml-lab run install` (notebook 05).",
-              file=sys.stderr)
+        print(
+            f"no workloads in project {lab.namespace} yet: run `clearml-lab run install` (notebook 05).",
+            file=sys.stderr,
+        )
     return 0
 
 
 def register(subparsers, common) -> None:
     sub = subparsers.add_parser("steps", parents=[common], help="list the recipe's steps")
     sub.set_defaults(handler=_steps)
-    for action, help_text in (("run", "run a step (or all), idempotently"),
-                              ("check", "check a step (or all) like an examiner"),
-                              ("undo", "undo a step (or all, in reverse)")):
+    for action, help_text in (
+        ("run", "run a step (or all), idempotently"),
+        ("check", "check a step (or all) like an examiner"),
+        ("undo", "undo a step (or all, in reverse)"),
+    ):
         sub = subparsers.add_parser(action, parents=[common], help=help_text)
         sub.add_argument("step", metavar="STEP|all")
         sub.add_argument("-v", "--verbose", action="store_true", help="stream helm and oc output")

@@ -2,6 +2,7 @@
 name, what its pods tell — ready, still starting, or admitted but bound to fail because its image needs a UID its
 security context does not give (the ClearML images must run as root; under restricted-v2 they get the project's
 UID range and crash on start). So a diagnosis never leaves a workload out."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -36,9 +37,11 @@ def _bound_to_fail(pod: dict, requirements) -> str | None:
         uid = _uid(pod, container)
         runs_as = uid if uid is not None else need.image_user
         if runs_as != need.needs_uid:
-            return (f"admitted under {scc}, which runs container {container['name']} as UID {runs_as}, but its image "
-                    f"must run as UID {need.needs_uid} ({need.why.rstrip('.')}), so it will fail; "
-                    f"fix: {fix_by('scc')}.")
+            return (
+                f"admitted under {scc}, which runs container {container['name']} as UID {runs_as}, but its image "
+                f"must run as UID {need.needs_uid} ({need.why.rstrip('.')}), so it will fail; "
+                f"fix: {fix_by('scc')}."
+            )
     return None
 
 
@@ -63,6 +66,7 @@ def workloads(kube, namespace: str, found=()) -> list[Verdict]:
             elif not mine:
                 verdicts.append(Verdict(f"{kind}/{name}", None, f"no pod yet (0/{desired}); nothing known is wrong."))
             else:
-                verdicts.append(Verdict(f"{kind}/{name}", None, f"starting ({ready}/{desired} ready); nothing known "
-                                                                 f"is wrong."))
+                verdicts.append(
+                    Verdict(f"{kind}/{name}", None, f"starting ({ready}/{desired} ready); nothing known is wrong.")
+                )
     return sorted(verdicts, key=lambda v: v.subject)

@@ -1,5 +1,6 @@
 """How OpenShift spells login tokens, and how a kubeconfig holding one is written: shared by the lab (workshop logins)
 and the practice cluster (its own users), which import nothing else of each other."""
+
 from __future__ import annotations
 
 import hashlib

@@ -3,6 +3,7 @@
 The patterns are data (data/diagnoses.yaml). ``explain()`` is pure: give it what was read from the cluster and it
 returns diagnoses; ``gather()`` reads a namespace with one list call per kind and the logs of crashing containers.
 """
+
 from __future__ import annotations
 
 import json
@@ -74,8 +75,9 @@ def _settled(kind: str, name: str, pods: dict, claims: dict | None, uid: str | N
         pod = pods.get(name)
         if pod is not None and uid and pod.get("metadata", {}).get("uid") not in (None, uid):
             return True
-        return pod is None or any(c.get("type") == "Ready" and c.get("status") == "True"
-                                  for c in pod.get("status", {}).get("conditions", []))
+        return pod is None or any(
+            c.get("type") == "Ready" and c.get("status") == "True" for c in pod.get("status", {}).get("conditions", [])
+        )
     if kind == "PersistentVolumeClaim" and claims is not None:
         claim = claims.get(name)
         return claim is None or claim.get("status", {}).get("phase") == "Bound"
@@ -83,8 +85,10 @@ def _settled(kind: str, name: str, pods: dict, claims: dict | None, uid: str | N
 
 
 def _ready(pod: dict) -> bool:
-    return any(c.get("type") == "Ready" and c.get("status") == "True"
-               for c in (pod.get("status") or {}).get("conditions") or [])
+    return any(
+        c.get("type") == "Ready" and c.get("status") == "True"
+        for c in (pod.get("status") or {}).get("conditions") or []
+    )
 
 
 def _owner(obj: dict, by_name: dict) -> dict | None:
@@ -106,7 +110,9 @@ def _not_ready_reason(pod: dict) -> str:
         if "running" in (entry.get("state") or {}):
             return f"its init container {entry['name']} is still running"
     status = pod.get("status") or {}
-    waiting = [c.get("reason") for c in status.get("conditions") or [] if c.get("status") == "False" and c.get("reason")]
+    waiting = [
+        c.get("reason") for c in status.get("conditions") or [] if c.get("status") == "False" and c.get("reason")
+    ]
     return waiting[0] if waiting else status.get("phase", "Pending")
 
 
@@ -131,8 +137,11 @@ def _revision_case(pod: dict, by_name: dict, rule: dict) -> dict | None:
 
 def _release_of(obj: dict) -> str:
     meta = obj.get("metadata") or {}
-    return ((meta.get("annotations") or {}).get("meta.helm.sh/release-name")
-            or (meta.get("labels") or {}).get("app.kubernetes.io/instance") or "<release>")
+    return (
+        (meta.get("annotations") or {}).get("meta.helm.sh/release-name")
+        or (meta.get("labels") or {}).get("app.kubernetes.io/instance")
+        or "<release>"
+    )
 
 
 def _rollout_cases(workloads: list[dict], pods: list[dict], by_name: dict, namespace: str) -> list[tuple[str, dict]]:
@@ -141,27 +150,41 @@ def _rollout_cases(workloads: list[dict], pods: list[dict], by_name: dict, names
     for w in workloads:
         kind, name = w.get("kind"), w["metadata"]["name"]
         if kind == "Deployment":
-            sets = [r for r in workloads if r.get("kind") == "ReplicaSet" and (_owner(r, by_name) or {}).get(
-                "metadata", {}).get("name") == name and (_owner(r, by_name) or {}).get("kind") == "Deployment"]
+            sets = [
+                r
+                for r in workloads
+                if r.get("kind") == "ReplicaSet"
+                and (_owner(r, by_name) or {}).get("metadata", {}).get("name") == name
+                and (_owner(r, by_name) or {}).get("kind") == "Deployment"
+            ]
             if len(sets) < 2:
                 continue
             newest = max(sets, key=_revision)
             old = [r for r in sets if r is not newest and ((r.get("status") or {}).get("replicas") or 0)]
             if not old:
                 continue
-            waiting = [p for p in pods if (_owner(p, by_name) or {}).get("metadata", {}).get("name")
-                       == newest["metadata"]["name"] and not _ready(p)]
+            waiting = [
+                p
+                for p in pods
+                if (_owner(p, by_name) or {}).get("metadata", {}).get("name") == newest["metadata"]["name"]
+                and not _ready(p)
+            ]
             serving = sum((r.get("status") or {}).get("readyReplicas") or 0 for r in old)
             rev, old_rev = _revision(newest), max(_revision(r) for r in old)
-            back = f"helm rollback {_release_of(w)} -n {namespace} (or oc rollout undo deployment/{name} -n {namespace})"
+            back = (
+                f"helm rollback {_release_of(w)} -n {namespace} (or oc rollout undo deployment/{name} -n {namespace})"
+            )
         elif kind == "StatefulSet":
             owned = [p for p in pods if _owner(p, by_name) is w]
             status = w.get("status") or {}
             update, current = status.get("updateRevision"), status.get("currentRevision")
             if not update or update == current:
                 continue
-            waiting = [p for p in owned if not _ready(p)
-                       and (p["metadata"].get("labels") or {}).get("controller-revision-hash") == update]
+            waiting = [
+                p
+                for p in owned
+                if not _ready(p) and (p["metadata"].get("labels") or {}).get("controller-revision-hash") == update
+            ]
             serving = sum(1 for p in owned if _ready(p))
             rev, old_rev = update, current
             back = f"helm rollback {_release_of(w)} -n {namespace}"
@@ -170,10 +193,22 @@ def _rollout_cases(workloads: list[dict], pods: list[dict], by_name: dict, names
         if not waiting:
             continue
         pod = waiting[0]
-        cases.append((f"{kind}/{name}", {
-            "kind": kind, "name": name, "revision": rev, "pod": pod["metadata"]["name"],
-            "reason": _not_ready_reason(pod), "back_command": back,
-            "serving": f"; the old revision {old_rev} keeps serving with {serving} ready pod(s)" if serving else ""}))
+        cases.append(
+            (
+                f"{kind}/{name}",
+                {
+                    "kind": kind,
+                    "name": name,
+                    "revision": rev,
+                    "pod": pod["metadata"]["name"],
+                    "reason": _not_ready_reason(pod),
+                    "back_command": back,
+                    "serving": f"; the old revision {old_rev} keeps serving with {serving} ready pod(s)"
+                    if serving
+                    else "",
+                },
+            )
+        )
     return cases
 
 
@@ -209,23 +244,43 @@ def _managed_cases(workloads: list[dict], rule: dict) -> list[tuple[str, dict]]:
             continue
         for entry in meta.get("managedFields") or []:
             manager = entry.get("manager", "")
-            if entry.get("operation") != "Update" or not re.search(rule["manager"], manager) \
-                    or entry.get("subresource"):
+            if (
+                entry.get("operation") != "Update"
+                or not re.search(rule["manager"], manager)
+                or entry.get("subresource")
+            ):
                 continue
             spec = (entry.get("fieldsV1") or {}).get("f:spec")
             if not spec:
                 continue
             paths = _field_paths(spec, ".spec")
             shown = ", ".join(paths[:3]) + (f" and {len(paths) - 3} more" if len(paths) > 3 else "")
-            cases.append((f"{w['kind']}/{meta['name']}", {"kind": w["kind"], "name": meta["name"], "manager": manager,
-                                                          "fields": shown, "release": _release_of(w)}))
+            cases.append(
+                (
+                    f"{w['kind']}/{meta['name']}",
+                    {
+                        "kind": w["kind"],
+                        "name": meta["name"],
+                        "manager": manager,
+                        "fields": shown,
+                        "release": _release_of(w),
+                    },
+                )
+            )
     return cases
 
 
-def explain(namespace: str, *, events: list[dict] = (), pods: list[dict] | None = None, workloads: list[dict] = (),
-            logs: dict[tuple[str, str], str] | None = None, helm_output: str = "",
-            grant_hint: Callable[[dict], str | None] | None = None,
-            claims: list[dict] | None = None) -> list[Diagnosis]:
+def explain(
+    namespace: str,
+    *,
+    events: list[dict] = (),
+    pods: list[dict] | None = None,
+    workloads: list[dict] = (),
+    logs: dict[tuple[str, str], str] | None = None,
+    helm_output: str = "",
+    grant_hint: Callable[[dict], str | None] | None = None,
+    claims: list[dict] | None = None,
+) -> list[Diagnosis]:
     """Diagnoses for one namespace, most specific first, one per cause and object.
 
     ``workloads`` are the ReplicaSets/StatefulSets/Deployments events may be about (their pod template names the
@@ -256,10 +311,16 @@ def explain(namespace: str, *, events: list[dict] = (), pods: list[dict] | None 
             if rule.get("until_created") and _all_created(workload):
                 break  # an old refusal: the controller has since created every pod it wanted
             template = workload.get("spec", {}).get("template", {})
-            fields = {"kind": kind, "name": name, "message": event.get("message", ""), **match.groupdict(),
-                      "sa": _pod_sa(template) if template else "<unknown>"}
-            fields["grant_command"] = (grant_hint(workload) if grant_hint and workload else None) or \
-                f"oc adm policy add-scc-to-user <scc> -z {fields['sa']}"
+            fields = {
+                "kind": kind,
+                "name": name,
+                "message": event.get("message", ""),
+                **match.groupdict(),
+                "sa": _pod_sa(template) if template else "<unknown>",
+            }
+            fields["grant_command"] = (
+                grant_hint(workload) if grant_hint and workload else None
+            ) or f"oc adm policy add-scc-to-user <scc> -z {fields['sa']}"
             add(rule, f"{kind}/{name}", fields)
             break
 
@@ -306,8 +367,9 @@ def planner_hint(namespace: str, annotations: dict | None, openshift_version: st
 
     def hint(workload: dict) -> str | None:
         manifest = {**workload, "metadata": {**workload["metadata"], "namespace": namespace}}
-        plan = plan_grants([manifest], namespace=namespace, namespace_annotations=annotations,
-                           openshift_version=openshift_version)
+        plan = plan_grants(
+            [manifest], namespace=namespace, namespace_annotations=annotations, openshift_version=openshift_version
+        )
         commands = plan.commands(namespace)
         return "; ".join(commands) if commands else None
 
@@ -323,16 +385,31 @@ def gather(kube, namespace: str, *, helm_output: str = "", grant_hint=None) -> l
     pods = kube.list("pods", namespace).get("items", [])
     claims = kube.list("persistentvolumeclaims", namespace).get("items", [])
     workloads = []
-    for resource, kind in (("replicasets", "ReplicaSet"), ("statefulsets", "StatefulSet"),
-                           ("deployments", "Deployment")):
+    for resource, kind in (
+        ("replicasets", "ReplicaSet"),
+        ("statefulsets", "StatefulSet"),
+        ("deployments", "Deployment"),
+    ):
         for item in kube.list(resource, namespace).get("items", []):
             workloads.append({**item, "kind": kind})
     logs = {}
     for pod in pods:
         for container, _image, state in _container_states(pod):
             if state == "CrashLoopBackOff":
-                response = kube.request("GET", f"/api/v1/namespaces/{namespace}/pods/{pod['metadata']['name']}/log",
-                                        query={"container": container, "tailLines": 50}, stream=True)
+                response = kube.request(
+                    "GET",
+                    f"/api/v1/namespaces/{namespace}/pods/{pod['metadata']['name']}/log",
+                    query={"container": container, "tailLines": 50},
+                    stream=True,
+                )
                 logs[(pod["metadata"]["name"], container)] = response.data.decode("utf-8", "replace")
-    return explain(namespace, events=events, pods=pods, workloads=workloads, logs=logs, helm_output=helm_output,
-                   grant_hint=grant_hint, claims=claims)
+    return explain(
+        namespace,
+        events=events,
+        pods=pods,
+        workloads=workloads,
+        logs=logs,
+        helm_output=helm_output,
+        grant_hint=grant_hint,
+        claims=claims,
+    )

@@ -4,6 +4,7 @@
 OpenShift makes the project with its UID range, not a bare namespace. Commands that are already kubectl-compatible
 (`oc get`, `oc delete`, `oc logs`, …) become the same kubectl command. None: not an `oc` command.
 """
+
 from __future__ import annotations
 
 import json
@@ -11,8 +12,25 @@ import re
 import shlex
 import shutil
 
-KUBECTL_VERBS = {"get", "delete", "logs", "describe", "apply", "create", "patch", "label", "annotate", "rollout",
-                 "scale", "exec", "wait", "explain", "edit", "set", "auth"}
+KUBECTL_VERBS = {
+    "get",
+    "delete",
+    "logs",
+    "describe",
+    "apply",
+    "create",
+    "patch",
+    "label",
+    "annotate",
+    "rollout",
+    "scale",
+    "exec",
+    "wait",
+    "explain",
+    "edit",
+    "set",
+    "auth",
+}
 
 
 def oc_missing() -> bool:
@@ -46,12 +64,16 @@ def _scc_binding(verb: str, args: list[str]) -> str | None:
     where = f" -n {ns}" if ns else ""
     subject = f"--serviceaccount={ns or '<project>'}:{sa}"
     if verb == "add-scc-to-user":
-        return (f"kubectl create {kind} {role} --clusterrole={role} {subject}{where} 2>/dev/null || "
-                f"kubectl set subject {kind} {role} {subject}{where}")
+        return (
+            f"kubectl create {kind} {role} --clusterrole={role} {subject}{where} 2>/dev/null || "
+            f"kubectl set subject {kind} {role} {subject}{where}"
+        )
     if not ns:
         return None  # a cluster-wide binding shared with others: kubectl cannot take one subject out of it simply
-    return (f"kubectl delete rolebinding {role}{where} --ignore-not-found   # the {scc} grant of every service "
-            f"account in {ns}")
+    return (
+        f"kubectl delete rolebinding {role}{where} --ignore-not-found   # the {scc} grant of every service "
+        f"account in {ns}"
+    )
 
 
 def equivalent(command: str, namespace: str | None = None) -> str | None:
@@ -71,22 +93,39 @@ def equivalent(command: str, namespace: str | None = None) -> str | None:
         return None
     verb, args = words[1], words[2:]
     if verb == "new-project" and args:
-        return _create({"apiVersion": "project.openshift.io/v1", "kind": "ProjectRequest",
-                        "metadata": {"name": args[0]}}) + tail
+        return (
+            _create({"apiVersion": "project.openshift.io/v1", "kind": "ProjectRequest", "metadata": {"name": args[0]}})
+            + tail
+        )
     if verb == "expose" and args and args[0].startswith(("svc/", "service/")):
         service = args[0].split("/", 1)[1]
         ns = _option(args, "-n", "--namespace") or namespace
-        return _create({"apiVersion": "route.openshift.io/v1", "kind": "Route", "metadata": {"name": service},
-                        "spec": {"to": {"kind": "Service", "name": service}}}, ns) + tail
-    if verb == "adm" and len(args) >= 2 and args[0] == "policy" and \
-            args[1] in ("add-scc-to-user", "remove-scc-from-user"):
-        found = _scc_binding(args[1], args[2:] if _option(args, "-n", "--namespace") or not namespace
-                             else [*args[2:], "-n", namespace])
+        return (
+            _create(
+                {
+                    "apiVersion": "route.openshift.io/v1",
+                    "kind": "Route",
+                    "metadata": {"name": service},
+                    "spec": {"to": {"kind": "Service", "name": service}},
+                },
+                ns,
+            )
+            + tail
+        )
+    if (
+        verb == "adm"
+        and len(args) >= 2
+        and args[0] == "policy"
+        and args[1] in ("add-scc-to-user", "remove-scc-from-user")
+    ):
+        found = _scc_binding(
+            args[1], args[2:] if _option(args, "-n", "--namespace") or not namespace else [*args[2:], "-n", namespace]
+        )
         return found + tail if found else None
     if verb == "whoami":
         return "kubectl auth whoami" + tail
     if verb in KUBECTL_VERBS:
-        return f"{kubectl} " + text[len("oc "):] + tail
+        return f"{kubectl} " + text[len("oc ") :] + tail
     return None
 
 
@@ -103,6 +142,6 @@ def with_equivalent(text: str) -> str:
         pass
     if match is None:
         return text
-    command = text[match.start():].rstrip(" .`)")
+    command = text[match.start() :].rstrip(" .`)")
     same = equivalent(command)
     return f"{text} (no oc here: $ {same})" if same else text

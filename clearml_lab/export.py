@@ -13,6 +13,7 @@ and returns each difference.
                                   optional admin RoleBinding, kustomization.yaml
     DIR/app/                      values.yaml (a reason per key) and kustomization.yaml (helmCharts)
 """
+
 from __future__ import annotations
 
 import json
@@ -43,8 +44,15 @@ DESCRIPTION = "openshift.io/description"
 RBAC = "rbac.authorization.k8s.io"
 # The keys of the Secret the chart reads when clearml.existingSecret names it (the chart's own clearml-conf has
 # the same keys).
-CREDENTIAL_KEYS = ("apiserver_key", "apiserver_secret", "fileserver_key", "fileserver_secret",
-                   "secure_auth_token_secret", "test_user_key", "test_user_secret")
+CREDENTIAL_KEYS = (
+    "apiserver_key",
+    "apiserver_secret",
+    "fileserver_key",
+    "fileserver_secret",
+    "secure_auth_token_secret",
+    "test_user_key",
+    "test_user_secret",
+)
 BUNDLE_ENTRIES = ("README.md", "platform", "app")  # what a bundle directory holds; --force replaces only these
 WIDTH = 116
 
@@ -68,13 +76,13 @@ class BundleSpec:
     chart_version: str
     repository: str
     profile: str
-    kube_version: str                  # the cluster's gitVersion, as helm install sees it
-    api_versions: tuple[str, ...]      # group/version and group/version/Kind, from the cluster's discovery
+    kube_version: str  # the cluster's gitVersion, as helm install sees it
+    api_versions: tuple[str, ...]  # group/version and group/version/Kind, from the cluster's discovery
     openshift_version: str
     values: dict
-    reasons: dict                      # key path (tuple) -> why, for the keys of values
+    reasons: dict  # key path (tuple) -> why, for the keys of values
     grants: tuple[GrantSpec, ...]
-    admin: str | None = None           # USER or group:NAME, made admin of the project
+    admin: str | None = None  # USER or group:NAME, made admin of the project
     credentials_secret: str = "clearml-credentials"
     notes: tuple[str, ...] = ()
     profile_description: str = ""
@@ -128,13 +136,31 @@ def chart_version(lab) -> str:
     return lab.chart_version
 
 
-def helm_template(version: str, repository: str, *, release: str, namespace: str, values_file: str | Path,
-                  kube_version: str, api_versions=(), skip_tests: bool = True) -> list[dict]:
+def helm_template(
+    version: str,
+    repository: str,
+    *,
+    release: str,
+    namespace: str,
+    values_file: str | Path,
+    kube_version: str,
+    api_versions=(),
+    skip_tests: bool = True,
+) -> list[dict]:
     """The objects `kubectl kustomize --enable-helm` renders for a helmCharts entry: `helm template` of the package
     `helm pull` fetches from the repository, with the entry's kubeVersion, apiVersions and skipTests."""
     package = chart.chart_package(version, repository)
-    args = ["template", release, str(package), "--namespace", namespace, "--kube-version", str(kube_version),
-            "-f", str(values_file)]
+    args = [
+        "template",
+        release,
+        str(package),
+        "--namespace",
+        namespace,
+        "--kube-version",
+        str(kube_version),
+        "-f",
+        str(values_file),
+    ]
     for api_version in api_versions:
         args += ["--api-versions", str(api_version)]
     if skip_tests:
@@ -143,8 +169,10 @@ def helm_template(version: str, repository: str, *, release: str, namespace: str
         result = Helm(kubeconfig=None, context=None, state_dir=Path(tmp)).run(args, cluster=False, timeout=120)
     if not result.ok:
         reason = result.error.removeprefix("Error: ").strip().rstrip(".")
-        raise LabError(f"helm cannot render chart {CHART} {version} for Kubernetes {kube_version} with these values "
-                       f"({reason}): fix the values, or export again for this cluster.")
+        raise LabError(
+            f"helm cannot render chart {CHART} {version} for Kubernetes {kube_version} with these values "
+            f"({reason}): fix the values, or export again for this cluster."
+        )
     return [doc for doc in yaml.safe_load_all(result.stdout) if isinstance(doc, dict) and doc.get("kind")]
 
 
@@ -157,8 +185,10 @@ def lab_values(lab) -> tuple[dict, str | None]:
         try:
             loaded = yaml.safe_load(text) or {}
         except yaml.YAMLError as err:
-            raise LabError(f"{path} is not valid YAML ({err.__class__.__name__}): fix it and run the values "
-                           f"step's check, then export again.") from None
+            raise LabError(
+                f"{path} is not valid YAML ({err.__class__.__name__}): fix it and run the values "
+                f"step's check, then export again."
+            ) from None
         if not isinstance(loaded, dict):
             raise LabError(f"{path} does not hold a mapping of values: run the values step again.")
         return loaded, text
@@ -186,35 +216,73 @@ def gather(lab, *, admin: str | None = None, credentials_secret: str | None = No
         values = _with(values, ("clearml", "existingSecret"), secret)
         reasons[("clearml", "existingSecret")] = (
             f"The chart's built-in ClearML keys are public defaults: the chart reads them from the Secret {secret} "
-            f"instead, which you create before the app (see README.md); this bundle holds no secret.")
+            f"instead, which you create before the app (see README.md); this bundle holds no secret."
+        )
     progress.report(f"rendering chart {CHART} {version} with these values (helm template)")
     with tempfile.TemporaryDirectory(prefix="clearml-lab-export-") as tmp:
         values_file = Path(tmp) / "values.yaml"
         values_file.write_text(yaml.safe_dump(values, sort_keys=False))
-        manifests = helm_template(version, repository, release=settings.release, namespace=lab.namespace,
-                                  values_file=values_file, kube_version=kube_version,
-                                  api_versions=discovery.api_versions)
+        manifests = helm_template(
+            version,
+            repository,
+            release=settings.release,
+            namespace=lab.namespace,
+            values_file=values_file,
+            kube_version=kube_version,
+            api_versions=discovery.api_versions,
+        )
     progress.report("planning the SCC grants from the rendered chart")
     project = visible_project(kube, lab.namespace) or {}
     # From scratch: the bundle must carry every grant the chart needs, not only those missing today.
-    plan = plan_grants(manifests, namespace=lab.namespace,
-                       namespace_annotations=(project.get("metadata") or {}).get("annotations") or None,
-                       openshift_version=ocp)
+    plan = plan_grants(
+        manifests,
+        namespace=lab.namespace,
+        namespace_annotations=(project.get("metadata") or {}).get("annotations") or None,
+        openshift_version=ocp,
+    )
     by_sa = {sa.name: sa for sa in plan.service_accounts}
-    grants = tuple(GrantSpec(g.scc, g.service_account, _granted_for(by_sa[g.service_account], g.scc),
-                             getattr(g, "reason", "") or " ".join(by_sa[g.service_account].reasons))
-                   for g in plan.grants())
-    notes = tuple(f"{sa.name} ({', '.join(sa.workloads)}): no default SCC makes all its workloads work."
-                  for sa in plan.service_accounts if sa.unsolvable)
-    notes += tuple(f"The lab's values set {'.'.join(path)}, a credential: it is left out of this bundle; keep it in "
-                   f"a Secret (the ClearML keys go in {secret}) or in your secret store." for path in withheld)
+    grants = tuple(
+        GrantSpec(
+            g.scc,
+            g.service_account,
+            _granted_for(by_sa[g.service_account], g.scc),
+            getattr(g, "reason", "") or " ".join(by_sa[g.service_account].reasons),
+        )
+        for g in plan.grants()
+    )
+    notes = tuple(
+        f"{sa.name} ({', '.join(sa.workloads)}): no default SCC makes all its workloads work."
+        for sa in plan.service_accounts
+        if sa.unsolvable
+    )
+    notes += tuple(
+        f"The lab's values set {'.'.join(path)}, a credential: it is left out of this bundle; keep it in "
+        f"a Secret (the ClearML keys go in {secret}) or in your secret store."
+        for path in withheld
+    )
     if not project:
-        notes += (f"Project {lab.namespace} did not exist when this was exported: the reasons quote the UID range "
-                  f"OpenShift typically gives a new project ({DEFAULT_UID_BLOCK}); the cluster allocates the real "
-                  f"one when platform/ is applied.",)
-    return BundleSpec(lab.namespace, settings.release, version, repository, settings.profile,
-                      kube_version, discovery.api_versions, ocp, values, reasons, grants, admin, secret, notes,
-                      profile_description(settings.profile))
+        notes += (
+            f"Project {lab.namespace} did not exist when this was exported: the reasons quote the UID range "
+            f"OpenShift typically gives a new project ({DEFAULT_UID_BLOCK}); the cluster allocates the real "
+            f"one when platform/ is applied.",
+        )
+    return BundleSpec(
+        lab.namespace,
+        settings.release,
+        version,
+        repository,
+        settings.profile,
+        kube_version,
+        discovery.api_versions,
+        ocp,
+        values,
+        reasons,
+        grants,
+        admin,
+        secret,
+        notes,
+        profile_description(settings.profile),
+    )
 
 
 def _granted_for(sa_plan, scc: str) -> tuple[str, ...]:
@@ -228,8 +296,9 @@ def lab_layers(lab) -> list[tuple[dict, object]]:
     settings = lab.settings
     profile_file = PROFILES_DIR / f"{settings.profile}.yaml"
     raw = yaml.safe_load(profile_file.read_text())
-    comments = {path[1:]: lines for path, lines in key_comments(profile_file.read_text()).items()
-                if path[:1] == ("values",)}
+    comments = {
+        path[1:]: lines for path, lines in key_comments(profile_file.read_text()).items() if path[:1] == ("values",)
+    }
     fallback = f"Profile {settings.profile} (described at the top of this file)."
 
     def profile_reason(path):
@@ -316,7 +385,7 @@ def comment_placement(values: dict, reasons: dict) -> dict:
         previous = None  # below the top level, siblings in a row with one reason share one comment
         for key, value in node.items():
             here = path + (str(key),)
-            under = {reasons[p] for p in flat if p[:len(here)] == here and p in reasons}
+            under = {reasons[p] for p in flat if p[: len(here)] == here and p in reasons}
             if len(under) == 1:
                 reason = under.pop()
                 if reason != stated and (not path or reason != previous):
@@ -336,8 +405,10 @@ class _Dumper(yaml.SafeDumper):
         return True
 
 
-_Dumper.add_representer(str, lambda dumper, text: dumper.represent_scalar(
-    "tag:yaml.org,2002:str", text, style="|" if "\n" in text else None))
+_Dumper.add_representer(
+    str,
+    lambda dumper, text: dumper.represent_scalar("tag:yaml.org,2002:str", text, style="|" if "\n" in text else None),
+)
 
 
 def commented_yaml(values: dict, comments: dict) -> str:
@@ -355,8 +426,14 @@ def commented_yaml(values: dict, comments: dict) -> str:
                 out.append(pad + yaml.dump({key: None}, Dumper=_Dumper).split(":")[0] + ":")
                 emit(value, here, indent + 2)
             else:
-                dumped = yaml.dump({key: value}, Dumper=_Dumper, sort_keys=False, default_flow_style=False,
-                                   width=1000, allow_unicode=True)
+                dumped = yaml.dump(
+                    {key: value},
+                    Dumper=_Dumper,
+                    sort_keys=False,
+                    default_flow_style=False,
+                    width=1000,
+                    allow_unicode=True,
+                )
                 out.extend(pad + line for line in dumped.splitlines())
 
     emit(values, (), 0)
@@ -406,31 +483,52 @@ def admin_subject(admin: str) -> dict:
 def platform_objects(spec: BundleSpec) -> dict:
     """file name -> object, for DIR/platform."""
     ns = spec.namespace
-    objects = {"namespace.yaml": {
-        "apiVersion": "v1", "kind": "Namespace",
-        "metadata": {"name": ns, "annotations": {
-            DESCRIPTION: f"ClearML server: chart {CHART} {spec.chart_version}, release {spec.release}, profile "
-                         f"{spec.profile}.",
-            DISPLAY_NAME: "ClearML"}}}}
+    objects = {
+        "namespace.yaml": {
+            "apiVersion": "v1",
+            "kind": "Namespace",
+            "metadata": {
+                "name": ns,
+                "annotations": {
+                    DESCRIPTION: f"ClearML server: chart {CHART} {spec.chart_version}, release {spec.release}, profile "
+                    f"{spec.profile}.",
+                    DISPLAY_NAME: "ClearML",
+                },
+            },
+        }
+    }
     for grant in spec.grants:
         # What plan-scc --output yaml prints: the same objects, marked as the lab marks the grants it makes.
         objects[f"scc-{grant.scc}-{grant.service_account}.yaml"] = grant_role_bindings([grant], ns)[0]
     if spec.admin:
         objects["admin.yaml"] = {
-            "apiVersion": f"{RBAC}/v1", "kind": "RoleBinding",
+            "apiVersion": f"{RBAC}/v1",
+            "kind": "RoleBinding",
             "metadata": {"name": "clearml-admin", "namespace": ns},
             "roleRef": {"apiGroup": RBAC, "kind": "ClusterRole", "name": "admin"},
-            "subjects": [admin_subject(spec.admin)]}
+            "subjects": [admin_subject(spec.admin)],
+        }
     return objects
 
 
 def app_kustomization(spec: BundleSpec) -> dict:
     return {
-        "apiVersion": "kustomize.config.k8s.io/v1beta1", "kind": "Kustomization",
-        "helmCharts": [{
-            "name": CHART, "repo": spec.repository, "version": spec.chart_version, "releaseName": spec.release,
-            "namespace": spec.namespace, "valuesFile": "values.yaml", "kubeVersion": spec.kube_version,
-            "apiVersions": list(spec.api_versions), "skipTests": True}]}
+        "apiVersion": "kustomize.config.k8s.io/v1beta1",
+        "kind": "Kustomization",
+        "helmCharts": [
+            {
+                "name": CHART,
+                "repo": spec.repository,
+                "version": spec.chart_version,
+                "releaseName": spec.release,
+                "namespace": spec.namespace,
+                "valuesFile": "values.yaml",
+                "kubeVersion": spec.kube_version,
+                "apiVersions": list(spec.api_versions),
+                "skipTests": True,
+            }
+        ],
+    }
 
 
 def _dump(obj) -> str:
@@ -444,24 +542,32 @@ def _comment(text: str) -> str:
 def values_text(spec: BundleSpec) -> str:
     header = _comment(
         f"ClearML on OpenShift: values for chart {CHART} {spec.chart_version}, release {spec.release} in project "
-        f"{spec.namespace}, profile {spec.profile}. Exported by clearml-lab; each setting says why it is here.")
+        f"{spec.namespace}, profile {spec.profile}. Exported by clearml-lab; each setting says why it is here."
+    )
     header += _comment(f"Profile {spec.profile}: {spec.profile_description}")
-    header += _comment(f"No secret is in this file: the ClearML keys are read from the Secret {spec.secret_name}, "
-                       f"which you create before the app (see ../README.md).")
+    header += _comment(
+        f"No secret is in this file: the ClearML keys are read from the Secret {spec.secret_name}, "
+        f"which you create before the app (see ../README.md)."
+    )
     return header + "\n" + commented_yaml(spec.values, comment_placement(spec.values, spec.reasons))
 
 
 def credentials_command(spec: BundleSpec) -> str:
-    literals = " \\\n  ".join(f"--from-literal={key}=\"$(openssl rand -hex 24)\"" for key in CREDENTIAL_KEYS)
+    literals = " \\\n  ".join(f'--from-literal={key}="$(openssl rand -hex 24)"' for key in CREDENTIAL_KEYS)
     return f"oc create secret generic {spec.secret_name} -n {spec.namespace} \\\n  {literals}"
 
 
 def readme_text(spec: BundleSpec) -> str:
     ns, grants = spec.namespace, spec.grants
-    grant_lines = "\n".join(f"| `{g.scc}` | `{g.service_account}` | {', '.join(g.workloads)} | {g.reason} |"
-                            for g in grants) or "| — | — | — | no grant is needed |"
-    admin = (f"\n- `admin.yaml`: `{spec.admin}` becomes admin of the project (RoleBinding `clearml-admin`).\n"
-             if spec.admin else "")
+    grant_lines = (
+        "\n".join(f"| `{g.scc}` | `{g.service_account}` | {', '.join(g.workloads)} | {g.reason} |" for g in grants)
+        or "| — | — | — | no grant is needed |"
+    )
+    admin = (
+        f"\n- `admin.yaml`: `{spec.admin}` becomes admin of the project (RoleBinding `clearml-admin`).\n"
+        if spec.admin
+        else ""
+    )
     notes = "".join(f"\n> **Note:** {note}\n" for note in spec.notes)
     return f"""# ClearML on OpenShift — hand-off bundle
 
@@ -530,20 +636,23 @@ svc/{spec.release}-fileserver -n {ns}` (or the chart's ingress values).
 
 def render(spec: BundleSpec) -> dict:
     """relative path -> file text, for every file of the bundle; sorted, deterministic."""
-    files = {"README.md": readme_text(spec), "app/values.yaml": values_text(spec),
-             # kustomize --enable-helm pulls the chart into app/charts/: a cache, not part of what is reviewed.
-             "app/.gitignore": "# the chart that kubectl kustomize --enable-helm downloads\ncharts/\n",
-             "app/kustomization.yaml": _comment(
-                 f"ClearML {spec.chart_version} as helm would install it on this cluster: "
-                 f"kubectl kustomize --enable-helm . | oc apply -n {spec.namespace} -f -")
-             + _dump(app_kustomization(spec))}
+    files = {
+        "README.md": readme_text(spec),
+        "app/values.yaml": values_text(spec),
+        # kustomize --enable-helm pulls the chart into app/charts/: a cache, not part of what is reviewed.
+        "app/.gitignore": "# the chart that kubectl kustomize --enable-helm downloads\ncharts/\n",
+        "app/kustomization.yaml": _comment(
+            f"ClearML {spec.chart_version} as helm would install it on this cluster: "
+            f"kubectl kustomize --enable-helm . | oc apply -n {spec.namespace} -f -"
+        )
+        + _dump(app_kustomization(spec)),
+    }
     objects = platform_objects(spec)
     for name, obj in objects.items():
         files[f"platform/{name}"] = _dump(obj)
     files["platform/kustomization.yaml"] = _comment(
-        "What needs cluster-admin, applied before the app: oc apply -k .") + _dump({
-            "apiVersion": "kustomize.config.k8s.io/v1beta1", "kind": "Kustomization",
-            "resources": sorted(objects)})
+        "What needs cluster-admin, applied before the app: oc apply -k ."
+    ) + _dump({"apiVersion": "kustomize.config.k8s.io/v1beta1", "kind": "Kustomization", "resources": sorted(objects)})
     return dict(sorted(files.items()))
 
 
@@ -552,8 +661,10 @@ def refuse_leaks(files: dict, forbidden) -> None:
     for path, text in files.items():
         for secret in forbidden:
             if secret and secret in text:
-                raise LabError(f"the bundle would contain a credential or the API server address in {path}; "
-                               f"nothing was written — report this as a bug of clearml-lab.")
+                raise LabError(
+                    f"the bundle would contain a credential or the API server address in {path}; "
+                    f"nothing was written — report this as a bug of clearml-lab."
+                )
 
 
 # ---- writing -----------------------------------------------------------------------------------------------------
@@ -568,8 +679,9 @@ def write(files: dict, out: str | Path, *, force: bool = False) -> Path:
         raise UsageError(f"{out} is a file, not a directory: choose a new or empty directory for the bundle.")
     occupied = out.is_dir() and any(out.iterdir())
     if occupied and not force:
-        raise UsageError(f"{out} is not empty: choose a new or empty directory, or pass --force to replace the "
-                         f"bundle in it.")
+        raise UsageError(
+            f"{out} is not empty: choose a new or empty directory, or pass --force to replace the bundle in it."
+        )
 
     def refuse(err: OSError):
         return UsageError(f"cannot write to {out} ({err.strerror or err}): choose a directory you may write to.")
@@ -636,8 +748,9 @@ def export(lab, out: str | Path, *, admin: str | None = None, force: bool = Fals
     """gather, render and write the bundle of this lab to ``out``."""
     out = Path(out)
     if out.is_dir() and any(out.iterdir()) and not force:  # before any work, not after it
-        raise UsageError(f"{out} is not empty: choose a new or empty directory, or pass --force to replace the "
-                         f"bundle in it.")
+        raise UsageError(
+            f"{out} is not empty: choose a new or empty directory, or pass --force to replace the bundle in it."
+        )
     spec = gather(lab, admin=admin)
     files = render(spec)
     refuse_leaks(files, _credentials_of(lab))
@@ -656,8 +769,8 @@ def _credentials_of(lab) -> list[str]:
 # ---- checking a live project against a bundle --------------------------------------------------------------------
 @dataclass(frozen=True)
 class Difference:
-    subject: str   # what differs: Kind/name, a grant, the chart version
-    detail: str    # how, in one sentence
+    subject: str  # what differs: Kind/name, a grant, the chart version
+    detail: str  # how, in one sentence
 
     def render(self) -> str:
         return f"{self.subject}: {self.detail}"
@@ -667,7 +780,7 @@ class Difference:
 class CheckResult:
     path: Path
     namespace: str
-    compared: tuple[str, ...]          # what was compared, as Kind/name and grants
+    compared: tuple[str, ...]  # what was compared, as Kind/name and grants
     differences: tuple[Difference, ...]
 
     @property
@@ -678,7 +791,7 @@ class CheckResult:
 @dataclass(frozen=True)
 class LoadedBundle:
     platform: tuple[dict, ...]
-    chart: dict                        # the helmCharts entry
+    chart: dict  # the helmCharts entry
     values_file: Path
 
     @property
@@ -690,18 +803,23 @@ def read_bundle(path: str | Path) -> LoadedBundle:
     """The objects and the chart entry of a bundle directory; one sentence when it is not one."""
     path = Path(path)
     if not path.is_dir():
-        raise UsageError(f"{path} is not an export bundle (not a directory): give the directory "
-                         f"`clearml-lab export --out` wrote.")
+        raise UsageError(
+            f"{path} is not an export bundle (not a directory): give the directory `clearml-lab export --out` wrote."
+        )
 
     def load(rel: str):
         try:
             return list(yaml.safe_load_all((path / rel).read_text()))
         except FileNotFoundError:
-            raise UsageError(f"{path} is not an export bundle ({rel} is missing): give the directory "
-                             f"`clearml-lab export --out` wrote.") from None
+            raise UsageError(
+                f"{path} is not an export bundle ({rel} is missing): give the directory "
+                f"`clearml-lab export --out` wrote."
+            ) from None
         except (OSError, yaml.YAMLError) as err:
-            raise UsageError(f"cannot read {path / rel} ({getattr(err, 'strerror', None) or err.__class__.__name__})"
-                             f": fix the file or export again.") from None
+            raise UsageError(
+                f"cannot read {path / rel} ({getattr(err, 'strerror', None) or err.__class__.__name__})"
+                f": fix the file or export again."
+            ) from None
 
     platform_k = (load("platform/kustomization.yaml") or [None])[0] or {}
     objects = []
@@ -711,8 +829,10 @@ def read_bundle(path: str | Path) -> LoadedBundle:
     charts = [c for c in app_k.get("helmCharts") or [] if isinstance(c, dict) and c.get("name") == CHART]
     needed = ("version", "releaseName", "namespace", "valuesFile")
     if len(charts) != 1 or any(not charts[0].get(key) for key in needed):
-        raise UsageError(f"{path / 'app/kustomization.yaml'} has no helmCharts entry for chart {CHART} with "
-                         f"{', '.join(needed)}: export again.")
+        raise UsageError(
+            f"{path / 'app/kustomization.yaml'} has no helmCharts entry for chart {CHART} with "
+            f"{', '.join(needed)}: export again."
+        )
     values_file = path / "app" / charts[0]["valuesFile"]
     if not values_file.is_file():
         raise UsageError(f"{values_file} is missing: export again.")
@@ -788,7 +908,7 @@ def grants_of(objects) -> dict:
             continue
         for subject in obj.get("subjects") or []:
             if subject.get("kind") == "ServiceAccount":
-                found[(role[len(prefix):], subject["name"])] = obj
+                found[(role[len(prefix) :], subject["name"])] = obj
     return found
 
 
@@ -803,8 +923,11 @@ def platform_differences(objects, live: dict, live_grants: set) -> list[Differen
         if have is None:
             detail = "missing on the cluster"
             for scc, sa in granted:
-                detail += (f" ({sa} may still use {scc} through another binding)" if (scc, sa) in live_grants
-                           else f", so {sa} may not use {scc}")
+                detail += (
+                    f" ({sa} may still use {scc} through another binding)"
+                    if (scc, sa) in live_grants
+                    else f", so {sa} may not use {scc}"
+                )
             found.append(Difference(label, detail))
             continue
         found += [Difference(label, d) for d in field_differences(obj, have)]
@@ -846,8 +969,9 @@ def check(lab, path: str | Path) -> CheckResult:
 
     def fetch(obj: dict) -> dict | None:
         meta = obj.get("metadata") or {}
-        where = discovery.path(obj.get("apiVersion", ""), obj.get("kind", ""), meta.get("name", ""),
-                               meta.get("namespace") or ns)
+        where = discovery.path(
+            obj.get("apiVersion", ""), obj.get("kind", ""), meta.get("name", ""), meta.get("namespace") or ns
+        )
         if where is None:
             return None
         try:
@@ -860,18 +984,28 @@ def check(lab, path: str | Path) -> CheckResult:
     compared = []
     namespace_obj = next((o for o in bundle.platform if o.get("kind") == "Namespace"), None)
     if namespace_obj is not None and fetch(namespace_obj) is None:
-        return CheckResult(Path(path), ns, (_label(namespace_obj),),
-                           (Difference(_label(namespace_obj), "missing on the cluster (apply platform/ first)"),))
+        return CheckResult(
+            Path(path),
+            ns,
+            (_label(namespace_obj),),
+            (Difference(_label(namespace_obj), "missing on the cluster (apply platform/ first)"),),
+        )
     progress.report(f"comparing the platform objects with project {ns}")
     live = {_label(o): fetch(o) for o in bundle.platform}
     compared += live
     live_grants = set(existing_grants(kube, ns))
     differences = platform_differences(bundle.platform, live, live_grants)
     progress.report(f"rendering chart {CHART} {entry['version']} with the bundle's values (helm template)")
-    rendered = helm_template(str(entry["version"]), str(entry.get("repo") or chart_repository(lab)),
-                             release=entry["releaseName"], namespace=ns, values_file=bundle.values_file,
-                             kube_version=str(entry.get("kubeVersion") or lab.server_version()),
-                             api_versions=entry.get("apiVersions") or (), skip_tests=bool(entry.get("skipTests")))
+    rendered = helm_template(
+        str(entry["version"]),
+        str(entry.get("repo") or chart_repository(lab)),
+        release=entry["releaseName"],
+        namespace=ns,
+        values_file=bundle.values_file,
+        kube_version=str(entry.get("kubeVersion") or lab.server_version()),
+        api_versions=entry.get("apiVersions") or (),
+        skip_tests=bool(entry.get("skipTests")),
+    )
     progress.report(f"comparing {len(rendered)} objects of the app with project {ns}")
     live_app = {_label(o): fetch(o) for o in rendered}
     compared += live_app
@@ -890,11 +1024,18 @@ def value_differences(bundle_values: dict, release_values: dict, source: str) ->
     want, have = leaves(bundle_values), leaves(release_values)
     found = []
     for path in sorted(set(want) | set(have)):
-        if path in want and path in have and (_same_scalar(want[path], have[path]) or
-                                              (_empty(want[path]) and _empty(have[path]))):
+        if (
+            path in want
+            and path in have
+            and (_same_scalar(want[path], have[path]) or (_empty(want[path]) and _empty(have[path])))
+        ):
             continue
-        shown = [("a credential (not shown)" if is_secret_value(path, v[path]) else _short(v[path]))
-                 if path in v else "not set" for v in (have, want)]
+        shown = [
+            ("a credential (not shown)" if is_secret_value(path, v[path]) else _short(v[path]))
+            if path in v
+            else "not set"
+            for v in (have, want)
+        ]
         found.append(Difference(f"value {'.'.join(path)}", f"{shown[0]} in {source}, {shown[1]} in the bundle"))
     return found
 
@@ -914,12 +1055,12 @@ def _live_chart_version(lab, ns: str, release: str, rendered, live_app) -> tuple
     listed = json.loads(result.stdout or "[]") if result.ok else []
     for entry in listed:
         if entry.get("name") == release and str(entry.get("chart", "")).startswith(f"{CHART}-"):
-            return str(entry["chart"])[len(CHART) + 1:], f"helm release {release}"
+            return str(entry["chart"])[len(CHART) + 1 :], f"helm release {release}"
     for obj in rendered:
         label = ((obj.get("metadata") or {}).get("labels") or {}).get("helm.sh/chart", "")
         have = live_app.get(_label(obj))
         if label.startswith(f"{CHART}-") and have is not None:
             live_label = ((have.get("metadata") or {}).get("labels") or {}).get("helm.sh/chart", "")
             if live_label.startswith(f"{CHART}-"):
-                return live_label[len(CHART) + 1:], f"the helm.sh/chart label of {_label(obj)}"
+                return live_label[len(CHART) + 1 :], f"the helm.sh/chart label of {_label(obj)}"
     return None, ""

@@ -1,5 +1,6 @@
 """`clearml-lab export --out DIR [--force]` and `clearml-lab export --check DIR`: the recipe as a bundle a platform
 team applies (GitOps), and the check of the live project against it."""
+
 from __future__ import annotations
 
 import argparse
@@ -11,19 +12,29 @@ from .progress import TerminalProgress
 
 def register(subparsers, common: argparse.ArgumentParser) -> None:
     parser = subparsers.add_parser(
-        "export", parents=[common], help="write the recipe as a reviewed, declarative bundle (or check one)",
+        "export",
+        parents=[common],
+        help="write the recipe as a reviewed, declarative bundle (or check one)",
         description=(
             "Write DIR/platform (the Namespace and the SCC grants as RoleBindings: for cluster-admin), DIR/app "
             "(values.yaml with a reason per key and a kustomization.yaml rendering the chart with helm) and "
             "DIR/README.md (who applies what). Nothing is installed or granted. With --check, compare a bundle "
-            "with the live project and name each difference (exit 1 if any)."))
+            "with the live project and name each difference (exit 1 if any)."
+        ),
+    )
     action = parser.add_mutually_exclusive_group(required=True)
     action.add_argument("--out", metavar="DIR", help="directory to write the bundle to (new or empty)")
     action.add_argument("--check", metavar="DIR", help="compare the bundle in DIR with the live project")
-    parser.add_argument("--force", action="store_true",
-                        help="replace the bundle in a non-empty DIR (README.md, platform/, app/; the rest is kept)")
-    parser.add_argument("--admin", metavar="USER|group:NAME",
-                        help="also make this user or group admin of the project (a RoleBinding in platform/)")
+    parser.add_argument(
+        "--force",
+        action="store_true",
+        help="replace the bundle in a non-empty DIR (README.md, platform/, app/; the rest is kept)",
+    )
+    parser.add_argument(
+        "--admin",
+        metavar="USER|group:NAME",
+        help="also make this user or group admin of the project (a RoleBinding in platform/)",
+    )
     parser.set_defaults(handler=run)
 
 
@@ -35,6 +46,7 @@ def run(args) -> int:
 
 def _export(args) -> int:
     from . import export  # loads the kubernetes client (about 0.5 s): only when this command runs
+
     lab = lab_from(args)
     print(f"exporting the recipe for {lab.describe()}", flush=True)
     with TerminalProgress("export"):
@@ -43,8 +55,10 @@ def _export(args) -> int:
     print(f"wrote {len(result.files)} files to {result.path}:")
     for rel in result.files:
         print(f"  {rel}")
-    print(f"chart {export.CHART} {spec.chart_version} from {spec.repository}, release {spec.release}, "
-          f"profile {spec.profile}, Kubernetes {spec.kube_version}")
+    print(
+        f"chart {export.CHART} {spec.chart_version} from {spec.repository}, release {spec.release}, "
+        f"profile {spec.profile}, Kubernetes {spec.kube_version}"
+    )
     for grant in spec.grants:
         print(f"grant {grant.scc} to {grant.service_account}: {grant.reason}")
     for note in spec.notes:
@@ -55,6 +69,7 @@ def _export(args) -> int:
 
 def _check(args) -> int:
     from . import export  # loads the kubernetes client (about 0.5 s): only when this command runs
+
     lab = lab_from(args)
     with TerminalProgress("export --check"):
         result = export.check(lab, args.check)
@@ -62,8 +77,10 @@ def _check(args) -> int:
     for difference in result.differences:
         print(f"- {difference.render()}")
     if result.ok:
-        print(f"no difference: the {len(result.compared)} objects of the bundle match the project, and so do the "
-              f"SCC grants.")
+        print(
+            f"no difference: the {len(result.compared)} objects of the bundle match the project, and so do the "
+            f"SCC grants."
+        )
         return 0
     print(f"{len(result.differences)} difference(s) between {result.path} and project {result.namespace}.")
     return 1

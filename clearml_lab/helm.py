@@ -4,6 +4,7 @@ Every call names the lab's kubeconfig and context explicitly (never the user's d
 keeps helm's own repository config and cache in a directory of the lab's, per cluster and namespace, so several
 learners on one machine never share repository state. Output is streamed line by line to an optional callback.
 """
+
 from __future__ import annotations
 
 import os
@@ -88,17 +89,32 @@ class Helm:
     # -- running -----------------------------------------------------------------------------------------------
     def require(self) -> str:
         if not self.binary or not Path(self.binary).exists():
-            raise LabError("helm is not installed or not on PATH: run `make lab` (it installs a pinned helm 4) "
-                           "or install helm 3.14+ yourself.")
+            raise LabError(
+                "helm is not installed or not on PATH: run `make lab` (it installs a pinned helm 4) "
+                "or install helm 3.14+ yourself."
+            )
         return self.binary
 
-    def run(self, args: Sequence[str], *, cluster: bool = True, timeout: float = DEFAULT_TIMEOUT_S,
-            on_line: Callable[[str], None] | None = None, stdin: str | None = None) -> HelmResult:
+    def run(
+        self,
+        args: Sequence[str],
+        *,
+        cluster: bool = True,
+        timeout: float = DEFAULT_TIMEOUT_S,
+        on_line: Callable[[str], None] | None = None,
+        stdin: str | None = None,
+    ) -> HelmResult:
         argv = [self.require(), *args, *(self.cluster_args() if cluster else [])]
         for sub in ("config", "cache", "data"):
             (self.state_dir / "helm" / sub).mkdir(parents=True, exist_ok=True)
-        proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=self.env(),
-                                stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL)
+        proc = subprocess.Popen(
+            argv,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=self.env(),
+            stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
+        )
         out, err = [], []
 
         def pump(stream, sink):
@@ -107,8 +123,10 @@ class Helm:
                 if on_line:
                     on_line(line.rstrip("\n"))
 
-        readers = [threading.Thread(target=pump, args=(proc.stdout, out), daemon=True),
-                   threading.Thread(target=pump, args=(proc.stderr, err), daemon=True)]
+        readers = [
+            threading.Thread(target=pump, args=(proc.stdout, out), daemon=True),
+            threading.Thread(target=pump, args=(proc.stderr, err), daemon=True),
+        ]
         for reader in readers:
             reader.start()
         if stdin is not None:
@@ -119,8 +137,10 @@ class Helm:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
-            raise LabError(f"helm {args[0]} did not finish within {int(timeout)} s; check the cluster's "
-                           f"reachability and try again.") from None
+            raise LabError(
+                f"helm {args[0]} did not finish within {int(timeout)} s; check the cluster's "
+                f"reachability and try again."
+            ) from None
         for reader in readers:
             reader.join()
         return HelmResult(tuple(argv), proc.returncode, "".join(out), "".join(err))

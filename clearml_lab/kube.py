@@ -4,6 +4,7 @@ thread can close, one-sentence errors.
 Paths are spelled out from a small table rather than discovered, so each call is exactly one request (the topology
 and the checks rely on that) and works the same against the practice cluster and a real OpenShift.
 """
+
 from __future__ import annotations
 
 import json
@@ -98,8 +99,10 @@ class Unreachable(LabError):
     cause: str  # the class name of the underlying error, e.g. MaxRetryError
 
     def __str__(self) -> str:
-        return (f"cannot reach the cluster at {self.server} ({self.cause}): check that it is running "
-                f"(`clearml-lab practice status`) or that your kubeconfig points at it.")
+        return (
+            f"cannot reach the cluster at {self.server} ({self.cause}): check that it is running "
+            f"(`clearml-lab practice status`) or that your kubeconfig points at it."
+        )
 
 
 class Watch:
@@ -185,15 +188,24 @@ class Kube:
     def server(self) -> str:
         return self.api_client.configuration.host
 
-    def request(self, method: str, url: str, *, body=None, query: dict | None = None,
-                content_type: str = "application/json", timeout: float | None = 30, stream: bool = False):
+    def request(
+        self,
+        method: str,
+        url: str,
+        *,
+        body=None,
+        query: dict | None = None,
+        content_type: str = "application/json",
+        timeout: float | None = 30,
+        stream: bool = False,
+    ):
         """One HTTP request through the client's auth and TLS settings; JSON back (or the raw response to stream)."""
         headers = {"Accept": "application/json", "Content-Type": content_type}
         query_params = [(k, v) for k, v in (query or {}).items() if v is not None]
         try:
             method, full_url, headers, body, _ = self.api_client.param_serialize(
-                method, url, query_params=query_params, header_params=headers, body=body,
-                auth_settings=["BearerToken"])
+                method, url, query_params=query_params, header_params=headers, body=body, auth_settings=["BearerToken"]
+            )
             response = self.api_client.call_api(method, full_url, headers, body, _request_timeout=timeout)
         except ApiException as err:
             raise self._failure(err, method, url) from None
@@ -218,9 +230,11 @@ class Kube:
         reason = status.get("reason") or err.reason or ""
         message = status.get("message") or f"{method} {url} failed with HTTP {code} {err.reason}"
         if code == 401:
-            message = (f"the cluster at {self.server} rejected your credentials (401 Unauthorized): your token is "
-                       f"invalid or expired; log in again (`oc login`) or choose another kubeconfig with --kubeconfig "
-                       f"(notebook 00's target picker).")
+            message = (
+                f"the cluster at {self.server} rejected your credentials (401 Unauthorized): your token is "
+                f"invalid or expired; log in again (`oc login`) or choose another kubeconfig with --kubeconfig "
+                f"(notebook 00's target picker)."
+            )
         return ApiFailure(code, reason, message)
 
     # -- verbs ---------------------------------------------------------------------------------------------------
@@ -244,42 +258,79 @@ class Kube:
     def replace(self, resource: str, body: dict, namespace: str | None = None) -> dict:
         return self.request("PUT", path(resource, namespace, body["metadata"]["name"]), body=body)
 
-    def patch(self, resource: str, name: str, body, namespace: str | None = None, *, patch_type: str = "merge",
-              **query) -> dict:
-        return self.request("PATCH", path(resource, namespace, name), body=body, query=query,
-                            content_type=PATCH_TYPES[patch_type])
+    def patch(
+        self, resource: str, name: str, body, namespace: str | None = None, *, patch_type: str = "merge", **query
+    ) -> dict:
+        return self.request(
+            "PATCH", path(resource, namespace, name), body=body, query=query, content_type=PATCH_TYPES[patch_type]
+        )
 
-    def delete(self, resource: str, name: str, namespace: str | None = None, *,
-               propagation: str = "Background") -> dict | None:
+    def delete(
+        self, resource: str, name: str, namespace: str | None = None, *, propagation: str = "Background"
+    ) -> dict | None:
         try:
-            return self.request("DELETE", path(resource, namespace, name),
-                                body={"kind": "DeleteOptions", "apiVersion": "v1", "propagationPolicy": propagation})
+            return self.request(
+                "DELETE",
+                path(resource, namespace, name),
+                body={"kind": "DeleteOptions", "apiVersion": "v1", "propagationPolicy": propagation},
+            )
         except ApiFailure as err:
             if err.code == 404:
                 return None
             raise
 
-    def watch(self, resource: str, namespace: str | None = None, *, resource_version: str | None = None,
-              timeout_seconds: int = 60, **query) -> Watch:
+    def watch(
+        self,
+        resource: str,
+        namespace: str | None = None,
+        *,
+        resource_version: str | None = None,
+        timeout_seconds: int = 60,
+        **query,
+    ) -> Watch:
         """A watch from ``resource_version`` (bookmarks asked for), open once this returns: iterate it for its
         events; it ends after ``timeout_seconds``, or at ``close()`` from any thread."""
-        response = self.request("GET", path(resource, namespace), stream=True, timeout=timeout_seconds + 5,
-                                query={"watch": "true", "resourceVersion": resource_version,
-                                       "allowWatchBookmarks": "true", "timeoutSeconds": timeout_seconds, **query})
+        response = self.request(
+            "GET",
+            path(resource, namespace),
+            stream=True,
+            timeout=timeout_seconds + 5,
+            query={
+                "watch": "true",
+                "resourceVersion": resource_version,
+                "allowWatchBookmarks": "true",
+                "timeoutSeconds": timeout_seconds,
+                **query,
+            },
+        )
         return Watch(response)
 
-    def can_i(self, verb: str, resource: str, *, group: str = "", namespace: str | None = None,
-              name: str | None = None, subresource: str | None = None) -> bool:
+    def can_i(
+        self,
+        verb: str,
+        resource: str,
+        *,
+        group: str = "",
+        namespace: str | None = None,
+        name: str | None = None,
+        subresource: str | None = None,
+    ) -> bool:
         attrs = {"verb": verb, "resource": resource, "group": group}
         attrs.update({k: v for k, v in (("namespace", namespace), ("name", name), ("subresource", subresource)) if v})
-        review = self.create("selfsubjectaccessreviews", {
-            "apiVersion": "authorization.k8s.io/v1", "kind": "SelfSubjectAccessReview",
-            "spec": {"resourceAttributes": attrs}})
+        review = self.create(
+            "selfsubjectaccessreviews",
+            {
+                "apiVersion": "authorization.k8s.io/v1",
+                "kind": "SelfSubjectAccessReview",
+                "spec": {"resourceAttributes": attrs},
+            },
+        )
         return bool(review.get("status", {}).get("allowed"))
 
 
-def wait_for(kube: Kube, resource: str, predicate, *, namespace: str | None = None, name: str | None = None,
-             timeout: float = 120) -> bool:
+def wait_for(
+    kube: Kube, resource: str, predicate, *, namespace: str | None = None, name: str | None = None, timeout: float = 120
+) -> bool:
     """Watch ``resource`` until ``predicate(items)`` holds for the current list of objects (one object when
     ``name`` is given); True if it did before the timeout. A list, then a watch from its resourceVersion: no sleeps."""
     deadline = time.monotonic() + timeout
@@ -293,8 +344,9 @@ def wait_for(kube: Kube, resource: str, predicate, *, namespace: str | None = No
         if remaining <= 0:
             return False
         version = listing.get("metadata", {}).get("resourceVersion")
-        with kube.watch(resource, namespace, resource_version=version, timeout_seconds=max(1, int(remaining)),
-                        **selector) as events:
+        with kube.watch(
+            resource, namespace, resource_version=version, timeout_seconds=max(1, int(remaining)), **selector
+        ) as events:
             for event in events:
                 if event.get("type") == "ERROR":
                     break  # e.g. 410 Gone: list again

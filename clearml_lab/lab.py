@@ -4,6 +4,7 @@ The lab never acts on a real cluster unless the user chose it: an explicit kubec
 or in-cluster configuration counts as that choice; otherwise it uses the practice cluster's own kubeconfig.
 Local state (values files, helm's repository config and cache) lives in a directory per cluster and namespace.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -38,8 +39,10 @@ def practice_kubeconfig() -> Path:
 
 def check_dns_label(value: str, what: str, max_len: int = 63) -> str:
     if not value or len(value) > max_len or not _DNS1123_LABEL.match(value):
-        raise UsageError(f"{what} {value!r} is not a valid name: use at most {max_len} lower-case letters, digits "
-                         f"and '-', starting and ending with a letter or digit (e.g. clearml).")
+        raise UsageError(
+            f"{what} {value!r} is not a valid name: use at most {max_len} lower-case letters, digits "
+            f"and '-', starting and ending with a letter or digit (e.g. clearml)."
+        )
     return value
 
 
@@ -57,10 +60,11 @@ class Settings:
         check_dns_label(self.release, "release name", max_len=53)  # helm's own limit
         if self.profile not in PROFILES:
             raise UsageError(f"profile {self.profile!r} is unknown: choose one of {', '.join(PROFILES)}.")
-        if self.chart_version is not None and not re.fullmatch(r"\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?",
-                                                               self.chart_version):
-            raise UsageError(f"chart version {self.chart_version!r} is not a version number like 7.14.4: give "
-                             f"one that `clearml-lab charts` lists.")
+        if self.chart_version is not None and not re.fullmatch(r"\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?", self.chart_version):
+            raise UsageError(
+                f"chart version {self.chart_version!r} is not a version number like 7.14.4: give "
+                f"one that `clearml-lab charts` lists."
+            )
         if self.chart_repo is not None:
             object.__setattr__(self, "chart_repo", repo_url(self.chart_repo))
 
@@ -89,8 +93,10 @@ def _load_kubeconfig(path: str) -> dict:
     try:
         data = yaml.safe_load(Path(path).read_text()) or {}
     except FileNotFoundError:
-        raise LabError(f"kubeconfig {path} does not exist: check the path, or start the practice cluster with "
-                       f"`clearml-lab practice up`.") from None
+        raise LabError(
+            f"kubeconfig {path} does not exist: check the path, or start the practice cluster with "
+            f"`clearml-lab practice up`."
+        ) from None
     except yaml.YAMLError as err:
         raise LabError(f"kubeconfig {path} is not valid YAML ({err.__class__.__name__}); fix or replace it.") from None
     if not isinstance(data, dict) or not data.get("contexts"):
@@ -103,8 +109,10 @@ def resolve_target(kubeconfig: str | None = None, context: str | None = None, in
     if in_cluster:
         host, port = os.environ.get("KUBERNETES_SERVICE_HOST"), os.environ.get("KUBERNETES_SERVICE_PORT")
         if not host or not (_service_account_dir() / "token").exists():
-            raise LabError("in-cluster configuration is not available here (no service-account token or "
-                           "KUBERNETES_SERVICE_HOST): choose the practice cluster or a kubeconfig instead.")
+            raise LabError(
+                "in-cluster configuration is not available here (no service-account token or "
+                "KUBERNETES_SERVICE_HOST): choose the practice cluster or a kubeconfig instead."
+            )
         ns_file = _service_account_dir() / "namespace"
         namespace = ns_file.read_text().strip() if ns_file.exists() else None
         server = f"https://{host}:{port or 443}" if ":" not in host else f"https://[{host}]:{port or 443}"
@@ -113,9 +121,11 @@ def resolve_target(kubeconfig: str | None = None, context: str | None = None, in
     kind = "kubeconfig" if (chosen or context) else "practice"
     path = chosen or str(practice_kubeconfig())
     if kind == "practice" and not Path(path).exists():
-        raise LabError("the practice cluster is not running (no kubeconfig at "
-                       f"{path}): start it with `clearml-lab practice up`, or choose a real cluster with "
-                       f"--kubeconfig.")
+        raise LabError(
+            "the practice cluster is not running (no kubeconfig at "
+            f"{path}): start it with `clearml-lab practice up`, or choose a real cluster with "
+            f"--kubeconfig."
+        )
     data = _load_kubeconfig(path)
     name = context or data.get("current-context")
     contexts = {c["name"]: c.get("context", {}) for c in data["contexts"]}
@@ -199,9 +209,11 @@ class Lab:
                 repo = self.kube().get_or_none("helmchartrepositories", "clearml")
                 url = (repo or {}).get("spec", {}).get("connectionConfig", {}).get("url")
                 if not url:
-                    raise LabError("the practice cluster publishes no chart repository (HelmChartRepository "
-                                   "clearml): restart it with `clearml-lab practice down` and `clearml-lab practice "
-                                   "up`, or name one with --chart-repo.")
+                    raise LabError(
+                        "the practice cluster publishes no chart repository (HelmChartRepository "
+                        "clearml): restart it with `clearml-lab practice down` and `clearml-lab practice "
+                        "up`, or name one with --chart-repo."
+                    )
                 self._repo = repo_url(url)
             else:
                 self._repo = PUBLIC_REPO
@@ -235,8 +247,9 @@ class Lab:
         """Resolve the chart version once and keep it, with its repository, in the lab's settings and state dir, so
         values, scc and install use one version even when the repository publishes another mid-session."""
         version = self.chart_version
-        chosen = bool(self.settings.chart_repo or os.environ.get(REPO_ENV) or
-                      (self.pinned_chart() or {}).get("repo_chosen"))
+        chosen = bool(
+            self.settings.chart_repo or os.environ.get(REPO_ENV) or (self.pinned_chart() or {}).get("repo_chosen")
+        )
         wanted = {"repo": self.chart_repo, "version": version, "repo_chosen": chosen}
         if self.pinned_chart() != wanted:
             self.state_dir.mkdir(parents=True, exist_ok=True)
@@ -267,8 +280,15 @@ class Lab:
         settings = replace(self.settings, **changes)
         seat = self._seat if settings.namespace == self.namespace else _UNKNOWN  # the same project, the same seat
         repo = self._repo if settings.chart_repo == self.settings.chart_repo else None
-        return Lab(self.target, settings, self.api_client, state_dir_for(self.target, settings.namespace),
-                   self._practice, seat, repo)
+        return Lab(
+            self.target,
+            settings,
+            self.api_client,
+            state_dir_for(self.target, settings.namespace),
+            self._practice,
+            seat,
+            repo,
+        )
 
     def describe(self) -> str:
         return f"{self.target.describe()}, project {self.namespace}"
@@ -282,7 +302,8 @@ def _api_client(target: Target):
         sa_dir = _service_account_dir()
         configuration = client.Configuration()
         loader = config.incluster_config.InClusterConfigLoader(
-            token_filename=str(sa_dir / "token"), cert_filename=str(sa_dir / "ca.crt"))
+            token_filename=str(sa_dir / "token"), cert_filename=str(sa_dir / "ca.crt")
+        )
         loader.load_and_set(configuration)
         return client.ApiClient(configuration)
     try:
@@ -298,13 +319,24 @@ def _practice_answers(server: str) -> None:
     try:
         socket.create_connection((address.hostname, address.port or 443), timeout=2).close()
     except OSError:
-        raise LabError(f"the practice cluster is not running (nothing answers at {server}): start it with "
-                       f"`clearml-lab practice up`.") from None
+        raise LabError(
+            f"the practice cluster is not running (nothing answers at {server}): start it with "
+            f"`clearml-lab practice up`."
+        ) from None
 
 
-def connect(kubeconfig: str | None = None, context: str | None = None, *, in_cluster: bool = False,
-            namespace: str | None = None, release: str | None = None, chart_version: str | None = None,
-            profile: str | None = None, overrides: dict | None = None, chart_repo: str | None = None) -> Lab:
+def connect(
+    kubeconfig: str | None = None,
+    context: str | None = None,
+    *,
+    in_cluster: bool = False,
+    namespace: str | None = None,
+    release: str | None = None,
+    chart_version: str | None = None,
+    profile: str | None = None,
+    overrides: dict | None = None,
+    chart_repo: str | None = None,
+) -> Lab:
     """Choose the target and settings. Nothing is sent to the cluster until a step runs."""
     target = resolve_target(kubeconfig, context, in_cluster)
     if target.is_practice:

@@ -1,4 +1,5 @@
 """Kubernetes label selectors, shared by the practice controllers and the topology model."""
+
 from __future__ import annotations
 
 # matchExpressions operator -> whether (key present?, value) satisfies it
@@ -20,6 +21,9 @@ def selector_matches(selector: dict | None, labels: dict | None) -> bool:
         return False
     if any(labels.get(k) != v for k, v in match_labels.items()):
         return False
-    return all(_OPERATORS.get(e.get("operator"), lambda *_: False)(e.get("key") in labels, labels.get(e.get("key")),
-                                                                    e.get("values") or [])
-               for e in expressions)
+    return all(
+        _OPERATORS.get(e.get("operator"), lambda *_: False)(
+            e.get("key") in labels, labels.get(e.get("key")), e.get("values") or []
+        )
+        for e in expressions
+    )

@@ -1,5 +1,6 @@
 """Helm's merge of values files, shared by the lab (profiles, the learner's layers) and the practice cluster (its
 charts' values overlays)."""
+
 from __future__ import annotations
 
 import copy

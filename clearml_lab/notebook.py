@@ -9,6 +9,7 @@ text/plain of the same output bundle, so nbval compares what the learner saw and
 widget — nothing is printed beside a widget that could go stale. A wait shows a temporary live line (what is
 ready, what is awaited, elapsed), closed when the wait ends.
 """
+
 from __future__ import annotations
 
 import os
@@ -35,8 +36,11 @@ from .widgets import CardOutcome, PlanTable, StepCard, TopologyView
 from .widgets._html import badge
 from .workshop_mode import follow, record_step, seat_or_none
 
-ENV_OVERRIDES = {"chart_version": "CLEARML_LAB_CHART_VERSION", "profile": "CLEARML_LAB_PROFILE",
-                 "namespace": "CLEARML_LAB_NAMESPACE"}
+ENV_OVERRIDES = {
+    "chart_version": "CLEARML_LAB_CHART_VERSION",
+    "profile": "CLEARML_LAB_PROFILE",
+    "namespace": "CLEARML_LAB_NAMESPACE",
+}
 TARGETS = ("practice", "kubeconfig", "in-cluster")
 
 
@@ -49,11 +53,24 @@ def saved_choice() -> dict:
     return (yaml.safe_load(path.read_text()) or {}) if path.exists() else {}
 
 
-def choose(target: str = "practice", *, kubeconfig: str | None = None, context: str | None = None,
-           namespace: str | None = None, chart_version: str | None = None, profile: str | None = None) -> Lab:
+def choose(
+    target: str = "practice",
+    *,
+    kubeconfig: str | None = None,
+    context: str | None = None,
+    namespace: str | None = None,
+    chart_version: str | None = None,
+    profile: str | None = None,
+) -> Lab:
     """Pick the cluster and settings for all notebooks; connects first, so nothing invalid is saved."""
-    choice = {"target": target, "kubeconfig": kubeconfig, "context": context, "namespace": namespace,
-              "chart_version": chart_version, "profile": profile}
+    choice = {
+        "target": target,
+        "kubeconfig": kubeconfig,
+        "context": context,
+        "namespace": namespace,
+        "chart_version": chart_version,
+        "profile": profile,
+    }
     lab = _connect(choice)
     remember(**choice)
     return lab
@@ -64,9 +81,13 @@ def _connect(choice: dict) -> Lab:
     workshop's (see workshop_mode)."""
     settings = {key: os.environ.get(env) or choice.get(key) for key, env in ENV_OVERRIDES.items()}
     target = choice.get("target", "practice")
-    lab = connect(kubeconfig=choice.get("kubeconfig") if target == "kubeconfig" else None,
-                  context=choice.get("context") if target == "kubeconfig" else None,
-                  in_cluster=target == "in-cluster", overrides=choice.get("overrides"), **settings)
+    lab = connect(
+        kubeconfig=choice.get("kubeconfig") if target == "kubeconfig" else None,
+        context=choice.get("context") if target == "kubeconfig" else None,
+        in_cluster=target == "in-cluster",
+        overrides=choice.get("overrides"),
+        **settings,
+    )
     chosen = {f"{key}_chosen": bool(value) for key, value in settings.items()}
     return follow(lab, **chosen)
 
@@ -176,13 +197,16 @@ def target_picker():
         pass
     options.append(("in-cluster (JupyterLab inside OpenShift)", ("in-cluster", None)))
     saved = saved_choice()
-    current = next((value for _, value in options
-                    if value == (saved.get("target", "practice"), saved.get("context"))), options[0][1])
+    current = next(
+        (value for _, value in options if value == (saved.get("target", "practice"), saved.get("context"))),
+        options[0][1],
+    )
     dropdown = widgets.Dropdown(options=options, value=current, description="Target")
     # A workshop hands each learner a kubeconfig file; naming it here is the same as `nb.choose("kubeconfig", ...)`.
     chosen_file = saved.get("kubeconfig") if saved.get("target") == "kubeconfig" and not saved.get("context") else None
-    file = widgets.Text(value=chosen_file or "", placeholder="or a kubeconfig file, e.g. ada.kubeconfig",
-                        description="File")
+    file = widgets.Text(
+        value=chosen_file or "", placeholder="or a kubeconfig file, e.g. ada.kubeconfig", description="File"
+    )
     apply = widgets.Button(description="Use this target", button_style="primary")
     message = widgets.HTML()
 
@@ -203,8 +227,11 @@ def target_picker():
     apply.on_click(on_apply)
     box = widgets.VBox([widgets.HBox([dropdown, apply]), file, message])
     box.file, box.apply, box.message = file, apply, message  # for code (and tests) that drive the picker
-    box.text = f"Target: kubeconfig file {chosen_file}" if chosen_file else \
-        f"Target: {dict((v, k) for k, v in options)[current]}"
+    box.text = (
+        f"Target: kubeconfig file {chosen_file}"
+        if chosen_file
+        else f"Target: {dict((v, k) for k, v in options)[current]}"
+    )
     show(box)
     return box
 
@@ -237,14 +264,19 @@ def values_form(lab: Lab):
     except LabError as err:  # values.yaml does not parse: say so, and never overwrite it from here
         yours, problem = dict(lab.settings.overrides or {}), str(err)
     profile = widgets.Dropdown(options=PROFILES, value=lab.settings.profile, description="Profile")
-    overrides = widgets.Textarea(value=yaml.safe_dump(yours, sort_keys=False) if yours else "",
-                                 placeholder="your values, e.g.\nfileserver:\n  storage:\n    data:\n      size: 20Gi",
-                                 layout=widgets.Layout(width="60%", height="100px"))
+    overrides = widgets.Textarea(
+        value=yaml.safe_dump(yours, sort_keys=False) if yours else "",
+        placeholder="your values, e.g.\nfileserver:\n  storage:\n    data:\n      size: 20Gi",
+        layout=widgets.Layout(width="60%", height="100px"),
+    )
     write = widgets.Button(description="Write values.yaml", button_style="primary")
     link = values_link(lab)
-    where = widgets.HTML(f'<small>The file: <a href="{escape(link.name)}" target="_blank">values.yaml</a> '
-                         f"(beside this notebook in the file browser)</small>" if link else
-                         f"<small>The file: <code>{escape(str(lab.values_file))}</code></small>")
+    where = widgets.HTML(
+        f'<small>The file: <a href="{escape(link.name)}" target="_blank">values.yaml</a> '
+        f"(beside this notebook in the file browser)</small>"
+        if link
+        else f"<small>The file: <code>{escape(str(lab.values_file))}</code></small>"
+    )
     result = widgets.HTML(f"❌ {escape(problem)}" if problem else "")
 
     def on_write(_):
@@ -301,10 +333,15 @@ def route_links(lab: Lab) -> None:
     for name in service_names(lab):
         host = admitted_host(routes.get(name, {}))
         lines.append((name, f"http://{host}" if host else None))
-    html = "<ul>" + "".join(f'<li>{n}: <a href="{u}" target="_blank">{u}</a></li>' if u else
-                            f"<li>{n}: not admitted yet</li>" for n, u in lines) + "</ul>"
-    display({"text/html": html, "text/plain": "\n".join(f"{n}: {u or 'not admitted yet'}" for n, u in lines)},
-            raw=True)
+    html = (
+        "<ul>"
+        + "".join(
+            f'<li>{n}: <a href="{u}" target="_blank">{u}</a></li>' if u else f"<li>{n}: not admitted yet</li>"
+            for n, u in lines
+        )
+        + "</ul>"
+    )
+    display({"text/html": html, "text/plain": "\n".join(f"{n}: {u or 'not admitted yet'}" for n, u in lines)}, raw=True)
 
 
 def diagnose(lab: Lab) -> list:

@@ -3,6 +3,7 @@
 Each function writes the same objects `oc` writes and returns the line `oc` would print, so a learner who has `oc`
 can copy the command and see the same result. The lab itself never needs the `oc` binary.
 """
+
 from __future__ import annotations
 
 import json
@@ -33,8 +34,11 @@ def whoami(kube: Kube) -> Identity:
     except ApiFailure as err:
         if err.code not in (404, 403):
             raise
-    review = kube.request("POST", "/apis/authentication.k8s.io/v1/selfsubjectreviews",
-                          body={"apiVersion": "authentication.k8s.io/v1", "kind": "SelfSubjectReview"})
+    review = kube.request(
+        "POST",
+        "/apis/authentication.k8s.io/v1/selfsubjectreviews",
+        body={"apiVersion": "authentication.k8s.io/v1", "kind": "SelfSubjectReview"},
+    )
     info = review.get("status", {}).get("userInfo", {})
     return Identity(info.get("username", "?"), tuple(info.get("groups") or ()))
 
@@ -56,16 +60,27 @@ def new_project(kube: Kube, name: str, *, display_name: str = "", description: s
         return False, f'Already on project "{name}" on server "{kube.server}".'
     try:
         kube.request("GET", "/apis/project.openshift.io/v1/projectrequests")  # oc's self-provisioning check
-        kube.create("projectrequests", {
-            "apiVersion": "project.openshift.io/v1", "kind": "ProjectRequest", "metadata": {"name": name},
-            "displayName": display_name, "description": description})
+        kube.create(
+            "projectrequests",
+            {
+                "apiVersion": "project.openshift.io/v1",
+                "kind": "ProjectRequest",
+                "metadata": {"name": name},
+                "displayName": display_name,
+                "description": description,
+            },
+        )
     except ApiFailure as err:
         if err.code == 409:
-            raise LabError(f'project "{name}" already exists but you cannot see it: choose another name with '
-                           f'--namespace, or ask its owner for access.') from None
+            raise LabError(
+                f'project "{name}" already exists but you cannot see it: choose another name with '
+                f"--namespace, or ask its owner for access."
+            ) from None
         if err.code == 403:
-            raise LabError(f"you may not create projects on this cluster ({err.message}); ask your cluster admin "
-                           f"to run: oc new-project {name} and give you admin on it.") from None
+            raise LabError(
+                f"you may not create projects on this cluster ({err.message}); ask your cluster admin "
+                f"to run: oc new-project {name} and give you admin on it."
+            ) from None
         raise
     return True, f'Now using project "{name}" on server "{kube.server}".'
 
@@ -95,25 +110,47 @@ def add_scc_to_user(kube: Kube, scc: str, sa: str, namespace: str, *, namespaced
     """
     role = SCC_ROLE.format(scc)
     if kube.get_or_none("securitycontextconstraints", scc) is None:
-        raise LabError(f'securitycontextconstraints "{scc}" does not exist on this cluster: check the SCC name '
-                       f"(`oc get scc`).")
+        raise LabError(
+            f'securitycontextconstraints "{scc}" does not exist on this cluster: check the SCC name (`oc get scc`).'
+        )
     if kube.get_or_none("clusterroles", role) is None:
-        kube.create("clusterroles", {
-            "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole", "metadata": {"name": role},
-            "rules": [{"apiGroups": ["security.openshift.io"], "resources": ["securitycontextconstraints"],
-                       "resourceNames": [scc], "verbs": ["use"]}]})
+        kube.create(
+            "clusterroles",
+            {
+                "apiVersion": "rbac.authorization.k8s.io/v1",
+                "kind": "ClusterRole",
+                "metadata": {"name": role},
+                "rules": [
+                    {
+                        "apiGroups": ["security.openshift.io"],
+                        "resources": ["securitycontextconstraints"],
+                        "resourceNames": [scc],
+                        "verbs": ["use"],
+                    }
+                ],
+            },
+        )
     resource = _binding_resource(namespaced)
     ns = namespace if namespaced else None
     subject = _sa_subject(sa, namespace)
     line = f'clusterrole.rbac.authorization.k8s.io/{role} added: "{sa}"'
     binding = kube.get_or_none(resource, role, ns)
     if binding is None:
-        kube.create(resource, {
-            "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding" if namespaced else "ClusterRoleBinding",
-            "metadata": {"name": role, **({"namespace": ns} if ns else {}),
-                         "annotations": {RECORD_ANNOTATION: json.dumps([_subject_key(subject)])}},
-            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": role},
-            "subjects": [subject]}, ns)
+        kube.create(
+            resource,
+            {
+                "apiVersion": "rbac.authorization.k8s.io/v1",
+                "kind": "RoleBinding" if namespaced else "ClusterRoleBinding",
+                "metadata": {
+                    "name": role,
+                    **({"namespace": ns} if ns else {}),
+                    "annotations": {RECORD_ANNOTATION: json.dumps([_subject_key(subject)])},
+                },
+                "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": role},
+                "subjects": [subject],
+            },
+            ns,
+        )
         return True, line
     subjects = binding.get("subjects") or []
     if any(_subject_key(s) == _subject_key(subject) for s in subjects):
@@ -125,8 +162,9 @@ def add_scc_to_user(kube: Kube, scc: str, sa: str, namespace: str, *, namespaced
     return True, line
 
 
-def remove_scc_from_user(kube: Kube, scc: str, sa: str, namespace: str, *, namespaced: bool = False,
-                         only_if_recorded: bool = True) -> tuple[bool, str]:
+def remove_scc_from_user(
+    kube: Kube, scc: str, sa: str, namespace: str, *, namespaced: bool = False, only_if_recorded: bool = True
+) -> tuple[bool, str]:
     """`oc adm policy remove-scc-from-user SCC -z SA [-n NS]`; deletes the binding when no subject is left."""
     role = SCC_ROLE.format(scc)
     resource = _binding_resource(namespaced)
@@ -145,7 +183,8 @@ def remove_scc_from_user(kube: Kube, scc: str, sa: str, namespace: str, *, names
     else:
         binding["subjects"] = subjects
         binding["metadata"].setdefault("annotations", {})[RECORD_ANNOTATION] = json.dumps(
-            [k for k in recorded if k != key])
+            [k for k in recorded if k != key]
+        )
         kube.replace(resource, binding, ns)
     return True, line
 
@@ -153,9 +192,13 @@ def remove_scc_from_user(kube: Kube, scc: str, sa: str, namespace: str, *, names
 def _binding_for(kube: Kube, resource: str, ns: str | None, role: str, key: str) -> dict | None:
     """The binding of ROLE that holds the subject: the one `oc adm policy` names after the role, else any binding of
     that role (a reviewed bundle or `plan-scc --output yaml` names one per grant)."""
+
     def holds(binding: dict | None) -> bool:
-        return binding is not None and binding.get("roleRef", {}).get("name") == role and \
-            any(_subject_key(s) == key for s in binding.get("subjects") or [])
+        return (
+            binding is not None
+            and binding.get("roleRef", {}).get("name") == role
+            and any(_subject_key(s) == key for s in binding.get("subjects") or [])
+        )
 
     named = kube.get_or_none(resource, role, ns)
     if holds(named):
@@ -181,7 +224,7 @@ def lab_grants(kube: Kube, namespace: str) -> list[tuple[str, str, bool]]:
             for key in _recorded(binding):
                 kind, ns_, sa = key.split(":", 2)
                 if kind == "ServiceAccount" and ns_ == namespace:
-                    grants.append((role[len(prefix):], sa, resource == "rolebindings"))
+                    grants.append((role[len(prefix) :], sa, resource == "rolebindings"))
     return sorted(grants)
 
 
@@ -192,15 +235,25 @@ def expose_service(kube: Kube, namespace: str, service: str) -> tuple[bool, str]
         return False, line
     svc = kube.get_or_none("services", service, namespace)
     if svc is None:
-        raise LabError(f'service "{service}" does not exist in project {namespace}: install ClearML first '
-                       f"(step install).")
+        raise LabError(
+            f'service "{service}" does not exist in project {namespace}: install ClearML first (step install).'
+        )
     tcp = [p for p in svc["spec"].get("ports", []) if p.get("protocol", "TCP") == "TCP"]
     if not tcp:
         raise LabError(f'service "{service}" doesn\'t support TCP, so it cannot be exposed as a Route.')
     target_port = tcp[0].get("name") or tcp[0].get("targetPort", tcp[0]["port"])
-    kube.create("routes", {
-        "apiVersion": "route.openshift.io/v1", "kind": "Route",
-        "metadata": {"name": service, "namespace": namespace, "labels": svc["metadata"].get("labels", {})},
-        "spec": {"to": {"kind": "Service", "name": service, "weight": 100}, "port": {"targetPort": target_port},
-                 "wildcardPolicy": "None"}}, namespace)
+    kube.create(
+        "routes",
+        {
+            "apiVersion": "route.openshift.io/v1",
+            "kind": "Route",
+            "metadata": {"name": service, "namespace": namespace, "labels": svc["metadata"].get("labels", {})},
+            "spec": {
+                "to": {"kind": "Service", "name": service, "weight": 100},
+                "port": {"targetPort": target_port},
+                "wildcardPolicy": "None",
+            },
+        },
+        namespace,
+    )
     return True, line

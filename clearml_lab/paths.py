@@ -1,5 +1,6 @@
 """Where the lab keeps its local state, known to both sides: the lab finds the practice cluster's kubeconfig there,
 and `clearml-lab practice up` keeps the practice cluster's state there."""
+
 from __future__ import annotations
 
 import os

@@ -1,4 +1,5 @@
 """`clearml-lab plan-scc`: which service accounts need which SCC for the ClearML chart (or any manifests)."""
+
 from __future__ import annotations
 
 import argparse
@@ -33,9 +34,13 @@ def register(subparsers, common: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--values", metavar="FILE", help="extra values file for rendering the chart")
     parser.add_argument("--manifests", metavar="FILE", help="rendered multi-document YAML to plan instead of the chart")
-    parser.add_argument("--output", choices=OUTPUTS, default="text",
-                        help="text: the plan, its reasons and the oc commands (default); yaml: only the planned grants "
-                             "as namespaced RoleBindings, a YAML stream to review and apply")
+    parser.add_argument(
+        "--output",
+        choices=OUTPUTS,
+        default="text",
+        help="text: the plan, its reasons and the oc commands (default); yaml: only the planned grants "
+        "as namespaced RoleBindings, a YAML stream to review and apply",
+    )
     parser.set_defaults(handler=run)
 
 
@@ -75,8 +80,14 @@ def _render_chart(args) -> tuple[list[dict], str]:
 
 
 def _namespace_of(objects) -> str | None:
-    return next((o["metadata"]["namespace"] for o in objects
-                 if isinstance(o.get("metadata"), dict) and o["metadata"].get("namespace")), None)
+    return next(
+        (
+            o["metadata"]["namespace"]
+            for o in objects
+            if isinstance(o.get("metadata"), dict) and o["metadata"].get("namespace")
+        ),
+        None,
+    )
 
 
 def run(args) -> int:

@@ -4,6 +4,7 @@ Each profile is `profiles/<name>.yaml` (a description and its values). `profiles
 chart version needs to install at all (e.g. the bitnamilegacy images for charts up to 7.14.6); every profile gets
 the fixes whose chart-version range includes the chart being installed.
 """
+
 from __future__ import annotations
 
 import copy
@@ -25,6 +26,7 @@ FIXES_FILE = PROFILES_DIR / "_install_fixes.yaml"
 @dataclass(frozen=True)
 class InstallFix:
     """Values a range of chart versions needs, and why."""
+
     why: str
     values: dict
 

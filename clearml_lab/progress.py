@@ -8,6 +8,7 @@ least once a second, so a wait is never silent for more than 2 s even when nothi
     with progress.Ticker(show=lambda text: label.value = text) as ticker, progress.reporting(ticker.report):
         step.run(lab)
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -92,7 +93,7 @@ class TerminalProgress:
     @staticmethod
     def _show(text: str) -> None:
         width = 119
-        sys.stdout.write("\r\033[K" + (text if len(text) <= width else text[:width - 1] + "…"))
+        sys.stdout.write("\r\033[K" + (text if len(text) <= width else text[: width - 1] + "…"))
         sys.stdout.flush()
 
     def __enter__(self):

@@ -3,6 +3,7 @@
 One evaluator serves both sides: the practice cluster's authorizer (over its store) and the SCC planner's "may this
 service account `use` that SCC here?" (over the default SCC roles plus the grants it is told about).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -49,14 +50,19 @@ def rule_allows(rule: dict, attrs: Attributes) -> bool:
     if not _has(rule.get("verbs"), attrs.verb):
         return False
     if not attrs.is_resource:
-        return any(u == attrs.path or u == "*" or (u.endswith("*") and attrs.path.startswith(u[:-1]))
-                   for u in rule.get("nonResourceURLs") or ())
+        return any(
+            u == attrs.path or u == "*" or (u.endswith("*") and attrs.path.startswith(u[:-1]))
+            for u in rule.get("nonResourceURLs") or ()
+        )
     if not _has(rule.get("apiGroups"), attrs.group):
         return False
     full = f"{attrs.resource}/{attrs.subresource}" if attrs.subresource else attrs.resource
     resources = rule.get("resources") or ()
-    if not ("*" in resources or full in resources or (attrs.subresource and (
-            f"*/{attrs.subresource}" in resources or f"{attrs.resource}/*" in resources))):
+    if not (
+        "*" in resources
+        or full in resources
+        or (attrs.subresource and (f"*/{attrs.subresource}" in resources or f"{attrs.resource}/*" in resources))
+    ):
         return False
     names = rule.get("resourceNames")
     return not names or attrs.name in names
@@ -65,8 +71,9 @@ def rule_allows(rule: dict, attrs: Attributes) -> bool:
 class Rbac:
     """Roles and bindings indexed for lookups: which rules apply to whom, where."""
 
-    def __init__(self, roles: list[dict], cluster_roles: list[dict], role_bindings: list[dict],
-                 cluster_role_bindings: list[dict]):
+    def __init__(
+        self, roles: list[dict], cluster_roles: list[dict], role_bindings: list[dict], cluster_role_bindings: list[dict]
+    ):
         self.roles = {(r["metadata"].get("namespace"), r["metadata"]["name"]): r.get("rules") or [] for r in roles}
         self.cluster_roles = {r["metadata"]["name"]: r.get("rules") or [] for r in cluster_roles}
         self.role_bindings = role_bindings
@@ -92,13 +99,15 @@ class Rbac:
         for binding in self.cluster_role_bindings:
             ref = binding.get("roleRef") or {}
             if ref.get("kind") == "ClusterRole" and any(
-                    subject_matches(s, username, groups, "") for s in binding.get("subjects") or ()):
+                subject_matches(s, username, groups, "") for s in binding.get("subjects") or ()
+            ):
                 rules += self.cluster_roles.get(ref.get("name"), [])
         if namespace:
             for binding in self.role_bindings:
                 ns = binding["metadata"].get("namespace")
-                if ns == namespace and any(subject_matches(s, username, groups, ns)
-                                           for s in binding.get("subjects") or ()):
+                if ns == namespace and any(
+                    subject_matches(s, username, groups, ns) for s in binding.get("subjects") or ()
+                ):
                     rules += self.role_rules(binding.get("roleRef") or {}, ns) or []
         return rules
 

@@ -1,5 +1,6 @@
 """RFC 3339 times as Kubernetes writes them (whole seconds, UTC, `Z`): one spelling for the lab and the practice
 cluster alike."""
+
 from __future__ import annotations
 
 import calendar

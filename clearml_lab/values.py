@@ -7,6 +7,7 @@ values.schema.json allows it. Reading templates is best effort: where a template
 `range`, `toYaml`, `include`, `tpl`, a variable …), a key below it that nothing names is a warning, not an error.
 Maps whose keys are the user's data (annotations, labels, nodeSelector, resource quantities, extra*, …) take any key.
 """
+
 from __future__ import annotations
 
 import difflib
@@ -34,6 +35,7 @@ class Problem:
 class ChartKeys:
     """What a chart accepts in a values file: its defaults, the paths its templates read (and those they pass on
     whole), and its values schema (subcharts' under their keys)."""
+
     defaults: dict
     read: frozenset[str] = frozenset()  # dotted paths a template names, with their parents
     whole: frozenset[str] = frozenset()  # dotted paths a template hands on as a whole map (or reads as a leaf)
@@ -69,8 +71,18 @@ def _suggest(path: str, known_paths) -> str | None:
 
 # Maps whose keys are the user's data, not the chart's schema, even when the chart gives them a default entry:
 # matched (case-insensitively) against the whole dotted path.
-FREE_FORM_MAPS = ("*.resources", "*.resources.*", "*esconfig", "*annotations", "*labels",
-                  "*nodeselector", "*.env", "*.extra*", "extra*", "*.additional*")
+FREE_FORM_MAPS = (
+    "*.resources",
+    "*.resources.*",
+    "*esconfig",
+    "*annotations",
+    "*labels",
+    "*nodeselector",
+    "*.env",
+    "*.extra*",
+    "extra*",
+    "*.additional*",
+)
 
 
 def _free_form(path: str) -> bool:
@@ -87,8 +99,10 @@ def _is_open(path: str, value) -> bool:
 _ACTION = re.compile(r"\{\{-?(.*?)-?\}\}", re.S)
 _VALUES_PATH = re.compile(r"\.Values((?:\.[A-Za-z_][A-Za-z0-9_]*)*)")
 _INDEX = re.compile(r"index\s+\(?\s*\$?[A-Za-z0-9_]*\.Values((?:\.[A-Za-z_][A-Za-z0-9_]*)*)\s*\)?((?:\s+\"[^\"]*\")+)")
-_WHOLE = re.compile(r"\b(with|range|toYaml|toJson|toPrettyJson|include|template|tpl|omit|pick|merge|mergeOverwrite|"
-                    r"deepCopy|dict|list|keys|hasKey|get|values)\b|:=|=")
+_WHOLE = re.compile(
+    r"\b(with|range|toYaml|toJson|toPrettyJson|include|template|tpl|omit|pick|merge|mergeOverwrite|"
+    r"deepCopy|dict|list|keys|hasKey|get|values)\b|:=|="
+)
 
 
 def template_paths(text: str) -> tuple[set[str], set[str]]:
@@ -174,8 +188,11 @@ def schema_allows(schema: dict | None, path: str) -> str | None:
         return None
     node = _resolve(schema, schema)
     for part in path.split("."):
-        candidates = [node] + [_resolve(s, schema) for s in (node.get("allOf") or []) + (node.get("anyOf") or [])
-                               + (node.get("oneOf") or []) if isinstance(s, dict)]
+        candidates = [node] + [
+            _resolve(s, schema)
+            for s in (node.get("allOf") or []) + (node.get("anyOf") or []) + (node.get("oneOf") or [])
+            if isinstance(s, dict)
+        ]
         nxt = None
         for candidate in candidates:
             props = candidate.get("properties") or {}
@@ -191,8 +208,12 @@ def schema_allows(schema: dict | None, path: str) -> str | None:
             extra = candidate.get("additionalProperties")
             if extra is True or (isinstance(extra, dict) and extra):
                 return "open"
-            if candidate.get("type") == "object" and extra is None and not candidate.get("properties") and \
-                    not candidate.get("patternProperties"):
+            if (
+                candidate.get("type") == "object"
+                and extra is None
+                and not candidate.get("properties")
+                and not candidate.get("patternProperties")
+            ):
                 return "open"  # an object the schema leaves unspecified: its keys are the user's
         if nxt is None:
             return None
@@ -216,12 +237,24 @@ def lint(text: str, known: dict | ChartKeys, *, origin: dict[str, str] | None = 
     if not documents:
         return []
     if len(documents) > 1:
-        return [Problem(documents[1].start_mark.line + 1, 1, "error",
-                        "a values file holds one YAML document; remove the second `---` section.")]
+        return [
+            Problem(
+                documents[1].start_mark.line + 1,
+                1,
+                "error",
+                "a values file holds one YAML document; remove the second `---` section.",
+            )
+        ]
     root = documents[0]
     if not isinstance(root, yaml.MappingNode):
-        return [Problem(root.start_mark.line + 1, root.start_mark.column + 1, "error",
-                        "a values file must be a mapping of keys (like `apiserver:`), not a list or a scalar.")]
+        return [
+            Problem(
+                root.start_mark.line + 1,
+                root.start_mark.column + 1,
+                "error",
+                "a values file must be a mapping of keys (like `apiserver:`), not a list or a scalar.",
+            )
+        ]
     default_paths = _flatten(keys.defaults)
     suggestible = set(default_paths) | set(keys.read)
     problems: list[Problem] = []
@@ -251,33 +284,52 @@ def lint(text: str, known: dict | ChartKeys, *, origin: dict[str, str] | None = 
                 if whole:
                     hint = _suggest(path, [p for p in suggestible if p.startswith(whole + ".")])
                     tail = f"; did you mean `{hint}`?" if hint else "; check the chart's templates."
-                    problems.append(Problem(line, column, "warning",
-                                            f"`{path}` is not a default of this chart and no template names it, "
-                                            f"but a template uses `{whole}` as a whole, so it may be read"
-                                            f"{where(path)}{tail}"))
+                    problems.append(
+                        Problem(
+                            line,
+                            column,
+                            "warning",
+                            f"`{path}` is not a default of this chart and no template names it, "
+                            f"but a template uses `{whole}` as a whole, so it may be read"
+                            f"{where(path)}{tail}",
+                        )
+                    )
                 else:
                     slip = f"{previous}.{key_node.value}" if previous and not prefix else None
                     if slip and known_path(slip):
-                        tail = (f"; did you mean `{slip}`? Indent it under `{previous}:` (that key is empty "
-                                f"now).")
+                        tail = f"; did you mean `{slip}`? Indent it under `{previous}:` (that key is empty now)."
                     else:
                         hint = _suggest(path, suggestible)
-                        tail = f"; did you mean `{hint}`?" if hint else \
-                            "; check the chart's values (`helm show values`)."
-                    problems.append(Problem(line, column, "error",
-                                            f"`{path}` is not a key of this chart{where(path)}{tail}"))
+                        tail = (
+                            f"; did you mean `{hint}`?" if hint else "; check the chart's values (`helm show values`)."
+                        )
+                    problems.append(
+                        Problem(line, column, "error", f"`{path}` is not a key of this chart{where(path)}{tail}")
+                    )
                 previous = None
                 continue
             previous = path if is_null else None
             default = default_paths.get(path)
             if is_null:
                 if isinstance(default, dict) and default:
-                    problems.append(Problem(line, column, "error",
-                                            f"`{path}` is empty (null): helm then deletes that whole section of the "
-                                            f"chart's defaults; give it values or remove the line."))
+                    problems.append(
+                        Problem(
+                            line,
+                            column,
+                            "error",
+                            f"`{path}` is empty (null): helm then deletes that whole section of the "
+                            f"chart's defaults; give it values or remove the line.",
+                        )
+                    )
                 elif default is not None:  # a null where the chart has null changes nothing
-                    problems.append(Problem(line, column, "warning",
-                                            f"`{path}` is empty (null): helm removes the chart's default for it."))
+                    problems.append(
+                        Problem(
+                            line,
+                            column,
+                            "warning",
+                            f"`{path}` is empty (null): helm removes the chart's default for it.",
+                        )
+                    )
             elif isinstance(value_node, yaml.MappingNode):
                 if path in default_paths and not isinstance(default, dict):
                     continue  # a list, scalar or null default: a mapping replaces it whole
@@ -305,11 +357,18 @@ def _resources(node: yaml.MappingNode, path: str) -> list[Problem]:
         if key_node.value not in RESOURCE_KEYS:
             close = difflib.get_close_matches(key_node.value, RESOURCE_KEYS, n=1, cutoff=0.6)
             hint = f"; did you mean `{path}.{close[0]}`?" if close else f" ({', '.join(RESOURCE_KEYS)})."
-            found.append(Problem(key_node.start_mark.line + 1, key_node.start_mark.column + 1, "warning",
-                                 f"`{path}.{key_node.value}` is not a field of a container's resources{hint}"))
+            found.append(
+                Problem(
+                    key_node.start_mark.line + 1,
+                    key_node.start_mark.column + 1,
+                    "warning",
+                    f"`{path}.{key_node.value}` is not a field of a container's resources{hint}",
+                )
+            )
     return found
 
 
 def _has_named_children(path: str, keys: ChartKeys) -> bool:
-    return any(p.startswith(path + ".") for p in keys.read) or \
-        bool(keys.schema and schema_allows(keys.schema, path) == "key")
+    return any(p.startswith(path + ".") for p in keys.read) or bool(
+        keys.schema and schema_allows(keys.schema, path) == "key"
+    )

@@ -5,6 +5,7 @@ Writing values.yaml again (the values step's Run) keeps the learner's layer: the
 it was written for (its first line), so any key whose value differs from what that profile gave is the learner's.
 The form, which shows the learner's layer, replaces it as a whole when it writes (so a key can be removed there).
 """
+
 from __future__ import annotations
 
 import copy
@@ -71,11 +72,14 @@ def read_file(path: Path) -> dict | None:
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark else ""
-        raise LabError(f"{path} is not valid YAML{where}: fix it there (your edits are kept), or delete it to start "
-                       f"again from the profile; then run `clearml-lab run values` (notebook 03).") from None
+        raise LabError(
+            f"{path} is not valid YAML{where}: fix it there (your edits are kept), or delete it to start "
+            f"again from the profile; then run `clearml-lab run values` (notebook 03)."
+        ) from None
     if not isinstance(values, dict):
-        raise LabError(f"{path} holds no mapping of keys: fix or delete it, then run `clearml-lab run values` "
-                       f"(notebook 03).")
+        raise LabError(
+            f"{path} holds no mapping of keys: fix or delete it, then run `clearml-lab run values` (notebook 03)."
+        )
     return values
 
 
@@ -97,9 +101,11 @@ class Layers:
 
     def text(self) -> str:
         title = TITLE.format(profile=self.profile, chart=self.chart_version)
-        header = [title + (f" from {self.source}" if self.source else ""),
-                  "# Written by clearml-lab from the profile, the chart version's fixes and your values; edit it, then",
-                  "# run the values step again: the keys you changed are kept (they are listed here)."]
+        header = [
+            title + (f" from {self.source}" if self.source else ""),
+            "# Written by clearml-lab from the profile, the chart version's fixes and your values; edit it, then",
+            "# run the values step again: the keys you changed are kept (they are listed here).",
+        ]
         if self.learner_keys:
             header.append("# Your values: " + ", ".join(self.learner_keys))
         return "\n".join(header) + "\n" + yaml.safe_dump(self.values, sort_keys=False)

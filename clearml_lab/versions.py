@@ -1,4 +1,5 @@
 """Kubernetes versions against a chart's `kubeVersion` constraint, as helm judges them."""
+
 from __future__ import annotations
 
 import re

@@ -30,6 +30,7 @@ ConfigMap clearml-lab-steps). A cell is pass, FAIL (tried and failed) or - (not 
 on the learner's machine (helm's repository list, values.yaml): the cluster sees them through the release the learner
 installed, else through what the learner's runs recorded.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -85,7 +86,7 @@ def slug(learner: str) -> str:
     text = re.sub(r"-+", "-", re.sub(r"[^a-z0-9-]", "-", learner.lower())).strip("-")
     if len(text) > room:  # a long name keeps its start and a short hash of the whole, so two stay apart
         digest = hashlib.sha256(learner.encode()).hexdigest()[:6]
-        text = f"{text[:room - 7].rstrip('-')}-{digest}"
+        text = f"{text[: room - 7].rstrip('-')}-{digest}"
     return text
 
 
@@ -96,9 +97,11 @@ def project_for(learner: str) -> str:
 
 def check_learner_name(name: str) -> str:
     if not name or len(name) > USER_NAME_MAX or not _USER_NAME.match(name) or not slug(name):
-        raise UsageError(f"learner name {name!r} is not a valid name: use the learner's user name on the cluster — "
-                         f"lower-case letters, digits, '.', '-', '_', '@' and '+', starting and ending with a letter "
-                         f"or digit (e.g. ada or ana.lopez@uni.edu).")
+        raise UsageError(
+            f"learner name {name!r} is not a valid name: use the learner's user name on the cluster — "
+            f"lower-case letters, digits, '.', '-', '_', '@' and '+', starting and ending with a letter "
+            f"or digit (e.g. ada or ana.lopez@uni.edu)."
+        )
     return name
 
 
@@ -121,8 +124,10 @@ def learner_names(count: int | None = None, names: str | list[str] | None = None
         check_learner_name(name)
         other = projects.setdefault(project_for(name), name)
         if other != name:
-            raise UsageError(f"learners {other} and {name} would share project {project_for(name)}: their user names "
-                             f"differ only in punctuation; give one of them another name.")
+            raise UsageError(
+                f"learners {other} and {name} would share project {project_for(name)}: their user names "
+                f"differ only in punctuation; give one of them another name."
+            )
     return chosen
 
 
@@ -149,16 +154,20 @@ class ProvisionResult:
     notes: tuple[str, ...] = ()  # cluster-wide: containment, capacity
 
     def render_text(self) -> str:
-        lines = [f"provisioned {len(self.learners)} learner(s) on {self.target}"
-                 + (f" with profile {self.profile}" if self.profile else "")]
+        lines = [
+            f"provisioned {len(self.learners)} learner(s) on {self.target}"
+            + (f" with profile {self.profile}" if self.profile else "")
+        ]
         lines += list(self.notes)
         if not any(s.kubeconfig for s in self.learners):
             lines.append("learners log in as themselves (existing users of the cluster); no kubeconfig was written")
         for s in self.learners:
             state = f"{len(s.changes)} change(s)" if s.changes else "already in place"
-            lines.append(f"{s.learner}: project {s.project}, {len(s.grants)} SCC grant(s), {state}"
-                         + (f", kubeconfig {s.kubeconfig}" if s.kubeconfig else "")
-                         + (f", hand-out {s.handout}" if s.handout else ""))
+            lines.append(
+                f"{s.learner}: project {s.project}, {len(s.grants)} SCC grant(s), {state}"
+                + (f", kubeconfig {s.kubeconfig}" if s.kubeconfig else "")
+                + (f", hand-out {s.handout}" if s.handout else "")
+            )
             lines += [f"  {'granted' if g in s.new_grants else 'kept'} {g}" for g in s.granted]
             lines += [f"  revoked {r}: profile {s.profile} does not need it" for r in s.revoked]
             lines += [f"  {c}" for c in s.changes if c.startswith(("profile ", "chart version "))]
@@ -244,12 +253,20 @@ class Progress:
         return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(r, widths, strict=True)).rstrip() for r in rows)
 
     def stuck_lines(self) -> list[str]:
-        return [f"{row.learner} is stuck at {c.step or row.current}: {c.render()}" for row in self.rows if row.stuck
-                for c in row.causes]
+        return [
+            f"{row.learner} is stuck at {c.step or row.current}: {c.render()}"
+            for row in self.rows
+            if row.stuck
+            for c in row.causes
+        ]
 
     def notes(self) -> list[str]:
-        return [f"{row.learner} made project(s) outside the workshop: {', '.join(row.extra_projects)} (teardown "
-                f"removes them)" for row in self.rows if row.extra_projects]
+        return [
+            f"{row.learner} made project(s) outside the workshop: {', '.join(row.extra_projects)} (teardown "
+            f"removes them)"
+            for row in self.rows
+            if row.extra_projects
+        ]
 
     def counts(self) -> str:
         stuck = sum(row.stuck for row in self.rows)
@@ -277,17 +294,23 @@ class Progress:
         head = "".join(f"<th>{escape(s)}</th>" for s in ("learner", "at", *self.steps, "needs"))
         body = []
         for row in self.rows:
-            cells = "".join(f'<td title="{escape(row.details.get(s, ""))}" style="color:{colour[c]}">{c}</td>'
-                            for s, c in row.cells.items())
+            cells = "".join(
+                f'<td title="{escape(row.details.get(s, ""))}" style="color:{colour[c]}">{c}</td>'
+                for s, c in row.cells.items()
+            )
             needs = "<br>".join(escape(c.render()) for c in row.causes) if row.stuck else ""
             style = ' style="background:#fff3cd;font-weight:bold"' if row.stuck else ""
-            body.append(f"<tr{style}><td>{escape(row.learner)}</td><td>{escape(row.current or 'done')}</td>"
-                        f"{cells}<td>{needs}</td></tr>")
+            body.append(
+                f"<tr{style}><td>{escape(row.learner)}</td><td>{escape(row.current or 'done')}</td>"
+                f"{cells}<td>{needs}</td></tr>"
+            )
         totals = self.totals()
         foot = "".join(f"<td>{totals[s]}/{len(self.rows)}</td>" for s in self.steps)
-        return (f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody>"
-                f"<tfoot><tr><td>passed</td><td></td>{foot}<td></td></tr></tfoot></table>"
-                f"<p>{escape(self.summary())}</p>")
+        return (
+            f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody>"
+            f"<tfoot><tr><td>passed</td><td></td>{foot}<td></td></tr></tfoot></table>"
+            f"<p>{escape(self.summary())}</p>"
+        )
 
 
 @dataclass(frozen=True)
@@ -312,8 +335,11 @@ class TeardownResult:
     def render_text(self) -> str:
         lines = list(self.removed)
         lines += [f"left behind: {item}" for item in self.leftovers]
-        lines.append("nothing of the workshop is left on the cluster." if self.ok else
-                     f"{len(self.leftovers)} object(s) of the workshop are left; run teardown again.")
+        lines.append(
+            "nothing of the workshop is left on the cluster."
+            if self.ok
+            else f"{len(self.leftovers)} object(s) of the workshop are left; run teardown again."
+        )
         return "\n".join(lines)
 
 
@@ -330,15 +356,19 @@ def learners(lab: Lab) -> dict[str, dict]:
 
 def _learner_lab(lab: Lab, project: dict) -> Lab:
     notes = project["metadata"].get("annotations") or {}
-    return lab.with_settings(namespace=project["metadata"]["name"],
-                             chart_version=notes.get(CHART_VERSION, lab.chart_version),
-                             profile=notes.get(PROFILE, lab.settings.profile))
+    return lab.with_settings(
+        namespace=project["metadata"]["name"],
+        chart_version=notes.get(CHART_VERSION, lab.chart_version),
+        profile=notes.get(PROFILE, lab.settings.profile),
+    )
 
 
 def _require_admin(lab: Lab) -> None:
     if not lab.kube().can_i("*", "*", group="*"):
-        raise LabError("workshop commands need cluster-admin (the instructor's login): use the instructor's "
-                       "kubeconfig or context (on the practice cluster, context kubeadmin).")
+        raise LabError(
+            "workshop commands need cluster-admin (the instructor's login): use the instructor's "
+            "kubeconfig or context (on the practice cluster, context kubeadmin)."
+        )
 
 
 # ---- provision ----------------------------------------------------------------------------------------------------
@@ -378,9 +408,11 @@ def risky_grants(kube, grants) -> list[str]:
 
 
 def _refuse_host_access(profile: str, risky: list[str]) -> LabError:
-    return LabError(f"profile {profile} needs SCCs that open the node every learner shares: {'; '.join(risky)}. "
-                    f"A learner could then take over the node. Provision with the hardened profile (the default: "
-                    f"leave out --profile), or pass --allow-privileged if you accept that risk.")
+    return LabError(
+        f"profile {profile} needs SCCs that open the node every learner shares: {'; '.join(risky)}. "
+        f"A learner could then take over the node. Provision with the hardened profile (the default: "
+        f"leave out --profile), or pass --allow-privileged if you accept that risk."
+    )
 
 
 def preflight_plan(lab: Lab, names: list[str]):
@@ -390,8 +422,15 @@ def preflight_plan(lab: Lab, names: list[str]):
     return plan_grants(_render(lab, ns), namespace=ns, openshift_version=openshift_version(lab.kube())).grants()
 
 
-def provision(lab: Lab, names: list[str], out_dir: Path | None = None, *, profile: str | None = None,
-              allow_privileged: bool = False, force: bool = False) -> ProvisionResult:
+def provision(
+    lab: Lab,
+    names: list[str],
+    out_dir: Path | None = None,
+    *,
+    profile: str | None = None,
+    allow_privileged: bool = False,
+    force: bool = False,
+) -> ProvisionResult:
     """Prepare every learner; safe to repeat, and picks up where an interrupted run stopped.
 
     Least privilege by default: the grants are planned for ``profile`` (else the workshop's default, hardened), and
@@ -405,8 +444,10 @@ def provision(lab: Lab, names: list[str], out_dir: Path | None = None, *, profil
     for name in names:  # refuse before changing anything: a project of that name that is not this learner's
         project = kube.get_or_none("projects", project_for(name))
         if project is not None and (project["metadata"].get("annotations") or {}).get(LEARNER) != name:
-            raise LabError(f"project {project_for(name)} already exists and is not learner {name}'s workshop "
-                           f"project: choose another learner name, or delete that project first.")
+            raise LabError(
+                f"project {project_for(name)} already exists and is not learner {name}'s workshop "
+                f"project: choose another learner name, or delete that project first."
+            )
     out = Path(out_dir) if out_dir else lab_home() / "workshop"
     _package_charts({lab.chart_version}, lab.chart_repo)
     risky = risky_grants(kube, preflight_plan(lab, names))
@@ -417,8 +458,12 @@ def provision(lab: Lab, names: list[str], out_dir: Path | None = None, *, profil
         raise LabError(room.refusal())
     notes = [*room.lines(), *contain(kube)]
     with ThreadPoolExecutor(WORKERS) as pool:
-        setups = list(pool.map(lambda n: ensure_learner(lab, n, out if lab.is_practice else None,
-                                                        allow_privileged=allow_privileged), names))
+        setups = list(
+            pool.map(
+                lambda n: ensure_learner(lab, n, out if lab.is_practice else None, allow_privileged=allow_privileged),
+                names,
+            )
+        )
     setups = [write_handout(lab, setup, out) for setup in setups]
     if risky:
         notes.append(f"WARNING: --allow-privileged: learners' pods may use {'; '.join(risky)}")
@@ -443,19 +488,25 @@ class Capacity:
 
     def lines(self) -> list[str]:
         if self.free is None:
-            return [f"capacity: not checked — the cluster publishes no free storage (CSIStorageCapacity) for "
-                    f"{self.storage_class or 'a default storage class'}; {self.learners} learner(s) may claim up to "
-                    f"{_gi(self.needed)} more"]
+            return [
+                f"capacity: not checked — the cluster publishes no free storage (CSIStorageCapacity) for "
+                f"{self.storage_class or 'a default storage class'}; {self.learners} learner(s) may claim up to "
+                f"{_gi(self.needed)} more"
+            ]
         verdict = "fits" if not self.short else "does NOT fit (--force)"
-        return [f"capacity: {self.learners} learner(s) × {self.per_learner} may claim {_gi(self.needed)} more; "
-                f"storage class {self.storage_class} has {_gi(self.free)} free — {verdict}"]
+        return [
+            f"capacity: {self.learners} learner(s) × {self.per_learner} may claim {_gi(self.needed)} more; "
+            f"storage class {self.storage_class} has {_gi(self.free)} free — {verdict}"
+        ]
 
     def refusal(self) -> str:
-        return (f"the cluster cannot hold {self.learners} ClearML install(s): they may claim {_gi(self.needed)} more "
-                f"({self.learners} × {self.per_learner}, the workshop quota, less what is claimed already) but storage "
-                f"class {self.storage_class} has {_gi(self.free)} free. Provision fewer learners, free or add storage "
-                f"(`clearml-lab practice serve --storage-capacity` on the practice cluster), or pass --force to "
-                f"provision anyway.")
+        return (
+            f"the cluster cannot hold {self.learners} ClearML install(s): they may claim {_gi(self.needed)} more "
+            f"({self.learners} × {self.per_learner}, the workshop quota, less what is claimed already) but storage "
+            f"class {self.storage_class} has {_gi(self.free)} free. Provision fewer learners, free or add storage "
+            f"(`clearml-lab practice serve --storage-capacity` on the practice cluster), or pass --force to "
+            f"provision anyway."
+        )
 
 
 def _bytes(quantity) -> int:
@@ -473,15 +524,26 @@ def capacity(lab: Lab, names: list[str]) -> Capacity:
     for name in names:
         claimed = 0
         if kube.get_or_none("projects", project_for(name)) is not None:
-            claimed = sum(_bytes((c["spec"].get("resources") or {}).get("requests", {}).get("storage", 0))
-                          for c in kube.list("persistentvolumeclaims", project_for(name)).get("items", []))
+            claimed = sum(
+                _bytes((c["spec"].get("resources") or {}).get("requests", {}).get("storage", 0))
+                for c in kube.list("persistentvolumeclaims", project_for(name)).get("items", [])
+            )
         needed += max(_bytes(per) - claimed, 0)
     classes = kube.list("storageclasses").get("items", [])
-    default = next((c["metadata"]["name"] for c in classes if (c["metadata"].get("annotations") or {}).get(
-        "storageclass.kubernetes.io/is-default-class") == "true"), None)
+    default = next(
+        (
+            c["metadata"]["name"]
+            for c in classes
+            if (c["metadata"].get("annotations") or {}).get("storageclass.kubernetes.io/is-default-class") == "true"
+        ),
+        None,
+    )
     try:
-        published = [c for c in kube.request("GET", "/apis/storage.k8s.io/v1/csistoragecapacities").get("items", [])
-                     if c.get("storageClassName") == default and c.get("capacity") is not None]
+        published = [
+            c
+            for c in kube.request("GET", "/apis/storage.k8s.io/v1/csistoragecapacities").get("items", [])
+            if c.get("storageClassName") == default and c.get("capacity") is not None
+        ]
     except ApiFailure as err:
         if err.code not in (403, 404):
             raise
@@ -507,16 +569,20 @@ def contain(kube) -> list[str]:
     notes = binding["metadata"].get("annotations") or {}
     subjects = binding.get("subjects") or []
     if not subjects:
-        return ["projects: learners cannot create their own (self-provisioning is off"
-                + (" since the workshop began)" if PAUSED in notes else " on this cluster)")]
+        return [
+            "projects: learners cannot create their own (self-provisioning is off"
+            + (" since the workshop began)" if PAUSED in notes else " on this cluster)")
+        ]
     saved = json.loads(notes.get(PAUSED) or "{}") or {"autoupdate": notes.get(AUTOUPDATE)}
     saved["subjects"] = saved.get("subjects", []) + [s for s in subjects if s not in saved.get("subjects", [])]
     binding["metadata"]["annotations"] = {**notes, PAUSED: json.dumps(saved), AUTOUPDATE: "false"}
     binding["subjects"] = []
     kube.replace("clusterrolebindings", binding)
     who = ", ".join(f"{s.get('kind')} {s.get('name')}" for s in subjects)
-    return [f"projects: learners cannot create their own while the workshop runs — ClusterRoleBinding "
-            f"{SELF_PROVISIONERS} no longer binds {who}; teardown gives it back"]
+    return [
+        f"projects: learners cannot create their own while the workshop runs — ClusterRoleBinding "
+        f"{SELF_PROVISIONERS} no longer binds {who}; teardown gives it back"
+    ]
 
 
 def release_containment(kube) -> list[str]:
@@ -573,41 +639,79 @@ def ensure_learner(lab: Lab, learner: str, out_dir: Path | None, *, allow_privil
     else:
         # `oc adm new-project NS --admin=LEARNER`: the project, then the learner's admin binding below.
         try:
-            kube.create("projects", {
-                "apiVersion": "project.openshift.io/v1", "kind": "Project",
-                "metadata": {"name": ns, "annotations": {
-                    "openshift.io/requester": learner, "openshift.io/display-name": f"ClearML lab of {learner}",
-                    LEARNER: learner, CHART_VERSION: lab.chart_version, PROFILE: lab.settings.profile,
-                    CHART_REPO: lab.chart_repo}}})
+            kube.create(
+                "projects",
+                {
+                    "apiVersion": "project.openshift.io/v1",
+                    "kind": "Project",
+                    "metadata": {
+                        "name": ns,
+                        "annotations": {
+                            "openshift.io/requester": learner,
+                            "openshift.io/display-name": f"ClearML lab of {learner}",
+                            LEARNER: learner,
+                            CHART_VERSION: lab.chart_version,
+                            PROFILE: lab.settings.profile,
+                            CHART_REPO: lab.chart_repo,
+                        },
+                    },
+                },
+            )
             changes.append(f'project "{ns}" created')
         except ApiFailure as err:
             if err.code != 409:
                 raise
-    if _ensure(kube, "rolebindings", ns, {
-            "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding",
+    if _ensure(
+        kube,
+        "rolebindings",
+        ns,
+        {
+            "apiVersion": "rbac.authorization.k8s.io/v1",
+            "kind": "RoleBinding",
             "metadata": {"name": ADMIN_BINDING, "namespace": ns},
             "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "admin"},
-            "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": learner}]}):
+            "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": learner}],
+        },
+    ):
         changes.append(f'clusterrole.rbac.authorization.k8s.io/admin added: "{learner}" (-n {ns})')
     for kind, resource in (("ResourceQuota", "resourcequotas"), ("LimitRange", "limitranges")):
         data = budget()["resource_quota" if kind == "ResourceQuota" else "limit_range"]
         spec = {"hard": data["hard"]} if kind == "ResourceQuota" else {"limits": data["limits"]}
-        if _ensure(kube, resource, ns, {"apiVersion": "v1", "kind": kind,
-                                        "metadata": {"name": data["name"], "namespace": ns}, "spec": spec}):
+        if _ensure(
+            kube,
+            resource,
+            ns,
+            {"apiVersion": "v1", "kind": kind, "metadata": {"name": data["name"], "namespace": ns}, "spec": spec},
+        ):
             changes.append(f"{kind.lower()}/{data['name']} set")
     manifests = _render(lab, ns)
     # The chart's own Roles (e.g. Elasticsearch's `use` of a PodSecurityPolicy) grant rules a project admin does not
     # hold, and RBAC forbids granting what you do not hold; the learner is given exactly those rules.
     rules = [rule for m in manifests if m.get("kind") == "Role" for rule in m.get("rules") or []]
-    if rules and _ensure(kube, "roles", ns, {
-            "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role",
-            "metadata": {"name": CHART_ROLES, "namespace": ns}, "rules": rules}):
+    if rules and _ensure(
+        kube,
+        "roles",
+        ns,
+        {
+            "apiVersion": "rbac.authorization.k8s.io/v1",
+            "kind": "Role",
+            "metadata": {"name": CHART_ROLES, "namespace": ns},
+            "rules": rules,
+        },
+    ):
         changes.append(f"role/{CHART_ROLES} set: the rules the chart's own Roles grant")
-    if rules and _ensure(kube, "rolebindings", ns, {
-            "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding",
+    if rules and _ensure(
+        kube,
+        "rolebindings",
+        ns,
+        {
+            "apiVersion": "rbac.authorization.k8s.io/v1",
+            "kind": "RoleBinding",
             "metadata": {"name": CHART_ROLES, "namespace": ns},
             "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": CHART_ROLES},
-            "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": learner}]}):
+            "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": learner}],
+        },
+    ):
         changes.append(f'role.rbac.authorization.k8s.io/{CHART_ROLES} added: "{learner}" (-n {ns})')
     grants = plan_for(lab, ns, manifests)
     if not allow_privileged:  # the project's own plan, with its real UID range, is held to the same rule
@@ -631,9 +735,17 @@ def ensure_learner(lab: Lab, learner: str, out_dir: Path | None, *, allow_privil
     if (project["metadata"].get("annotations") or {}).get(GRANTS) != recorded:
         kube.patch("namespaces", ns, {"metadata": {"annotations": {GRANTS: recorded}}})
     kubeconfig = ensure_credentials(lab, learner, out_dir, changes) if out_dir else None
-    return LearnerSetup(learner, ns, tuple(g.command(ns) for g in grants), tuple(changes), kubeconfig,
-                        lab.settings.profile, tuple(f"{g.scc} to {g.service_account}" for g in grants), tuple(new),
-                        tuple(revoked))
+    return LearnerSetup(
+        learner,
+        ns,
+        tuple(g.command(ns) for g in grants),
+        tuple(changes),
+        kubeconfig,
+        lab.settings.profile,
+        tuple(f"{g.scc} to {g.service_account}" for g in grants),
+        tuple(new),
+        tuple(revoked),
+    )
 
 
 def project_scc_grants(kube, ns: str) -> list[tuple[str, str]]:
@@ -647,7 +759,7 @@ def project_scc_grants(kube, ns: str) -> list[tuple[str, str]]:
             continue
         for subject in binding.get("subjects") or []:
             if subject.get("kind") == "ServiceAccount" and subject.get("namespace", ns) == ns:
-                found.add((role[len(prefix):], subject["name"]))
+                found.add((role[len(prefix) :], subject["name"]))
     return sorted(found)
 
 
@@ -678,8 +790,9 @@ def _ensure(kube, resource: str, ns: str, wanted: dict) -> bool:
     if all(_contains(current.get(k), wanted[k]) for k in keys):
         return False
     if resource == "rolebindings" and current.get("roleRef") != wanted["roleRef"]:
-        raise LabError(f"rolebinding {wanted['metadata']['name']} in {ns} refers to another role: delete it and "
-                       f"provision again.")
+        raise LabError(
+            f"rolebinding {wanted['metadata']['name']} in {ns} refers to another role: delete it and provision again."
+        )
     for k in keys:  # subjects someone added are kept; the workshop's own are added
         current[k] = wanted[k] if k != "subjects" else (current.get(k) or []) + wanted[k]
     kube.replace(resource, current, ns)
@@ -699,22 +812,39 @@ def _contains(have, want) -> bool:
 
 
 def _render(lab: Lab, ns: str) -> list[dict]:
-    return chart.render(lab.chart_version, repo=lab.chart_repo, profile=lab.settings.profile,
-                        overrides=lab.settings.overrides or None, release=lab.settings.release, namespace=ns,
-                        kube_version=lab.server_version())
+    return chart.render(
+        lab.chart_version,
+        repo=lab.chart_repo,
+        profile=lab.settings.profile,
+        overrides=lab.settings.overrides or None,
+        release=lab.settings.release,
+        namespace=ns,
+        kube_version=lab.server_version(),
+    )
 
 
 def plan_for(lab: Lab, ns: str, manifests: list[dict]):
     """The grants the planner computes for the chart rendered into this project (with its UID range)."""
     kube = lab.kube()
-    if not wait_for(kube, "projects", lambda items: any(
-            p["metadata"]["name"] == ns and (p["metadata"].get("annotations") or {}).get(UID_RANGE) for p in items),
-            timeout=60):
-        raise LabError(f"project {ns} got no UID range from OpenShift within a minute: check the cluster's "
-                       f"namespace controller, then provision again.")
+    if not wait_for(
+        kube,
+        "projects",
+        lambda items: any(
+            p["metadata"]["name"] == ns and (p["metadata"].get("annotations") or {}).get(UID_RANGE) for p in items
+        ),
+        timeout=60,
+    ):
+        raise LabError(
+            f"project {ns} got no UID range from OpenShift within a minute: check the cluster's "
+            f"namespace controller, then provision again."
+        )
     project = kube.get("projects", ns)
-    return plan_grants(manifests, namespace=ns, namespace_annotations=project["metadata"].get("annotations"),
-                       openshift_version=openshift_version(kube)).grants()
+    return plan_grants(
+        manifests,
+        namespace=ns,
+        namespace_annotations=project["metadata"].get("annotations"),
+        openshift_version=openshift_version(kube),
+    ).grants()
 
 
 def ensure_credentials(lab: Lab, learner: str, out_dir: Path, changes: list[str]) -> str:
@@ -734,11 +864,20 @@ def ensure_credentials(lab: Lab, learner: str, out_dir: Path, changes: list[str]
     kube, name = lab.kube(), oauth_token_name(token)
     stored = _get_token(kube, name)
     if stored is None:
-        kube.request("POST", TOKENS, body={
-            "apiVersion": "oauth.openshift.io/v1", "kind": "OAuthAccessToken",
-            "metadata": {"name": name, "labels": {LEARNER: slug(learner)}},
-            "userName": learner, "clientName": "openshift-challenging-client", "scopes": ["user:full"],
-            "expiresIn": 86400, "redirectURI": ""})
+        kube.request(
+            "POST",
+            TOKENS,
+            body={
+                "apiVersion": "oauth.openshift.io/v1",
+                "kind": "OAuthAccessToken",
+                "metadata": {"name": name, "labels": {LEARNER: slug(learner)}},
+                "userName": learner,
+                "clientName": "openshift-challenging-client",
+                "scopes": ["user:full"],
+                "expiresIn": 86400,
+                "redirectURI": "",
+            },
+        )
         changes.append(f"user {learner} may log in with the token in {path.name}")
     elif stored.get("userName") != learner:
         raise LabError(f"{path} holds another user's token: delete the file and provision again.")
@@ -755,48 +894,55 @@ def write_handout(lab: Lab, setup: LearnerSetup, out_dir: Path) -> LearnerSetup:
     who, ns = setup.learner, setup.project
     if setup.kubeconfig:
         name = Path(setup.kubeconfig).name
-        login = [f"Your login is the file **{name}**, handed out with this page. Keep it to yourself: it is your "
-                 f"password. Put it in the lab's folder (the one with the `Makefile`).",
-                 "",
-                 "## Open the lab",
-                 "",
-                 f"- **Notebooks**: `KUBECONFIG=$PWD/{name} make lab` opens JupyterLab on notebook 00. (Or, in an "
-                 f"open lab, notebook 00's target picker: choose *kubeconfig file* and give the full path of "
-                 f"`{name}`.)",
-                 f"- **Command line**: `clearml-lab --kubeconfig {name} run all`, or one step at a time "
-                 f"(`clearml-lab --kubeconfig {name} steps` lists them).",
-                 "",
-                 f"You are in the right place when the lab says *Workshop mode: you are learner {who}*: try "
-                 f"`clearml-lab --kubeconfig {name} check project`."]
+        login = [
+            f"Your login is the file **{name}**, handed out with this page. Keep it to yourself: it is your "
+            f"password. Put it in the lab's folder (the one with the `Makefile`).",
+            "",
+            "## Open the lab",
+            "",
+            f"- **Notebooks**: `KUBECONFIG=$PWD/{name} make lab` opens JupyterLab on notebook 00. (Or, in an "
+            f"open lab, notebook 00's target picker: choose *kubeconfig file* and give the full path of "
+            f"`{name}`.)",
+            f"- **Command line**: `clearml-lab --kubeconfig {name} run all`, or one step at a time "
+            f"(`clearml-lab --kubeconfig {name} steps` lists them).",
+            "",
+            f"You are in the right place when the lab says *Workshop mode: you are learner {who}*: try "
+            f"`clearml-lab --kubeconfig {name} check project`.",
+        ]
     else:
-        login = [f"Log in as **{who}** with your usual credentials: `oc login {lab.target.server}`.",
-                 "",
-                 "## Open the lab",
-                 "",
-                 "- **Notebooks**: `make lab` in the lab's folder, after `oc login` (the lab uses your current login).",
-                 "- **Command line**: `clearml-lab run all`, or one step at a time (`clearml-lab steps`).",
-                 "",
-                 f"You are in the right place when the lab says *Workshop mode: you are learner {who}*: try "
-                 f"`clearml-lab check project`."]
-    text = "\n".join([
-        f"# ClearML on OpenShift — workshop hand-out for {who}",
-        "",
-        f"- **Cluster**: {lab.target.server}",
-        f"- **Your project**: `{ns}` (you are its admin; work only there — other projects cannot be created during "
-        f"the workshop)",
-        f"- **Prepared for you**: chart {lab.chart_version}, values profile {setup.profile}; SCC grants "
-        f"{', '.join(setup.granted) or 'none'}",
-        f"- **Your budget**: {hard['requests.storage']} of storage in {hard['persistentvolumeclaims']} volume claims, "
-        f"{hard['pods']} pods (ResourceQuota {budget()['resource_quota']['name']}) — one ClearML install",
-        "",
-        *login,
-        "",
-        "## When you are stuck",
-        "",
-        "Your instructor sees every learner's progress and can put you back at the start of any step "
-        f"(`clearml-lab workshop reset {who} --to STEP`). The lab's `clearml-lab diagnose` says what it sees in your "
-        "project.",
-        ""])
+        login = [
+            f"Log in as **{who}** with your usual credentials: `oc login {lab.target.server}`.",
+            "",
+            "## Open the lab",
+            "",
+            "- **Notebooks**: `make lab` in the lab's folder, after `oc login` (the lab uses your current login).",
+            "- **Command line**: `clearml-lab run all`, or one step at a time (`clearml-lab steps`).",
+            "",
+            f"You are in the right place when the lab says *Workshop mode: you are learner {who}*: try "
+            f"`clearml-lab check project`.",
+        ]
+    text = "\n".join(
+        [
+            f"# ClearML on OpenShift — workshop hand-out for {who}",
+            "",
+            f"- **Cluster**: {lab.target.server}",
+            f"- **Your project**: `{ns}` (you are its admin; work only there — other projects cannot be created during "
+            f"the workshop)",
+            f"- **Prepared for you**: chart {lab.chart_version}, values profile {setup.profile}; SCC grants "
+            f"{', '.join(setup.granted) or 'none'}",
+            f"- **Your budget**: {hard['requests.storage']} of storage in {hard['persistentvolumeclaims']} volume claims, "
+            f"{hard['pods']} pods (ResourceQuota {budget()['resource_quota']['name']}) — one ClearML install",
+            "",
+            *login,
+            "",
+            "## When you are stuck",
+            "",
+            "Your instructor sees every learner's progress and can put you back at the start of any step "
+            f"(`clearml-lab workshop reset {who} --to STEP`). The lab's `clearml-lab diagnose` says what it sees in your "
+            "project.",
+            "",
+        ]
+    )
     out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / HANDOUT.format(learner=who)
     if not path.exists() or path.read_text() != text:
@@ -831,11 +977,20 @@ def _learner_kubeconfig(lab: Lab, learner: str, token: str) -> dict:
     config = yaml.safe_load(Path(lab.target.kubeconfig).read_text())
     context = {c["name"]: c["context"] for c in config["contexts"]}[lab.target.context]
     cluster = next(c for c in config["clusters"] if c["name"] == context["cluster"])
-    return {"apiVersion": "v1", "kind": "Config", "preferences": {}, "clusters": [cluster],
-            "users": [{"name": learner, "user": {"token": token}}],
-            "contexts": [{"name": learner, "context": {"cluster": cluster["name"], "user": learner,
-                                                      "namespace": project_for(learner)}}],
-            "current-context": learner}
+    return {
+        "apiVersion": "v1",
+        "kind": "Config",
+        "preferences": {},
+        "clusters": [cluster],
+        "users": [{"name": learner, "user": {"token": token}}],
+        "contexts": [
+            {
+                "name": learner,
+                "context": {"cluster": cluster["name"], "user": learner, "namespace": project_for(learner)},
+            }
+        ],
+        "current-context": learner,
+    }
 
 
 # ---- progress -------------------------------------------------------------------------------------------------------
@@ -852,32 +1007,56 @@ def progress(lab: Lab, only: list[str] | None = None, *, grace: float | None = N
     found = learners(lab)
     unknown = sorted(set(only or ()) - set(found))
     if unknown:
-        raise UsageError(f"there is no learner {', '.join(unknown)} in this workshop: choose among "
-                         f"{', '.join(sorted(found, key=natural_key)) or '(none provisioned)'}.")
+        raise UsageError(
+            f"there is no learner {', '.join(unknown)} in this workshop: choose among "
+            f"{', '.join(sorted(found, key=natural_key)) or '(none provisioned)'}."
+        )
     found = {name: project for name, project in found.items() if not only or name in only}
-    _package_charts({(p["metadata"].get("annotations") or {}).get(CHART_VERSION, lab.chart_version)
-                     for p in found.values()}, lab.chart_repo)
+    _package_charts(
+        {(p["metadata"].get("annotations") or {}).get(CHART_VERSION, lab.chart_version) for p in found.values()},
+        lab.chart_repo,
+    )
     extra = extra_projects(lab.kube(), found)
     now = dt.datetime.now(dt.UTC)
     with ThreadPoolExecutor(WORKERS) as pool:
-        rows = list(pool.map(lambda item: _row(_learner_lab(lab, item[1]), item[0], item[1], now, grace,
-                                               tuple(extra.get(item[0], ()))), found.items()))
+        rows = list(
+            pool.map(
+                lambda item: _row(
+                    _learner_lab(lab, item[1]), item[0], item[1], now, grace, tuple(extra.get(item[0], ()))
+                ),
+                found.items(),
+            )
+        )
     rows.sort(key=lambda row: natural_key(row.learner))
     return Progress(names, tuple(rows), now.strftime("%H:%M:%S UTC"), lab.target.describe())
 
 
 def _release(lab: Lab) -> dict | None:
     # Every status, spelled out: helm 3 lists only deployed and failed releases by default, helm 4 all of them.
-    listed = lab.helm().run(["list", "--namespace", lab.namespace, "--deployed", "--failed", "--pending",
-                             "--superseded", "--uninstalling", "-o", "json"], timeout=60)
+    listed = lab.helm().run(
+        [
+            "list",
+            "--namespace",
+            lab.namespace,
+            "--deployed",
+            "--failed",
+            "--pending",
+            "--superseded",
+            "--uninstalling",
+            "-o",
+            "json",
+        ],
+        timeout=60,
+    )
     if not listed.ok:
         raise LabError(f"helm could not list the releases in {lab.namespace}: {listed.error}")
     return next((r for r in json.loads(listed.stdout or "[]") if r.get("name") == lab.settings.release), None)
 
 
 def _release_values(lab: Lab) -> str:
-    got = lab.helm().run(["get", "values", lab.settings.release, "--namespace", lab.namespace, "-o", "yaml"],
-                         timeout=60)
+    got = lab.helm().run(
+        ["get", "values", lab.settings.release, "--namespace", lab.namespace, "-o", "yaml"], timeout=60
+    )
     if not got.ok:
         raise LabError(f"helm could not read the values of release {lab.settings.release}: {got.error}")
     return "# the values of the learner's release, as helm stored them\n" + got.stdout
@@ -922,8 +1101,9 @@ def _row(lab: Lab, learner: str, project: dict, now, grace: float, extra: tuple[
                 cells[name] = PASS if ok else FAIL
                 details[name] = f"release {release['name']} was installed from chart {release.get('chart')}"
             else:
-                from_record(name, "no release yet: the cluster sees the learner's chart repository only through an "
-                                  "install")
+                from_record(
+                    name, "no release yet: the cluster sees the learner's chart repository only through an install"
+                )
             continue
         if name == "values" and not release:
             from_record(name, "no release yet: the cluster sees the learner's values.yaml only through an install")
@@ -940,8 +1120,11 @@ def _row(lab: Lab, learner: str, project: dict, now, grace: float, extra: tuple[
                 present = {f"{scc}:{sa}" for scc, sa in project_scc_grants(kube, lab.namespace)}
                 missing = [g for g in planned if g not in present]
                 cells[name] = FAIL if missing else PASS
-                details[name] = (f"{len(missing)} of the {len(planned)} grant(s) you provisioned are missing"
-                                 if missing else f"the {len(planned)} grant(s) you provisioned are in place")
+                details[name] = (
+                    f"{len(missing)} of the {len(planned)} grant(s) you provisioned are missing"
+                    if missing
+                    else f"the {len(planned)} grant(s) you provisioned are in place"
+                )
                 continue
         try:
             result = step.check(lab, timeout=0)
@@ -979,18 +1162,32 @@ def _causes(lab: Lab, learner: str, project: dict, cells: dict, records: dict, r
     present = {f"{scc}:{sa}" for scc, sa in project_scc_grants(kube, ns)}
     missing = [g.replace(":", " to ", 1) for g in planned if g not in present]
     if missing:
-        causes.append(Cause(f"{len(missing)} SCC grant(s) you provisioned are missing: {', '.join(missing)}.",
-                            f"`clearml-lab workshop provision --names {learner}` restores them.", "instructor",
-                            "scc"))
+        causes.append(
+            Cause(
+                f"{len(missing)} SCC grant(s) you provisioned are missing: {', '.join(missing)}.",
+                f"`clearml-lab workshop provision --names {learner}` restores them.",
+                "instructor",
+                "scc",
+            )
+        )
     for name, cell in cells.items():
         rec = records.get(name)
         if cell == FAIL and rec and not rec.get("ok"):
-            causes.append(Cause(f"{name} failed: {rec.get('summary', '')}",
-                                rec.get("fix") or f"run `clearml-lab run {name}` again and read its message.",
-                                "learner"))
+            causes.append(
+                Cause(
+                    f"{name} failed: {rec.get('summary', '')}",
+                    rec.get("fix") or f"run `clearml-lab run {name}` again and read its message.",
+                    "learner",
+                )
+            )
     if release and release.get("status") == "failed" and not records.get("install"):
-        causes.append(Cause(f"release {release['name']} is failed.", "`clearml-lab undo install`, then run install "
-                            "again.", "learner"))
+        causes.append(
+            Cause(
+                f"release {release['name']} is failed.",
+                "`clearml-lab undo install`, then run install again.",
+                "learner",
+            )
+        )
     if release:
         for d in _current_diagnoses(lab):
             if d.rule == "scc-rejected" and missing:
@@ -1000,8 +1197,13 @@ def _causes(lab: Lab, learner: str, project: dict, cells: dict, records: dict, r
     return causes
 
 
-OBJECT_KINDS = {"Pod": "pods", "ReplicaSet": "replicasets", "StatefulSet": "statefulsets",
-                "Deployment": "deployments", "PersistentVolumeClaim": "persistentvolumeclaims"}
+OBJECT_KINDS = {
+    "Pod": "pods",
+    "ReplicaSet": "replicasets",
+    "StatefulSet": "statefulsets",
+    "Deployment": "deployments",
+    "PersistentVolumeClaim": "persistentvolumeclaims",
+}
 
 
 def _current_diagnoses(lab: Lab) -> tuple:
@@ -1011,14 +1213,17 @@ def _current_diagnoses(lab: Lab) -> tuple:
     kube = lab.kube()
     found = diagnose.gather(kube, lab.namespace)
     kinds = ({d.subject.partition("/")[0] for d in found} & set(OBJECT_KINDS)) | {"PersistentVolumeClaim"}
-    live = {kind: {o["metadata"]["name"]: o for o in kube.list(OBJECT_KINDS[kind], lab.namespace).get("items", [])}
-            for kind in kinds}
-    claims_bound = all((c.get("status") or {}).get("phase") == "Bound"
-                       for c in live["PersistentVolumeClaim"].values())
+    live = {
+        kind: {o["metadata"]["name"]: o for o in kube.list(OBJECT_KINDS[kind], lab.namespace).get("items", [])}
+        for kind in kinds
+    }
+    claims_bound = all((c.get("status") or {}).get("phase") == "Bound" for c in live["PersistentVolumeClaim"].values())
 
     def ready(pod: dict) -> bool:
-        return any(c.get("type") == "Ready" and c.get("status") == "True"
-                   for c in (pod.get("status") or {}).get("conditions") or [])
+        return any(
+            c.get("type") == "Ready" and c.get("status") == "True"
+            for c in (pod.get("status") or {}).get("conditions") or []
+        )
 
     def current(d) -> bool:
         kind, _, name = d.subject.partition("/")
@@ -1041,12 +1246,14 @@ def reset(lab: Lab, learner: str, to: str = "prerequisites") -> ResetResult:
     _require_admin(lab)
     project = learners(lab).get(learner)
     if project is None:
-        raise UsageError(f"there is no learner {learner!r} in this workshop: choose one of "
-                         f"{', '.join(learners(lab)) or '(none provisioned)'}.")
+        raise UsageError(
+            f"there is no learner {learner!r} in this workshop: choose one of "
+            f"{', '.join(learners(lab)) or '(none provisioned)'}."
+        )
     seat_lab, lines = _learner_lab(lab, project), []
     # progress shows the steps undone as not reached again
-    forget_records(seat_lab.kube(), seat_lab.namespace, names[names.index(to):])
-    for name in reversed(names[names.index(to):]):
+    forget_records(seat_lab.kube(), seat_lab.namespace, names[names.index(to) :])
+    for name in reversed(names[names.index(to) :]):
         if name in ("routes", "install"):
             undone = (Routes() if name == "routes" else Install()).undo(seat_lab)
             lines += [f"{name}: {undone.summary}", *(line for line in undone.output if line)]
@@ -1058,8 +1265,10 @@ def reset(lab: Lab, learner: str, to: str = "prerequisites") -> ResetResult:
         elif name in ("project", "scc"):
             lines.append(f"{name}: kept — the instructor provisioned it")
         elif name in ("helm-repo", "values"):
-            lines.append(f"{name}: lives on the learner's machine; nothing on the cluster to undo "
-                         f"(the learner may run `clearml-lab undo {name}`)")
+            lines.append(
+                f"{name}: lives on the learner's machine; nothing on the cluster to undo "
+                f"(the learner may run `clearml-lab undo {name}`)"
+            )
     setup = ensure_learner(seat_lab, learner, None)  # the instructor's part comes back if anything of it was lost
     lines += [f"restored: {change}" for change in setup.changes]
     return ResetResult(learner, to, tuple(lines))
@@ -1091,17 +1300,26 @@ def teardown(lab: Lab, out_dir: Path | None = None, timeout: float = 300) -> Tea
     for name, ns in doomed:
         try:
             if kube.delete("projects", ns) is not None:
-                removed.append(f'{name}: project.project.openshift.io "{ns}" deleted'
-                               + ("" if ns == project_for(name) else " (a project the learner made)"))
+                removed.append(
+                    f'{name}: project.project.openshift.io "{ns}" deleted'
+                    + ("" if ns == project_for(name) else " (a project the learner made)")
+                )
         except ApiFailure as err:
             if err.code not in (404, 409):  # 409: already Terminating (an earlier teardown was interrupted)
                 raise
-    if not wait_for(kube, "namespaces", lambda items: not projects & {n["metadata"]["name"] for n in items},
-                    timeout=timeout):
-        raise LabError(f"the learners' projects are still Terminating after {int(timeout)} s: run teardown again; "
-                       f"if it persists, look at their finalizers (oc get ns -o yaml).")
-    wait_for(kube, "persistentvolumes", lambda items: not any(
-        (v.get("spec", {}).get("claimRef") or {}).get("namespace") in projects for v in items), timeout=timeout)
+    if not wait_for(
+        kube, "namespaces", lambda items: not projects & {n["metadata"]["name"] for n in items}, timeout=timeout
+    ):
+        raise LabError(
+            f"the learners' projects are still Terminating after {int(timeout)} s: run teardown again; "
+            f"if it persists, look at their finalizers (oc get ns -o yaml)."
+        )
+    wait_for(
+        kube,
+        "persistentvolumes",
+        lambda items: not any((v.get("spec", {}).get("claimRef") or {}).get("namespace") in projects for v in items),
+        timeout=timeout,
+    )
     users = set(found)
     if lab.is_practice:
         for token in _tokens(kube):
@@ -1139,14 +1357,19 @@ def leftovers(lab: Lab, users: set[str] | None = None, removed_projects: set[str
     for name, names in extra_projects(kube, projects).items():
         found += [f"project/{ns} (made by learner {name})" for ns in names]
     present = {n["metadata"]["name"] for n in kube.list("namespaces").get("items", [])}
-    found += [f"project/{ns} (made by a learner)" for ns in sorted((removed_projects or set()) & present
-                                                                    - {project_for(u) for u in projects})]
+    found += [
+        f"project/{ns} (made by a learner)"
+        for ns in sorted((removed_projects or set()) & present - {project_for(u) for u in projects})
+    ]
     paused = (kube.get_or_none("clusterrolebindings", SELF_PROVISIONERS) or {}).get("metadata", {})
     if PAUSED in (paused.get("annotations") or {}):
         found.append(f"clusterrolebinding/{SELF_PROVISIONERS}: self-provisioning still paused by the workshop")
     for name in sorted(users):
-        found += [item for item in project_leftovers(lab.with_settings(namespace=project_for(name)))
-                  if not item.startswith("project/")]
+        found += [
+            item
+            for item in project_leftovers(lab.with_settings(namespace=project_for(name)))
+            if not item.startswith("project/")
+        ]
     found += [f"oauthaccesstoken of {t.get('userName')}" for t in _tokens(kube)]
     for binding in kube.list("clusterrolebindings").get("items", []):
         for subject in binding.get("subjects") or []:

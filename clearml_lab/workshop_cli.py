@@ -1,4 +1,5 @@
 """`clearml-lab workshop provision|progress|reset|teardown`: the instructor's commands (see workshop.py)."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -16,8 +17,16 @@ def _provision(args) -> int:
     names = workshop.learner_names(args.learners, args.names)  # bad input is refused before connecting
     lab = _lab(args)
     print(f"acting on {lab.target.describe()}", flush=True)
-    print(workshop.provision(lab, names, Path(args.out) if args.out else None, profile=getattr(args, "profile", None),
-                             allow_privileged=args.allow_privileged, force=args.force).render_text())
+    print(
+        workshop.provision(
+            lab,
+            names,
+            Path(args.out) if args.out else None,
+            profile=getattr(args, "profile", None),
+            allow_privileged=args.allow_privileged,
+            force=args.force,
+        ).render_text()
+    )
     return 0
 
 
@@ -47,29 +56,58 @@ def _teardown(args) -> int:
 
 
 def register(subparsers, common) -> None:
-    workshop = subparsers.add_parser("workshop", parents=[common], help="instructor: provision, watch, reset and "
-                                     "tear down learners' projects")
+    workshop = subparsers.add_parser(
+        "workshop", parents=[common], help="instructor: provision, watch, reset and tear down learners' projects"
+    )
     sub = workshop.add_subparsers(dest="workshop_command", metavar="ACTION")
     sub.required = True
-    p = sub.add_parser("provision", parents=[common], help="a project, grants, quota (and on the practice cluster "
-                       "a kubeconfig) per learner; safe to repeat. Grants are planned for --profile, by default "
-                       "hardened (least privilege)")
+    p = sub.add_parser(
+        "provision",
+        parents=[common],
+        help="a project, grants, quota (and on the practice cluster "
+        "a kubeconfig) per learner; safe to repeat. Grants are planned for --profile, by default "
+        "hardened (least privilege)",
+    )
     who = p.add_mutually_exclusive_group(required=True)
     who.add_argument("--learners", type=int, metavar="N", help="learners learner1 … learnerN")
-    who.add_argument("--names", metavar="a,b,...", help="the learners' user names (e-mail-style names such as "
-                     "ana.lopez@uni.edu are fine: the project name is derived from them)")
-    p.add_argument("--out", metavar="DIR", help="where <learner>.kubeconfig (practice cluster) and a one-page "
-                   "<learner>.handout.md per learner go (default $CLEARML_LAB_HOME/workshop)")
-    p.add_argument("--allow-privileged", action="store_true", help="accept a plan that grants an SCC opening the "
-                   "node (privileged, host network/ports/PID/IPC, hostPath): refused without it")
-    p.add_argument("--force", action="store_true", help="provision even when the free storage the cluster publishes "
-                   "cannot hold an install per learner")
+    who.add_argument(
+        "--names",
+        metavar="a,b,...",
+        help="the learners' user names (e-mail-style names such as "
+        "ana.lopez@uni.edu are fine: the project name is derived from them)",
+    )
+    p.add_argument(
+        "--out",
+        metavar="DIR",
+        help="where <learner>.kubeconfig (practice cluster) and a one-page "
+        "<learner>.handout.md per learner go (default $CLEARML_LAB_HOME/workshop)",
+    )
+    p.add_argument(
+        "--allow-privileged",
+        action="store_true",
+        help="accept a plan that grants an SCC opening the "
+        "node (privileged, host network/ports/PID/IPC, hostPath): refused without it",
+    )
+    p.add_argument(
+        "--force",
+        action="store_true",
+        help="provision even when the free storage the cluster publishes cannot hold an install per learner",
+    )
     p.set_defaults(handler=_provision)
-    p = sub.add_parser("progress", parents=[common], help="one row per learner: where they are and pass / FAIL / "
-                       "- (not reached) per step, from the cluster; who is stuck and the fix")
+    p = sub.add_parser(
+        "progress",
+        parents=[common],
+        help="one row per learner: where they are and pass / FAIL / "
+        "- (not reached) per step, from the cluster; who is stuck and the fix",
+    )
     p.add_argument("learner", nargs="*", metavar="LEARNER", help="only these learners (default: all)")
-    p.add_argument("--grace", type=float, metavar="SECONDS", default=None,
-                   help="how long a learner's cause may last before they count as stuck (default 180)")
+    p.add_argument(
+        "--grace",
+        type=float,
+        metavar="SECONDS",
+        default=None,
+        help="how long a learner's cause may last before they count as stuck (default 180)",
+    )
     p.set_defaults(handler=_progress)
     p = sub.add_parser("reset", parents=[common], help="undo a learner's steps from STEP on")
     p.add_argument("learner", metavar="LEARNER")

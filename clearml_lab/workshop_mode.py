@@ -5,6 +5,7 @@ profile its SCC grants were computed for (annotations below). A lab acting in su
 the steps the instructor already did (project, scc) check what is there and say so instead of acting, undo and
 cleanup keep what the instructor provisioned, and unchosen settings follow the workshop's.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -36,18 +37,23 @@ class Seat:
     chart_repo: str | None = None
 
     def banner(self) -> str:
-        prepared = ", ".join(f"{what} {value}" for what, value in (("chart", self.chart_version),
-                                                                    ("profile", self.profile)) if value)
-        return (f"Workshop mode: you are learner {self.learner}; your instructor prepared project {self.project}"
-                f"{f' for {prepared}' if prepared else ''} and made its SCC grants. The project and scc steps "
-                f"check what is there and skip the rest.")
+        prepared = ", ".join(
+            f"{what} {value}" for what, value in (("chart", self.chart_version), ("profile", self.profile)) if value
+        )
+        return (
+            f"Workshop mode: you are learner {self.learner}; your instructor prepared project {self.project}"
+            f"{f' for {prepared}' if prepared else ''} and made its SCC grants. The project and scc steps "
+            f"check what is there and skip the rest."
+        )
 
     def skipped(self, what: str) -> str:
         return f"skipped: your instructor already {what} (workshop mode)."
 
     def kept(self, what: str) -> str:
-        return (f"kept {what}: your instructor provisioned it for the workshop (workshop mode); to start over, ask "
-                f"for `clearml-lab workshop reset {self.learner}`.")
+        return (
+            f"kept {what}: your instructor provisioned it for the workshop (workshop mode); to start over, ask "
+            f"for `clearml-lab workshop reset {self.learner}`."
+        )
 
 
 def seat_of(project: dict | None) -> Seat | None:
@@ -55,8 +61,9 @@ def seat_of(project: dict | None) -> Seat | None:
     notes = ((project or {}).get("metadata") or {}).get("annotations") or {}
     if not notes.get(LEARNER):
         return None
-    return Seat(notes[LEARNER], project["metadata"]["name"], notes.get(CHART_VERSION), notes.get(PROFILE),
-                notes.get(CHART_REPO))
+    return Seat(
+        notes[LEARNER], project["metadata"]["name"], notes.get(CHART_VERSION), notes.get(PROFILE), notes.get(CHART_REPO)
+    )
 
 
 def detect(lab) -> Seat | None:
@@ -76,8 +83,11 @@ def own_project(lab) -> str | None:
     """The one workshop project provisioned for the logged-in user, if there is exactly one: a learner whose login
     names no project (say, a fresh `oc login` context) still lands in theirs."""
     me = whoami(lab.kube()).username
-    mine = [p["metadata"]["name"] for p in lab.kube().list("projects").get("items", [])
-            if (p["metadata"].get("annotations") or {}).get(LEARNER) == me]
+    mine = [
+        p["metadata"]["name"]
+        for p in lab.kube().list("projects").get("items", [])
+        if (p["metadata"].get("annotations") or {}).get(LEARNER) == me
+    ]
     return mine[0] if len(mine) == 1 else None
 
 
@@ -135,8 +145,14 @@ def record_step(lab, result) -> None:
             except (ApiFailure, LabError):
                 pass
         return
-    entry = json.dumps({"ok": bool(result.ok), "summary": result.summary, "fix": result.fix or "",
-                        "at": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")})
+    entry = json.dumps(
+        {
+            "ok": bool(result.ok),
+            "summary": result.summary,
+            "fix": result.fix or "",
+            "at": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        }
+    )
     kube = lab.kube()
     try:
         try:
@@ -144,10 +160,20 @@ def record_step(lab, result) -> None:
         except ApiFailure as err:
             if err.code != 404:
                 raise
-            kube.create("configmaps", {"apiVersion": "v1", "kind": "ConfigMap",
-                                       "metadata": {"name": RECORDS, "namespace": lab.namespace,
-                                                    "labels": {"app.kubernetes.io/managed-by": "clearml-lab"}},
-                                       "data": {result.step: entry}}, lab.namespace)
+            kube.create(
+                "configmaps",
+                {
+                    "apiVersion": "v1",
+                    "kind": "ConfigMap",
+                    "metadata": {
+                        "name": RECORDS,
+                        "namespace": lab.namespace,
+                        "labels": {"app.kubernetes.io/managed-by": "clearml-lab"},
+                    },
+                    "data": {result.step: entry},
+                },
+                lab.namespace,
+            )
     except (ApiFailure, LabError):
         pass  # a record is a courtesy to the instructor; the learner's step stands on its own
 
@@ -155,7 +181,7 @@ def record_step(lab, result) -> None:
 def read_records(kube, namespace: str) -> dict[str, dict]:
     """step -> {"ok", "summary", "fix", "at"} as the learner's runs recorded them (empty when none)."""
     try:
-        data = (kube.get("configmaps", RECORDS, namespace).get("data") or {})
+        data = kube.get("configmaps", RECORDS, namespace).get("data") or {}
     except ApiFailure as err:
         if err.code in (403, 404):
             return {}

@@ -15,6 +15,7 @@ build of the sources and that both notebook sets hold the same cells. Learners n
 ``--workspace DIR`` (what `make lab` runs) copies the .ipynb into a git-ignored folder that JupyterLab opens, so a
 run leaves notebooks/ as shipped.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -38,8 +39,11 @@ def source_path(name: str) -> Path:
 
 
 def _names() -> list[str]:
-    return sorted(p.relative_to(SOURCES).with_suffix("").as_posix() for p in SOURCES.rglob("*.md")
-                  if ".ipynb_checkpoints" not in p.parts)
+    return sorted(
+        p.relative_to(SOURCES).with_suffix("").as_posix()
+        for p in SOURCES.rglob("*.md")
+        if ".ipynb_checkpoints" not in p.parts
+    )
 
 
 NOTEBOOKS = _names()  # every notebook by name, in order: 00_welcome_and_prerequisites … workshop/instructor
@@ -90,8 +94,9 @@ def execute(paths: list[Path]) -> None:
             out.parent.mkdir(parents=True, exist_ok=True)
             nb = nbformat.read(path, as_version=4)
             # Run where nbval runs the reference copy, so relative paths mean the same in both runs.
-            NotebookClient(nb, timeout=600, kernel_name="python3",
-                           resources={"metadata": {"path": str(out.parent)}}).execute(env=env)
+            NotebookClient(
+                nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(out.parent)}}
+            ).execute(env=env)
             unrun = [i for i, c in enumerate(nb.cells) if c.cell_type == "code" and c.execution_count is None]
             if unrun:
                 raise SystemExit(f"{path.name}: code cells {unrun} came back without an execution count")
@@ -104,7 +109,9 @@ def workspace(target: Path, source: Path = OUT) -> list[str]:
     """The learner's copies: every notebook of ``source`` that ``target`` lacks is copied there (a copy the learner
     has is never replaced); ``target`` ignores itself in git. Returns one line per copy older than its source."""
     target.mkdir(parents=True, exist_ok=True)
-    (target / ".gitignore").write_text("# the learner's copies of notebooks/ (scripts/build_notebooks.py --workspace)\n*\n")
+    (target / ".gitignore").write_text(
+        "# the learner's copies of notebooks/ (scripts/build_notebooks.py --workspace)\n*\n"
+    )
     older = []
     for path in sorted(source.rglob("*.ipynb")):
         if ".ipynb_checkpoints" in path.parts:
@@ -120,10 +127,17 @@ def workspace(target: Path, source: Path = OUT) -> list[str]:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--execute", action="store_true",
-                        help="also run them and store the reference copies in tests/notebooks/recorded/")
-    parser.add_argument("--workspace", metavar="DIR", type=Path,
-                        help="only copy the notebooks a learner lacks into DIR (what `make lab` opens)")
+    parser.add_argument(
+        "--execute",
+        action="store_true",
+        help="also run them and store the reference copies in tests/notebooks/recorded/",
+    )
+    parser.add_argument(
+        "--workspace",
+        metavar="DIR",
+        type=Path,
+        help="only copy the notebooks a learner lacks into DIR (what `make lab` opens)",
+    )
     args = parser.parse_args()
     if args.workspace:
         for line in workspace(args.workspace):

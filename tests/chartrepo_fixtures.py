@@ -5,6 +5,7 @@ Every repository is a directory of packages indexed by the real `helm repo index
 repository is what CLEARML_LAB_CHART_REPO names for every test (tests/conftest.py), so rendering and linting work
 with no cluster running.
 """
+
 from __future__ import annotations
 
 import json
@@ -26,10 +27,12 @@ def helm(*args: str, cwd: Path | None = None, home: Path | None = None) -> str:
     """The real helm with its state in ``home`` (never the user's)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("HELM_")}
     if home:
-        env.update(HELM_CONFIG_HOME=str(home / "config"), HELM_CACHE_HOME=str(home / "cache"),
-                   HELM_DATA_HOME=str(home / "data"))
-    done = subprocess.run([find_helm(), *args], capture_output=True, text=True, env=env, cwd=cwd,
-                          timeout=120)
+        env.update(
+            HELM_CONFIG_HOME=str(home / "config"),
+            HELM_CACHE_HOME=str(home / "cache"),
+            HELM_DATA_HOME=str(home / "data"),
+        )
+    done = subprocess.run([find_helm(), *args], capture_output=True, text=True, env=env, cwd=cwd, timeout=120)
     assert done.returncode == 0, done.stderr
     return done.stdout
 
@@ -111,13 +114,25 @@ spec:
           securityContext: {runAsUser: 1000, runAsNonRoot: true, capabilities: {drop: [ALL]}}
 {{- end }}
 """
-WORKER_VALUES = {"enabled": True, "replicaCount": 1, "image": {"repository": "allegroai/clearml", "tag": "2.1.0-700"},
-                 "tuning": {"maxMapCount": 262144,
-                            "image": "docker.elastic.co/elasticsearch/elasticsearch:7.17.3"}}
-SCHEMA = {"$schema": "https://json-schema.org/draft-07/schema#", "type": "object",
-          "properties": {"worker": {"type": "object", "properties": {
-              "queue": {"type": "string", "description": "a key only the schema names"},
-              "probe": {"type": "object"}}}}}
+WORKER_VALUES = {
+    "enabled": True,
+    "replicaCount": 1,
+    "image": {"repository": "allegroai/clearml", "tag": "2.1.0-700"},
+    "tuning": {"maxMapCount": 262144, "image": "docker.elastic.co/elasticsearch/elasticsearch:7.17.3"},
+}
+SCHEMA = {
+    "$schema": "https://json-schema.org/draft-07/schema#",
+    "type": "object",
+    "properties": {
+        "worker": {
+            "type": "object",
+            "properties": {
+                "queue": {"type": "string", "description": "a key only the schema names"},
+                "probe": {"type": "object"},
+            },
+        }
+    },
+}
 PRODUCTION_VALUES = """\
 # Shipped with the chart: a production example that uses keys only templates or the schema name.
 worker:

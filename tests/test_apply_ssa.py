@@ -1,5 +1,6 @@
 """Server-side apply and strategic merge patch as the apiserver does them, on the practice cluster's own schemas
 (pure: no server). The list types, map keys and key defaults come from the schemas it publishes."""
+
 import copy
 import json
 
@@ -18,26 +19,51 @@ DEPLOYMENT = SCHEMAS.get("io.k8s.api.apps.v1.Deployment")
 SERVICE = SCHEMAS.get("io.k8s.api.core.v1.Service")
 
 
-def deployment(ports=({"containerPort": 27017, "name": "mongodb"},), env=(("A", "1"),), image="mongo:5",
-               labels=None):
-    return {"apiVersion": "apps/v1", "kind": "Deployment",
-            "metadata": {"name": "db", "namespace": "ns", "labels": labels or {"app": "db"}},
-            "spec": {"selector": {"matchLabels": {"app": "db"}},
-                     "template": {"metadata": {"labels": {"app": "db"}}, "spec": {"containers": [
-                         {"name": "mongo", "image": image, "ports": [dict(p) for p in ports],
-                          "env": [{"name": n, "value": v} for n, v in env]}]}}}}
+def deployment(ports=({"containerPort": 27017, "name": "mongodb"},), env=(("A", "1"),), image="mongo:5", labels=None):
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": "db", "namespace": "ns", "labels": labels or {"app": "db"}},
+        "spec": {
+            "selector": {"matchLabels": {"app": "db"}},
+            "template": {
+                "metadata": {"labels": {"app": "db"}},
+                "spec": {
+                    "containers": [
+                        {
+                            "name": "mongo",
+                            "image": image,
+                            "ports": [dict(p) for p in ports],
+                            "env": [{"name": n, "value": v} for n, v in env],
+                        }
+                    ]
+                },
+            },
+        },
+    }
 
 
 def service(ports):
-    return {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "db", "namespace": "ns"},
-            "spec": {"selector": {"app": "db"}, "ports": [dict(p) for p in ports]}}
+    return {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": {"name": "db", "namespace": "ns"},
+        "spec": {"selector": {"app": "db"}, "ports": [dict(p) for p in ports]},
+    }
 
 
 def apply(current, manifest, manager="helm", force=False, schema=DEPLOYMENT):
     """What the server stores after an apply: the merged object, then the declared defaults."""
-    out = server_side_apply(copy.deepcopy(current), copy.deepcopy(manifest), manager=manager, force=force,
-                            schema=schema, schemas=SCHEMAS, api_version=manifest["apiVersion"],
-                            rt_name="deployments" if schema is DEPLOYMENT else "services")
+    out = server_side_apply(
+        copy.deepcopy(current),
+        copy.deepcopy(manifest),
+        manager=manager,
+        force=force,
+        schema=schema,
+        schemas=SCHEMAS,
+        api_version=manifest["apiVersion"],
+        rt_name="deployments" if schema is DEPLOYMENT else "services",
+    )
     admission.apply_declared_defaults(manifest["kind"], out)
     return out
 
@@ -52,6 +78,7 @@ def fields_of(obj, manager):
 
 # ---- list items named by the schema's map keys and their defaults -----------------------------------------------
 
+
 def test_a_port_without_protocol_is_the_stored_tcp_port_so_applying_again_adds_nothing():
     first = apply({"metadata": {}}, deployment())
     assert container(first)["ports"] == [{"containerPort": 27017, "name": "mongodb", "protocol": "TCP"}]
@@ -59,13 +86,21 @@ def test_a_port_without_protocol_is_the_stored_tcp_port_so_applying_again_adds_n
     assert again == first
     svc = apply({"metadata": {}}, service([{"port": 6379, "targetPort": 6379}]), schema=SERVICE)
     assert apply(svc, service([{"port": 6379, "targetPort": 6379}]), schema=SERVICE)["spec"]["ports"] == [
-        {"port": 6379, "targetPort": 6379, "protocol": "TCP"}]
+        {"port": 6379, "targetPort": 6379, "protocol": "TCP"}
+    ]
 
 
 def test_the_same_port_over_udp_is_another_item_and_a_changed_name_changes_the_one_item():
     first = apply({"metadata": {}}, deployment())
-    both = apply(first, deployment(ports=({"containerPort": 27017, "name": "mongodb"},
-                                          {"containerPort": 27017, "protocol": "UDP", "name": "mongo-udp"})))
+    both = apply(
+        first,
+        deployment(
+            ports=(
+                {"containerPort": 27017, "name": "mongodb"},
+                {"containerPort": 27017, "protocol": "UDP", "name": "mongo-udp"},
+            )
+        ),
+    )
     assert [(p["containerPort"], p["protocol"]) for p in container(both)["ports"]] == [(27017, "TCP"), (27017, "UDP")]
     renamed = apply(first, deployment(ports=({"containerPort": 27017, "name": "db"},)))
     assert container(renamed)["ports"] == [{"containerPort": 27017, "name": "db", "protocol": "TCP"}]
@@ -75,10 +110,13 @@ def test_the_applier_owns_what_it_sent_not_the_defaults_the_server_filled_in():
     first = apply({"metadata": {}}, deployment())
     spec = fields_of(first, "helm")["f:spec"]["f:template"]["f:spec"]["f:containers"]['k:{"name":"mongo"}']
     # The item is named with the defaulted protocol, but only the fields helm sent are helm's.
-    assert spec["f:ports"] == {'k:{"containerPort":27017,"protocol":"TCP"}': {".": {}, "f:containerPort": {},
-                                                                              "f:name": {}}}
-    assert "f:terminationMessagePath" not in spec and "f:restartPolicy" not in fields_of(first, "helm")["f:spec"][
-        "f:template"]["f:spec"]
+    assert spec["f:ports"] == {
+        'k:{"containerPort":27017,"protocol":"TCP"}': {".": {}, "f:containerPort": {}, "f:name": {}}
+    }
+    assert (
+        "f:terminationMessagePath" not in spec
+        and "f:restartPolicy" not in fields_of(first, "helm")["f:spec"]["f:template"]["f:spec"]
+    )
     # An atomic map (a LabelSelector) is owned as one field.
     assert fields_of(first, "helm")["f:spec"]["f:selector"] == {}
 
@@ -90,7 +128,8 @@ def test_a_key_field_with_no_default_is_refused_with_upstreams_message():
     assert refused.value.status["message"] == (
         "failed to create typed patch object (ns/db; apps/v1, Kind=Deployment): "
         '.spec.template.spec.containers[name="mongo"].ports: element 0: associative list with keys has an element '
-        "that omits key field \"containerPort\" (and doesn't have default value)")
+        'that omits key field "containerPort" (and doesn\'t have default value)'
+    )
     with pytest.raises(ApiError) as twice:
         apply({"metadata": {}}, service([{"port": 80}, {"port": 80, "name": "again"}]), schema=SERVICE)
     assert twice.value.status["message"].endswith('.spec.ports: duplicate entries for key [port=80,protocol="TCP"]')
@@ -126,25 +165,33 @@ def test_a_field_the_manager_stops_applying_goes_unless_another_manager_owns_it(
 
 # ---- managers and conflicts --------------------------------------------------------------------------------------
 
+
 def test_a_conflict_names_the_other_manager_as_upstream_and_force_takes_the_field():
     first = apply({"metadata": {}}, deployment())
     with pytest.raises(ApiError) as clash:
         apply(first, deployment(image="mongo:6"), manager="ops")
     assert clash.value.code == 409 and clash.value.reason == "Conflict"
-    assert clash.value.status["message"] == ('Apply failed with 1 conflict: conflict with "helm": '
-                                             '.spec.template.spec.containers[name="mongo"].image')
-    assert clash.value.status["details"]["causes"] == [{
-        "reason": "FieldManagerConflict", "message": 'conflict with "helm"',
-        "field": '.spec.template.spec.containers[name="mongo"].image'}]
+    assert clash.value.status["message"] == (
+        'Apply failed with 1 conflict: conflict with "helm": .spec.template.spec.containers[name="mongo"].image'
+    )
+    assert clash.value.status["details"]["causes"] == [
+        {
+            "reason": "FieldManagerConflict",
+            "message": 'conflict with "helm"',
+            "field": '.spec.template.spec.containers[name="mongo"].image',
+        }
+    ]
     forced = apply(first, deployment(image="mongo:6"), manager="ops", force=True)
     assert container(forced)["image"] == "mongo:6"
     helm_containers = fields_of(forced, "helm")["f:spec"]["f:template"]["f:spec"]["f:containers"]['k:{"name":"mongo"}']
     assert "f:image" not in helm_containers and "f:env" in helm_containers
     # Applying the same values as another manager is no conflict: both own the field.
     shared = apply(first, deployment(), manager="ops")
-    assert "f:image" in fields_of(shared, "ops")["f:spec"]["f:template"]["f:spec"]["f:containers"][
-        'k:{"name":"mongo"}'] and "f:image" in fields_of(shared, "helm")["f:spec"]["f:template"]["f:spec"][
-        "f:containers"]['k:{"name":"mongo"}']
+    assert (
+        "f:image" in fields_of(shared, "ops")["f:spec"]["f:template"]["f:spec"]["f:containers"]['k:{"name":"mongo"}']
+        and "f:image"
+        in fields_of(shared, "helm")["f:spec"]["f:template"]["f:spec"]["f:containers"]['k:{"name":"mongo"}']
+    )
 
 
 def test_conflicts_with_updaters_name_their_version_and_several_are_listed_per_manager():
@@ -158,7 +205,8 @@ def test_conflicts_with_updaters_name_their_version_and_several_are_listed_per_m
     assert clash.value.status["message"] == (
         'Apply failed with 2 conflicts: conflicts with "kubectl-edit" using apps/v1:\n'
         "- .metadata.labels.app\n"
-        '- .spec.template.spec.containers[name="mongo"].image')
+        '- .spec.template.spec.containers[name="mongo"].image'
+    )
 
 
 def test_managed_fields_come_in_the_apiservers_order_and_an_unchanged_apply_keeps_its_time():
@@ -169,7 +217,9 @@ def test_managed_fields_come_in_the_apiservers_order_and_an_unchanged_apply_keep
     record_update(first, edited, manager="kubectl-label", schema=DEPLOYMENT, schemas=SCHEMAS, api_version="apps/v1")
     again = apply(edited, deployment())
     assert [(e["manager"], e["operation"]) for e in again["metadata"]["managedFields"]] == [
-        ("helm", "Apply"), ("kubectl-label", "Update")]
+        ("helm", "Apply"),
+        ("kubectl-label", "Update"),
+    ]
     assert again["metadata"]["managedFields"][0]["time"] == "2020-01-01T00:00:00Z"
 
 
@@ -182,10 +232,16 @@ def test_an_update_that_changes_nothing_leaves_managed_fields_as_they_were():
 
 # ---- strategic merge patch keeps its own merge keys ----------------------------------------------------------------
 
+
 def test_strategic_merge_patch_merges_container_ports_on_container_port_alone():
     stored = apply({"metadata": {}}, deployment())
-    patch = {"spec": {"template": {"spec": {"containers": [
-        {"name": "mongo", "ports": [{"containerPort": 27017, "protocol": "UDP"}]}]}}}}
+    patch = {
+        "spec": {
+            "template": {
+                "spec": {"containers": [{"name": "mongo", "ports": [{"containerPort": 27017, "protocol": "UDP"}]}]}
+            }
+        }
+    }
     patched = strategic_merge_patch(stored, patch, DEPLOYMENT, SCHEMAS)
     # x-kubernetes-patch-merge-key is containerPort: the TCP item is changed, not joined by a UDP one
     # (kubernetes/kubernetes#108255, the known difference from server-side apply's containerPort+protocol).
@@ -193,6 +249,7 @@ def test_strategic_merge_patch_merges_container_ports_on_container_port_alone():
 
 
 # ---- what the server publishes -----------------------------------------------------------------------------------
+
 
 def test_the_published_openapi_carries_the_key_defaults_and_list_types():
     doc = group_version_document(default_registry(), SCHEMAS, "", "v1")
@@ -221,8 +278,9 @@ def test_fields_applied_as_null_are_not_stored_but_stay_owned_through_other_mana
     # the deployment controller writes a revision annotation: helm keeps what it applied as null ...
     annotated = copy.deepcopy(first)
     annotated["metadata"]["annotations"] = {"deployment.kubernetes.io/revision": "1"}
-    record_update(first, annotated, manager="deployment-controller", schema=DEPLOYMENT, schemas=SCHEMAS,
-                  api_version="apps/v1")
+    record_update(
+        first, annotated, manager="deployment-controller", schema=DEPLOYMENT, schemas=SCHEMAS, api_version="apps/v1"
+    )
     assert fields_of(annotated, "helm") == fields_of(first, "helm")
     # ... so the next apply of the same chart is no change at all
     assert apply(annotated, manifest) == annotated
@@ -239,8 +297,7 @@ def test_a_set_merges_by_value_and_an_atomic_list_is_replaced_whole():
     assert again["metadata"]["finalizers"] == ["a.example/one", "b.example/two"]  # a set: kept beside helm's
     assert container(again)["args"] == ["--x", "--y"]  # atomic: helm's value as a whole
     assert fields_of(again, "helm")["f:metadata"]["f:finalizers"] == {'v:"a.example/one"': {}}
-    assert "f:args" in fields_of(again, "helm")["f:spec"]["f:template"]["f:spec"]["f:containers"][
-        'k:{"name":"mongo"}']
+    assert "f:args" in fields_of(again, "helm")["f:spec"]["f:template"]["f:spec"]["f:containers"]['k:{"name":"mongo"}']
     manifest["metadata"]["finalizers"] = []
     dropped = apply(again, manifest)
     assert dropped["metadata"]["finalizers"] == ["b.example/two"]

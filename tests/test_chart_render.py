@@ -2,6 +2,7 @@
 
 The tables below are the facts; every check renders the packaged practice chart through `clearml_lab.chart.render`.
 """
+
 import json
 from functools import cache
 
@@ -17,8 +18,10 @@ VERSIONS = list(KUBE_FOR)
 PROFILES = ["seed", "hardened"]
 
 CLEARML_IMAGE = {"7.3.1": "docker.io/allegroai/clearml:1.12.0-393", "7.14.4": "docker.io/allegroai/clearml:2.0.0-613"}
-MONGODB_IMAGE = {"7.3.1": "docker.io/bitnamilegacy/mongodb:5.0.10-debian-11-r3",
-                 "7.14.4": "docker.io/bitnamilegacy/mongodb:6.0.10-debian-11-r8"}
+MONGODB_IMAGE = {
+    "7.3.1": "docker.io/bitnamilegacy/mongodb:5.0.10-debian-11-r3",
+    "7.14.4": "docker.io/bitnamilegacy/mongodb:6.0.10-debian-11-r8",
+}
 REDIS_IMAGE = "docker.io/bitnamilegacy/redis:7.0.9-debian-11-r1"
 ES_IMAGE = "docker.elastic.co/elasticsearch/elasticsearch:7.17.3"
 
@@ -35,11 +38,21 @@ ASYNCDELETE = "clearml-apiserver-asyncdelete"  # 7.8.0+
 
 # (version, profile) -> workload -> the service account its pods run as
 SERVICE_ACCOUNTS = {
-    "7.3.1": {"clearml-apiserver": "default", "clearml-fileserver": "default", "clearml-webserver": "default",
-              "clearml-mongodb": "clearml-mongodb", "clearml-redis-master": "clearml-redis"},
-    "7.14.4": {"clearml-apiserver": "clearml-apiserver", ASYNCDELETE: "clearml-apiserver",
-               "clearml-fileserver": "clearml-fileserver", "clearml-webserver": "clearml-webserver",
-               "clearml-mongodb": "clearml-mongodb", "clearml-redis-master": "clearml-redis"},
+    "7.3.1": {
+        "clearml-apiserver": "default",
+        "clearml-fileserver": "default",
+        "clearml-webserver": "default",
+        "clearml-mongodb": "clearml-mongodb",
+        "clearml-redis-master": "clearml-redis",
+    },
+    "7.14.4": {
+        "clearml-apiserver": "clearml-apiserver",
+        ASYNCDELETE: "clearml-apiserver",
+        "clearml-fileserver": "clearml-fileserver",
+        "clearml-webserver": "clearml-webserver",
+        "clearml-mongodb": "clearml-mongodb",
+        "clearml-redis-master": "clearml-redis",
+    },
 }
 # The recipe names the Elasticsearch account; the hardened profile lets the chart name it (uname).
 ES_ACCOUNT = {"seed": "clearml-elastic", "hardened": "clearml-elastic-master"}
@@ -80,38 +93,78 @@ def rendered(version, profile, overrides_key=None):
 
 OVERRIDES = {
     "nodeport": {c: {"service": {"type": "NodePort"}} for c in ("apiserver", "fileserver", "webserver")},
-    "sizes": {"fileserver": {"storage": {"data": {"size": "7Gi"}}}, "mongodb": {"persistence": {"size": "8Gi"}},
-              "redis": {"master": {"persistence": {"size": "9Gi"}}}},
-    "contexts": {"webserver": {"containerSecurityContext": {"runAsNonRoot": False},
-                               "podSecurityContext": {"fsGroup": 0}}},
+    "sizes": {
+        "fileserver": {"storage": {"data": {"size": "7Gi"}}},
+        "mongodb": {"persistence": {"size": "8Gi"}},
+        "redis": {"master": {"persistence": {"size": "9Gi"}}},
+    },
+    "contexts": {
+        "webserver": {"containerSecurityContext": {"runAsNonRoot": False}, "podSecurityContext": {"fsGroup": 0}}
+    },
     "accounts": {"apiserver": {"serviceAccountName": "ml"}},
     "ingress": {
-        "apiserver": {"ingress": {"enabled": True, "ingressClassName": "nginx", "hostName": "api.example.test",
-                                  "tlsSecretName": "api-tls", "annotations": {"team": "ml"}}},
+        "apiserver": {
+            "ingress": {
+                "enabled": True,
+                "ingressClassName": "nginx",
+                "hostName": "api.example.test",
+                "tlsSecretName": "api-tls",
+                "annotations": {"team": "ml"},
+            }
+        },
         "fileserver": {"ingress": {"enabled": True, "path": "/files"}},
         "webserver": {"service": {"port": 9090}, "ingress": {"enabled": True}},
         "clearml": {"clientConfigurationApiUrl": "https://api.example.test"},
     },
     "placement": {
-        **{component: {"resources": {"requests": {"cpu": "1", "memory": "2Gi"}}, "nodeSelector": {"disk": "ssd"},
-                       "tolerations": [{"key": "ml", "operator": "Exists"}], "extraEnvs": [{"name": "X", "value": "1"}],
-                       "affinity": {"nodeAffinity": {"preferredDuringSchedulingIgnoredDuringExecution": [
-                           {"weight": 1, "preference": {"matchExpressions": [
-                               {"key": "zone", "operator": "In", "values": ["a"]}]}}]}}}
-           for component in ("apiserver", "fileserver", "webserver")},
-        "mongodb": {"resources": {"requests": {"cpu": "1"}}, "nodeSelector": {"disk": "ssd"},
-                    "tolerations": [{"key": "ml", "operator": "Exists"}]},
-        "redis": {"master": {"resources": {"requests": {"cpu": "1"}}, "nodeSelector": {"disk": "ssd"},
-                             "tolerations": [{"key": "ml", "operator": "Exists"}]}},
-        "elasticsearch": {"resources": {"requests": {"cpu": "1"}}, "nodeSelector": {"disk": "ssd"},
-                          "tolerations": [{"key": "ml", "operator": "Exists"}]},
+        **{
+            component: {
+                "resources": {"requests": {"cpu": "1", "memory": "2Gi"}},
+                "nodeSelector": {"disk": "ssd"},
+                "tolerations": [{"key": "ml", "operator": "Exists"}],
+                "extraEnvs": [{"name": "X", "value": "1"}],
+                "affinity": {
+                    "nodeAffinity": {
+                        "preferredDuringSchedulingIgnoredDuringExecution": [
+                            {
+                                "weight": 1,
+                                "preference": {
+                                    "matchExpressions": [{"key": "zone", "operator": "In", "values": ["a"]}]
+                                },
+                            }
+                        ]
+                    }
+                },
+            }
+            for component in ("apiserver", "fileserver", "webserver")
+        },
+        "mongodb": {
+            "resources": {"requests": {"cpu": "1"}},
+            "nodeSelector": {"disk": "ssd"},
+            "tolerations": [{"key": "ml", "operator": "Exists"}],
+        },
+        "redis": {
+            "master": {
+                "resources": {"requests": {"cpu": "1"}},
+                "nodeSelector": {"disk": "ssd"},
+                "tolerations": [{"key": "ml", "operator": "Exists"}],
+            }
+        },
+        "elasticsearch": {
+            "resources": {"requests": {"cpu": "1"}},
+            "nodeSelector": {"disk": "ssd"},
+            "tolerations": [{"key": "ml", "operator": "Exists"}],
+        },
     },
 }
 
 
 def objects(version, profile, kind=None, overrides_key=None):
-    docs = [d for d in rendered(version, profile, overrides_key) if "helm.sh/hook" not in
-            (d["metadata"].get("annotations") or {})]
+    docs = [
+        d
+        for d in rendered(version, profile, overrides_key)
+        if "helm.sh/hook" not in (d["metadata"].get("annotations") or {})
+    ]
     return {d["metadata"]["name"]: d for d in docs if kind is None or d["kind"] == kind}
 
 
@@ -135,6 +188,7 @@ def workloads(version, profile):
 def private_cache(tmp_path_factory):
     """Packages and helm state go to a temporary cache, never the user's."""
     import os
+
     old = os.environ.get("XDG_CACHE_HOME")
     os.environ["XDG_CACHE_HOME"] = str(tmp_path_factory.mktemp("cache"))
     rendered.cache_clear()
@@ -152,8 +206,12 @@ def test_workloads_kinds_images_and_ports(version, profile):
     found = workloads(version, profile)
     expected = set(WORKLOADS) | ({ASYNCDELETE} if version == "7.14.4" else set())
     assert set(found) == expected
-    images = {"clearml": CLEARML_IMAGE[version], "mongodb": MONGODB_IMAGE[version], "redis": REDIS_IMAGE,
-              "elasticsearch": ES_IMAGE}
+    images = {
+        "clearml": CLEARML_IMAGE[version],
+        "mongodb": MONGODB_IMAGE[version],
+        "redis": REDIS_IMAGE,
+        "elasticsearch": ES_IMAGE,
+    }
     for name, (kind, image, ports) in WORKLOADS.items():
         assert found[name]["kind"] == kind, name
         container = main_container(found[name])
@@ -212,13 +270,16 @@ def test_chart_default_service_type_is_nodeport_with_fixed_node_ports(version):
 
 
 def _claims(version, profile, overrides_key=None):
-    claims = {name: obj["spec"]["resources"]["requests"]["storage"]
-              for name, obj in objects(version, profile, "PersistentVolumeClaim", overrides_key).items()}
+    claims = {
+        name: obj["spec"]["resources"]["requests"]["storage"]
+        for name, obj in objects(version, profile, "PersistentVolumeClaim", overrides_key).items()
+    }
     for name, sts in objects(version, profile, "StatefulSet", overrides_key).items():
         for template in sts["spec"].get("volumeClaimTemplates") or []:
             for ordinal in range(sts["spec"]["replicas"]):
-                claims[f"{template['metadata']['name']}-{name}-{ordinal}"] = \
-                    template["spec"]["resources"]["requests"]["storage"]
+                claims[f"{template['metadata']['name']}-{name}-{ordinal}"] = template["spec"]["resources"]["requests"][
+                    "storage"
+                ]
     return claims
 
 
@@ -240,8 +301,11 @@ def test_storage_sizes_follow_values():
 @pytest.mark.parametrize("version", VERSIONS)
 def test_init_containers_wait_for_their_dependencies(version):
     found = workloads(version, "seed")
-    for workload, init in (("clearml-apiserver", "init-apiserver"), ("clearml-fileserver", "init-fileserver"),
-                           ("clearml-webserver", "init-webserver")):
+    for workload, init in (
+        ("clearml-apiserver", "init-apiserver"),
+        ("clearml-fileserver", "init-fileserver"),
+        ("clearml-webserver", "init-webserver"),
+    ):
         containers_ = containers(found[workload], init=True)
         assert list(containers_) == [init]
         command = " ".join(containers_[init]["command"])
@@ -273,15 +337,22 @@ def test_seed_security_contexts(version):
         assert not pod_spec(found[name]).get("securityContext"), name  # the image's own user: root
     es = found["clearml-elastic-master"]
     assert pod_spec(es)["securityContext"] == {"fsGroup": 1000, "runAsUser": 1000}
-    assert main_container(es)["securityContext"] == {"capabilities": {"drop": ["ALL"]}, "runAsNonRoot": True,
-                                                     "runAsUser": 1000}
+    assert main_container(es)["securityContext"] == {
+        "capabilities": {"drop": ["ALL"]},
+        "runAsNonRoot": True,
+        "runAsUser": 1000,
+    }
     sysctl = containers(es, init=True)["configure-sysctl"]
     assert sysctl["securityContext"] == {"runAsUser": 0, "privileged": True}
     assert sysctl["command"] == ["sysctl", "-w", "vm.max_map_count=262144"]
     mongo_container = {"runAsUser": 1001, "runAsNonRoot": True}
     if version == "7.14.4":
-        mongo_container |= {"runAsGroup": 0, "allowPrivilegeEscalation": False,
-                            "seccompProfile": {"type": "RuntimeDefault"}, "capabilities": {"drop": ["ALL"]}}
+        mongo_container |= {
+            "runAsGroup": 0,
+            "allowPrivilegeEscalation": False,
+            "seccompProfile": {"type": "RuntimeDefault"},
+            "capabilities": {"drop": ["ALL"]},
+        }
     assert pod_spec(found["clearml-mongodb"])["securityContext"] == {"fsGroup": 1001, "sysctls": []}
     assert main_container(found["clearml-mongodb"])["securityContext"] == mongo_container
     assert pod_spec(found["clearml-redis-master"])["securityContext"] == {"fsGroup": 1001}
@@ -326,8 +397,18 @@ def test_component_security_contexts_and_account_names_follow_values():
 def test_kinds_include_disruption_budget_rbac_and_test_hook(version):
     docs = rendered(version, "seed")
     kinds = {d["kind"] for d in docs}
-    assert {"ConfigMap", "Secret", "ServiceAccount", "Role", "RoleBinding", "Service", "Deployment", "StatefulSet",
-            "PersistentVolumeClaim", "PodDisruptionBudget"} <= kinds
+    assert {
+        "ConfigMap",
+        "Secret",
+        "ServiceAccount",
+        "Role",
+        "RoleBinding",
+        "Service",
+        "Deployment",
+        "StatefulSet",
+        "PersistentVolumeClaim",
+        "PodDisruptionBudget",
+    } <= kinds
     pdb = next(d for d in docs if d["kind"] == "PodDisruptionBudget")
     assert pdb["metadata"]["name"] == "clearml-elastic-master-pdb"
     assert pdb["spec"]["selector"]["matchLabels"] == {"app": "clearml-elastic-master"}
@@ -347,8 +428,7 @@ def test_helm_refuses_a_kubernetes_version_outside_the_chart_range():
     with pytest.raises(LabError) as refused:
         chart.render("7.3.1", kube_version="1.32")
     message = str(refused.value)
-    assert ("chart requires kubeVersion: >= 1.21.0-0 < 1.29.0-0 which is incompatible with Kubernetes v1.32"
-            in message)
+    assert "chart requires kubeVersion: >= 1.21.0-0 < 1.29.0-0 which is incompatible with Kubernetes v1.32" in message
     assert "7.14.4" in message  # the chart version that would fit
     assert "\n" not in message
 
@@ -380,6 +460,7 @@ def test_user_values_file_applies_after_the_profile(tmp_path):
 @pytest.mark.parametrize("version", VERSIONS)
 def test_every_object_is_valid_for_its_kubernetes_version(version, profile):
     import kubernetes_validate
+
     for doc in rendered(version, profile):
         # strict: a misspelt or misplaced field fails, as the API server's field validation would.
         kubernetes_validate.validate(doc, f"{KUBE_FOR[version]}.0", strict=True)
@@ -393,6 +474,7 @@ def test_no_ingress_unless_enabled(version):
 @pytest.mark.parametrize("version", VERSIONS)
 def test_enabled_ingress_routes_its_host_to_the_components_service_port(version):
     import kubernetes_validate
+
     ingresses = objects(version, "seed", "Ingress", "ingress")
     services = objects(version, "seed", "Service", "ingress")
     assert set(ingresses) == {"clearml-apiserver", "clearml-fileserver", "clearml-webserver"}
@@ -403,8 +485,9 @@ def test_enabled_ingress_routes_its_host_to_the_components_service_port(version)
         (path,) = rule["http"]["paths"]
         assert path["backend"]["service"]["name"] == name
         assert path["backend"]["service"]["port"]["number"] == services[name]["spec"]["ports"][0]["port"], name
-    assert ingresses["clearml-webserver"]["spec"]["rules"][0]["http"]["paths"][0]["backend"]["service"]["port"] == \
-        {"number": 9090}  # follows webserver.service.port, not nginx's container port
+    assert ingresses["clearml-webserver"]["spec"]["rules"][0]["http"]["paths"][0]["backend"]["service"]["port"] == {
+        "number": 9090
+    }  # follows webserver.service.port, not nginx's container port
     api = ingresses["clearml-apiserver"]
     assert api["spec"]["ingressClassName"] == "nginx"
     assert api["spec"]["rules"][0]["host"] == "api.example.test"
@@ -421,6 +504,7 @@ def test_client_configuration_urls_reach_the_webserver():
     def displayed(overrides_key):
         web = objects("7.14.4", "seed", "Deployment", overrides_key)["clearml-webserver"]
         return [e["value"] for e in main_container(web)["env"] if e["name"] == "WEBSERVER__displayedServerUrls"]
+
     assert displayed(None) == []
     (value,) = displayed("ingress")
     assert json.loads(value) == {"apiServer": "https://api.example.test"}
@@ -429,8 +513,11 @@ def test_client_configuration_urls_reach_the_webserver():
 @pytest.mark.parametrize("version", VERSIONS)
 def test_resources_and_placement_reach_every_pod_template(version):
     import kubernetes_validate
-    found = {**objects(version, "seed", "Deployment", "placement"), **objects(version, "seed", "StatefulSet",
-                                                                             "placement")}
+
+    found = {
+        **objects(version, "seed", "Deployment", "placement"),
+        **objects(version, "seed", "StatefulSet", "placement"),
+    }
     assert set(found) == set(WORKLOADS) | ({ASYNCDELETE} if version == "7.14.4" else set())
     chosen = OVERRIDES["placement"]["apiserver"]
     for name, obj in found.items():
@@ -442,8 +529,10 @@ def test_resources_and_placement_reach_every_pod_template(version):
     for name in ("clearml-apiserver", "clearml-fileserver", "clearml-webserver"):
         assert pod_spec(found[name])["affinity"] == chosen["affinity"], name
         # helm merges maps: the chosen requests replace the defaults, the default limits stay.
-        assert main_container(found[name])["resources"] == {"requests": {"cpu": "1", "memory": "2Gi"},
-                                                            "limits": {"cpu": "2000m", "memory": "1Gi"}}, name
+        assert main_container(found[name])["resources"] == {
+            "requests": {"cpu": "1", "memory": "2Gi"},
+            "limits": {"cpu": "2000m", "memory": "1Gi"},
+        }, name
         assert {"name": "X", "value": "1"} in main_container(found[name])["env"], name
     # Without a choice the subcharts keep their preset anti-affinity.
     assert "podAntiAffinity" in pod_spec(found["clearml-mongodb"])["affinity"]

@@ -1,4 +1,5 @@
 """The practice chart repository: reproducible packages, an index helm accepts, and the real helm client using it."""
+
 import hashlib
 import json
 import os
@@ -19,8 +20,10 @@ from clearml_lab.practice.chartrepo import (
     commented_values,
 )
 
-VERSIONS = {"7.3.1": ("1.12.0", ">= 1.21.0-0 < 1.29.0-0", "12.1.31"),
-            "7.14.4": ("2.0", ">= 1.21.0-0 < 1.33.0-0", "13.18.5")}
+VERSIONS = {
+    "7.3.1": ("1.12.0", ">= 1.21.0-0 < 1.29.0-0", "12.1.31"),
+    "7.14.4": ("2.0", ">= 1.21.0-0 < 1.33.0-0", "13.18.5"),
+}
 
 
 def test_packages_are_reproducible(tmp_path):
@@ -99,7 +102,9 @@ gone: null
 
 def test_commented_values_put_each_comment_above_its_key_with_the_overlays_winning():
     text = commented_values([BASE, OVERLAY])
-    assert text == """\
+    assert (
+        text
+        == """\
 a:
   # about b
   b: 1
@@ -125,6 +130,7 @@ text: |
 switch: 'on'
 gone: null
 """
+    )
     assert yaml.safe_load(text) == merge_values(yaml.safe_load(BASE), yaml.safe_load(OVERLAY))
 
 
@@ -157,9 +163,13 @@ def _helm(tmp_path, *args):
     """The real helm with all of its state in tmp_path, so the user's repositories are never touched."""
     home = tmp_path / "helm"
     env = {k: v for k, v in os.environ.items() if not k.startswith("HELM_")}
-    env.update(HELM_CONFIG_HOME=str(home / "config"), HELM_CACHE_HOME=str(home / "cache"),
-               HELM_DATA_HOME=str(home / "data"), HELM_REPOSITORY_CONFIG=str(home / "repositories.yaml"),
-               HELM_REPOSITORY_CACHE=str(home / "cache" / "repository"))
+    env.update(
+        HELM_CONFIG_HOME=str(home / "config"),
+        HELM_CACHE_HOME=str(home / "cache"),
+        HELM_DATA_HOME=str(home / "data"),
+        HELM_REPOSITORY_CONFIG=str(home / "repositories.yaml"),
+        HELM_REPOSITORY_CACHE=str(home / "cache" / "repository"),
+    )
     done = subprocess.run([shutil.which("helm"), *args], capture_output=True, text=True, env=env, timeout=60)
     assert done.returncode == 0, done.stderr
     return done.stdout
@@ -173,7 +183,8 @@ def test_helm_adds_searches_pulls_and_renders_from_the_repository(tmp_path, stat
     _helm(tmp_path, "repo", "update")
     found = json.loads(_helm(tmp_path, "search", "repo", "practice/clearml", "--versions", "-o", "json"))
     assert {(c["name"], c["version"], c["app_version"]) for c in found} == {
-        ("practice/clearml", v, app) for v, (app, _, _) in VERSIONS.items()}
+        ("practice/clearml", v, app) for v, (app, _, _) in VERSIONS.items()
+    }
 
     pulled = tmp_path / "pulled"
     pulled.mkdir()

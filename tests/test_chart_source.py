@@ -5,6 +5,7 @@ Every repository here is a loopback one (tests/chartrepo_fixtures.py); the tests
 practice charts lack, a values schema, values files it ships, and a service account shared by a root pod and a pod
 with a privileged init container.
 """
+
 import hashlib
 import os
 import subprocess
@@ -37,11 +38,21 @@ def cache(tmp_path, monkeypatch):
 
 def cli(tmp_path, *args, env=None):
     """clearml-lab with no cluster: a lab home without a practice cluster, no KUBECONFIG."""
-    environment = {**os.environ, "CLEARML_LAB_HOME": str(tmp_path / "home"), "XDG_CACHE_HOME": str(tmp_path / "xdg"),
-                   **(env or {})}
+    environment = {
+        **os.environ,
+        "CLEARML_LAB_HOME": str(tmp_path / "home"),
+        "XDG_CACHE_HOME": str(tmp_path / "xdg"),
+        **(env or {}),
+    }
     environment.pop("KUBECONFIG", None)
-    return subprocess.run([str(BIN / "clearml-lab"), *args], capture_output=True, text=True, env=environment,
-                          timeout=300, stdin=subprocess.DEVNULL)
+    return subprocess.run(
+        [str(BIN / "clearml-lab"), *args],
+        capture_output=True,
+        text=True,
+        env=environment,
+        timeout=300,
+        stdin=subprocess.DEVNULL,
+    )
 
 
 # ---- the index and the default version ------------------------------------------------------------------------------
@@ -50,12 +61,18 @@ def test_index_lists_every_version_with_app_and_kube_versions(cache, extended_ch
     assert idx.versions() == ["7.3.1", "7.14.4", NEW_VERSION]
     entry = idx.entry(NEW_VERSION)
     assert (entry.app_version, entry.kube_version) == ("2.1", ">= 1.29.0-0 < 1.34.0-0")
-    assert entry.digest == hashlib.sha256(
-        (Path(extended_chart_repository.directory) / f"clearml-{NEW_VERSION}.tgz").read_bytes()).hexdigest()
+    assert (
+        entry.digest
+        == hashlib.sha256(
+            (Path(extended_chart_repository.directory) / f"clearml-{NEW_VERSION}.tgz").read_bytes()
+        ).hexdigest()
+    )
 
 
-@pytest.mark.parametrize("kube,expected", [(None, NEW_VERSION), ("1.33", NEW_VERSION), ("v1.32.5", NEW_VERSION),
-                                           ("1.28", "7.14.4"), ("1.26", "7.14.4")])
+@pytest.mark.parametrize(
+    "kube,expected",
+    [(None, NEW_VERSION), ("1.33", NEW_VERSION), ("v1.32.5", NEW_VERSION), ("1.28", "7.14.4"), ("1.26", "7.14.4")],
+)
 def test_default_is_the_newest_that_fits_the_cluster(cache, extended_chart_repository, kube, expected):
     assert chart.default_version(extended_chart_repository.url, kube) == expected
 
@@ -146,11 +163,14 @@ def test_unreachable_repository_with_a_cached_package_uses_it_and_says_so(cache,
         chart.chart_package("7.14.4", repo.url)
 
 
-@pytest.mark.parametrize("url,message", [
-    ("oci://registry.example.com/charts", "OCI registry, which the lab does not read"),
-    ("ftp://mirror.example.com/charts", "not an http(s) URL"),
-    ("https://ana:s3cret@mirror.example.com/charts", "carries credentials"),
-])
+@pytest.mark.parametrize(
+    "url,message",
+    [
+        ("oci://registry.example.com/charts", "OCI registry, which the lab does not read"),
+        ("ftp://mirror.example.com/charts", "not an http(s) URL"),
+        ("https://ana:s3cret@mirror.example.com/charts", "carries credentials"),
+    ],
+)
 def test_repository_urls_the_lab_refuses(url, message):
     with pytest.raises(UsageError, match=message.replace("(", r"\(").replace(")", r"\)")) as refused:
         chart.repo_url(url)
@@ -164,8 +184,18 @@ def test_credentials_and_ca_file_go_to_helms_own_options(monkeypatch, tmp_path):
     monkeypatch.setenv(chart.USERNAME_ENV, "ana")
     monkeypatch.setenv(chart.PASSWORD_ENV, "s3cret")
     args, password = chart.repo_add_args("clearml", "https://mirror.example.com/charts")
-    assert args == ["repo", "add", "clearml", "https://mirror.example.com/charts", "--force-update",
-                    "--ca-file", str(ca), "--username", "ana", "--password-stdin"]
+    assert args == [
+        "repo",
+        "add",
+        "clearml",
+        "https://mirror.example.com/charts",
+        "--force-update",
+        "--ca-file",
+        str(ca),
+        "--username",
+        "ana",
+        "--password-stdin",
+    ]
     assert password == "s3cret" and "s3cret" not in args  # on stdin, never on a command line
     monkeypatch.delenv(chart.PASSWORD_ENV)
     with pytest.raises(UsageError, match="set both, or neither"):
@@ -183,8 +213,11 @@ def test_chart_keys_come_from_defaults_templates_schema_and_subcharts(cache, ext
     assert lint(clean, keys) == []
     (typo,) = lint("worker:\n  replicaCont: 2\n", keys)
     assert typo.severity == "error" and "did you mean `worker.replicaCount`" in typo.message
-    (maybe,) = lint("worker:\n  deploymentAnnotations: {}\n  probe: {httpGet: {path: /}}\n  tuning:\n"
-                    "    maxMapCount: 1\n    swappiness: 1\n", keys)
+    (maybe,) = lint(
+        "worker:\n  deploymentAnnotations: {}\n  probe: {httpGet: {path: /}}\n  tuning:\n"
+        "    maxMapCount: 1\n    swappiness: 1\n",
+        keys,
+    )
     assert maybe.severity == "error"  # tuning is read key by key (index …), not handed on whole
 
 
@@ -225,9 +258,11 @@ def test_charts_lists_every_version_and_marks_the_default(tmp_path, extended_cha
     lines = done.stdout.splitlines()
     assert lines[0] == f"clearml chart versions served by {extended_chart_repository.url}; target: no cluster"
     rows = [line.split() for line in lines[2:5]]
-    assert rows == [["*", NEW_VERSION, "2.1", ">=", "1.29.0-0", "<", "1.34.0-0", "no", "cluster"],
-                    ["7.14.4", "2.0", ">=", "1.21.0-0", "<", "1.33.0-0", "no", "cluster"],
-                    ["7.3.1", "1.12.0", ">=", "1.21.0-0", "<", "1.29.0-0", "no", "cluster"]]
+    assert rows == [
+        ["*", NEW_VERSION, "2.1", ">=", "1.29.0-0", "<", "1.34.0-0", "no", "cluster"],
+        ["7.14.4", "2.0", ">=", "1.21.0-0", "<", "1.33.0-0", "no", "cluster"],
+        ["7.3.1", "1.12.0", ">=", "1.21.0-0", "<", "1.29.0-0", "no", "cluster"],
+    ]
 
 
 def test_charts_reads_the_repository_from_the_environment(tmp_path, extended_chart_repository):
@@ -250,8 +285,9 @@ def test_lint_values_of_a_shipped_file_exits_zero(tmp_path, extended_chart_repos
     assert done.returncode == 0, done.stdout + done.stderr
     assert f"0 error(s), 0 warning(s) against clearml chart {NEW_VERSION} from" in done.stdout
     # 7.14.4 has no worker: the same file has errors there.
-    done = cli(tmp_path, "--chart-repo", extended_chart_repository.url, "--chart-version", "7.14.4", "lint-values",
-               str(values))
+    done = cli(
+        tmp_path, "--chart-repo", extended_chart_repository.url, "--chart-version", "7.14.4", "lint-values", str(values)
+    )
     assert done.returncode == 1 and "`worker` is not a key of this chart" in done.stdout
 
 
@@ -260,8 +296,10 @@ def test_an_indentation_slip_suggests_indenting(tmp_path, extended_chart_reposit
     values.write_text("apiserver:\n  podSecurityContext:\n    runAsUser: 0\nwebserver:\nservice:\n  type: ClusterIP\n")
     done = cli(tmp_path, "--chart-repo", extended_chart_repository.url, "lint-values", str(values))
     assert done.returncode == 1
-    assert f"{values}:5:1: error: `service` is not a key of this chart; did you mean " \
-           "`webserver.service`? Indent it under `webserver:`" in done.stdout
+    assert (
+        f"{values}:5:1: error: `service` is not a key of this chart; did you mean "
+        "`webserver.service`? Indent it under `webserver:`" in done.stdout
+    )
 
 
 def test_plan_scc_renders_the_chart_it_is_given(tmp_path, extended_chart_repository):
@@ -276,8 +314,10 @@ def test_plan_scc_renders_the_chart_it_is_given(tmp_path, extended_chart_reposit
 def test_a_version_the_repository_does_not_serve_is_a_usage_error(tmp_path, extended_chart_repository):
     done = cli(tmp_path, "--chart-repo", extended_chart_repository.url, "--chart-version", "7.14.7", "plan-scc")
     assert done.returncode == 2
-    assert f"chart version 7.14.7 is not served by {extended_chart_repository.url}: choose one of 7.3.1, 7.14.4, " \
-           f"{NEW_VERSION}" in done.stderr
+    assert (
+        f"chart version 7.14.7 is not served by {extended_chart_repository.url}: choose one of 7.3.1, 7.14.4, "
+        f"{NEW_VERSION}" in done.stderr
+    )
 
 
 def test_a_slow_fetch_says_what_it_waits_for(cache, tmp_path, monkeypatch):
@@ -288,8 +328,10 @@ def test_a_slow_fetch_says_what_it_waits_for(cache, tmp_path, monkeypatch):
     with LoopbackRepository(served) as repo:
         build_repository(served, repo.url)
         chart.chart_package("7.3.1", repo.url)
-    assert said == [f"reading the chart repository {repo.url} (index.yaml) …",
-                    f"downloading the clearml chart 7.3.1 from {repo.url} …"]
+    assert said == [
+        f"reading the chart repository {repo.url} (index.yaml) …",
+        f"downloading the clearml chart 7.3.1 from {repo.url} …",
+    ]
 
 
 def test_a_mirror_behind_a_login_is_read_with_helms_own_credentials(cache, tmp_path, monkeypatch):
@@ -377,10 +419,19 @@ def test_rendering_linting_and_planning_never_import_the_simulator(tmp_path, loo
         "objects = chart.render('7.14.4')\n"
         "assert plan_grants(objects, namespace='clearml').grants()\n"
         "assert lint('apiserver: {replicaCount: 1}\\n', chart.chart_keys('7.14.4')) == []\n"
-        "print(sorted(m for m in sys.modules if m.startswith('clearml_lab.practice')))\n")
-    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300,
-                          env={**os.environ, "XDG_CACHE_HOME": str(tmp_path / "cache"),
-                               "CLEARML_LAB_CHART_REPO": loopback_chart_repository.url})
+        "print(sorted(m for m in sys.modules if m.startswith('clearml_lab.practice')))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={
+            **os.environ,
+            "XDG_CACHE_HOME": str(tmp_path / "cache"),
+            "CLEARML_LAB_CHART_REPO": loopback_chart_repository.url,
+        },
+    )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "[]"
 
@@ -404,8 +455,9 @@ def test_commands_say_when_the_repository_is_gone_and_a_cached_chart_answers(tmp
     assert charts.returncode == 0 and "note: " in charts.stderr and "7.3.1" in charts.stdout
 
 
-def test_the_lab_resolves_its_chart_version_once_and_keeps_it(tmp_path, monkeypatch, extended_chart_repository,
-                                                              loopback_chart_repository):
+def test_the_lab_resolves_its_chart_version_once_and_keeps_it(
+    tmp_path, monkeypatch, extended_chart_repository, loopback_chart_repository
+):
     from clearml_lab.lab import Lab, Settings, Target
 
     monkeypatch.setattr(Lab, "server_version", lambda self: "v1.32.5")
@@ -435,8 +487,17 @@ def test_a_workshop_seat_carries_the_chart_repository_and_version(tmp_path, monk
     from clearml_lab.lab import Lab, Settings, Target
     from clearml_lab.workshop_mode import CHART_REPO, CHART_VERSION, LEARNER, PROFILE, follow, seat_of
 
-    project = {"metadata": {"name": "ada-clearml", "annotations": {
-        LEARNER: "ada", CHART_VERSION: NEW_VERSION, PROFILE: "hardened", CHART_REPO: extended_chart_repository.url}}}
+    project = {
+        "metadata": {
+            "name": "ada-clearml",
+            "annotations": {
+                LEARNER: "ada",
+                CHART_VERSION: NEW_VERSION,
+                PROFILE: "hardened",
+                CHART_REPO: extended_chart_repository.url,
+            },
+        }
+    }
     seat = seat_of(project)
     assert (seat.chart_repo, seat.chart_version) == (extended_chart_repository.url, NEW_VERSION)
     monkeypatch.delenv("CLEARML_LAB_CHART_REPO")
@@ -444,8 +505,9 @@ def test_a_workshop_seat_carries_the_chart_repository_and_version(tmp_path, monk
 
     def learner_lab(**settings):
         lab = Lab(target, Settings(namespace="ada-clearml", **settings), None, tmp_path / "state", True, seat)
-        return follow(lab, namespace_chosen=True, chart_version_chosen="chart_version" in settings,
-                      profile_chosen=False)
+        return follow(
+            lab, namespace_chosen=True, chart_version_chosen="chart_version" in settings, profile_chosen=False
+        )
 
     followed = learner_lab()
     assert (followed.chart_repo, followed.chart_version) == (extended_chart_repository.url, NEW_VERSION)

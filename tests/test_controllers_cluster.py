@@ -1,5 +1,6 @@
 """Namespace allocation and deletion, storage binding, endpoints, routes and garbage collection, as pure
 decisions over plain objects."""
+
 import asyncio
 import threading
 
@@ -56,16 +57,20 @@ def of(actions, kind):
 
 
 def namespace(name, annotations=None, terminating=False):
-    ns = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name, "annotations": annotations or {}},
-          "spec": {"finalizers": ["kubernetes"]}, "status": {"phase": "Active"}}
+    ns = {
+        "apiVersion": "v1",
+        "kind": "Namespace",
+        "metadata": {"name": name, "annotations": annotations or {}},
+        "spec": {"finalizers": ["kubernetes"]},
+        "status": {"phase": "Active"},
+    }
     if terminating:
         ns["metadata"]["deletionTimestamp"] = rfc3339(NOW)
         ns["status"]["phase"] = "Terminating"
     return ns
 
 
-@pytest.mark.parametrize("index, label", [(0, "s0:c1,c0"), (67, "s0:c26,c10"), (68, "s0:c26,c15"),
-                                          (77, "s0:c28,c7")])
+@pytest.mark.parametrize("index, label", [(0, "s0:c1,c0"), (67, "s0:c26,c10"), (68, "s0:c26,c15"), (77, "s0:c28,c7")])
 def test_mcs_labels_match_the_ones_openshift_gives_those_uid_blocks(index, label):
     assert mcs_label(index) == label
     assert allocation_for(index)["openshift.io/sa.scc.uid-range"] == f"{1000000000 + index * 10000}/10000"
@@ -76,9 +81,11 @@ def test_a_new_namespace_gets_the_lowest_free_block():
     new = namespace("lab")
     [update] = reconcile_allocation(new, taken + [new])
     ann = update.obj["metadata"]["annotations"]
-    assert ann == {"openshift.io/sa.scc.uid-range": "1000010000/10000",
-                   "openshift.io/sa.scc.supplemental-groups": "1000010000/10000",
-                   "openshift.io/sa.scc.mcs": "s0:c3,c2"}
+    assert ann == {
+        "openshift.io/sa.scc.uid-range": "1000010000/10000",
+        "openshift.io/sa.scc.supplemental-groups": "1000010000/10000",
+        "openshift.io/sa.scc.mcs": "s0:c3,c2",
+    }
     assert reconcile_allocation(update.obj, taken + [update.obj]) == []
 
 
@@ -117,16 +124,28 @@ def test_a_terminating_namespace_is_emptied_then_its_finalizer_dropped():
     assert reconcile_deletion(namespace("lab"), NOW, 1.0) == []
 
 
-SC = {"metadata": {"name": "standard-csi", "annotations": {"storageclass.kubernetes.io/is-default-class": "true"}},
-      "provisioner": "practice.csi", "reclaimPolicy": "Delete", "volumeBindingMode": "Immediate"}
+SC = {
+    "metadata": {"name": "standard-csi", "annotations": {"storageclass.kubernetes.io/is-default-class": "true"}},
+    "provisioner": "practice.csi",
+    "reclaimPolicy": "Delete",
+    "volumeBindingMode": "Immediate",
+}
 
 
 def claim(name="data", size="50Gi", storage_class="standard-csi", annotations=None):
-    c = {"apiVersion": "v1", "kind": "PersistentVolumeClaim",
-         "metadata": {"name": name, "namespace": "lab", "uid": f"{name}-uid", "annotations": annotations or {},
-                      "creationTimestamp": rfc3339(NOW - 5)},
-         "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": size}}},
-         "status": {"phase": "Pending"}}
+    c = {
+        "apiVersion": "v1",
+        "kind": "PersistentVolumeClaim",
+        "metadata": {
+            "name": name,
+            "namespace": "lab",
+            "uid": f"{name}-uid",
+            "annotations": annotations or {},
+            "creationTimestamp": rfc3339(NOW - 5),
+        },
+        "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": size}}},
+        "status": {"phase": "Pending"},
+    }
     if storage_class is not None:
         c["spec"]["storageClassName"] = storage_class
     return c
@@ -150,8 +169,9 @@ def test_a_claim_is_provisioned_and_bound_when_it_fits():
 
 
 def test_a_claim_that_does_not_fit_the_drivers_free_space_fails_to_provision():
-    existing = [{"metadata": {"name": "pvc-old"}, "spec": {"storageClassName": "standard-csi",
-                                                           "capacity": {"storage": "60Gi"}}}]
+    existing = [
+        {"metadata": {"name": "pvc-old"}, "spec": {"storageClassName": "standard-csi", "capacity": {"storage": "60Gi"}}}
+    ]
     actions = reconcile_claim(claim(), existing, [SC], [], {"storage_capacity": "100Gi"}, NOW, 1.0)
     assert not of(actions, Create)
     [event] = of(actions, Event)
@@ -165,21 +185,36 @@ def test_a_claim_that_does_not_fit_the_drivers_free_space_fails_to_provision():
 
 
 def _capacity(capacity: str, labels: dict | None = None) -> dict:
-    return {"apiVersion": "storage.k8s.io/v1", "kind": "CSIStorageCapacity",
-            "metadata": {"name": "practice-standard-csi", "namespace": "kube-system", "resourceVersion": "7",
-                         "labels": {MANAGED_BY: PUBLISHER, DRIVER: SC["provisioner"]} if labels is None else labels},
-            "storageClassName": "standard-csi", "capacity": capacity}
+    return {
+        "apiVersion": "storage.k8s.io/v1",
+        "kind": "CSIStorageCapacity",
+        "metadata": {
+            "name": "practice-standard-csi",
+            "namespace": "kube-system",
+            "resourceVersion": "7",
+            "labels": {MANAGED_BY: PUBLISHER, DRIVER: SC["provisioner"]} if labels is None else labels,
+        },
+        "storageClassName": "standard-csi",
+        "capacity": capacity,
+    }
 
 
 def _volume(name: str, size: str, phase: str = "Bound") -> dict:
-    return {"metadata": {"name": name}, "spec": {"storageClassName": "standard-csi", "capacity": {"storage": size}},
-            "status": {"phase": phase}}
+    return {
+        "metadata": {"name": name},
+        "spec": {"storageClassName": "standard-csi", "capacity": {"storage": size}},
+        "status": {"phase": phase},
+    }
 
 
 def test_the_published_capacity_is_the_total_less_the_volumes_of_the_class():
     settings = {"storage_capacity": "1Ti"}
-    volumes = [_volume("a", "50Gi"), _volume("b", "5Gi"), _volume("kept", "100Gi", "Released"),
-               {"metadata": {"name": "other"}, "spec": {"storageClassName": "fast", "capacity": {"storage": "1Ti"}}}]
+    volumes = [
+        _volume("a", "50Gi"),
+        _volume("b", "5Gi"),
+        _volume("kept", "100Gi", "Released"),
+        {"metadata": {"name": "other"}, "spec": {"storageClassName": "fast", "capacity": {"storage": "1Ti"}}},
+    ]
     [update] = reconcile_capacity(_capacity("1Ti"), [SC], volumes, settings)
     assert update.obj["capacity"] == "869Gi"  # 1024 - 50 - 5 - 100 (a retained volume still holds its disk)
     assert reconcile_capacity(_capacity("869Gi"), [SC], volumes, settings) == []  # already right: no write
@@ -189,8 +224,12 @@ def test_the_published_capacity_is_the_total_less_the_volumes_of_the_class():
     assert full.obj["capacity"] == "0"  # never negative
     # objects this driver did not publish are left alone
     assert reconcile_capacity(_capacity("1Ti", labels={}), [SC], volumes, settings) == []
-    assert reconcile_capacity(_capacity("1Ti", labels={MANAGED_BY: PUBLISHER, DRIVER: "other.csi"}), [SC], volumes,
-                              settings) == []
+    assert (
+        reconcile_capacity(
+            _capacity("1Ti", labels={MANAGED_BY: PUBLISHER, DRIVER: "other.csi"}), [SC], volumes, settings
+        )
+        == []
+    )
 
 
 def test_the_scheduler_reads_the_published_free_space_and_the_driver_counts_its_own():
@@ -222,27 +261,42 @@ def test_wait_for_first_consumer_provisions_only_after_a_node_is_selected():
 
 
 def test_a_volume_whose_claim_is_gone_is_deleted_or_released_by_policy():
-    pv = {"metadata": {"name": "pvc-x"}, "spec": {"claimRef": {"name": "data", "namespace": "lab", "uid": "u"},
-                                                 "persistentVolumeReclaimPolicy": "Delete"},
-          "status": {"phase": "Bound"}}
+    pv = {
+        "metadata": {"name": "pvc-x"},
+        "spec": {
+            "claimRef": {"name": "data", "namespace": "lab", "uid": "u"},
+            "persistentVolumeReclaimPolicy": "Delete",
+        },
+        "status": {"phase": "Bound"},
+    }
     assert [type(a) for a in reconcile_volume(pv, [])] == [Delete]
     pv["spec"]["persistentVolumeReclaimPolicy"] = "Retain"
     [status] = reconcile_volume(pv, [])
     assert status.obj["status"]["phase"] == "Released"
-    assert reconcile_volume(pv | {"status": {"phase": "Bound"}},
-                            [{"metadata": {"name": "data", "namespace": "lab", "uid": "u"}}]) == []
+    assert (
+        reconcile_volume(
+            pv | {"status": {"phase": "Bound"}}, [{"metadata": {"name": "data", "namespace": "lab", "uid": "u"}}]
+        )
+        == []
+    )
 
 
-SERVICE = {"metadata": {"name": "api", "namespace": "lab"},
-           "spec": {"selector": {"app": "api"}, "ports": [{"name": "http", "port": 8008, "targetPort": "web"}]}}
+SERVICE = {
+    "metadata": {"name": "api", "namespace": "lab"},
+    "spec": {"selector": {"app": "api"}, "ports": [{"name": "http", "port": 8008, "targetPort": "web"}]},
+}
 
 
 def endpoint_pod(name, ready):
-    return {"metadata": {"name": name, "namespace": "lab", "uid": name, "labels": {"app": "api"}},
-            "spec": {"nodeName": "n", "containers": [{"name": "c", "ports": [{"name": "web",
-                                                                              "containerPort": 8080}]}]},
-            "status": {"phase": "Running", "podIP": f"10.128.2.{len(name)}",
-                       "conditions": [{"type": "Ready", "status": "True" if ready else "False"}]}}
+    return {
+        "metadata": {"name": name, "namespace": "lab", "uid": name, "labels": {"app": "api"}},
+        "spec": {"nodeName": "n", "containers": [{"name": "c", "ports": [{"name": "web", "containerPort": 8080}]}]},
+        "status": {
+            "phase": "Running",
+            "podIP": f"10.128.2.{len(name)}",
+            "conditions": [{"type": "Ready", "status": "True" if ready else "False"}],
+        },
+    }
 
 
 def test_endpoints_list_ready_and_not_ready_pods_with_resolved_ports():
@@ -254,8 +308,13 @@ def test_endpoints_list_ready_and_not_ready_pods_with_resolved_ports():
 
 
 def test_endpoints_follow_the_service_and_are_removed_with_it():
-    ours = {"metadata": {"name": "api", "namespace": "lab",
-                         "annotations": {"endpoints.kubernetes.io/last-change-trigger-time": "t"}}}
+    ours = {
+        "metadata": {
+            "name": "api",
+            "namespace": "lab",
+            "annotations": {"endpoints.kubernetes.io/last-change-trigger-time": "t"},
+        }
+    }
     [update] = reconcile_service(SERVICE, ours, [endpoint_pod("a", True)], "api", "lab")
     assert update.obj["subsets"][0]["addresses"][0]["ip"] == "10.128.2.1"
     assert [type(a) for a in reconcile_service(None, ours, [], "api", "lab")] == [Delete]
@@ -278,9 +337,13 @@ def test_routes_get_the_default_host_then_admitted_status():
 
 def test_garbage_collection_deletes_only_confirmed_orphans():
     owner = {"metadata": {"name": "web-1", "namespace": "lab", "uid": "rs1"}}
-    orphan = {"metadata": {"name": "web-1-x", "namespace": "lab",
-                           "ownerReferences": [{"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": "web-1",
-                                                "uid": "rs1"}]}}
+    orphan = {
+        "metadata": {
+            "name": "web-1-x",
+            "namespace": "lab",
+            "ownerReferences": [{"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": "web-1", "uid": "rs1"}],
+        }
+    }
     cache = Cache()
     assert reconcile_dependent("pods", orphan, cache) != []
     cache.put("replicasets.apps", owner)
@@ -301,8 +364,13 @@ def test_garbage_collection_deletes_only_confirmed_orphans():
 
 
 def test_label_selectors():
-    sel = {"matchLabels": {"app": "a"}, "matchExpressions": [{"key": "tier", "operator": "In", "values": ["x"]},
-                                                              {"key": "off", "operator": "DoesNotExist"}]}
+    sel = {
+        "matchLabels": {"app": "a"},
+        "matchExpressions": [
+            {"key": "tier", "operator": "In", "values": ["x"]},
+            {"key": "off", "operator": "DoesNotExist"},
+        ],
+    }
     assert matches_selector(sel, {"app": "a", "tier": "x"})
     assert not matches_selector(sel, {"app": "a", "tier": "y"})
     assert not matches_selector(sel, {"app": "a", "tier": "x", "off": "1"})
@@ -312,8 +380,10 @@ def test_label_selectors():
 def test_disruption_budgets_count_healthy_pods():
     from clearml_lab.practice.controllers.disruption import reconcile_budget
 
-    pdb = {"metadata": {"name": "es", "namespace": "lab", "generation": 2},
-           "spec": {"maxUnavailable": 1, "selector": {"matchLabels": {"app": "api"}}}}
+    pdb = {
+        "metadata": {"name": "es", "namespace": "lab", "generation": 2},
+        "spec": {"maxUnavailable": 1, "selector": {"matchLabels": {"app": "api"}}},
+    }
     [update] = reconcile_budget(pdb, [endpoint_pod("a", True), endpoint_pod("bb", False)], NOW)
     s = update.obj["status"]
     assert (s["expectedPods"], s["currentHealthy"], s["desiredHealthy"], s["disruptionsAllowed"]) == (2, 1, 1, 0)

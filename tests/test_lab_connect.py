@@ -1,4 +1,5 @@
 """connect(): the target is only ever a real cluster when the user chose one."""
+
 import pytest
 import yaml
 
@@ -8,12 +9,21 @@ from clearml_lab.lab import Settings, connect, resolve_target, state_dir_for
 
 def _kubeconfig(path, server="https://api.example.test:6443", namespace=None, current="admin"):
     ctx = {"cluster": "c1", "user": "u1", **({"namespace": namespace} if namespace else {})}
-    path.write_text(yaml.safe_dump({
-        "apiVersion": "v1", "kind": "Config", "current-context": current,
-        "clusters": [{"name": "c1", "cluster": {"server": server, "insecure-skip-tls-verify": True}}],
-        "users": [{"name": "u1", "user": {"token": "sha256~not-a-real-token"}}],
-        "contexts": [{"name": "admin", "context": ctx}, {"name": "other", "context": {"cluster": "c1", "user": "u1"}}],
-    }))
+    path.write_text(
+        yaml.safe_dump(
+            {
+                "apiVersion": "v1",
+                "kind": "Config",
+                "current-context": current,
+                "clusters": [{"name": "c1", "cluster": {"server": server, "insecure-skip-tls-verify": True}}],
+                "users": [{"name": "u1", "user": {"token": "sha256~not-a-real-token"}}],
+                "contexts": [
+                    {"name": "admin", "context": ctx},
+                    {"name": "other", "context": {"cluster": "c1", "user": "u1"}},
+                ],
+            }
+        )
+    )
     return path
 
 
@@ -76,8 +86,11 @@ def test_in_cluster_uses_the_service_account_files(tmp_path, monkeypatch):
     monkeypatch.setenv("KUBERNETES_SERVICE_HOST", "172.30.0.1")
     monkeypatch.setenv("KUBERNETES_SERVICE_PORT", "443")
     target = resolve_target(in_cluster=True)
-    assert (target.kind, target.server, target.context_namespace) == ("in-cluster", "https://172.30.0.1:443",
-                                                                     "rhods-notebooks")
+    assert (target.kind, target.server, target.context_namespace) == (
+        "in-cluster",
+        "https://172.30.0.1:443",
+        "rhods-notebooks",
+    )
 
 
 def test_in_cluster_outside_a_pod_is_a_clear_error(tmp_path, monkeypatch):
@@ -87,12 +100,15 @@ def test_in_cluster_outside_a_pod_is_a_clear_error(tmp_path, monkeypatch):
         resolve_target(in_cluster=True)
 
 
-@pytest.mark.parametrize("changes,needle", [
-    ({"namespace": "Bad_Name"}, "namespace 'Bad_Name' is not a valid name"),
-    ({"release": "r" * 54}, "at most 53"),
-    ({"profile": "yolo"}, "choose one of seed, hardened"),
-    ({"chart_version": "latest"}, "not a version number"),
-])
+@pytest.mark.parametrize(
+    "changes,needle",
+    [
+        ({"namespace": "Bad_Name"}, "namespace 'Bad_Name' is not a valid name"),
+        ({"release": "r" * 54}, "at most 53"),
+        ({"profile": "yolo"}, "choose one of seed, hardened"),
+        ({"chart_version": "latest"}, "not a version number"),
+    ],
+)
 def test_bad_settings_are_one_sentence(changes, needle):
     with pytest.raises(UsageError, match=needle):
         Settings(**changes)

@@ -1,5 +1,6 @@
 """The import contracts in pyproject.toml (checked by `lint-imports` in `make test`) name every module of the
 package: a new module must be placed on one side or among the shared ones, or this fails."""
+
 import ast
 import tomllib
 from pathlib import Path
@@ -16,8 +17,9 @@ def _contracts() -> dict[str, dict]:
 
 
 def _top_level_modules() -> set[str]:
-    names = {p.stem for p in PACKAGE.glob("*.py")} | {p.name for p in PACKAGE.iterdir()
-                                                     if (p / "__init__.py").is_file()}
+    names = {p.stem for p in PACKAGE.glob("*.py")} | {
+        p.name for p in PACKAGE.iterdir() if (p / "__init__.py").is_file()
+    }
     return {f"clearml_lab.{name}" for name in names} - {"clearml_lab.__init__", "clearml_lab.__main__"}
 
 
@@ -27,8 +29,9 @@ def test_every_module_is_on_one_side_or_shared():
     shared = set(contracts["shared-modules-import-neither-side"]["source_modules"])
     simulator = {"clearml_lab.practice"}
     assert not lab & shared
-    assert lab | shared | simulator == _top_level_modules(), \
+    assert lab | shared | simulator == _top_level_modules(), (
         f"place these in pyproject.toml's import contracts: {sorted(_top_level_modules() - lab - shared - simulator)}"
+    )
 
 
 def test_the_contracts_agree_on_what_the_lab_is():
@@ -48,15 +51,21 @@ def test_every_practice_module_has_a_layer():
     layers = _contracts()["practice-cluster-layers"]["layers"]
     placed = {name.strip() for layer in layers for name in layer.split("|")}
     modules = {p.stem for p in (PACKAGE / "practice").glob("*.py")} | {
-        p.name for p in (PACKAGE / "practice").iterdir() if (p / "__init__.py").is_file()}
+        p.name for p in (PACKAGE / "practice").iterdir() if (p / "__init__.py").is_file()
+    }
     assert modules - {"__init__"} == placed
 
 
 def _imports_inside_functions(source: str) -> list[tuple[int, int]]:
     """(first, last) line of each run of consecutive imports nested in a function or class, 1-based."""
     tree = ast.parse(source)
-    lines = sorted({(node.lineno, node.end_lineno) for node in ast.walk(tree)
-                    if isinstance(node, ast.Import | ast.ImportFrom) and node.col_offset > 0})
+    lines = sorted(
+        {
+            (node.lineno, node.end_lineno)
+            for node in ast.walk(tree)
+            if isinstance(node, ast.Import | ast.ImportFrom) and node.col_offset > 0
+        }
+    )
     runs: list[tuple[int, int]] = []
     for first, last in lines:
         if runs and first == runs[-1][1] + 1:
@@ -79,8 +88,11 @@ def unexplained_imports_inside_functions(source: str) -> list[int]:
 
 
 def test_imports_inside_functions_say_why():
-    found = {str(path.relative_to(ROOT)): lines for path in sorted(PACKAGE.rglob("*.py"))
-             if (lines := unexplained_imports_inside_functions(path.read_text(encoding="utf-8")))}
+    found = {
+        str(path.relative_to(ROOT)): lines
+        for path in sorted(PACKAGE.rglob("*.py"))
+        if (lines := unexplained_imports_inside_functions(path.read_text(encoding="utf-8")))
+    }
     assert not found, f"move these imports to the top of their module, or say on them why they wait: {found}"
 
 

@@ -1,4 +1,5 @@
 """The practice node's pod lifecycle and image model, driven by the clock alone (no server)."""
+
 from importlib import resources
 
 import pytest
@@ -25,8 +26,10 @@ CLEARML = "allegroai/clearml:1.12.0-393"
 
 
 def make_pod(containers, init=(), volumes=None, security=None, restart="Always", name="p"):
-    pod = {"metadata": {"name": name, "namespace": "lab", "uid": "0d6c-uid"},
-           "spec": {"containers": list(containers), "restartPolicy": restart}}
+    pod = {
+        "metadata": {"name": name, "namespace": "lab", "uid": "0d6c-uid"},
+        "spec": {"containers": list(containers), "restartPolicy": restart},
+    }
     if init:
         pod["spec"]["initContainers"] = list(init)
     if volumes:
@@ -46,10 +49,18 @@ class Node:
 
     def step(self):
         node, sysctls = world_settings(self.world.get("settings", {}))
-        world = World(now=self.now, scale=self.scale, node=node, node_sysctls=sysctls,
-                      ready_services=self.world.get("ready", set()), configmaps=self.world.get("configmaps", {}),
-                      claims=self.world.get("claims", {}), storage_classes=self.world.get("classes", {}),
-                      storage_free=self.world.get("free", {}), services=self.world.get("services", {}))
+        world = World(
+            now=self.now,
+            scale=self.scale,
+            node=node,
+            node_sysctls=sysctls,
+            ready_services=self.world.get("ready", set()),
+            configmaps=self.world.get("configmaps", {}),
+            claims=self.world.get("claims", {}),
+            storage_classes=self.world.get("classes", {}),
+            storage_free=self.world.get("free", {}),
+            services=self.world.get("services", {}),
+        )
         actions, self.record = reconcile_pod(self.pod, self.record, world)
         wake = None
         for a in actions:
@@ -90,8 +101,9 @@ def test_an_unknown_image_is_scheduled_pulled_started_and_ready():
     node = Node(make_pod([{"name": "web", "image": "quay.io/example/web:1.0"}])).run(until=60)
     assert node.events[0] == ("Scheduled", "Successfully assigned lab/p to practice-node-0")
     assert node.reasons() == ["Scheduled", "AddedInterface", "Pulling", "Pulled", "Created", "Started"]
-    assert node.events[3][1] == ('Successfully pulled image "quay.io/example/web:1.0" in 4s (4s including waiting). '
-                                 'Image size: 52428800 bytes.')
+    assert node.events[3][1] == (
+        'Successfully pulled image "quay.io/example/web:1.0" in 4s (4s including waiting). Image size: 52428800 bytes.'
+    )
     assert node.binds == [Bind("lab", "p", "0d6c-uid", "practice-node-0")]  # through pods/p/binding, once
     assert not any("nodeName" in (p.get("spec") or {}) for _, p in node.patches)
     assert node.pod["status"]["phase"] == "Running"
@@ -118,11 +130,18 @@ def test_durations_follow_the_time_scale():
 
 
 def test_clearml_as_a_random_uid_crash_loops_with_the_real_message():
-    pod = make_pod([{"name": "clearml-apiserver", "image": CLEARML, "args": ["apiserver"],
-                     "securityContext": {"runAsUser": 1000680000}}])
+    pod = make_pod(
+        [
+            {
+                "name": "clearml-apiserver",
+                "image": CLEARML,
+                "args": ["apiserver"],
+                "securityContext": {"runAsUser": 1000680000},
+            }
+        ]
+    )
     node = Node(pod).run(until=90)
-    assert ("clearml-apiserver", ["mkdir: cannot create directory ‘/var/log/clearml’: Permission denied"]) \
-        in node.logs
+    assert ("clearml-apiserver", ["mkdir: cannot create directory ‘/var/log/clearml’: Permission denied"]) in node.logs
     status = node.container("clearml-apiserver")
     assert status["restartCount"] >= 1
     assert status["lastState"]["terminated"]["exitCode"] == 1
@@ -132,7 +151,8 @@ def test_clearml_as_a_random_uid_crash_loops_with_the_real_message():
     if waiting:  # between restarts
         assert waiting["reason"] == "CrashLoopBackOff"
         assert waiting["message"].startswith("back-off ") and waiting["message"].endswith(
-            " restarting failed container=clearml-apiserver pod=p_lab(0d6c-uid)")
+            " restarting failed container=clearml-apiserver pod=p_lab(0d6c-uid)"
+        )
     assert node.condition("Ready")["status"] == "False"
 
 
@@ -142,8 +162,9 @@ def test_crash_loop_waiting_message_doubles_the_back_off():
     messages = []
     for _ in range(200):
         wake = node.step()
-        waiting = node.container("c")["state"].get("waiting") if node.pod.get("status", {}).get(
-            "containerStatuses") else None
+        waiting = (
+            node.container("c")["state"].get("waiting") if node.pod.get("status", {}).get("containerStatuses") else None
+        )
         if waiting and waiting.get("reason") == "CrashLoopBackOff" and waiting["message"] not in messages:
             messages.append(waiting["message"])
         if wake is None or len(messages) == 3:
@@ -154,17 +175,29 @@ def test_crash_loop_waiting_message_doubles_the_back_off():
 
 
 def test_clearml_as_root_becomes_ready():
-    node = Node(make_pod([{"name": "c", "image": "docker.io/allegroai/clearml:2.0.0-613",
-                           "readinessProbe": {"initialDelaySeconds": 3}}], security={"runAsUser": 0})).run(until=120)
+    node = Node(
+        make_pod(
+            [
+                {
+                    "name": "c",
+                    "image": "docker.io/allegroai/clearml:2.0.0-613",
+                    "readinessProbe": {"initialDelaySeconds": 3},
+                }
+            ],
+            security={"runAsUser": 0},
+        )
+    ).run(until=120)
     assert node.condition("Ready")["status"] == "True" and not node.logs
 
 
 def test_removed_bitnami_tags_fail_to_pull_with_crio_wording_and_back_off():
     image = "docker.io/bitnami/redis:7.0.9-debian-11-r1"
     node = Node(make_pod([{"name": "redis", "image": image}])).run(until=40)
-    error = ("rpc error: code = Unknown desc = initializing source docker://docker.io/bitnami/redis:"
-             "7.0.9-debian-11-r1: reading manifest 7.0.9-debian-11-r1 in docker.io/bitnami/redis: manifest unknown")
-    assert (("Failed", f'Failed to pull image "{image}": {error}') in node.events)
+    error = (
+        "rpc error: code = Unknown desc = initializing source docker://docker.io/bitnami/redis:"
+        "7.0.9-debian-11-r1: reading manifest 7.0.9-debian-11-r1 in docker.io/bitnami/redis: manifest unknown"
+    )
+    assert ("Failed", f'Failed to pull image "{image}": {error}') in node.events
     assert ("Failed", "Error: ErrImagePull") in node.events
     assert ("BackOff", f'Back-off pulling image "{image}"') in node.events
     assert ("Failed", "Error: ImagePullBackOff") in node.events
@@ -198,21 +231,32 @@ def test_a_pattern_that_names_its_registry_matches_only_there():
 
 
 ES = "docker.elastic.co/elasticsearch/elasticsearch:7.17.3"
-SYSCTL_INIT = {"name": "configure-sysctl", "image": ES, "command": ["sysctl", "-w", "vm.max_map_count=262144"],
-               "securityContext": {"privileged": True, "runAsUser": 0}}
+SYSCTL_INIT = {
+    "name": "configure-sysctl",
+    "image": ES,
+    "command": ["sysctl", "-w", "vm.max_map_count=262144"],
+    "securityContext": {"privileged": True, "runAsUser": 0},
+}
 
 
 def es_container(**extra):
-    return {"name": "elasticsearch", "image": ES, "readinessProbe": {"initialDelaySeconds": 10},
-            "env": [{"name": "cluster.name", "value": "clearml"}], **extra}
+    return {
+        "name": "elasticsearch",
+        "image": ES,
+        "readinessProbe": {"initialDelaySeconds": 10},
+        "env": [{"name": "cluster.name", "value": "clearml"}],
+        **extra,
+    }
 
 
 def test_elasticsearch_fails_its_bootstrap_check_on_a_node_with_the_linux_default():
     node = Node(make_pod([es_container()])).run(until=120)
     [(_, lines), *_] = [entry for entry in node.logs if entry[0] == "elasticsearch"]
     assert lines[0].startswith("ERROR: [1] bootstrap checks failed. You must address the points described")
-    assert lines[1] == ("bootstrap check failure [1] of [1]: max virtual memory areas vm.max_map_count [65530] "
-                        "is too low, increase to at least [262144]")
+    assert lines[1] == (
+        "bootstrap check failure [1] of [1]: max virtual memory areas vm.max_map_count [65530] "
+        "is too low, increase to at least [262144]"
+    )
     assert "/usr/share/elasticsearch/logs/clearml.log" in lines[2]
     assert node.container("elasticsearch")["lastState"]["terminated"]["exitCode"] == 78
 
@@ -233,10 +277,16 @@ def test_an_unprivileged_sysctl_init_container_fails():
 
 def test_allow_mmap_false_in_the_mounted_config_skips_the_check():
     volumes = [{"name": "esconfig", "configMap": {"name": "clearml-elastic-master-config"}}]
-    mount = {"name": "esconfig", "mountPath": "/usr/share/elasticsearch/config/elasticsearch.yml",
-             "subPath": "elasticsearch.yml"}
-    configmaps = {("lab", "clearml-elastic-master-config"): {
-        "data": {"elasticsearch.yml": "xpack.security.enabled: false\nnode.store.allow_mmap: false\n"}}}
+    mount = {
+        "name": "esconfig",
+        "mountPath": "/usr/share/elasticsearch/config/elasticsearch.yml",
+        "subPath": "elasticsearch.yml",
+    }
+    configmaps = {
+        ("lab", "clearml-elastic-master-config"): {
+            "data": {"elasticsearch.yml": "xpack.security.enabled: false\nnode.store.allow_mmap: false\n"}
+        }
+    }
     node = Node(make_pod([es_container(volumeMounts=[mount])], volumes=volumes), configmaps=configmaps).run(until=200)
     assert node.condition("Ready")["status"] == "True" and not node.logs
     # the node's own setting decides otherwise
@@ -244,9 +294,15 @@ def test_allow_mmap_false_in_the_mounted_config_skips_the_check():
     assert high.condition("Ready")["status"] == "True"
 
 
-WAIT_INIT = {"name": "init-apiserver", "image": CLEARML, "command": ["/bin/sh", "-c"],
-             "args": ['set -x; while [ $(curl -sw \'%{http_code}\' "http://clearml-apiserver:8008/debug.ping" '
-                      '-o /dev/null) -ne 200 ] ; do echo "waiting for apiserver" ; sleep 5; done']}
+WAIT_INIT = {
+    "name": "init-apiserver",
+    "image": CLEARML,
+    "command": ["/bin/sh", "-c"],
+    "args": [
+        "set -x; while [ $(curl -sw '%{http_code}' \"http://clearml-apiserver:8008/debug.ping\" "
+        '-o /dev/null) -ne 200 ] ; do echo "waiting for apiserver" ; sleep 5; done'
+    ],
+}
 
 
 def test_an_init_container_waits_for_its_service_endpoints_not_for_a_timer():
@@ -264,8 +320,10 @@ def test_an_init_container_waits_for_its_service_endpoints_not_for_a_timer():
 
 
 def test_a_multi_service_wait_says_what_it_waits_for_in_order():
-    script = ('until curl http://es:9200/_cluster/health; do echo "waiting for elasticsearch"; sleep 5; done\n'
-              'until curl telnet://mongo:27017; do echo "waiting for mongodb"; sleep 5; done')
+    script = (
+        'until curl http://es:9200/_cluster/health; do echo "waiting for elasticsearch"; sleep 5; done\n'
+        'until curl telnet://mongo:27017; do echo "waiting for mongodb"; sleep 5; done'
+    )
     init = {"name": "init", "image": CLEARML, "command": ["/bin/sh", "-c", script]}
     node = Node(make_pod([{"name": "api", "image": CLEARML}], init=[init], security={"runAsUser": 0}))
     node.run(until=100)
@@ -288,12 +346,20 @@ def test_a_pod_that_names_its_node_skips_the_scheduler():
 
 def test_a_pod_with_an_unbound_immediate_claim_stays_pending_with_failedscheduling():
     volumes = [{"name": "data", "persistentVolumeClaim": {"claimName": "data"}}]
-    pvc = {"metadata": {"name": "data", "namespace": "lab"}, "spec": {"storageClassName": "fast"},
-           "status": {"phase": "Pending"}}
-    node = Node(make_pod([{"name": "c", "image": "nginx"}], volumes=volumes), claims={("lab", "data"): pvc},
-                classes={"fast": {"volumeBindingMode": "Immediate"}}).run(until=100)
-    message = ("0/1 nodes are available: pod has unbound immediate PersistentVolumeClaims. preemption: 0/1 nodes "
-               "are available: 1 Preemption is not helpful for scheduling.")
+    pvc = {
+        "metadata": {"name": "data", "namespace": "lab"},
+        "spec": {"storageClassName": "fast"},
+        "status": {"phase": "Pending"},
+    }
+    node = Node(
+        make_pod([{"name": "c", "image": "nginx"}], volumes=volumes),
+        claims={("lab", "data"): pvc},
+        classes={"fast": {"volumeBindingMode": "Immediate"}},
+    ).run(until=100)
+    message = (
+        "0/1 nodes are available: pod has unbound immediate PersistentVolumeClaims. preemption: 0/1 nodes "
+        "are available: 1 Preemption is not helpful for scheduling."
+    )
     assert node.events == [("FailedScheduling", message)]
     assert node.pod["status"]["phase"] == "Pending"
     cond = node.condition("PodScheduled")
@@ -305,12 +371,20 @@ def test_a_pod_with_an_unbound_immediate_claim_stays_pending_with_failedscheduli
 
 def test_a_wait_for_first_consumer_claim_is_marked_for_the_node():
     volumes = [{"name": "data", "persistentVolumeClaim": {"claimName": "data"}}]
-    pvc = {"metadata": {"name": "data", "namespace": "lab"}, "spec": {"storageClassName": "wffc"},
-           "status": {"phase": "Pending"}}
-    node = Node(make_pod([{"name": "c", "image": "nginx"}], volumes=volumes), claims={("lab", "data"): pvc},
-                classes={"wffc": {"volumeBindingMode": "WaitForFirstConsumer"}}).run(until=10)
-    assert ("persistentvolumeclaims",
-            {"metadata": {"annotations": {"volume.kubernetes.io/selected-node": "practice-node-0"}}}) in node.patches
+    pvc = {
+        "metadata": {"name": "data", "namespace": "lab"},
+        "spec": {"storageClassName": "wffc"},
+        "status": {"phase": "Pending"},
+    }
+    node = Node(
+        make_pod([{"name": "c", "image": "nginx"}], volumes=volumes),
+        claims={("lab", "data"): pvc},
+        classes={"wffc": {"volumeBindingMode": "WaitForFirstConsumer"}},
+    ).run(until=10)
+    assert (
+        "persistentvolumeclaims",
+        {"metadata": {"annotations": {"volume.kubernetes.io/selected-node": "practice-node-0"}}},
+    ) in node.patches
     assert "Scheduled" not in node.reasons()
 
 
@@ -335,32 +409,50 @@ def test_go_durations():
 
 def test_a_wait_for_first_consumer_claim_that_does_not_fit_leaves_the_pod_unschedulable():
     volumes = [{"name": "data", "persistentVolumeClaim": {"claimName": "data"}}]
-    pvc = {"metadata": {"name": "data", "namespace": "lab"},
-           "spec": {"storageClassName": "wffc", "resources": {"requests": {"storage": "155Gi"}}},
-           "status": {"phase": "Pending"}}
+    pvc = {
+        "metadata": {"name": "data", "namespace": "lab"},
+        "spec": {"storageClassName": "wffc", "resources": {"requests": {"storage": "155Gi"}}},
+        "status": {"phase": "Pending"},
+    }
     classes = {"wffc": {"metadata": {"name": "wffc"}, "volumeBindingMode": "WaitForFirstConsumer"}}
-    node = Node(make_pod([{"name": "c", "image": "nginx"}], volumes=volumes), claims={("lab", "data"): pvc},
-                classes=classes)
+    node = Node(
+        make_pod([{"name": "c", "image": "nginx"}], volumes=volumes), claims={("lab", "data"): pvc}, classes=classes
+    )
     node.world["free"] = {"wffc": 100 * 2**30}
     node.step()
-    assert node.events == [("FailedScheduling", "0/1 nodes are available: 1 node(s) did not have enough free "
-                                                "storage. preemption: 0/1 nodes are available: 1 Preemption is not "
-                                                "helpful for scheduling.")]
+    assert node.events == [
+        (
+            "FailedScheduling",
+            "0/1 nodes are available: 1 node(s) did not have enough free "
+            "storage. preemption: 0/1 nodes are available: 1 Preemption is not "
+            "helpful for scheduling.",
+        )
+    ]
     assert not node.patches  # no node selected for the claim, so nothing is provisioned
 
 
 # ---- clients: what a container runs decides what it does, not only its image ---------------------------------
 
-ES_TEST = {"name": "clearml-abcde-test", "image": "docker.elastic.co/elasticsearch/elasticsearch:7.17.3",
-           "command": ["sh", "-c", "#!/usr/bin/env bash -e\ncurl -XGET --fail "
-                       "'clearml-elastic-master:9200/_cluster/health?wait_for_status=green&timeout=1s'\n"]}
+ES_TEST = {
+    "name": "clearml-abcde-test",
+    "image": "docker.elastic.co/elasticsearch/elasticsearch:7.17.3",
+    "command": [
+        "sh",
+        "-c",
+        "#!/usr/bin/env bash -e\ncurl -XGET --fail "
+        "'clearml-elastic-master:9200/_cluster/health?wait_for_status=green&timeout=1s'\n",
+    ],
+}
 ES_SERVICE = {("lab", "clearml-elastic-master"): {"ip": "172.30.12.7", "ports": [9200, 9300]}}
 
 
 def test_a_test_pod_running_curl_in_the_elasticsearch_image_is_a_client_not_a_node():
     # The chart's `helm test` pod: Elasticsearch's image, but it runs curl, so the bootstrap check never applies.
-    node = Node(make_pod([ES_TEST], restart="Never", security={"runAsUser": 1000}), services=ES_SERVICE,
-                ready={("lab", "clearml-elastic-master")}).run(until=120)
+    node = Node(
+        make_pod([ES_TEST], restart="Never", security={"runAsUser": 1000}),
+        services=ES_SERVICE,
+        ready={("lab", "clearml-elastic-master")},
+    ).run(until=120)
     assert node.pod["status"]["phase"] == "Succeeded"
     assert node.container("clearml-abcde-test")["state"]["terminated"]["exitCode"] == 0
     assert not any("vm.max_map_count" in " ".join(lines) for _, lines in node.logs)
@@ -370,8 +462,9 @@ def test_curl_to_a_service_without_ready_endpoints_fails_with_curls_exit_code_an
     node = Node(make_pod([ES_TEST], restart="Never"), services=ES_SERVICE).run(until=120)
     assert node.pod["status"]["phase"] == "Failed"
     assert node.container("clearml-abcde-test")["state"]["terminated"]["exitCode"] == 7
-    assert node.logs == [("clearml-abcde-test", [
-        "curl: (7) Failed to connect to clearml-elastic-master port 9200: Connection refused"])]
+    assert node.logs == [
+        ("clearml-abcde-test", ["curl: (7) Failed to connect to clearml-elastic-master port 9200: Connection refused"])
+    ]
 
 
 def test_curl_to_a_name_that_no_service_has_cannot_resolve_it():
@@ -381,20 +474,40 @@ def test_curl_to_a_name_that_no_service_has_cannot_resolve_it():
 
 
 def test_busybox_wget_in_another_namespace_fails_as_busybox_does():
-    pod = make_pod([{"name": "wget", "image": "busybox", "command": ["wget"],
-                     "args": ["-q", "-O", "-", "web.shop.svc.cluster.local:8080"]}], restart="Never")
+    pod = make_pod(
+        [
+            {
+                "name": "wget",
+                "image": "busybox",
+                "command": ["wget"],
+                "args": ["-q", "-O", "-", "web.shop.svc.cluster.local:8080"],
+            }
+        ],
+        restart="Never",
+    )
     services = {("shop", "web"): {"ip": "172.30.0.9", "ports": [8080]}}
     node = Node(pod, services=services).run(until=120)
     assert node.container("wget")["state"]["terminated"]["exitCode"] == 1
-    assert node.logs == [("wget", ["Connecting to web.shop.svc.cluster.local:8080 (172.30.0.9:8080)",
-                                   "wget: can't connect to remote host (172.30.0.9): Connection refused"])]
+    assert node.logs == [
+        (
+            "wget",
+            [
+                "Connecting to web.shop.svc.cluster.local:8080 (172.30.0.9:8080)",
+                "wget: can't connect to remote host (172.30.0.9): Connection refused",
+            ],
+        )
+    ]
     node = Node(pod, services=services, ready={("shop", "web")}).run(until=120)
     assert node.pod["status"]["phase"] == "Succeeded"
 
 
 def test_a_hook_that_loops_on_curl_waits_for_the_endpoints():
-    hook = {"name": "wait", "image": "curlimages/curl:8.5.0", "command": ["sh", "-ec"],
-            "args": ["until curl -sf http://api:8008/debug.ping; do sleep 2; done"]}
+    hook = {
+        "name": "wait",
+        "image": "curlimages/curl:8.5.0",
+        "command": ["sh", "-ec"],
+        "args": ["until curl -sf http://api:8008/debug.ping; do sleep 2; done"],
+    }
     node = Node(make_pod([hook], restart="Never"), services={("lab", "api"): {"ip": "172.30.1.1", "ports": [8008]}})
     node.run(until=10_000)
     assert node.container("wait")["state"].get("running")
@@ -404,6 +517,7 @@ def test_a_hook_that_loops_on_curl_waits_for_the_endpoints():
 
 
 # ---- images the model does not know, and a user's own image file ---------------------------------------------
+
 
 def test_an_unknown_image_runs_under_whatever_uid_its_security_context_gives():
     for security in (None, {"runAsUser": 1000680000}, {"runAsUser": 0}):
@@ -416,7 +530,7 @@ def test_the_shipped_image_files_follow_the_schema_a_user_file_is_checked_agains
         if path.name.endswith(".yaml"):
             doc = yaml.safe_load(path.read_text())
             assert image_file_problems(doc) == [], path.name
-            assert old_spellings(doc) == [], path.name   # the shipped files speak the planner's vocabulary
+            assert old_spellings(doc) == [], path.name  # the shipped files speak the planner's vocabulary
 
 
 def test_a_user_image_file_extends_and_overrides_the_model(tmp_path):
@@ -437,7 +551,7 @@ images:
         assert ("app", ["cannot write /var/run/app.pid (uid 1000680000)"]) in node.logs
         assert node.container("app")["lastState"]["terminated"]["exitCode"] == 1
         root = Node(make_pod([{"name": "app", "image": "quay.io/me/needs-root:1"}])).run(until=60)
-        assert root.condition("Ready")["status"] == "True"   # the image's own user is root
+        assert root.condition("Ready")["status"] == "True"  # the image's own user is root
     finally:
         lifecycle._USER_IMAGE_DOCS.clear()
         lifecycle.image_model.cache_clear()
@@ -445,9 +559,11 @@ images:
 
 def test_a_user_image_file_in_the_older_spelling_is_still_read(tmp_path):
     old = tmp_path / "old.yaml"
-    old.write_text("images:\n  - repositories: [quay.io/me/needs-root]\n    source: my Dockerfile\n    user: 0\n"
-                   "    requires:\n      - uid: 0\n        because: it writes /var/run\n"
-                   "        otherwise: {after_seconds: 1, exit_code: 1, logs: [no]}\n")
+    old.write_text(
+        "images:\n  - repositories: [quay.io/me/needs-root]\n    source: my Dockerfile\n    user: 0\n"
+        "    requires:\n      - uid: 0\n        because: it writes /var/run\n"
+        "        otherwise: {after_seconds: 1, exit_code: 1, logs: [no]}\n"
+    )
     try:
         lifecycle.use_image_file(old)
         rule = image_rule("quay.io/me/needs-root:1")

@@ -2,6 +2,7 @@
 <stage>.yaml holds cases (a pod, the node's record of it, the world at a moment) and what one transition of the
 engine makes of them (the result, the record after, the events and log lines, the wake-up asked for, the
 container's status). A stage without a pair, or a table naming what the code does not define, fails here."""
+
 from pathlib import Path
 
 import pytest
@@ -26,10 +27,15 @@ FIXTURES = Path(__file__).parent / "fixtures" / "lifecycle"
 
 def _world(spec: dict) -> World:
     node, sysctls = world_settings(spec.get("settings") or {})
-    return World(now=float(spec["now"]), scale=float(spec.get("scale", 1.0)), node=node, node_sysctls=sysctls,
-                 ready_services={tuple(s) for s in spec.get("ready_services") or []},
-                 services={tuple(k.split("/")): v for k, v in (spec.get("services") or {}).items()},
-                 images_present=set(spec.get("images_present") or []))
+    return World(
+        now=float(spec["now"]),
+        scale=float(spec.get("scale", 1.0)),
+        node=node,
+        node_sysctls=sysctls,
+        ready_services={tuple(s) for s in spec.get("ready_services") or []},
+        services={tuple(k.split("/")): v for k, v in (spec.get("services") or {}).items()},
+        images_present=set(spec.get("images_present") or []),
+    )
 
 
 def _changes(before, after):
@@ -47,8 +53,11 @@ def run_case(case: dict) -> dict:
     record = PodRecord.from_dict(case["record"])
     before = record.to_dict()
     step = Step(status={}, record=record)
-    spec = next(c for c in (pod["spec"].get("initContainers") or []) + pod["spec"]["containers"]
-                if c["name"] == case["container"])
+    spec = next(
+        c
+        for c in (pod["spec"].get("initContainers") or []) + pod["spec"]["containers"]
+        if c["name"] == case["container"]
+    )
     sysctls = {**world.node_sysctls, **record.sysctls}
     result = fire_once(turn(pod, spec, record, world, step, init=case["init"], sysctls=sysctls))
     c = record.containers[case["container"]]
@@ -93,5 +102,8 @@ def test_the_table_names_only_what_the_code_defines():
     broken["pull"] = {"transitions": [{"when": "image_is_shiny", "to": "nowhere", "delay": "a_while"}]}
     m = container_machine()
     problems = Machine(load_stages(broken), m.conditions, m.effects, m.delays, m.anchors, m.events).problems()
-    assert problems == ["container_stages.pull: no stage `nowhere`", "container_stages.pull: no condition "
-                        "`image_is_shiny`", "container_stages.pull: no delay `a_while`"]
+    assert problems == [
+        "container_stages.pull: no stage `nowhere`",
+        "container_stages.pull: no condition `image_is_shiny`",
+        "container_stages.pull: no delay `a_while`",
+    ]

@@ -1,4 +1,5 @@
 """environment.yml (conda) must ask for what pyproject.toml asks for, at the same lower bounds."""
+
 import re
 import tomllib
 from pathlib import Path
@@ -29,8 +30,7 @@ def test_environment_yml_matches_pyproject():
 
 
 def test_every_constraint_pin_is_a_dependency_or_a_known_transitive_one():
-    pins = [line.split("==")[0].lower() for line in (ROOT / "constraints.txt").read_text().splitlines()
-            if "==" in line]
+    pins = [line.split("==")[0].lower() for line in (ROOT / "constraints.txt").read_text().splitlines() if "==" in line]
     assert len(pins) == len(set(pins))
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     direct = {_split(r)[0] for r in project["dependencies"] + project["optional-dependencies"]["test"]}

@@ -1,4 +1,5 @@
 """Values profiles: seed is the recipe's values plus only the install fixes; hardened is least privilege."""
+
 import copy
 
 import pytest
@@ -15,8 +16,10 @@ RECIPE = {
     "fileserver": {"service": {"type": "ClusterIP"}},
     "webserver": {"service": {"type": "ClusterIP"}},
 }
-LEGACY_IMAGES = {"mongodb": {"image": {"repository": "bitnamilegacy/mongodb"}},
-                 "redis": {"image": {"repository": "bitnamilegacy/redis"}}}
+LEGACY_IMAGES = {
+    "mongodb": {"image": {"repository": "bitnamilegacy/mongodb"}},
+    "redis": {"image": {"repository": "bitnamilegacy/redis"}},
+}
 
 
 def test_profiles_are_seed_and_hardened():
@@ -85,6 +88,7 @@ def _paths(values, prefix=()):
 @pytest.mark.parametrize("version", ["7.3.1", "7.14.4"])
 def test_every_key_a_profile_sets_is_a_key_of_the_chart(profile, version):
     from clearml_lab.chart import default_values
+
     defaults = default_values(version)
     for path in _paths(profile_values(profile, version)):
         node = defaults
@@ -95,8 +99,9 @@ def test_every_key_a_profile_sets_is_a_key_of_the_chart(profile, version):
             node = node[key]
 
 
-@pytest.mark.parametrize("version,fixed", [("7.14.6-rc1", True), ("7.14.7-rc.2", False), ("8.0.0", False),
-                                           ("2.0.0-alpha1", True)])
+@pytest.mark.parametrize(
+    "version,fixed", [("7.14.6-rc1", True), ("7.14.7-rc.2", False), ("8.0.0", False), ("2.0.0-alpha1", True)]
+)
 def test_install_fixes_apply_by_range_to_any_version_a_repository_serves(version, fixed):
     assert bool(install_fixes(version)) is fixed
     assert (profile_values("seed", version).get("mongodb") == LEGACY_IMAGES["mongodb"]) is fixed

@@ -1,4 +1,5 @@
 """`clearml-lab plan-scc`: the grant lines other checks rely on, and bad input."""
+
 import re
 from pathlib import Path
 
@@ -44,8 +45,11 @@ def test_namespace_comes_from_the_option_then_the_manifests_then_the_lab_default
     assert main(["plan-scc", "--manifests", str(seed)]) == 0
     assert "SCC plan for namespace clearml " in capsys.readouterr().out
     placed = tmp_path / "placed.yaml"
-    placed.write_text(seed.read_text().replace("metadata: {name: clearml-mongodb}\nspec:",
-                                               "metadata: {name: clearml-mongodb, namespace: ml}\nspec:"))
+    placed.write_text(
+        seed.read_text().replace(
+            "metadata: {name: clearml-mongodb}\nspec:", "metadata: {name: clearml-mongodb, namespace: ml}\nspec:"
+        )
+    )
     assert main(["plan-scc", "--manifests", str(placed)]) == 0
     assert "SCC plan for namespace ml " in capsys.readouterr().out
 
@@ -71,12 +75,19 @@ def test_missing_manifests_file(capsys):
 
 
 @pytest.mark.helm
-@pytest.mark.parametrize("version, profile, expected, expected_privileged", [
-    ("7.14.4", "hardened", ["anyuid -z clearml-apiserver", "anyuid -z clearml-fileserver", "anyuid -z clearml-webserver"],
-     []),
-    # the seed values run Elasticsearch's privileged sysctl init container under its own account
-    ("7.3.1", "seed", ["anyuid -z default"], ["privileged -z clearml-elastic"]),
-])
+@pytest.mark.parametrize(
+    "version, profile, expected, expected_privileged",
+    [
+        (
+            "7.14.4",
+            "hardened",
+            ["anyuid -z clearml-apiserver", "anyuid -z clearml-fileserver", "anyuid -z clearml-webserver"],
+            [],
+        ),
+        # the seed values run Elasticsearch's privileged sysctl init container under its own account
+        ("7.3.1", "seed", ["anyuid -z default"], ["privileged -z clearml-elastic"]),
+    ],
+)
 def test_rendering_the_chart(version, profile, expected, expected_privileged, capsys):
     assert main(["plan-scc", "--chart-version", version, "--profile", profile]) == 0
     lines = grant_lines(capsys.readouterr().out)
@@ -93,8 +104,10 @@ def test_one_account_with_root_pods_and_a_privileged_init_pod_gets_two_grant_lin
     lines = grant_lines(out)
     assert "oc adm policy add-scc-to-user anyuid -z default" in lines
     assert "oc adm policy add-scc-to-user privileged -z default" in lines
-    assert "StatefulSet/clearml-elastic-master (service account default): fails (rejected); with the plan: " \
-           "admitted by privileged" in out
+    assert (
+        "StatefulSet/clearml-elastic-master (service account default): fails (rejected); with the plan: "
+        "admitted by privileged" in out
+    )
     assert "  Together these grants make 5 of 6 workloads work; still failing: " in out
 
 

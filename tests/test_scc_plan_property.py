@@ -1,6 +1,7 @@
 """For service accounts whose pods want different things, the planner's set of SCCs is the first in its order
 (fewest grants, then least privileged, most privileged member first) under which admission — `admit` itself, with
 an image check written here — lets every pod work; and each pod lands where the plan says."""
+
 from itertools import combinations
 
 from fixtures.scc.builders import NAMESPACE, can_use, image_works, namespace
@@ -10,19 +11,25 @@ from hypothesis import strategies as st
 from clearml_lab.scc import admit, load_sccs, plan_grants, points, service_account_subject
 from clearml_lab.scc.manifests import workload_of
 
-REQUIREMENTS = {"images": [
-    {"repositories": ["example/rootful"], "image_user": 0, "needs_uid": 0, "why": "it writes under /etc"},
-    {"repositories": ["example/ranged"], "image_user": 0, "needs_uid": 1000680000, "why": "it expects that UID"},
-]}
+REQUIREMENTS = {
+    "images": [
+        {"repositories": ["example/rootful"], "image_user": 0, "needs_uid": 0, "why": "it writes under /etc"},
+        {"repositories": ["example/ranged"], "image_user": 0, "needs_uid": 1000680000, "why": "it expects that UID"},
+    ]
+}
 TRAITS = {
     "root image": lambda spec, c: c.update(image="example/rootful:1"),
     "ranged image": lambda spec, c: c.update(image="example/ranged:1"),
-    "uid 1001": lambda spec, c: (c.setdefault("securityContext", {}).update(runAsUser=1001),
-                                 spec.setdefault("securityContext", {}).update(fsGroup=1001)),
+    "uid 1001": lambda spec, c: (
+        c.setdefault("securityContext", {}).update(runAsUser=1001),
+        spec.setdefault("securityContext", {}).update(fsGroup=1001),
+    ),
     "hardened": lambda spec, c: c.setdefault("securityContext", {}).update(
-        allowPrivilegeEscalation=False, capabilities={"drop": ["ALL"]}, seccompProfile={"type": "RuntimeDefault"}),
+        allowPrivilegeEscalation=False, capabilities={"drop": ["ALL"]}, seccompProfile={"type": "RuntimeDefault"}
+    ),
     "privileged init": lambda spec, c: spec.setdefault("initContainers", []).append(
-        {"name": "init", "image": "registry.example/init:1", "securityContext": {"privileged": True, "runAsUser": 0}}),
+        {"name": "init", "image": "registry.example/init:1", "securityContext": {"privileged": True, "runAsUser": 0}}
+    ),
     "host network": lambda spec, c: spec.update(hostNetwork=True),
     "host path": lambda spec, c: spec.setdefault("volumes", []).append({"name": "h", "hostPath": {"path": "/var"}}),
     "nfs": lambda spec, c: spec.setdefault("volumes", []).append({"name": "n", "nfs": {"server": "s", "path": "/"}}),
@@ -36,8 +43,12 @@ def deployment(index, traits):
     spec = {"serviceAccountName": "app", "containers": [container]}
     for trait in traits:
         TRAITS[trait](spec, container)
-    return {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": f"w{index}"},
-            "spec": {"template": {"spec": spec}}}
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": f"w{index}"},
+        "spec": {"template": {"spec": spec}},
+    }
 
 
 accounts = st.lists(st.lists(st.sampled_from(sorted(TRAITS)), max_size=2, unique=True), min_size=1, max_size=3)
@@ -49,8 +60,15 @@ def landings(objects, sccs, version):
     out = []
     for obj in objects:
         workload = workload_of(obj)
-        result = admit(workload.pod, namespace(), all_sccs, sa_subject=service_account_subject(NAMESPACE, "app"),
-                       user=workload.creator, can_use=use, openshift_version=version)
+        result = admit(
+            workload.pod,
+            namespace(),
+            all_sccs,
+            sa_subject=service_account_subject(NAMESPACE, "app"),
+            user=workload.creator,
+            can_use=use,
+            openshift_version=version,
+        )
         out.append((result.scc, result.allowed and image_works(result.pod, REQUIREMENTS)))
     return out
 

@@ -1,5 +1,6 @@
 """`helm test` hook pods are planned apart: the install's grants never include them, and the plan says what
 `helm test` needs on top, so a project admin without anyuid knows before running it."""
+
 from clearml_lab.scc import plan_grants
 
 
@@ -10,8 +11,12 @@ def _pod(name, sa, security_context=None, hook=None, image="registry.example/too
     container = {"name": "c", "image": image}
     if security_context:
         container["securityContext"] = security_context
-    return {"apiVersion": "v1", "kind": "Pod", "metadata": meta,
-            "spec": {"serviceAccountName": sa, "containers": [container]}}
+    return {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": meta,
+        "spec": {"serviceAccountName": sa, "containers": [container]},
+    }
 
 
 APP = _pod("app", "app")

@@ -1,4 +1,5 @@
 """The grant planner on both ClearML chart eras and the hardened values, its reasons, reviews and bad input."""
+
 from pathlib import Path
 
 import pytest
@@ -7,8 +8,12 @@ from clearml_lab.errors import UsageError
 from clearml_lab.scc import Grant, image_repository, load_manifests, plan_grants, seed_recipe_grants
 
 FIXTURES = Path(__file__).parent / "fixtures" / "scc"
-SEED = [Grant("anyuid", "clearml-mongodb"), Grant("anyuid", "clearml-redis"), Grant("anyuid", "default"),
-        Grant("privileged", "clearml-elastic")]
+SEED = [
+    Grant("anyuid", "clearml-mongodb"),
+    Grant("anyuid", "clearml-redis"),
+    Grant("anyuid", "default"),
+    Grant("privileged", "clearml-elastic"),
+]
 
 
 def fixture(name):
@@ -25,15 +30,24 @@ def cmd(scc, sa):
 
 def test_seed_era_7_3_grants_anyuid_to_default_and_least_privilege_to_the_rest():
     plan = plan_of("chart-7.3.1-seed.yaml")
-    assert plan.commands() == [cmd("anyuid", "default"), cmd("nonroot-v2", "clearml-mongodb"),
-                               cmd("nonroot-v2", "clearml-redis"), cmd("privileged", "clearml-elastic")]
+    assert plan.commands() == [
+        cmd("anyuid", "default"),
+        cmd("nonroot-v2", "clearml-mongodb"),
+        cmd("nonroot-v2", "clearml-redis"),
+        cmd("privileged", "clearml-elastic"),
+    ]
 
 
 def test_today_7_14_names_the_three_clearml_service_accounts():
     plan = plan_of("chart-7.14.4-seed.yaml")
-    assert plan.commands() == [cmd("anyuid", "clearml-apiserver"), cmd("anyuid", "clearml-fileserver"),
-                               cmd("anyuid", "clearml-webserver"), cmd("nonroot-v2", "clearml-mongodb"),
-                               cmd("nonroot-v2", "clearml-redis"), cmd("privileged", "clearml-elastic")]
+    assert plan.commands() == [
+        cmd("anyuid", "clearml-apiserver"),
+        cmd("anyuid", "clearml-fileserver"),
+        cmd("anyuid", "clearml-webserver"),
+        cmd("nonroot-v2", "clearml-mongodb"),
+        cmd("nonroot-v2", "clearml-redis"),
+        cmd("privileged", "clearml-elastic"),
+    ]
     assert all("-z default" not in line for line in plan.commands())
 
 
@@ -42,7 +56,10 @@ def test_hardened_values_need_nothing_privileged_and_anyuid_only_for_the_three()
     grants = plan.grants()
     assert not any(g.scc == "privileged" for g in grants)
     assert sorted(g.service_account for g in grants if g.scc == "anyuid") == [
-        "clearml-apiserver", "clearml-fileserver", "clearml-webserver"]
+        "clearml-apiserver",
+        "clearml-fileserver",
+        "clearml-webserver",
+    ]
     by_sa = {sa.name: sa for sa in plan.service_accounts}
     assert by_sa["clearml-mongodb"].grant is None and by_sa["clearml-mongodb"].works_now
     assert by_sa["clearml-elastic-master"].grant == "nonroot-v2"
@@ -52,15 +69,19 @@ def test_reasons_are_plain_sentences_per_failing_field():
     plan = plan_of("chart-7.3.1-seed.yaml")
     mongodb = next(w for w in plan.workloads if w.name == "clearml-mongodb")
     assert "clearml-mongodb asks for UID 1001, outside this project's range 1000680000–1000689999." in mongodb.reasons
-    assert "clearml-mongodb asks for fsGroup 1001, but restricted-v2 only allows 1000680000 in this project." \
+    assert (
+        "clearml-mongodb asks for fsGroup 1001, but restricted-v2 only allows 1000680000 in this project."
         in mongodb.reasons
+    )
     assert mongodb.scc_now is None and 'pods "clearml-mongodb-' in mongodb.message
     elastic = next(w for w in plan.workloads if w.name == "clearml-elastic-master")
     assert "clearml-elastic-master runs container configure-sysctl privileged." in elastic.reasons
     apiserver = next(w for w in plan.workloads if w.name == "clearml-apiserver")
     assert apiserver.scc_now == "restricted-v2" and not apiserver.works_now
-    assert any("must run as UID 0" in r and "under restricted-v2 it would run as UID 1000680000" in r
-               for r in apiserver.reasons)
+    assert any(
+        "must run as UID 0" in r and "under restricted-v2 it would run as UID 1000680000" in r
+        for r in apiserver.reasons
+    )
 
 
 def test_priority_does_not_make_anyuid_the_answer():
@@ -77,7 +98,9 @@ def test_one_scc_for_all_workloads_of_a_service_account():
 
 
 def test_existing_grants_are_taken_into_account():
-    plan = plan_of("chart-7.3.1-seed.yaml", existing_grants=[("anyuid", "clearml-mongodb"), "privileged:clearml-elastic"])
+    plan = plan_of(
+        "chart-7.3.1-seed.yaml", existing_grants=[("anyuid", "clearml-mongodb"), "privileged:clearml-elastic"]
+    )
     assert cmd("nonroot-v2", "clearml-mongodb") not in plan.commands()
     assert cmd("privileged", "clearml-elastic") not in plan.commands()
     mongodb = next(w for w in plan.workloads if w.name == "clearml-mongodb")
@@ -107,12 +130,15 @@ def test_review_of_the_seed_grants_on_7_14_calls_default_wrong():
 
 
 def test_review_of_the_seed_grants_on_7_3_and_hardened():
-    verdicts = {(r.grant.scc, r.grant.service_account): r.verdict
-                for r in plan_of("chart-7.3.1-seed.yaml").review(seed_recipe_grants())}
+    verdicts = {
+        (r.grant.scc, r.grant.service_account): r.verdict
+        for r in plan_of("chart-7.3.1-seed.yaml").review(seed_recipe_grants())
+    }
     assert verdicts[("anyuid", "default")] == "needed"
     assert verdicts[("anyuid", "clearml-mongodb")] == "more than needed"
-    hardened = {(r.grant.scc, r.grant.service_account): r.verdict
-                for r in plan_of("chart-7.14.4-hardened.yaml").review(SEED)}
+    hardened = {
+        (r.grant.scc, r.grant.service_account): r.verdict for r in plan_of("chart-7.14.4-hardened.yaml").review(SEED)
+    }
     assert hardened[("anyuid", "clearml-mongodb")] == "unneeded"
     assert hardened[("privileged", "clearml-elastic")] == "wrong"
 
@@ -143,25 +169,34 @@ def test_without_the_image_file_the_clearml_pods_would_pass_restricted_v2():
 
 def test_an_image_that_cannot_work_under_any_scc_is_reported():
     needs_root = {"images": [{"repositories": ["example/rootful"], "image_user": 0, "needs_uid": 0, "why": "x"}]}
-    plan = plan_grants([_deployment("w", "w", image="example/rootful:1", sc={"runAsUser": 1001})],
-                       image_requirements=needs_root)
+    plan = plan_grants(
+        [_deployment("w", "w", image="example/rootful:1", sc={"runAsUser": 1001})], image_requirements=needs_root
+    )
     assert plan.grants() == [] and plan.service_accounts[0].unsolvable
 
 
-@pytest.mark.parametrize("image, repository", [
-    ("allegroai/clearml:2.0.0-613", "allegroai/clearml"),
-    ("docker.io/bitnami/redis:7.0.9-debian-11-r1", "bitnami/redis"),
-    ("docker.elastic.co/elasticsearch/elasticsearch:7.17.3", "elasticsearch/elasticsearch"),
-    ("localhost:5000/team/app", "team/app"),
-    ("docker.io/library/nginx@sha256:00", "nginx"),
-])
+@pytest.mark.parametrize(
+    "image, repository",
+    [
+        ("allegroai/clearml:2.0.0-613", "allegroai/clearml"),
+        ("docker.io/bitnami/redis:7.0.9-debian-11-r1", "bitnami/redis"),
+        ("docker.elastic.co/elasticsearch/elasticsearch:7.17.3", "elasticsearch/elasticsearch"),
+        ("localhost:5000/team/app", "team/app"),
+        ("docker.io/library/nginx@sha256:00", "nginx"),
+    ],
+)
 def test_image_repository(image, repository):
     assert image_repository(image) == repository
 
 
 @pytest.mark.parametrize("kind", ["Pod", "ReplicaSet", "DaemonSet", "Job", "CronJob", "StatefulSet"])
 def test_every_pod_bearing_kind_is_planned(kind):
-    template = {"spec": {"serviceAccountName": "x", "containers": [{"name": "c", "image": "i", "securityContext": {"runAsUser": 1001}}]}}
+    template = {
+        "spec": {
+            "serviceAccountName": "x",
+            "containers": [{"name": "c", "image": "i", "securityContext": {"runAsUser": 1001}}],
+        }
+    }
     if kind == "Pod":
         obj = {"kind": "Pod", "metadata": {"name": "p"}, **template}
     elif kind == "CronJob":
@@ -177,8 +212,11 @@ def test_non_pod_objects_are_skipped_with_a_note_and_test_hooks_too():
     plan = plan_of("chart-7.3.1-seed.yaml")
     assert {"Service/clearml-webserver", "Secret/clearml-conf", "ServiceAccount/clearml-mongodb"} <= set(plan.skipped)
     assert "skipped 3 objects that run no pods" in plan.render()
-    hook = {"kind": "Pod", "metadata": {"name": "t", "annotations": {"helm.sh/hook": "test"}},
-            "spec": {"containers": [{"name": "c", "image": "i"}]}}
+    hook = {
+        "kind": "Pod",
+        "metadata": {"name": "t", "annotations": {"helm.sh/hook": "test"}},
+        "spec": {"containers": [{"name": "c", "image": "i"}]},
+    }
     plan = plan_grants([hook])
     assert plan.workloads == [] and "helm test hook" in plan.notes[0]
 
@@ -217,5 +255,9 @@ def _deployment(name, sa, *, image="registry.example/app:1", sc=None, host_netwo
     spec = {"serviceAccountName": sa, "containers": [container]}
     if host_network:
         spec["hostNetwork"] = True
-    return {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": name},
-            "spec": {"template": {"spec": spec}}}
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": name},
+        "spec": {"template": {"spec": spec}},
+    }

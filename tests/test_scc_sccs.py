@@ -1,12 +1,23 @@
 """The default SCCs as data, their order and points, and what changes with the OpenShift release."""
+
 import pytest
 
 from clearml_lab.errors import UsageError
 from clearml_lab.scc import default_scc_rbac, load_sccs, points, sort_sccs
 from clearml_lab.scc.sccs import kubernetes_version, normalize_version
 
-TEN = ["anyuid", "restricted-v2", "restricted", "nonroot-v2", "nonroot", "hostmount-anyuid", "hostnetwork-v2",
-       "hostnetwork", "hostaccess", "privileged"]
+TEN = [
+    "anyuid",
+    "restricted-v2",
+    "restricted",
+    "nonroot-v2",
+    "nonroot",
+    "hostmount-anyuid",
+    "hostnetwork-v2",
+    "hostnetwork",
+    "hostaccess",
+    "privileged",
+]
 
 
 def names(sccs):
@@ -20,16 +31,39 @@ def test_the_ten_defaults_sort_in_admission_order():
 def test_later_releases_insert_their_sccs_where_the_facts_say():
     assert names(load_sccs("4.16")) == TEN
     assert names(load_sccs("4.17")) == TEN[:6] + ["hostmount-anyuid-v2"] + TEN[6:]
-    assert names(load_sccs("4.20")) == ["anyuid", "restricted-v2", "restricted-v3", "restricted", "nested-container",
-                                        "nonroot-v2", "nonroot", "hostmount-anyuid", "hostmount-anyuid-v2",
-                                        "hostnetwork-v2", "hostnetwork", "hostaccess", "privileged"]
+    assert names(load_sccs("4.20")) == [
+        "anyuid",
+        "restricted-v2",
+        "restricted-v3",
+        "restricted",
+        "nested-container",
+        "nonroot-v2",
+        "nonroot",
+        "hostmount-anyuid",
+        "hostmount-anyuid-v2",
+        "hostnetwork-v2",
+        "hostnetwork",
+        "hostaccess",
+        "privileged",
+    ]
 
 
-@pytest.mark.parametrize("name, expected", [
-    ("anyuid", 154950), ("restricted-v2", 132010), ("restricted", 134800), ("nonroot-v2", 142010),
-    ("nonroot", 144800), ("hostmount-anyuid", 254950), ("hostmount-anyuid-v2", 284950),
-    ("hostnetwork-v2", 1332010), ("hostnetwork", 1334800), ("hostaccess", 1434800), ("privileged", 3089000),
-])
+@pytest.mark.parametrize(
+    "name, expected",
+    [
+        ("anyuid", 154950),
+        ("restricted-v2", 132010),
+        ("restricted", 134800),
+        ("nonroot-v2", 142010),
+        ("nonroot", 144800),
+        ("hostmount-anyuid", 254950),
+        ("hostmount-anyuid-v2", 284950),
+        ("hostnetwork-v2", 1332010),
+        ("hostnetwork", 1334800),
+        ("hostaccess", 1434800),
+        ("privileged", 3089000),
+    ],
+)
 def test_restrictiveness_points_match_the_recomputed_table(name, expected):
     scc = next(s for s in load_sccs("4.19") if s["metadata"]["name"] == name)
     assert points(scc) == expected
@@ -51,12 +85,15 @@ def test_capability_points_are_clamped():
     assert points(drops) == 0
 
 
-@pytest.mark.parametrize("version, present, absent", [
-    ("4.11", set(), {"ephemeral", "csi", "image"}),
-    ("4.12", {"ephemeral"}, {"csi", "image"}),
-    ("4.13", {"ephemeral", "csi"}, {"image"}),
-    ("4.21", {"ephemeral", "csi", "image"}, set()),
-])
+@pytest.mark.parametrize(
+    "version, present, absent",
+    [
+        ("4.11", set(), {"ephemeral", "csi", "image"}),
+        ("4.12", {"ephemeral"}, {"csi", "image"}),
+        ("4.13", {"ephemeral", "csi"}, {"image"}),
+        ("4.21", {"ephemeral", "csi", "image"}, set()),
+    ],
+)
 def test_volume_types_follow_the_release(version, present, absent):
     restricted_v2 = next(s for s in load_sccs(version) if s["metadata"]["name"] == "restricted-v2")
     volumes = set(restricted_v2["volumes"])
@@ -85,8 +122,12 @@ def test_rbac_has_a_use_role_per_scc_and_the_authenticated_bindings():
     roles = {o["metadata"]["name"]: o for o in objects if o["kind"] == "ClusterRole"}
     assert set(roles) == {f"system:openshift:scc:{n}" for n in TEN + ["hostmount-anyuid-v2"]}
     rule = roles["system:openshift:scc:anyuid"]["rules"][0]
-    assert rule == {"apiGroups": ["security.openshift.io"], "resources": ["securitycontextconstraints"],
-                    "resourceNames": ["anyuid"], "verbs": ["use"]}
+    assert rule == {
+        "apiGroups": ["security.openshift.io"],
+        "resources": ["securitycontextconstraints"],
+        "resourceNames": ["anyuid"],
+        "verbs": ["use"],
+    }
     bindings = [o for o in objects if o["kind"] == "ClusterRoleBinding"]
     assert [b["metadata"]["name"] for b in bindings] == ["system:openshift:scc:restricted-v2"]
     assert bindings[0]["subjects"][0]["name"] == "system:authenticated"

@@ -1,4 +1,5 @@
 """The toolchain `make test` installs: the tests rely on these exact clients."""
+
 import re
 import shutil
 import subprocess

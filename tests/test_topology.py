@@ -1,4 +1,5 @@
 """topology.build() and its renderings on hand-written object lists."""
+
 import re
 import xml.etree.ElementTree as ET
 
@@ -8,19 +9,29 @@ from clearml_lab import topology
 from clearml_lab.topology import Claim, PodCounts, build, pod_state, status_lines, to_svg, to_text
 
 NS = "clearml"
-SCC_DENIED = ('pods "clearml-apiserver-5d9c7b6f4-" is forbidden: unable to validate against any security context '
-              'constraint: [provider "anyuid": Forbidden: not usable by user or serviceaccount]')
+SCC_DENIED = (
+    'pods "clearml-apiserver-5d9c7b6f4-" is forbidden: unable to validate against any security context '
+    'constraint: [provider "anyuid": Forbidden: not usable by user or serviceaccount]'
+)
 
 
 def deployment(name, replicas=1, release="clearml", labels=None, conditions=(), claim=None):
     labels = labels or {"app": name}
     volumes = [{"name": "data", "persistentVolumeClaim": {"claimName": claim}}] if claim else []
     return {
-        "apiVersion": "apps/v1", "kind": "Deployment",
-        "metadata": {"name": name, "namespace": NS, "uid": f"uid-{name}",
-                     "annotations": {"meta.helm.sh/release-name": release} if release else {}},
-        "spec": {"replicas": replicas, "selector": {"matchLabels": labels},
-                 "template": {"metadata": {"labels": labels}, "spec": {"volumes": volumes}}},
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {
+            "name": name,
+            "namespace": NS,
+            "uid": f"uid-{name}",
+            "annotations": {"meta.helm.sh/release-name": release} if release else {},
+        },
+        "spec": {
+            "replicas": replicas,
+            "selector": {"matchLabels": labels},
+            "template": {"metadata": {"labels": labels}, "spec": {"volumes": volumes}},
+        },
         "status": {"conditions": list(conditions)},
     }
 
@@ -29,27 +40,53 @@ def statefulset(name, replicas=1, release=None, instance=None, claim_template="d
     labels = {"app": name}
     meta_labels = {"app.kubernetes.io/instance": instance} if instance else {}
     return {
-        "apiVersion": "apps/v1", "kind": "StatefulSet",
-        "metadata": {"name": name, "namespace": NS, "uid": f"uid-{name}", "labels": meta_labels,
-                     "annotations": {"meta.helm.sh/release-name": release} if release else {}},
-        "spec": {"replicas": replicas, "selector": {"matchLabels": labels},
-                 "template": {"metadata": {"labels": labels}, "spec": {}},
-                 "volumeClaimTemplates": [{"metadata": {"name": claim_template}}]},
+        "apiVersion": "apps/v1",
+        "kind": "StatefulSet",
+        "metadata": {
+            "name": name,
+            "namespace": NS,
+            "uid": f"uid-{name}",
+            "labels": meta_labels,
+            "annotations": {"meta.helm.sh/release-name": release} if release else {},
+        },
+        "spec": {
+            "replicas": replicas,
+            "selector": {"matchLabels": labels},
+            "template": {"metadata": {"labels": labels}, "spec": {}},
+            "volumeClaimTemplates": [{"metadata": {"name": claim_template}}],
+        },
     }
 
 
-def pod(name, labels, owner=None, phase="Running", ready=True, waiting=None, scc="restricted-v2", init_waiting=None,
-        template_hash=None):
-    meta = {"name": name, "namespace": NS, "uid": f"uid-{name}", "labels": dict(labels),
-            "annotations": {"openshift.io/scc": scc} if scc else {}}
+def pod(
+    name,
+    labels,
+    owner=None,
+    phase="Running",
+    ready=True,
+    waiting=None,
+    scc="restricted-v2",
+    init_waiting=None,
+    template_hash=None,
+):
+    meta = {
+        "name": name,
+        "namespace": NS,
+        "uid": f"uid-{name}",
+        "labels": dict(labels),
+        "annotations": {"openshift.io/scc": scc} if scc else {},
+    }
     if template_hash:
         meta["labels"]["pod-template-hash"] = template_hash
     if owner:
         meta["ownerReferences"] = [{"kind": owner[0], "name": owner[1], "controller": True}]
-    status = {"phase": phase,
-              "conditions": [{"type": "Ready", "status": "True" if ready else "False"}],
-              "containerStatuses": [{"name": "main", "ready": ready,
-                                     "state": {"waiting": {"reason": waiting}} if waiting else {"running": {}}}]}
+    status = {
+        "phase": phase,
+        "conditions": [{"type": "Ready", "status": "True" if ready else "False"}],
+        "containerStatuses": [
+            {"name": "main", "ready": ready, "state": {"waiting": {"reason": waiting}} if waiting else {"running": {}}}
+        ],
+    }
     if init_waiting:
         status["initContainerStatuses"] = [{"name": "init", "state": {"waiting": {"reason": init_waiting}}}]
     return {"apiVersion": "v1", "kind": "Pod", "metadata": meta, "status": status}
@@ -67,8 +104,7 @@ def route(name, service_name, host, tls=False):
 
 
 def pvc(name, phase):
-    return {"apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": {"name": name},
-            "status": {"phase": phase}}
+    return {"apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": {"name": name}, "status": {"phase": phase}}
 
 
 def sample_objects():
@@ -77,18 +113,37 @@ def sample_objects():
         "deployments": [
             deployment("web", replicas=2, labels=web, claim="web-data"),
             deployment("api", replicas=2),
-            deployment("blocked", replicas=2, conditions=[{
-                "type": "ReplicaFailure", "status": "True", "reason": "FailedCreate", "message": SCC_DENIED}]),
+            deployment(
+                "blocked",
+                replicas=2,
+                conditions=[
+                    {"type": "ReplicaFailure", "status": "True", "reason": "FailedCreate", "message": SCC_DENIED}
+                ],
+            ),
         ],
         "statefulsets": [statefulset("mongo", replicas=1, instance="clearml")],
         "pods": [
             pod("web-7f9c-aaaaa", web, owner=("ReplicaSet", "web-7f9c"), template_hash="7f9c"),
             pod("web-7f9c-bbbbb", web, owner=("ReplicaSet", "web-7f9c"), template_hash="7f9c"),
             pod("api-5d9-ccccc", {"app": "api"}, owner=("ReplicaSet", "api-5d9"), template_hash="5d9"),
-            pod("api-5d9-ddddd", {"app": "api"}, owner=("ReplicaSet", "api-5d9"), template_hash="5d9",
-                phase="Running", ready=False, waiting="CrashLoopBackOff"),
-            pod("mongo-0", {"app": "mongo"}, owner=("StatefulSet", "mongo"), phase="Pending", ready=False,
-                waiting="ContainerCreating", scc="anyuid"),
+            pod(
+                "api-5d9-ddddd",
+                {"app": "api"},
+                owner=("ReplicaSet", "api-5d9"),
+                template_hash="5d9",
+                phase="Running",
+                ready=False,
+                waiting="CrashLoopBackOff",
+            ),
+            pod(
+                "mongo-0",
+                {"app": "mongo"},
+                owner=("StatefulSet", "mongo"),
+                phase="Pending",
+                ready=False,
+                waiting="ContainerCreating",
+                scc="anyuid",
+            ),
             pod("stray", {"app": "none"}),
         ],
         "services": [service("web", web), service("api", {"app": "api"})],
@@ -105,10 +160,18 @@ def objects():
 def test_model_counts_states_and_groups(objects):
     topo = build(objects, NS)
     assert [g.release for g in topo.groups] == ["clearml"]  # annotation and instance label both group
-    assert [n.ref for n in topo.nodes] == ["deployment/api", "deployment/blocked", "statefulset/mongo",
-                                           "deployment/web"]
-    web, api, blocked, mongo = (topo.node("Deployment", "web"), topo.node("Deployment", "api"),
-                                topo.node("Deployment", "blocked"), topo.node("StatefulSet", "mongo"))
+    assert [n.ref for n in topo.nodes] == [
+        "deployment/api",
+        "deployment/blocked",
+        "statefulset/mongo",
+        "deployment/web",
+    ]
+    web, api, blocked, mongo = (
+        topo.node("Deployment", "web"),
+        topo.node("Deployment", "api"),
+        topo.node("Deployment", "blocked"),
+        topo.node("StatefulSet", "mongo"),
+    )
     assert web.counts == PodCounts(running=2) and web.ready
     assert api.counts == PodCounts(running=1, crash_looping=1) and not api.ready
     assert blocked.counts == PodCounts(not_created=2) and blocked.pods == () and not blocked.ready
@@ -140,23 +203,34 @@ def test_ungrouped_workloads_and_selector_fallback():
 
 def test_deployment_pods_found_by_replicaset_name_even_with_dashes():
     labels = {"app": "clearml-apiserver"}
-    objs = {"deployments": [deployment("clearml-apiserver", labels={"x": "y"}), deployment("clearml")],
-            "pods": [pod("clearml-apiserver-6c4f-abcde", labels,
-                         owner=("ReplicaSet", "clearml-apiserver-6c4f"), template_hash="6c4f")]}
+    objs = {
+        "deployments": [deployment("clearml-apiserver", labels={"x": "y"}), deployment("clearml")],
+        "pods": [
+            pod(
+                "clearml-apiserver-6c4f-abcde",
+                labels,
+                owner=("ReplicaSet", "clearml-apiserver-6c4f"),
+                template_hash="6c4f",
+            )
+        ],
+    }
     topo = build(objs, NS)
     assert topo.node("deployment", "clearml-apiserver").counts.running == 1
     assert topo.node("deployment", "clearml").counts == PodCounts(not_created=1)
 
 
-@pytest.mark.parametrize("kwargs, expected", [
-    (dict(phase="Running", ready=True), ("running", "Running")),
-    (dict(phase="Running", ready=False), ("pending", "NotReady")),
-    (dict(phase="Pending", ready=False, init_waiting="PodInitializing"), ("pending", "PodInitializing")),
-    (dict(phase="Pending", ready=False, waiting="ImagePullBackOff"), ("failed", "ImagePullBackOff")),
-    (dict(phase="Pending", ready=False, waiting="ErrImagePull"), ("failed", "ErrImagePull")),
-    (dict(phase="Failed", ready=False), ("failed", "Failed")),
-    (dict(phase="Running", ready=False, init_waiting="CrashLoopBackOff"), ("crash_looping", "CrashLoopBackOff")),
-])
+@pytest.mark.parametrize(
+    "kwargs, expected",
+    [
+        (dict(phase="Running", ready=True), ("running", "Running")),
+        (dict(phase="Running", ready=False), ("pending", "NotReady")),
+        (dict(phase="Pending", ready=False, init_waiting="PodInitializing"), ("pending", "PodInitializing")),
+        (dict(phase="Pending", ready=False, waiting="ImagePullBackOff"), ("failed", "ImagePullBackOff")),
+        (dict(phase="Pending", ready=False, waiting="ErrImagePull"), ("failed", "ErrImagePull")),
+        (dict(phase="Failed", ready=False), ("failed", "Failed")),
+        (dict(phase="Running", ready=False, init_waiting="CrashLoopBackOff"), ("crash_looping", "CrashLoopBackOff")),
+    ],
+)
 def test_pod_state(kwargs, expected):
     assert pod_state(pod("p", {}, **kwargs)) == expected
 
@@ -192,10 +266,16 @@ def test_svg_arcs_legend_and_determinism(objects):
     root = ET.fromstring(svg)  # well-formed, self-contained XML
     assert root.tag == "{http://www.w3.org/2000/svg}svg"
     assert "<image" not in svg and "http://" not in svg.replace("http://www.w3.org", "").replace(
-        "http://app.apps.example.com", "")  # nothing fetched from elsewhere
-    arcs = {(m[0], m[1], m[2]) for m in re.findall(
-        r'stroke="(#[0-9a-f]{6})" stroke-dasharray="[^"]+" stroke-dashoffset="[^"]+" '
-        r'transform="[^"]+" data-state="(\w+)" data-count="(\d+)"', svg)}
+        "http://app.apps.example.com", ""
+    )  # nothing fetched from elsewhere
+    arcs = {
+        (m[0], m[1], m[2])
+        for m in re.findall(
+            r'stroke="(#[0-9a-f]{6})" stroke-dasharray="[^"]+" stroke-dashoffset="[^"]+" '
+            r'transform="[^"]+" data-state="(\w+)" data-count="(\d+)"',
+            svg,
+        )
+    }
     colours = topology.STATE_COLOURS
     assert (colours["running"], "running", "2") in arcs  # web
     assert (colours["crash_looping"], "crash_looping", "1") in arcs  # api
@@ -204,14 +284,14 @@ def test_svg_arcs_legend_and_determinism(objects):
     for state in topology.STATES:
         assert f'data-legend="{state}"' in svg
     assert 'href="http://app.apps.example.com"' in svg and 'data-decorator="route"' in svg
-    assert '>D</text>' in svg and '>SS</text>' in svg and "scc anyuid" in svg
+    assert ">D</text>" in svg and ">SS</text>" in svg and "scc anyuid" in svg
     assert 'data-decorator="problem"' in svg
     assert to_svg(build(objects, NS)) == svg
 
 
 def test_svg_arc_lengths_are_proportional(objects):
     svg = to_svg(build(objects, NS))
-    api = svg[svg.index('data-workload="deployment/api"'):]
+    api = svg[svg.index('data-workload="deployment/api"') :]
     api = api[: api.index("</g>")]
     lengths = [float(x) for x in re.findall(r'stroke-dasharray="([\d.]+) ', api)]
     assert len(lengths) == 2 and lengths[0] == pytest.approx(lengths[1], abs=0.02)  # 1 running, 1 crash-looping

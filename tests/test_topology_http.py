@@ -3,6 +3,7 @@
 It serves only what the topology reads — lists and watches of six kinds in one namespace — so the test can count
 requests per kind and open watch streams at the server side.
 """
+
 import asyncio
 import datetime
 import ipaddress
@@ -33,17 +34,23 @@ def _certificate(tmp_path):
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
     now = datetime.datetime.now(datetime.UTC)
-    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
-            .serial_number(1).not_valid_before(now - datetime.timedelta(minutes=1))
-            .not_valid_after(now + datetime.timedelta(hours=1))
-            .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
-                           critical=False)
-            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-            .sign(key, hashes.SHA256()))
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(1)
+        .not_valid_before(now - datetime.timedelta(minutes=1))
+        .not_valid_after(now + datetime.timedelta(hours=1))
+        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
     cert_file, key_file = tmp_path / "tls.crt", tmp_path / "tls.key"
     cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_file.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                           serialization.NoEncryption()))
+    key_file.write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
     return cert_file, key_file
 
 
@@ -68,8 +75,13 @@ class MiniApiServer:
         if request.query.get("watch") in ("true", "1", "True"):
             return await self.watch(request, plural)
         self.lists[plural] += 1
-        return web.json_response({"kind": "List", "metadata": {"resourceVersion": str(self.version)},
-                                  "items": list(self.objects.get(plural, {}).values())})
+        return web.json_response(
+            {
+                "kind": "List",
+                "metadata": {"resourceVersion": str(self.version)},
+                "items": list(self.objects.get(plural, {}).values()),
+            }
+        )
 
     async def watch(self, request, plural):
         self.watches_opened[plural] += 1
@@ -98,6 +110,7 @@ class MiniApiServer:
 
     def change(self, plural, kind, obj):
         """Store a change and send it to that kind's watchers (called from the test's thread)."""
+
         def apply():
             self.version += 1
             obj["metadata"]["resourceVersion"] = str(self.version)
@@ -108,16 +121,19 @@ class MiniApiServer:
             for watched, queue in self.watchers:
                 if watched == plural:
                     queue.put_nowait({"type": kind, "object": obj})
+
         self.loop.call_soon_threadsafe(apply)
 
     def end_watches(self, plural, error=None):
         """End that kind's open watch streams, after an ERROR event carrying ``error`` (a Status) if given."""
+
         def end():
             for watched, queue in self.watchers:
                 if watched == plural:
                     if error:
                         queue.put_nowait({"type": "ERROR", "object": {"kind": "Status", **error}})
                     queue.put_nowait(None)
+
         self.loop.call_soon_threadsafe(end)
 
     def run(self, tmp_path):
@@ -264,6 +280,9 @@ def test_snapshot_of_an_unreachable_cluster_is_one_sentence():
     configuration = client.Configuration()
     configuration.host = f"https://127.0.0.1:{port}"
     configuration.retries = False
-    with pytest.raises(LabError, match=rf"^cannot reach https://127.0.0.1:{port} to list deployments "
-                                       r"\(\w+\): check that the cluster is running"):
+    with pytest.raises(
+        LabError,
+        match=rf"^cannot reach https://127.0.0.1:{port} to list deployments "
+        r"\(\w+\): check that the cluster is running",
+    ):
         topology.snapshot(client.ApiClient(configuration), "clearml")

@@ -1,5 +1,6 @@
 """Issue 14, item 3: nothing the learner typed is lost. The values step writes the profile, then the chart version's
 fixes, then the learner's values — the form's and hand edits of values.yaml — and running it again keeps them."""
+
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 

@@ -1,10 +1,16 @@
 from clearml_lab.values import lint
 
 KNOWN = {
-    "apiserver": {"podSecurityContext": {}, "service": {"type": "NodePort", "port": 8008},
-                  "serviceAccountName": "clearml"},
-    "elasticsearch": {"rbac": {"create": False, "serviceAccountName": ""}, "esConfig": {},
-                      "securityContext": {"runAsUser": 1000, "capabilities": {"drop": ["ALL"]}}},
+    "apiserver": {
+        "podSecurityContext": {},
+        "service": {"type": "NodePort", "port": 8008},
+        "serviceAccountName": "clearml",
+    },
+    "elasticsearch": {
+        "rbac": {"create": False, "serviceAccountName": ""},
+        "esConfig": {},
+        "securityContext": {"runAsUser": 1000, "capabilities": {"drop": ["ALL"]}},
+    },
     "mongodb": {"image": {"repository": "bitnami/mongodb", "tag": "6.0"}},
 }
 
@@ -36,15 +42,20 @@ def test_case_slip_in_a_deep_key():
 
 
 def test_anything_goes_below_an_open_mapping():
-    assert lint("elasticsearch:\n  esConfig:\n    elasticsearch.yml: |\n      node.store.allow_mmap: false\n",
-                KNOWN) == []
+    assert (
+        lint("elasticsearch:\n  esConfig:\n    elasticsearch.yml: |\n      node.store.allow_mmap: false\n", KNOWN) == []
+    )
 
 
 def test_user_data_maps_take_any_keys_even_with_a_default_entry():
-    known = {"apiserver": {"resources": {"limits": {"cpu": "2", "memory": "1Gi"}}},
-             "elasticsearch": {"esConfig": {"elasticsearch.yml": "xpack.security.enabled: false\n"}}}
-    text = ("apiserver:\n  resources:\n    limits:\n      ephemeral-storage: 2Gi\n"
-            "elasticsearch:\n  esConfig:\n    log4j2.properties: |\n      status = error\n")
+    known = {
+        "apiserver": {"resources": {"limits": {"cpu": "2", "memory": "1Gi"}}},
+        "elasticsearch": {"esConfig": {"elasticsearch.yml": "xpack.security.enabled: false\n"}},
+    }
+    text = (
+        "apiserver:\n  resources:\n    limits:\n      ephemeral-storage: 2Gi\n"
+        "elasticsearch:\n  esConfig:\n    log4j2.properties: |\n      status = error\n"
+    )
     assert lint(text, known) == []
     # resources take any key (issue #12), but a slip in Kubernetes' own field names is still pointed out.
     (problem,) = lint("apiserver:\n  resources:\n    limit:\n      cpu: 1\n", known)
@@ -134,11 +145,13 @@ elasticsearch:
 
 def test_the_real_charts_common_keys_lint_clean_on_7_14_4():
     from clearml_lab.chart import default_values
+
     assert lint(REAL_CHART_VALUES, default_values("7.14.4")) == []
 
 
 def test_keys_the_chart_added_after_7_3_1_are_flagged_there():
     from clearml_lab.chart import default_values
+
     problems = lint(REAL_CHART_VALUES, default_values("7.3.1"))
     # Per-component service accounts arrived in 7.4.0, their annotations in 7.12: nothing else is new.
     flagged = {p.message.split("`")[1]: p.line for p in problems}
@@ -167,13 +180,18 @@ def test_an_indentation_slip_suggests_the_key_under_the_empty_one():
 def test_keys_templates_read_and_maps_they_hand_on_whole():
     from clearml_lab.values import ChartKeys, template_paths
 
-    read, whole = template_paths('{{ .Values.worker.image.tag }} {{ index .Values "worker" "tuning" "max" }}\n'
-                                 '{{- with .Values.worker.probe }}{{ toYaml . }}{{ end }}'
-                                 '{{ include "x" (dict "v" $.Values.worker.extraEnv) }}')
+    read, whole = template_paths(
+        '{{ .Values.worker.image.tag }} {{ index .Values "worker" "tuning" "max" }}\n'
+        "{{- with .Values.worker.probe }}{{ toYaml . }}{{ end }}"
+        '{{ include "x" (dict "v" $.Values.worker.extraEnv) }}'
+    )
     assert read == {"worker.image.tag", "worker.tuning.max", "worker.probe", "worker.extraEnv"}
     assert whole == {"worker.probe", "worker.extraEnv"}
-    keys = ChartKeys({"worker": {"enabled": True}}, frozenset({"worker", "worker.image", "worker.image.tag",
-                                                                "worker.probe"}), frozenset({"worker.probe"}))
+    keys = ChartKeys(
+        {"worker": {"enabled": True}},
+        frozenset({"worker", "worker.image", "worker.image.tag", "worker.probe"}),
+        frozenset({"worker.probe"}),
+    )
     assert lint("worker:\n  image: {tag: '1'}\n  probe: {httpGet: {path: /}}\n", keys) == []
     (typo,) = lint("worker:\n  image: {tga: '1'}\n", keys)
     assert typo.severity == "error" and "`worker.image.tag`" in typo.message
@@ -182,10 +200,18 @@ def test_keys_templates_read_and_maps_they_hand_on_whole():
 def test_the_values_schema_names_keys_and_opens_maps():
     from clearml_lab.values import ChartKeys, schema_allows
 
-    schema = {"type": "object", "definitions": {"port": {"type": "integer"}},
-              "properties": {"gpu": {"type": "object", "properties": {"count": {"$ref": "#/definitions/port"}},
-                                     "additionalProperties": False},
-                             "labels": {"type": "object", "additionalProperties": {"type": "string"}}}}
+    schema = {
+        "type": "object",
+        "definitions": {"port": {"type": "integer"}},
+        "properties": {
+            "gpu": {
+                "type": "object",
+                "properties": {"count": {"$ref": "#/definitions/port"}},
+                "additionalProperties": False,
+            },
+            "labels": {"type": "object", "additionalProperties": {"type": "string"}},
+        },
+    }
     assert schema_allows(schema, "gpu.count") == "key"
     assert schema_allows(schema, "gpu.cuont") is None
     assert schema_allows(schema, "labels.team") == "open"

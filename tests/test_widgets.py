@@ -1,4 +1,5 @@
 """The widgets, driven as a learner would: buttons clicked programmatically, state and output asserted."""
+
 import queue
 import threading
 from dataclasses import dataclass
@@ -46,9 +47,14 @@ class MarkerStep(Step):
 
     def check(self, lab, timeout=60):
         there = self.path.exists()
-        return StepResult(self.name, "check", there, "The marker exists." if there else "The marker is missing.",
-                          checks=(Check("marker file", there, str(self.path.name), fix="press Run"),),
-                          fix=None if there else "press Run")
+        return StepResult(
+            self.name,
+            "check",
+            there,
+            "The marker exists." if there else "The marker is missing.",
+            checks=(Check("marker file", there, str(self.path.name), fix="press Run"),),
+            fix=None if there else "press Run",
+        )
 
     def undo(self, lab, on_line=None):
         self.path.unlink(missing_ok=True)
@@ -169,6 +175,7 @@ def test_explanation_is_escaped_html_with_code():
 
 # -- PlanTable ---------------------------------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class DuckGrant:
     scc: str
@@ -178,8 +185,10 @@ class DuckGrant:
 
 
 def test_plan_table_applies_one_grant_per_button():
-    plan = [DuckGrant("anyuid", "clearml-mongodb", "runs as UID 1001", "oc adm policy add-scc-to-user anyuid -z m"),
-            DuckGrant("privileged", "clearml-elastic", "sets vm.max_map_count", "oc adm policy ... -z e")]
+    plan = [
+        DuckGrant("anyuid", "clearml-mongodb", "runs as UID 1001", "oc adm policy add-scc-to-user anyuid -z m"),
+        DuckGrant("privileged", "clearml-elastic", "sets vm.max_map_count", "oc adm policy ... -z e"),
+    ]
     applied = []
 
     def on_apply(grant):
@@ -189,8 +198,10 @@ def test_plan_table_applies_one_grant_per_button():
         return StepResult("scc", "run", True, f"granted {grant.scc} to {grant.service_account}")
 
     table = PlanTable(plan, on_apply)
-    assert table.text.splitlines() == ["anyuid -> clearml-mongodb: runs as UID 1001 [not applied]",
-                                       "privileged -> clearml-elastic: sets vm.max_map_count [not applied]"]
+    assert table.text.splitlines() == [
+        "anyuid -> clearml-mongodb: runs as UID 1001 [not applied]",
+        "privileged -> clearml-elastic: sets vm.max_map_count [not applied]",
+    ]
     table.apply_buttons[0].click()
     table.apply_buttons[0].click()  # already applied: ignored
     table.apply_buttons[1].click()
@@ -206,11 +217,19 @@ def test_plan_table_reads_the_planner_plan():
     from clearml_lab.scc.planner import plan_grants
 
     deployment = {
-        "apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "db", "namespace": "clearml"},
-        "spec": {"selector": {"matchLabels": {"app": "db"}}, "template": {
-            "metadata": {"labels": {"app": "db"}},
-            "spec": {"serviceAccountName": "db", "containers": [
-                {"name": "db", "image": "example.com/db:1", "securityContext": {"runAsUser": 0}}]}}},
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": "db", "namespace": "clearml"},
+        "spec": {
+            "selector": {"matchLabels": {"app": "db"}},
+            "template": {
+                "metadata": {"labels": {"app": "db"}},
+                "spec": {
+                    "serviceAccountName": "db",
+                    "containers": [{"name": "db", "image": "example.com/db:1", "securityContext": {"runAsUser": 0}}],
+                },
+            },
+        },
     }
     plan = plan_grants([deployment], namespace="clearml")
     table = PlanTable(plan, on_apply=lambda grant: None)
@@ -221,10 +240,14 @@ def test_plan_table_reads_the_planner_plan():
     assert table.outcomes[0] == (True, "applied")
 
     # Once the grant exists (made here, or by a workshop's instructor), the table says what is already there.
-    granted = plan_grants([deployment], namespace="clearml",
-                          existing_grants=[(g.scc, g.service_account) for g in plan.grants()])
+    granted = plan_grants(
+        [deployment], namespace="clearml", existing_grants=[(g.scc, g.service_account) for g in plan.grants()]
+    )
     done = PlanTable(granted, on_apply=lambda grant: None)
-    assert done.rows == [] and done.text == f"Nothing left to grant: this project already has {plan.grants()[0].scc} to db."
+    assert (
+        done.rows == []
+        and done.text == f"Nothing left to grant: this project already has {plan.grants()[0].scc} to db."
+    )
 
 
 def test_plan_table_without_grants():
@@ -233,6 +256,7 @@ def test_plan_table_without_grants():
 
 
 # -- TopologyView with scripted watch streams (the live test against the practice cluster is in tests/live) --
+
 
 class ScriptedWatch:
     """Stands in for kube.Watch: yields what the test puts in its queue until close()."""

@@ -2,6 +2,7 @@
 for, so these tests pin the widget's own behaviour — actions in threads that never block the caller, a busy line
 while they run, a Reset per learner with the chosen step, teardown only after a confirmation that names the cluster
 and the projects, and a text/plain that reads as a sentence."""
+
 import threading
 from types import SimpleNamespace
 
@@ -25,8 +26,10 @@ class Library:
     def __init__(self):
         self.calls, self.gate = [], threading.Event()
         self.gate.set()
-        self.rows = [_row("learner2"), _row("learner10", "FAIL", [Cause("install failed: boom.", "run it again.",
-                                                                         "learner")])]
+        self.rows = [
+            _row("learner2"),
+            _row("learner10", "FAIL", [Cause("install failed: boom.", "run it again.", "learner")]),
+        ]
 
     learner_names = staticmethod(learner_names)
 
@@ -61,8 +64,10 @@ def dash():
 
 
 def test_a_refresh_runs_in_a_thread_with_a_busy_line(dash):
-    assert repr(dash) == ("Workshop dashboard for the practice cluster at https://127.0.0.1:6443: progress not read "
-                          "yet (press Refresh now).")
+    assert repr(dash) == (
+        "Workshop dashboard for the practice cluster at https://127.0.0.1:6443: progress not read "
+        "yet (press Refresh now)."
+    )
     dash.library.gate.clear()  # the cluster is slow: the call must come back at once all the same
     assert dash.refresh()
     assert dash.running and "⏳ reading the progress of every learner" in dash.busy.value
@@ -71,8 +76,10 @@ def test_a_refresh_runs_in_a_thread_with_a_busy_line(dash):
     dash.library.gate.set()
     dash.wait(10)
     assert not dash.running and dash.busy.value == "" and not dash.refresh_button.disabled
-    assert repr(dash) == ("Workshop dashboard for the practice cluster at https://127.0.0.1:6443: 2 learner(s), 0 "
-                          "done, 1 stuck (refreshed 08:00:00 UTC).")
+    assert repr(dash) == (
+        "Workshop dashboard for the practice cluster at https://127.0.0.1:6443: 2 learner(s), 0 "
+        "done, 1 stuck (refreshed 08:00:00 UTC)."
+    )
     grid = dash.table.children[0]
     texts = [getattr(w, "value", None) for w in grid.children]
     assert any("learner10" in str(t) and "#fff3cd" in str(t) for t in texts)  # the stuck learner stands out
@@ -101,15 +108,21 @@ def test_provision_from_the_form_and_bad_names_said_at_once(dash):
     dash.profile.value = "seed"
     dash.provision_button.click()
     dash.wait(10)
-    assert dash.library.calls[0] == ("provision", ("ana.lopez", "grace"),
-                                     {"profile": "seed", "allow_privileged": False, "force": False})
+    assert dash.library.calls[0] == (
+        "provision",
+        ("ana.lopez", "grace"),
+        {"profile": "seed", "allow_privileged": False, "force": False},
+    )
     dash.mode.value = "count"
     assert dash.names.layout.display == "none" and dash.count.layout.display is None
     dash.count.value = 3
     dash.provision()
     dash.wait(10)
-    assert ("provision", ("learner1", "learner2", "learner3"),
-            {"profile": "seed", "allow_privileged": False, "force": False}) in dash.library.calls
+    assert (
+        "provision",
+        ("learner1", "learner2", "learner3"),
+        {"profile": "seed", "allow_privileged": False, "force": False},
+    ) in dash.library.calls
     with pytest.raises(UsageError):
         learner_names(names="")
 
@@ -120,8 +133,10 @@ def test_teardown_only_after_a_confirmation_naming_the_cluster_and_projects(dash
     dash.teardown_button.click()
     dash.wait(10)
     assert dash.confirmation.layout.display == "flex"
-    assert ("Delete 3 project(s) of 2 learner(s) from the practice cluster at https://127.0.0.1:6443?"
-            in dash.confirm_text.value)
+    assert (
+        "Delete 3 project(s) of 2 learner(s) from the practice cluster at https://127.0.0.1:6443?"
+        in dash.confirm_text.value
+    )
     assert ("teardown",) not in dash.library.calls
     dash.cancel_button.click()
     assert dash.confirmation.layout.display == "none" and ("teardown",) not in dash.library.calls

@@ -1,5 +1,6 @@
 """What a learner's lab makes of a workshop project, without a cluster: the seat read from the project's
 annotations, the banner, and the values check's warning when the learner strays from what was prepared."""
+
 from pathlib import Path
 
 from clearml_lab.lab import Lab, Settings, Target

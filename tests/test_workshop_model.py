@@ -1,5 +1,6 @@
 """The workshop's pure parts, without a cluster: learner names and their projects, the progress table's layout and
 who counts as stuck, and which SCCs open the node (read from the SCC objects' fields)."""
+
 import pytest
 
 from clearml_lab.errors import UsageError
@@ -29,29 +30,46 @@ def _row(learner, cells, causes=(), waiting=None, grace=60.0):
 
 def test_the_table_is_aligned_sorted_naturally_and_says_who_is_stuck():
     slow = Cause("Pod/x: x waits for its volume claims to be bound.", "see why the claim is Pending.", "learner")
-    grant = Cause("1 SCC grant(s) you provisioned are missing: anyuid to a.", "`clearml-lab workshop provision "
-                  "--names learner10` restores them.", "instructor", "scc")
-    rows = sorted([_row("learner10", ["FAIL", "-", "-"], [grant], waiting=1),
-                   _row("learner2", ["pass", "pass", "FAIL"], [slow], waiting=10),  # within the grace period
-                   _row("learner1", ["pass", "pass", "FAIL"], [slow], waiting=600),
-                   _row("ana.lopez@uni.edu", ["pass", "pass", "pass"])], key=lambda r: natural_key(r.learner))
+    grant = Cause(
+        "1 SCC grant(s) you provisioned are missing: anyuid to a.",
+        "`clearml-lab workshop provision --names learner10` restores them.",
+        "instructor",
+        "scc",
+    )
+    rows = sorted(
+        [
+            _row("learner10", ["FAIL", "-", "-"], [grant], waiting=1),
+            _row("learner2", ["pass", "pass", "FAIL"], [slow], waiting=10),  # within the grace period
+            _row("learner1", ["pass", "pass", "FAIL"], [slow], waiting=600),
+            _row("ana.lopez@uni.edu", ["pass", "pass", "pass"]),
+        ],
+        key=lambda r: natural_key(r.learner),
+    )
     progress = Progress(STEPS, tuple(rows), "08:00:00 UTC", "the cluster at https://example:6443")
     table, _, rest = progress.render_text().partition("\n\n")
     lines = table.splitlines()
-    assert [line.split()[0] for line in lines] == ["LEARNER", "ana.lopez@uni.edu", "learner1", "learner2",
-                                                   "learner10", "passed"]
+    assert [line.split()[0] for line in lines] == [
+        "LEARNER",
+        "ana.lopez@uni.edu",
+        "learner1",
+        "learner2",
+        "learner10",
+        "passed",
+    ]
     assert lines[1].split()[1:] == ["done", "pass", "pass", "pass"]
     assert lines[4].split()[1:] == ["prerequisites", "FAIL", "-", "-"]
     assert lines[-1].split() == ["passed", "3/4", "3/4", "1/4"]
-    columns = {line.index(word) for line, word in zip(lines[1:5], ("done", "install", "install", "prerequisites"),
-                                                      strict=True)}
+    columns = {
+        line.index(word) for line, word in zip(lines[1:5], ("done", "install", "install", "prerequisites"), strict=True)
+    }
     assert len(columns) == 1  # the AT column starts at one place in every row
     assert rest.splitlines() == [
         "refreshed 08:00:00 UTC from the cluster at https://example:6443: 4 learner(s), 1 done, 2 stuck",
         "STUCK learner1 is stuck at install: Pod/x: x waits for its volume claims to be bound. Fix (learner): see "
         "why the claim is Pending.",
         "STUCK learner10 is stuck at scc: 1 SCC grant(s) you provisioned are missing: anyuid to a. Fix "
-        "(instructor): `clearml-lab workshop provision --names learner10` restores them."]
+        "(instructor): `clearml-lab workshop provision --names learner10` restores them.",
+    ]
     assert Progress(STEPS, (), "08:00:00 UTC", "x").render_text().startswith("no learners")
 
 

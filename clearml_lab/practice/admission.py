@@ -1,5 +1,6 @@
 """Defaulting and admission: the declared defaults (data/defaults.yaml), the computed ones, and the plugin list
 that judges a write before it is stored (SCC for pods, RBAC escalation prevention)."""
+
 from __future__ import annotations
 
 import base64
@@ -77,10 +78,15 @@ def _pod_spec(spec: dict) -> dict | None:
 
 
 def _pod_specs(kind: str, obj: dict) -> list[dict]:
-    path = {"Pod": ["spec"], "Deployment": ["spec", "template", "spec"], "ReplicaSet": ["spec", "template", "spec"],
-            "StatefulSet": ["spec", "template", "spec"], "DaemonSet": ["spec", "template", "spec"],
-            "Job": ["spec", "template", "spec"],
-            "CronJob": ["spec", "jobTemplate", "spec", "template", "spec"]}.get(kind)
+    path = {
+        "Pod": ["spec"],
+        "Deployment": ["spec", "template", "spec"],
+        "ReplicaSet": ["spec", "template", "spec"],
+        "StatefulSet": ["spec", "template", "spec"],
+        "DaemonSet": ["spec", "template", "spec"],
+        "Job": ["spec", "template", "spec"],
+        "CronJob": ["spec", "jobTemplate", "spec", "template", "spec"],
+    }.get(kind)
     if path is None:
         return []
     cur = obj
@@ -123,9 +129,15 @@ def apply_computed_defaults(kind: str, obj: dict, store) -> None:
     if kind == "Namespace":
         obj["metadata"].setdefault("labels", {})["kubernetes.io/metadata.name"] = obj["metadata"]["name"]
     if kind == "PersistentVolumeClaim" and "storageClassName" not in spec:
-        default = next((sc for sc in store.list("storageclasses.storage.k8s.io")
-                        if (sc["metadata"].get("annotations") or {}).get(
-                            "storageclass.kubernetes.io/is-default-class") == "true"), None)
+        default = next(
+            (
+                sc
+                for sc in store.list("storageclasses.storage.k8s.io")
+                if (sc["metadata"].get("annotations") or {}).get("storageclass.kubernetes.io/is-default-class")
+                == "true"
+            ),
+            None,
+        )
         if default:
             spec["storageClassName"] = default["metadata"]["name"]
 
@@ -144,10 +156,14 @@ def keep_allocated(rt, name: str, old: dict, new: dict) -> None:
         spec["clusterIP"] = old_ip
         spec.setdefault("clusterIPs", copy.deepcopy(old_spec.get("clusterIPs") or [old_ip]))
     elif old_ip and spec["clusterIP"] != old_ip:
-        raise invalid(rt, name, [("spec.clusterIPs[0]", f'Invalid value: ["{spec["clusterIP"]}"]: may not change '
-                                                        f"once set")])
-    allocated = {(p.get("port"), p.get("protocol", "TCP")): p["nodePort"] for p in old_spec.get("ports") or []
-                 if isinstance(p, dict) and p.get("nodePort")}
+        raise invalid(
+            rt, name, [("spec.clusterIPs[0]", f'Invalid value: ["{spec["clusterIP"]}"]: may not change once set')]
+        )
+    allocated = {
+        (p.get("port"), p.get("protocol", "TCP")): p["nodePort"]
+        for p in old_spec.get("ports") or []
+        if isinstance(p, dict) and p.get("nodePort")
+    }
     if spec.get("type") in ("NodePort", "LoadBalancer"):
         for port in spec.get("ports") or []:
             if isinstance(port, dict) and not port.get("nodePort"):
@@ -168,6 +184,7 @@ def _free_cluster_ip(store) -> str:
 
 # ---- admission plugins -------------------------------------------------------------------------------------------
 
+
 class SecurityContextConstraintsPlugin:
     """OpenShift's SCC admission for pods, through the shared engine in ``clearml_lab.scc``."""
 
@@ -185,22 +202,38 @@ class SecurityContextConstraintsPlugin:
 
         def can_use(subject, scc_name: str, ns: str) -> bool:
             identity = Identity(subject.name, tuple(subject.groups))
-            return api.authz.allowed(identity, Attributes(verb="use", group="security.openshift.io",
-                                                          resource="securitycontextconstraints",
-                                                          namespace=ns or "", name=scc_name))
+            return api.authz.allowed(
+                identity,
+                Attributes(
+                    verb="use",
+                    group="security.openshift.io",
+                    resource="securitycontextconstraints",
+                    namespace=ns or "",
+                    name=scc_name,
+                ),
+            )
 
-        result = scc.admit(obj, namespace, sccs, sa_subject=scc.service_account_subject(request.namespace, sa_name),
-                           user=scc.Subject(who.username, tuple(who.groups)), can_use=can_use,
-                           operation="UPDATE" if old else "CREATE", old_pod=old,
-                           openshift_version=api.release.openshift)
+        result = scc.admit(
+            obj,
+            namespace,
+            sccs,
+            sa_subject=scc.service_account_subject(request.namespace, sa_name),
+            user=scc.Subject(who.username, tuple(who.groups)),
+            can_use=can_use,
+            operation="UPDATE" if old else "CREATE",
+            old_pod=old,
+            openshift_version=api.release.openshift,
+        )
         if not result.allowed:
             raise error(403, result.message, "Forbidden", {"name": obj["metadata"].get("name", ""), "kind": "pods"})
         return result.pod
 
 
 def _escalation(who: Identity, what: str) -> str:
-    return (f'user "{who.username}" (groups={json.dumps(list(who.groups))}) is attempting to grant RBAC permissions '
-            f"not currently held:\n{what}")
+    return (
+        f'user "{who.username}" (groups={json.dumps(list(who.groups))}) is attempting to grant RBAC permissions '
+        f"not currently held:\n{what}"
+    )
 
 
 class RBACEscalationPlugin:
@@ -227,14 +260,26 @@ class RBACEscalationPlugin:
             return obj
         ref = obj.get("roleRef") or {}
         if not ref.get("name") or ref.get("kind") not in ("Role", "ClusterRole"):
-            raise error(422, f'{rt.kind}.rbac.authorization.k8s.io "{name}" is invalid: roleRef.kind: Unsupported '
-                             f'value: "{ref.get("kind")}": supported values: "ClusterRole", "Role"', "Invalid")
+            raise error(
+                422,
+                f'{rt.kind}.rbac.authorization.k8s.io "{name}" is invalid: roleRef.kind: Unsupported '
+                f'value: "{ref.get("kind")}": supported values: "ClusterRole", "Role"',
+                "Invalid",
+            )
         if rt.plural == "clusterrolebindings" and ref.get("kind") != "ClusterRole":
-            raise error(422, f'ClusterRoleBinding.rbac.authorization.k8s.io "{name}" is invalid: roleRef.kind: '
-                             'Unsupported value: "Role": supported values: "ClusterRole"', "Invalid")
+            raise error(
+                422,
+                f'ClusterRoleBinding.rbac.authorization.k8s.io "{name}" is invalid: roleRef.kind: '
+                'Unsupported value: "Role": supported values: "ClusterRole"',
+                "Invalid",
+            )
         if old and old.get("roleRef") != ref:
-            raise error(422, f'{rt.kind}.rbac.authorization.k8s.io "{name}" is invalid: roleRef: Invalid value: '
-                             'cannot change roleRef', "Invalid")
+            raise error(
+                422,
+                f'{rt.kind}.rbac.authorization.k8s.io "{name}" is invalid: roleRef: Invalid value: '
+                "cannot change roleRef",
+                "Invalid",
+            )
         role_resource = "clusterroles" if ref["kind"] == "ClusterRole" else "roles"
         if authz.allowed(who, Attributes("bind", rt.group, role_resource, namespace=namespace, name=ref["name"])):
             return obj

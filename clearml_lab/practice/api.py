@@ -1,5 +1,6 @@
 """The request chain every request takes, from HTTP or from a controller's internal client:
 authorize (RBAC) -> validate fields -> default -> admit -> persist -> publish (the store wakes watchers)."""
+
 from __future__ import annotations
 
 import base64
@@ -46,15 +47,24 @@ class Api:
         namespace = req.namespace
         if req.rt.plural in ("namespaces", "projects") and name:
             namespace = name  # a namespace (project) is authorized inside itself, as the apiserver's RequestInfo does
-        attrs = Attributes(verb=verb, group=req.rt.group, resource=req.rt.plural, subresource=req.subresource,
-                           namespace=namespace, name=name)
+        attrs = Attributes(
+            verb=verb,
+            group=req.rt.group,
+            resource=req.rt.plural,
+            subresource=req.subresource,
+            namespace=namespace,
+            name=name,
+        )
         if self.authz.allowed(req.identity, attrs):
             return
         rt = req.rt
         target = f"{rt.plural}/{req.subresource}" if req.subresource else rt.plural
         where = f'in the namespace "{namespace}"' if namespace else "at the cluster scope"
-        raise forbidden(rt, name or None, f'User "{req.identity.username}" cannot {verb} resource "{target}" in API '
-                                          f'group "{rt.group}" {where}')
+        raise forbidden(
+            rt,
+            name or None,
+            f'User "{req.identity.username}" cannot {verb} resource "{target}" in API group "{rt.group}" {where}',
+        )
 
     def allowed_nonresource(self, identity: Identity, path: str, verb: str = "get") -> bool:
         return self.authz.allowed(identity, Attributes(verb=verb, path=path))
@@ -62,8 +72,7 @@ class Api:
     # ---- helpers -------------------------------------------------------------------------------------------------
     def _check_verb(self, req: Request, verb: str) -> None:
         if verb not in req.rt.verbs:
-            raise method_not_allowed(f"the server does not allow this method on the requested resource "
-                                     f"({req.rt.name})")
+            raise method_not_allowed(f"the server does not allow this method on the requested resource ({req.rt.name})")
 
     def _key(self, req: Request) -> tuple[str, str]:
         return (req.namespace if req.rt.namespaced else ""), req.name
@@ -93,8 +102,10 @@ class Api:
             raise bad_request(f"the body of a {req.rt.kind} request must be a JSON or YAML object")
         api_version, kind = obj.get("apiVersion"), obj.get("kind")
         if api_version and api_version != req.rt.api_version:
-            raise bad_request(f"the API version in the data ({api_version}) does not match the expected API version "
-                              f"({req.rt.api_version})")
+            raise bad_request(
+                f"the API version in the data ({api_version}) does not match the expected API version "
+                f"({req.rt.api_version})"
+            )
         if kind and kind != req.rt.kind:
             raise bad_request(f"the kind in the data ({kind}) does not match the expected kind ({req.rt.kind})")
         obj = copy.deepcopy(obj)
@@ -109,8 +120,9 @@ class Api:
         ns = meta.get("namespace")
         if req.rt.namespaced:
             if ns and ns != req.namespace:
-                raise bad_request("the namespace of the provided object does not match the namespace sent on the "
-                                  "request")
+                raise bad_request(
+                    "the namespace of the provided object does not match the namespace sent on the request"
+                )
             meta["namespace"] = req.namespace
         else:
             meta.pop("namespace", None)
@@ -121,11 +133,18 @@ class Api:
             return
         ns = self.store.get("namespaces", "", req.namespace)
         if ns is None:
-            raise error(404, f'namespaces "{req.namespace}" not found', "NotFound",
-                        {"name": req.namespace, "kind": "namespaces"})
+            raise error(
+                404,
+                f'namespaces "{req.namespace}" not found',
+                "NotFound",
+                {"name": req.namespace, "kind": "namespaces"},
+            )
         if creating and ns["metadata"].get("deletionTimestamp"):
-            raise forbidden(req.rt, req.name or None, f"unable to create new content in namespace {req.namespace} "
-                                                      "because it is being terminated")
+            raise forbidden(
+                req.rt,
+                req.name or None,
+                f"unable to create new content in namespace {req.namespace} because it is being terminated",
+            )
 
     def _admit(self, req: Request, obj: dict, old: dict | None) -> dict:
         for plugin in self.plugins:
@@ -151,9 +170,18 @@ class Api:
             if rt.group == "rbac.authorization.k8s.io" or rt.plural == "securitycontextconstraints":
                 if name and "/" not in name and len(name) <= 253:
                     return  # RBAC and SCC names may hold colons (system:openshift:scc:anyuid)
-            raise invalid(rt, name, [("metadata.name", f'Invalid value: "{name}": a lowercase RFC 1123 subdomain '
-                                      "must consist of lower case alphanumeric characters, '-' or '.', and must "
-                                      "start and end with an alphanumeric character")])
+            raise invalid(
+                rt,
+                name,
+                [
+                    (
+                        "metadata.name",
+                        f'Invalid value: "{name}": a lowercase RFC 1123 subdomain '
+                        "must consist of lower case alphanumeric characters, '-' or '.', and must "
+                        "start and end with an alphanumeric character",
+                    )
+                ],
+            )
 
     # ---- create --------------------------------------------------------------------------------------------------
     def create(self, req: Request, body) -> dict:
@@ -198,8 +226,14 @@ class Api:
         admission.apply_declared_defaults(req.rt.kind, obj)
         admission.apply_computed_defaults(req.rt.kind, obj, self.store)
         obj = self._admit(req, obj, None)
-        record_update(None, obj, manager=req.field_manager, schema=self._schema(req.rt), schemas=self.schemas,
-                      api_version=req.rt.api_version)
+        record_update(
+            None,
+            obj,
+            manager=req.field_manager,
+            schema=self._schema(req.rt),
+            schemas=self.schemas,
+            api_version=req.rt.api_version,
+        )
         return obj
 
     # ---- read ----------------------------------------------------------------------------------------------------
@@ -259,8 +293,9 @@ class Api:
     async def _project_events(self, req: Request) -> AsyncIterator[dict]:
         """A project watch is the namespace watch shown as the projects this user may see. A project's DELETED
         event reaches only a stream that saw it (its RoleBindings are gone by then, so visibility cannot be asked)."""
-        inner = Request(req.identity, req.verb, self.registry.by_name("namespaces"), params=req.params,
-                        user_agent=req.user_agent)
+        inner = Request(
+            req.identity, req.verb, self.registry.by_name("namespaces"), params=req.params, user_agent=req.user_agent
+        )
         seen: set[str] = set()
         async for event in self._events(inner):
             if event["type"] in ("BOOKMARK", "ERROR"):
@@ -287,8 +322,12 @@ class Api:
         fields = field_matcher(req.params.get("fieldSelector"))
 
         def matches(obj):
-            return obj is not None and (not req.namespace or obj["metadata"].get("namespace") == req.namespace) \
-                and labels(obj) and fields(obj)
+            return (
+                obj is not None
+                and (not req.namespace or obj["metadata"].get("namespace") == req.namespace)
+                and labels(obj)
+                and fields(obj)
+            )
 
         timeout = float(req.params.get("timeoutSeconds") or 0) or None
         deadline = time.monotonic() + timeout if timeout else None
@@ -305,9 +344,18 @@ class Api:
         else:
             start = int(rv_param)
             if start < store.oldest_change() - 1:
-                yield {"type": "ERROR", "object": {
-                    "kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure", "code": 410,
-                    "reason": "Expired", "message": f"too old resource version: {start} ({store.oldest_change() - 1})"}}
+                yield {
+                    "type": "ERROR",
+                    "object": {
+                        "kind": "Status",
+                        "apiVersion": "v1",
+                        "metadata": {},
+                        "status": "Failure",
+                        "code": 410,
+                        "reason": "Expired",
+                        "message": f"too old resource version: {start} ({store.oldest_change() - 1})",
+                    },
+                }
                 return
         last_bookmark = time.monotonic()
         while True:
@@ -356,22 +404,27 @@ class Api:
             return self._write_scale(req, self._load(req), replicas, sent_rv)
         obj = drop_nulls(self._check_type(req, body))
         if obj["metadata"].get("name") and obj["metadata"]["name"] != req.name:
-            raise bad_request(f'the name of the object ({obj["metadata"]["name"]}) does not match the name on the URL '
-                              f"({req.name})")
+            raise bad_request(
+                f"the name of the object ({obj['metadata']['name']}) does not match the name on the URL ({req.name})"
+            )
         obj["metadata"]["name"] = req.name
         self.validate_fields(req, obj)
         current = self._load(req)
         return self._write_update(req, current, obj)
 
-    def _write_update(self, req: Request, current: dict, obj: dict, *, check_rv: bool = True,
-                      applied: bool = False) -> dict:
+    def _write_update(
+        self, req: Request, current: dict, obj: dict, *, check_rv: bool = True, applied: bool = False
+    ) -> dict:
         """The shared tail of update, patch and apply; ``applied`` when server-side apply already set
         managedFields."""
         rt = req.rt
         sent_rv = obj["metadata"].get("resourceVersion")
         if check_rv and sent_rv and sent_rv != current["metadata"].get("resourceVersion"):
-            raise conflict(rt, req.name, "the object has been modified; please apply your changes to the latest "
-                                         "version and try again")
+            raise conflict(
+                rt,
+                req.name,
+                "the object has been modified; please apply your changes to the latest version and try again",
+            )
         new = self._merge_for_subresource(req, current, obj)
         meta, old_meta = new["metadata"], current["metadata"]
         for key in ("uid", "creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds"):
@@ -394,8 +447,15 @@ class Api:
         if rt.generation and req.subresource in ("", "scale") and _spec_of(new) != _spec_of(current):
             new["metadata"]["generation"] = old_meta.get("generation", 1) + 1
         if not applied:
-            record_update(current, new, manager=req.field_manager, schema=self._schema(rt), schemas=self.schemas,
-                          api_version=rt.api_version, subresource=req.subresource)
+            record_update(
+                current,
+                new,
+                manager=req.field_manager,
+                schema=self._schema(rt),
+                schemas=self.schemas,
+                api_version=rt.api_version,
+                subresource=req.subresource,
+            )
         if _strip(new) == _strip(current) and _untimed(new) == _untimed(current):
             # A no-op write keeps its resourceVersion and wakes nobody. Managers' timestamps alone do not make a
             # change (the apiserver's IgnoreManagedFieldsTimestampsTransformer, Kubernetes 1.27+): an apply whose
@@ -435,8 +495,13 @@ class Api:
         if req.subresource == "scale":
             if current is None:
                 raise not_found(req.rt, req.name)
-            scale = subresources.patched_scale(subresources.scale_of(current), body, patch_type,
-                                               self.schemas.get(subresources.SCALE_SCHEMA), self.schemas)
+            scale = subresources.patched_scale(
+                subresources.scale_of(current),
+                body,
+                patch_type,
+                self.schemas.get(subresources.SCALE_SCHEMA),
+                self.schemas,
+            )
             replicas = subresources.check_scale(req.name, scale)
             return self._write_scale(req, current, replicas, (scale.get("metadata") or {}).get("resourceVersion"))
         if patch_type == "apply":
@@ -483,8 +548,11 @@ class Api:
         if pod is None:
             raise not_found(pods, pod_name)
         if meta.get("resourceVersion") and meta["resourceVersion"] != pod["metadata"].get("resourceVersion"):
-            raise conflict(pods, pod_name, "the object has been modified; please apply your changes to the latest "
-                                           "version and try again")
+            raise conflict(
+                pods,
+                pod_name,
+                "the object has been modified; please apply your changes to the latest version and try again",
+            )
         bound = subresources.bound_pod(pods, pod, node, annotations, meta.get("uid"), now())
         write = Request(req.identity, "create", pods, req.namespace, pod_name, "binding", req.params, req.user_agent)
         self.persist(write, [("put", pods.name, bound)])
@@ -495,8 +563,10 @@ class Api:
         if not req.params.get("fieldManager"):
             raise bad_request("PATCH is missing the fieldManager query parameter, which server-side apply requires")
         if applied["metadata"].get("name") and applied["metadata"]["name"] != req.name:
-            raise bad_request(f'the name of the object ({applied["metadata"]["name"]}) does not match the name on '
-                              f"the URL ({req.name})")
+            raise bad_request(
+                f"the name of the object ({applied['metadata']['name']}) does not match the name on "
+                f"the URL ({req.name})"
+            )
         applied["metadata"]["name"] = req.name
         self.validate_fields(req, applied)
         force = req.params.get("force") == "true"
@@ -507,16 +577,32 @@ class Api:
             self.authorize(req, "create", "")
             self._require_namespace(req, creating=True)
             self.validate_name(req.rt, req.name)
-            obj = server_side_apply({"metadata": {}}, applied, manager=req.field_manager, force=force, schema=schema,
-                                    schemas=self.schemas, api_version=req.rt.api_version, rt_name=req.rt.plural)
+            obj = server_side_apply(
+                {"metadata": {}},
+                applied,
+                manager=req.field_manager,
+                force=force,
+                schema=schema,
+                schemas=self.schemas,
+                api_version=req.rt.api_version,
+                rt_name=req.rt.plural,
+            )
             managed = obj["metadata"]["managedFields"]
             obj = self.prepare_new(req, obj)
             obj["metadata"]["managedFields"] = managed
             return self.persist(req, [("put", req.rt.name, obj)])[0]
         base = copy.deepcopy(current)
-        merged = server_side_apply(base, applied, manager=req.field_manager, force=force, schema=schema,
-                                   schemas=self.schemas, api_version=req.rt.api_version, rt_name=req.rt.plural,
-                                   subresource=req.subresource)
+        merged = server_side_apply(
+            base,
+            applied,
+            manager=req.field_manager,
+            force=force,
+            schema=schema,
+            schemas=self.schemas,
+            api_version=req.rt.api_version,
+            rt_name=req.rt.plural,
+            subresource=req.subresource,
+        )
         merged["metadata"]["resourceVersion"] = current["metadata"]["resourceVersion"]
         return self._write_update(req, current, merged, applied=True)
 
@@ -530,13 +616,23 @@ class Api:
         options = options or {}
         pre = options.get("preconditions") or {}
         if pre.get("uid") and pre["uid"] != current["metadata"].get("uid"):
-            raise conflict(req.rt, req.name, f'Precondition failed: UID in precondition: {pre["uid"]}, UID in object '
-                                             f'meta: {current["metadata"].get("uid")}')
+            raise conflict(
+                req.rt,
+                req.name,
+                f"Precondition failed: UID in precondition: {pre['uid']}, UID in object "
+                f"meta: {current['metadata'].get('uid')}",
+            )
         if pre.get("resourceVersion") and pre["resourceVersion"] != current["metadata"].get("resourceVersion"):
-            raise conflict(req.rt, req.name, "the object has been modified; please apply your changes to the latest "
-                                             "version and try again")
-        propagation = options.get("propagationPolicy") or req.params.get("propagationPolicy") or (
-            "Orphan" if options.get("orphanDependents") else "Background")
+            raise conflict(
+                req.rt,
+                req.name,
+                "the object has been modified; please apply your changes to the latest version and try again",
+            )
+        propagation = (
+            options.get("propagationPolicy")
+            or req.params.get("propagationPolicy")
+            or ("Orphan" if options.get("orphanDependents") else "Background")
+        )
         return self.delete_object(req, current, propagation)
 
     def delete_object(self, req: Request, current: dict, propagation: str = "Background") -> dict:
@@ -580,8 +676,9 @@ class Api:
         ops = []
         for resource, obj in self.store.dependents(uid):
             new = copy.deepcopy(obj)
-            new["metadata"]["ownerReferences"] = [r for r in new["metadata"].get("ownerReferences") or []
-                                                  if r.get("uid") != uid]
+            new["metadata"]["ownerReferences"] = [
+                r for r in new["metadata"].get("ownerReferences") or [] if r.get("uid") != uid
+            ]
             ops.append(("put", resource, new))
         return ops
 
@@ -592,8 +689,14 @@ class Api:
         propagation = (options or {}).get("propagationPolicy") or "Background"
         deleted = []
         for obj in listed["items"]:
-            one = Request(req.identity, "delete", req.rt, obj["metadata"].get("namespace", ""),
-                          obj["metadata"]["name"], params=req.params)
+            one = Request(
+                req.identity,
+                "delete",
+                req.rt,
+                obj["metadata"].get("namespace", ""),
+                obj["metadata"]["name"],
+                params=req.params,
+            )
             current = self.store.get(req.rt.name, *self._key(one))
             if current is not None:
                 deleted.append(self.delete_object(one, current, propagation))

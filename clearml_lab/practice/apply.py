@@ -7,6 +7,7 @@ a key field an item leaves out takes its schema default, and an applied item tha
 refused with structured-merge-diff's message. The applier owns exactly the fields it sent: defaults the server fills
 in afterwards belong to nobody. Another manager's field that an apply would change is a conflict (409) unless
 forced, which takes it over; an apply that changes nothing changes nothing, not even its manager's timestamp."""
+
 from __future__ import annotations
 
 import copy
@@ -39,6 +40,7 @@ class TypedError(Exception):
 
 # ---- path elements -----------------------------------------------------------------------------------------------
 
+
 def _item_key(item, keys: tuple[str, ...], item_schema, schemas, *, strict: bool) -> dict:
     """The map keys naming ``item``: a key it leaves out takes the schema default; with none, an applied item is
     refused (``strict``) and a stored one is named by the keys it has."""
@@ -55,8 +57,10 @@ def _item_key(item, keys: tuple[str, ...], item_schema, schemas, *, strict: bool
         if has:
             found[key] = default
         elif strict:
-            raise ValueError(f'associative list with keys has an element that omits key field "{key}" (and '
-                             "doesn't have default value)")
+            raise ValueError(
+                f'associative list with keys has an element that omits key field "{key}" (and '
+                "doesn't have default value)"
+            )
     return dict(sorted(found.items()))
 
 
@@ -65,8 +69,11 @@ def _pe(item, shape: tuple[str, tuple[str, ...]], item_schema, schemas, *, stric
     if kind == "map":
         return "k:" + _json(_item_key(item, keys, item_schema, schemas, strict=strict))
     if isinstance(item, (dict, list)):
-        raise ValueError("associative list without keys has an element that's a map type" if isinstance(item, dict)
-                         else "not supported: associative list with lists as elements")
+        raise ValueError(
+            "associative list without keys has an element that's a map type"
+            if isinstance(item, dict)
+            else "not supported: associative list with lists as elements"
+        )
     return "v:" + _json(item)
 
 
@@ -110,6 +117,7 @@ def _child(schema, key: str, schemas):
 
 # ---- field sets ----------------------------------------------------------------------------------------------------
 
+
 def fieldset(obj: dict, schema: dict | None, schemas, *, strict: bool = False) -> dict:
     """The fields ``obj`` sets, as a FieldsV1 tree. ``strict`` for an applied configuration (a list item that
     omits a key field without default, or two items with one key, are refused)."""
@@ -131,8 +139,9 @@ def _node(value, schema, schemas, where: str, strict: bool) -> dict:
     if isinstance(value, dict):
         if schema is not None and schemas.atomic_map(schema):
             return {}
-        return {f"f:{k}": _node(v, _child(schema, k, schemas), schemas, f"{where}.{k}", strict)
-                for k, v in value.items()}
+        return {
+            f"f:{k}": _node(v, _child(schema, k, schemas), schemas, f"{where}.{k}", strict) for k, v in value.items()
+        }
     if isinstance(value, list) and schema is not None and schemas.list_type(schema)[0] != "atomic":
         item_schema = schemas.resolve(schema).get("items")
         out = {}
@@ -204,6 +213,7 @@ def from_leaves(paths: set[tuple]) -> dict:
 
 # ---- reading and removing by path ----------------------------------------------------------------------------------
 
+
 def _step(value, schema, key: str, schemas):
     """(child value, child schema) one path element down, or (_MISSING, None)."""
     if key.startswith("f:"):
@@ -225,8 +235,10 @@ def _index(items: list, schema, pe: str, schemas) -> int | None:
     item_schema = schemas.resolve(schema).get("items") if schema else None
     if pe.startswith("k:") and shape[0] != "map":  # a list the schema does not key: match the fields named
         wanted = json.loads(pe[2:])
-        return next((i for i, x in enumerate(items) if isinstance(x, dict)
-                     and all(x.get(k) == v for k, v in wanted.items())), None)
+        return next(
+            (i for i, x in enumerate(items) if isinstance(x, dict) and all(x.get(k) == v for k, v in wanted.items())),
+            None,
+        )
     for index, item in enumerate(items):
         try:
             if _pe(item, shape if shape[0] != "atomic" else ("set", ()), item_schema, schemas, strict=False) == pe:
@@ -254,6 +266,7 @@ def remove_at(obj, path: tuple, schema=None, schemas=None) -> None:
 
 
 # ---- merging -------------------------------------------------------------------------------------------------------
+
 
 def structured_merge(live, config, schema, schemas):
     """``config`` merged into ``live``: maps field by field (atomic maps replaced), lists of type map or set item by
@@ -332,14 +345,23 @@ def drop_nulls(value):
 
 # ---- managers ------------------------------------------------------------------------------------------------------
 
+
 def _entries(obj: dict) -> list[dict]:
     return [dict(e) for e in (obj.get("metadata", {}).get("managedFields") or [])]
 
 
 def _sorted(entries: list[dict]) -> list[dict]:
     """managedFields in the apiserver's order: Apply before Update, then by time, manager, version, subresource."""
-    return sorted(entries, key=lambda e: (e.get("operation", ""), e.get("time") or "", e.get("manager", ""),
-                                          e.get("apiVersion", ""), e.get("subresource", "")))
+    return sorted(
+        entries,
+        key=lambda e: (
+            e.get("operation", ""),
+            e.get("time") or "",
+            e.get("manager", ""),
+            e.get("apiVersion", ""),
+            e.get("subresource", ""),
+        ),
+    )
 
 
 def _manager_text(entry: dict) -> str:
@@ -365,10 +387,23 @@ def _conflict_error(conflicts: list[tuple[dict, tuple]], name: str, rt_name: str
             lines.append(f"conflicts with {manager}:")
             lines += [f"- {path_text(p)}" for p in by_manager[manager]]
         message = f"Apply failed with {len(conflicts)} conflicts: " + "\n".join(lines)
-    return error(409, message, "Conflict", {
-        "name": name, "kind": rt_name,
-        "causes": [{"reason": "FieldManagerConflict", "message": f"conflict with {_manager_text(entry)}",
-                    "field": path_text(path)} for entry, path in conflicts]})
+    return error(
+        409,
+        message,
+        "Conflict",
+        {
+            "name": name,
+            "kind": rt_name,
+            "causes": [
+                {
+                    "reason": "FieldManagerConflict",
+                    "message": f"conflict with {_manager_text(entry)}",
+                    "field": path_text(path),
+                }
+                for entry, path in conflicts
+            ],
+        },
+    )
 
 
 def _typed_error(applied: dict, exc: TypedError, api_version: str, kind: str) -> ApiError:
@@ -380,8 +415,18 @@ def _typed_error(applied: dict, exc: TypedError, api_version: str, kind: str) ->
     return ApiError(body)
 
 
-def server_side_apply(current: dict, applied: dict, *, manager: str, force: bool, schema: dict, schemas,
-                      api_version: str, rt_name: str, subresource: str = "") -> dict:
+def server_side_apply(
+    current: dict,
+    applied: dict,
+    *,
+    manager: str,
+    force: bool,
+    schema: dict,
+    schemas,
+    api_version: str,
+    rt_name: str,
+    subresource: str = "",
+) -> dict:
     """The object after ``manager`` applies ``applied`` over ``current`` (which may be {} for a create)."""
     try:
         new_fs = fieldset(applied, schema, schemas, strict=True)
@@ -389,23 +434,34 @@ def server_side_apply(current: dict, applied: dict, *, manager: str, force: bool
         raise _typed_error(applied, exc, api_version, applied.get("kind", "")) from None
     new_leaves = leaves(new_fs)
     entries = _entries(current)
-    mine = next((e for e in entries if e.get("manager") == manager and e.get("operation") == "Apply"
-                 and e.get("subresource", "") == subresource), None)
+    mine = next(
+        (
+            e
+            for e in entries
+            if e.get("manager") == manager and e.get("operation") == "Apply" and e.get("subresource", "") == subresource
+        ),
+        None,
+    )
     old_leaves = leaves(mine.get("fieldsV1") or {}) if mine else set()
     others = [e for e in entries if e is not mine]
 
-    merged = structured_merge({k: v for k, v in current.items() if k != "metadata"},
-                              {k: v for k, v in applied.items() if k != "metadata"}, schema, schemas)
+    merged = structured_merge(
+        {k: v for k, v in current.items() if k != "metadata"},
+        {k: v for k, v in applied.items() if k != "metadata"},
+        schema,
+        schemas,
+    )
     meta_schema = _child(schema, "metadata", schemas)
-    merged["metadata"] = structured_merge(current.get("metadata") or {}, applied.get("metadata") or {}, meta_schema,
-                                          schemas)
+    merged["metadata"] = structured_merge(
+        current.get("metadata") or {}, applied.get("metadata") or {}, meta_schema, schemas
+    )
     # A field this manager applied before and no longer does goes, unless someone else owns it (or a part of it).
     owned_by_others = set().union(*(leaves(e.get("fieldsV1") or {}) for e in others)) | new_leaves
     removed: list[tuple] = []
     for path in sorted(old_leaves - new_leaves, key=lambda p: (len(p) - (p[-1] == "."), p[-1] != ".")):
         # an item before its fields, which go with it
         stem = path[:-1] if path[-1] == "." else path
-        if any(stem[:len(r)] == r for r in removed) or any(o[:len(stem)] == stem for o in owned_by_others):
+        if any(stem[: len(r)] == r for r in removed) or any(o[: len(stem)] == stem for o in owned_by_others):
             continue
         remove_at(merged, path, schema, schemas)
         removed.append(stem)
@@ -433,9 +489,17 @@ def server_side_apply(current: dict, applied: dict, *, manager: str, force: bool
     changed = _without_meta(merged) != _without_meta(current)
     if new_leaves:
         time = _now() if changed or not mine else mine.get("time") or _now()
-        kept.append({"manager": manager, "operation": "Apply", "apiVersion": api_version, "time": time,
-                     "fieldsType": "FieldsV1", "fieldsV1": new_fs, **({"subresource": subresource} if subresource
-                                                                       else {})})
+        kept.append(
+            {
+                "manager": manager,
+                "operation": "Apply",
+                "apiVersion": api_version,
+                "time": time,
+                "fieldsType": "FieldsV1",
+                "fieldsV1": new_fs,
+                **({"subresource": subresource} if subresource else {}),
+            }
+        )
     merged["metadata"]["managedFields"] = _sorted(kept)
     return merged
 
@@ -452,13 +516,22 @@ def _untimed(entries) -> list:
 def _valid_entries(sent) -> bool:
     if sent == [{}]:
         return True
-    return bool(sent) and isinstance(sent, list) and all(
-        isinstance(e, dict) and e.get("manager") is not None and e.get("operation") in ("Apply", "Update")
-        and isinstance(e.get("fieldsV1", {}), dict) for e in sent)
+    return (
+        bool(sent)
+        and isinstance(sent, list)
+        and all(
+            isinstance(e, dict)
+            and e.get("manager") is not None
+            and e.get("operation") in ("Apply", "Update")
+            and isinstance(e.get("fieldsV1", {}), dict)
+            for e in sent
+        )
+    )
 
 
-def record_update(old: dict | None, new: dict, *, manager: str, schema: dict | None, schemas, api_version: str,
-                  subresource: str = "") -> None:
+def record_update(
+    old: dict | None, new: dict, *, manager: str, schema: dict | None, schemas, api_version: str, subresource: str = ""
+) -> None:
     """Give ``manager`` (operation Update) the fields this write set or changed, taking them from other managers —
     so a later apply by someone else conflicts, as on a real server; fields this write removed belong to nobody
     (one that was never stored, such as a field applied as null, stays with its manager, as upstream compares the
@@ -469,8 +542,7 @@ def record_update(old: dict | None, new: dict, *, manager: str, schema: dict | N
     after = values(new, schema, schemas)
     before_values = values(old, schema, schemas) if old else {}
     if old:
-        changed = {p for p, v in after.items()
-                   if p not in before_values or (p[-1] != "." and before_values[p] != v)}
+        changed = {p for p, v in after.items() if p not in before_values or (p[-1] != "." and before_values[p] != v)}
     else:
         changed = set(after)
 
@@ -485,8 +557,11 @@ def record_update(old: dict | None, new: dict, *, manager: str, schema: dict | N
         entries = [] if sent == [{}] else [dict(e) for e in sent]
     out, mine, touched = [], None, bool(changed)
     for entry in entries:
-        if entry.get("manager") == manager and entry.get("operation") == "Update" \
-                and entry.get("subresource", "") == subresource:
+        if (
+            entry.get("manager") == manager
+            and entry.get("operation") == "Update"
+            and entry.get("subresource", "") == subresource
+        ):
             mine = entry
             continue
         before = leaves(entry.get("fieldsV1") or {})
@@ -502,7 +577,15 @@ def record_update(old: dict | None, new: dict, *, manager: str, schema: dict | N
         return
     if owned:
         time = _now() if changed or mine is None else mine.get("time") or _now()
-        out.append({"manager": manager, "operation": "Update", "apiVersion": api_version, "time": time,
-                    "fieldsType": "FieldsV1", "fieldsV1": from_leaves(owned),
-                    **({"subresource": subresource} if subresource else {})})
+        out.append(
+            {
+                "manager": manager,
+                "operation": "Update",
+                "apiVersion": api_version,
+                "time": time,
+                "fieldsType": "FieldsV1",
+                "fieldsV1": from_leaves(owned),
+                **({"subresource": subresource} if subresource else {}),
+            }
+        )
     new["metadata"]["managedFields"] = _sorted(out)

@@ -1,4 +1,5 @@
 """Bearer tokens for the practice users, kept in the state dir, and the kubeconfig that carries them."""
+
 from __future__ import annotations
 
 import base64
@@ -9,8 +10,15 @@ from pathlib import Path
 from ..credentials import OAUTH_PREFIX, new_token, oauth_token_name, write_kubeconfig
 from .client import Identity
 
-__all__ = ["OAUTH_GROUPS", "USERS", "Authenticator", "kubeconfig", "load_tokens", "oauth_token_name",
-           "write_kubeconfig"]
+__all__ = [
+    "OAUTH_GROUPS",
+    "USERS",
+    "Authenticator",
+    "kubeconfig",
+    "load_tokens",
+    "oauth_token_name",
+    "write_kubeconfig",
+]
 
 # The two people of the practice cluster. OpenShift's kubeadmin logs in as "kube:admin".
 USERS = {
@@ -56,9 +64,15 @@ class Authenticator:
 
 def kubeconfig(server: str, ca_pem: bytes, tokens: dict[str, str]) -> dict:
     return {
-        "apiVersion": "v1", "kind": "Config", "preferences": {},
-        "clusters": [{"name": CLUSTER_NAME, "cluster": {
-            "server": server, "certificate-authority-data": base64.b64encode(ca_pem).decode()}}],
+        "apiVersion": "v1",
+        "kind": "Config",
+        "preferences": {},
+        "clusters": [
+            {
+                "name": CLUSTER_NAME,
+                "cluster": {"server": server, "certificate-authority-data": base64.b64encode(ca_pem).decode()},
+            }
+        ],
         "users": [{"name": name, "user": {"token": tokens[name]}} for name in USERS],
         # No namespace in the contexts: the lab then works in its own default project (clearml), as the recipe
         # does; a workshop learner's kubeconfig names the learner's project instead.

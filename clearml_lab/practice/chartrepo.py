@@ -10,6 +10,7 @@ A packaged values.yaml keeps the comments written above keys in its sources (the
 here, or that it is accepted without effect): the sources are read with ruamel.yaml's round trip, merged as
 CommentedMaps and dumped by ruamel, without anchors, each comment above its key.
 """
+
 from __future__ import annotations
 
 import functools
@@ -57,8 +58,9 @@ def chart_metadata(name: str, version: str) -> dict:
 def source_digest() -> str:
     """A hash of the whole chart source and of the code that builds packages from it (this module, the values merge,
     the YAML writer's version), for caches of built packages."""
-    digest = hashlib.sha256(Path(__file__).read_bytes() + Path(merging.__file__).read_bytes()
-                            + ruamel.yaml.__version__.encode())
+    digest = hashlib.sha256(
+        Path(__file__).read_bytes() + Path(merging.__file__).read_bytes() + ruamel.yaml.__version__.encode()
+    )
     for path in sorted(p for p in CHARTS_DIR.rglob("*") if p.is_file()):
         digest.update(path.relative_to(CHARTS_DIR).as_posix().encode() + b"\0" + path.read_bytes())
     return digest.hexdigest()
@@ -66,8 +68,11 @@ def source_digest() -> str:
 
 def _value_layers(name: str, version: str) -> list[Path]:
     """The source files of a chart version's values, in merge order: shared defaults, then the version's overlay."""
-    return [layer for layer in (CHARTS_DIR / name / "values.yaml", CHARTS_DIR / name / version / "values.yaml")
-            if layer.is_file()]
+    return [
+        layer
+        for layer in (CHARTS_DIR / name / "values.yaml", CHARTS_DIR / name / version / "values.yaml")
+        if layer.is_file()
+    ]
 
 
 def chart_values(name: str, version: str) -> dict:
@@ -83,18 +88,21 @@ def effective_defaults(name: str, version: str) -> dict:
     (a subchart's own defaults, then what the parent's values.yaml sets for it)."""
     values = chart_values(name, version)
     for dep in chart_metadata(name, version).get("dependencies") or []:
-        values[dep["name"]] = merge_values(effective_defaults(dep["name"], str(dep["version"])),
-                                     values.get(dep["name"]) or {})
+        values[dep["name"]] = merge_values(
+            effective_defaults(dep["name"], str(dep["version"])), values.get(dep["name"]) or {}
+        )
     return values
 
 
 def _values(name: str, version: str) -> bytes:
     """values.yaml as packaged, with the source's comments above their keys (the overlay's win), so `helm show
     values` says what a key does here and which keys are accepted without effect."""
-    header = (f"# Default values of the practice stand-in for the {name} chart {version}, assembled by the lab\n"
-              f"# from its chart source. The keys and defaults are the real chart's, for the keys a values file\n"
-              f"# commonly sets; keys that change nothing a cluster without containers could show are accepted\n"
-              f"# without effect, and say so.\n\n")
+    header = (
+        f"# Default values of the practice stand-in for the {name} chart {version}, assembled by the lab\n"
+        f"# from its chart source. The keys and defaults are the real chart's, for the keys a values file\n"
+        f"# commonly sets; keys that change nothing a cluster without containers could show are accepted\n"
+        f"# without effect, and say so.\n\n"
+    )
     return (header + commented_values([layer.read_text() for layer in _value_layers(name, version)])).encode()
 
 
@@ -138,8 +146,12 @@ def _commented(text: str):
                     row -= 1
                     above.insert(0, lines[row].strip())
                 if above:
-                    out.ca.items[key] = [None, [CommentToken(f"{line}\n", CommentMark(column)) for line in above],
-                                         None, None]
+                    out.ca.items[key] = [
+                        None,
+                        [CommentToken(f"{line}\n", CommentMark(column)) for line in above],
+                        None,
+                        None,
+                    ]
             return out
         if isinstance(node, list):
             return CommentedSeq(rebuild(item) for item in node)
@@ -248,14 +260,16 @@ def build_repository(out_dir: Path, base_url: str) -> Path:
     for version in reversed(chart_versions(REPO_CHART)):  # newest first, as helm writes them
         tgz = package(REPO_CHART, version, out_dir)
         meta = chart_metadata(REPO_CHART, version)
-        entries.append({
-            **meta,
-            "version": str(meta["version"]),
-            "appVersion": str(meta["appVersion"]),
-            "created": created,
-            "digest": hashlib.sha256(tgz.read_bytes()).hexdigest(),
-            "urls": [f"{base_url.rstrip('/')}/{tgz.name}"],
-        })
+        entries.append(
+            {
+                **meta,
+                "version": str(meta["version"]),
+                "appVersion": str(meta["appVersion"]),
+                "created": created,
+                "digest": hashlib.sha256(tgz.read_bytes()).hexdigest(),
+                "urls": [f"{base_url.rstrip('/')}/{tgz.name}"],
+            }
+        )
     index = {"apiVersion": "v1", "entries": {REPO_CHART: entries}, "generated": created}
     target = out_dir / "index.yaml"
     _write_atomically(target, yaml.safe_dump(index, sort_keys=False).encode())

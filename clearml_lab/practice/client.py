@@ -8,6 +8,7 @@ identity, exactly as OpenShift judges them.
 Resources are named ``<plural>`` for the core group and ``<plural>.<group>`` otherwise: ``pods``,
 ``deployments.apps``, ``routes.route.openshift.io``. Objects are plain JSON-shaped dicts.
 """
+
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
@@ -50,8 +51,14 @@ class Client(Protocol):
 
     async def get(self, resource: str, name: str, namespace: str | None = None) -> dict | None: ...
 
-    async def list(self, resource: str, namespace: str | None = None, *, label_selector: str | None = None,
-                   field_selector: str | None = None) -> list[dict]: ...
+    async def list(
+        self,
+        resource: str,
+        namespace: str | None = None,
+        *,
+        label_selector: str | None = None,
+        field_selector: str | None = None,
+    ) -> list[dict]: ...
 
     async def create(self, resource: str, obj: dict, namespace: str | None = None) -> dict: ...
 
@@ -59,22 +66,26 @@ class Client(Protocol):
 
     async def update_status(self, resource: str, obj: dict) -> dict: ...
 
-    async def patch(self, resource: str, name: str, patch: Any, namespace: str | None = None, *,
-                    patch_type: str = "merge") -> dict: ...  # merge | json | strategic
+    async def patch(
+        self, resource: str, name: str, patch: Any, namespace: str | None = None, *, patch_type: str = "merge"
+    ) -> dict: ...  # merge | json | strategic
 
     async def bind(self, pod: str, namespace: str, node: str, *, uid: str | None = None) -> dict: ...
+
     # POST pods/<pod>/binding: sets spec.nodeName once; 409 Conflict when the pod is already bound
 
-    async def delete(self, resource: str, name: str, namespace: str | None = None, *,
-                     propagation: str = "Background") -> dict | None: ...
+    async def delete(
+        self, resource: str, name: str, namespace: str | None = None, *, propagation: str = "Background"
+    ) -> dict | None: ...
 
     def watch(self, resources: Iterable[str], *, since: int | None = None) -> AsyncIterator[WatchEvent]:
         """Every change to these resources after ``since`` (default: now, preceded by ADDED for what exists), in
         order. Woken by the write path; never polls."""
         ...
 
-    async def record_event(self, involved: dict, reason: str, message: str, *, type: str = "Normal",
-                           component: str) -> None:
+    async def record_event(
+        self, involved: dict, reason: str, message: str, *, type: str = "Normal", component: str
+    ) -> None:
         """Create or bump (count, lastTimestamp) a core/v1 Event about ``involved``, like client-go's recorder."""
         ...
 
@@ -87,8 +98,8 @@ class Client(Protocol):
 class ControllerContext:
     """What the controller manager hands each controller."""
 
-    client_for: Callable[[Identity], Client]   # a client acting as the given identity
-    time_scale: float                           # simulated durations are multiplied by this
+    client_for: Callable[[Identity], Client]  # a client acting as the given identity
+    time_scale: float  # simulated durations are multiplied by this
     settings: dict = field(default_factory=dict)  # openshift_version, node sysctls, storage capacity, apps domain …
 
     def scaled(self, seconds: float) -> float:

@@ -3,6 +3,7 @@
 The protobuf messages are described in data/protobuf.yaml; this module turns that description into descriptors and
 lets the protobuf library parse the wire format.
 """
+
 from __future__ import annotations
 
 import base64
@@ -20,16 +21,22 @@ from .status import bad_request, error
 PROTOBUF_MAGIC = b"k8s\x00"
 JSON_TYPES = ("application/json",)
 YAML_TYPES = ("application/yaml", "application/apply-patch+yaml")
-PATCH_TYPES = {"application/json-patch+json": "json", "application/merge-patch+json": "merge",
-               "application/strategic-merge-patch+json": "strategic", "application/apply-patch+yaml": "apply",
-               "application/apply-patch+cbor": None}
+PATCH_TYPES = {
+    "application/json-patch+json": "json",
+    "application/merge-patch+json": "merge",
+    "application/strategic-merge-patch+json": "strategic",
+    "application/apply-patch+yaml": "apply",
+    "application/apply-patch+cbor": None,
+}
 PROTOBUF_TYPE = "application/vnd.kubernetes.protobuf"
 
-_SCALARS = {"string": descriptor_pb2.FieldDescriptorProto.TYPE_STRING,
-            "bytes": descriptor_pb2.FieldDescriptorProto.TYPE_BYTES,
-            "int64": descriptor_pb2.FieldDescriptorProto.TYPE_INT64,
-            "int32": descriptor_pb2.FieldDescriptorProto.TYPE_INT32,
-            "bool": descriptor_pb2.FieldDescriptorProto.TYPE_BOOL}
+_SCALARS = {
+    "string": descriptor_pb2.FieldDescriptorProto.TYPE_STRING,
+    "bytes": descriptor_pb2.FieldDescriptorProto.TYPE_BYTES,
+    "int64": descriptor_pb2.FieldDescriptorProto.TYPE_INT64,
+    "int32": descriptor_pb2.FieldDescriptorProto.TYPE_INT32,
+    "bool": descriptor_pb2.FieldDescriptorProto.TYPE_BOOL,
+}
 _F = descriptor_pb2.FieldDescriptorProto
 
 
@@ -69,8 +76,9 @@ def _messages() -> dict:
                 _set_type(f, rest[0], package)
     pool = descriptor_pool.DescriptorPool()
     pool.Add(file)
-    return {name: message_factory.GetMessageClass(pool.FindMessageTypeByName(f"{package}.{name}"))
-            for name in described}
+    return {
+        name: message_factory.GetMessageClass(pool.FindMessageTypeByName(f"{package}.{name}")) for name in described
+    }
 
 
 def _to_dict(msg) -> dict:
@@ -92,8 +100,9 @@ def _to_dict(msg) -> dict:
     for field, value in msg.ListFields():
         if field.message_type is not None and field.message_type.GetOptions().map_entry:
             value_field = field.message_type.fields_by_name["value"]
-            out[field.name] = {k: _to_dict(v) if value_field.message_type else _scalar(value_field, v)
-                               for k, v in value.items()}
+            out[field.name] = {
+                k: _to_dict(v) if value_field.message_type else _scalar(value_field, v) for k, v in value.items()
+            }
         elif field.is_repeated:
             out[field.name] = [_to_dict(v) if field.message_type else _scalar(field, v) for v in value]
         elif field.message_type is not None:
@@ -119,10 +128,30 @@ def _scalar(field, value):
 
 
 # Top-level kinds a protobuf body may carry (the rest of the described messages are their parts).
-_KINDS = {"Secret", "ConfigMap", "DeleteOptions", "SelfSubjectAccessReview", "SubjectAccessReview",
-          "LocalSubjectAccessReview", "SelfSubjectReview", "Namespace", "ServiceAccount", "Service", "Pod", "Role",
-          "ClusterRole", "RoleBinding", "ClusterRoleBinding", "Job", "CronJob", "Deployment", "ResourceQuota",
-          "Ingress", "PodDisruptionBudget", "PersistentVolumeClaim"}
+_KINDS = {
+    "Secret",
+    "ConfigMap",
+    "DeleteOptions",
+    "SelfSubjectAccessReview",
+    "SubjectAccessReview",
+    "LocalSubjectAccessReview",
+    "SelfSubjectReview",
+    "Namespace",
+    "ServiceAccount",
+    "Service",
+    "Pod",
+    "Role",
+    "ClusterRole",
+    "RoleBinding",
+    "ClusterRoleBinding",
+    "Job",
+    "CronJob",
+    "Deployment",
+    "ResourceQuota",
+    "Ingress",
+    "PodDisruptionBudget",
+    "PersistentVolumeClaim",
+}
 
 
 def decode_protobuf(body: bytes, expected: str | None) -> dict:
@@ -131,11 +160,14 @@ def decode_protobuf(body: bytes, expected: str | None) -> dict:
         raise bad_request("the protobuf body does not start with the Kubernetes magic number")
     messages = _messages()
     try:
-        envelope = messages["Unknown"].FromString(body[len(PROTOBUF_MAGIC):])
+        envelope = messages["Unknown"].FromString(body[len(PROTOBUF_MAGIC) :])
         kind = envelope.typeMeta.kind or expected
         if kind not in messages or kind in ("Unknown", "TypeMeta") or kind not in _KINDS:
-            raise error(415, f"the practice cluster does not decode {kind or 'this kind'} from protobuf; send JSON",
-                        "UnsupportedMediaType")
+            raise error(
+                415,
+                f"the practice cluster does not decode {kind or 'this kind'} from protobuf; send JSON",
+                "UnsupportedMediaType",
+            )
         obj = _to_dict(messages[kind].FromString(envelope.raw))
     except ApiError:
         raise
@@ -166,5 +198,9 @@ def decode(body: bytes, content_type: str | None, *, protobuf_kind: str | None =
             return yaml.safe_load(body.decode())
         except (yaml.YAMLError, UnicodeDecodeError) as exc:
             raise bad_request(f"the request body is not valid YAML: {str(exc).splitlines()[0]}") from None
-    raise error(415, f'the body of the request was in an unknown format - accepted media types include: '
-                     f'application/json, application/yaml, {PROTOBUF_TYPE}', "UnsupportedMediaType")
+    raise error(
+        415,
+        f"the body of the request was in an unknown format - accepted media types include: "
+        f"application/json, application/yaml, {PROTOBUF_TYPE}",
+        "UnsupportedMediaType",
+    )

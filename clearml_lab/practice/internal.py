@@ -1,4 +1,5 @@
 """The ``Client`` of client.py for controllers: the same request chain as HTTP, under the controller's identity."""
+
 from __future__ import annotations
 
 import copy
@@ -38,11 +39,20 @@ class InternalClient:
             raise error(404, f'the server does not serve "{resource}"', "NotFound")
         return rt
 
-    def _req(self, verb: str, resource: str, namespace: str | None, name: str = "", sub: str = "",
-             params: dict | None = None) -> Request:
+    def _req(
+        self, verb: str, resource: str, namespace: str | None, name: str = "", sub: str = "", params: dict | None = None
+    ) -> Request:
         rt = self._rt(resource)
-        return Request(self.identity, verb, rt, (namespace or "") if rt.namespaced else "", name, sub,
-                       dict(params or {}), self.user_agent)
+        return Request(
+            self.identity,
+            verb,
+            rt,
+            (namespace or "") if rt.namespaced else "",
+            name,
+            sub,
+            dict(params or {}),
+            self.user_agent,
+        )
 
     async def get(self, resource: str, name: str, namespace: str | None = None) -> dict | None:
         try:
@@ -52,8 +62,14 @@ class InternalClient:
                 return None
             raise
 
-    async def list(self, resource: str, namespace: str | None = None, *, label_selector: str | None = None,
-                   field_selector: str | None = None) -> list[dict]:
+    async def list(
+        self,
+        resource: str,
+        namespace: str | None = None,
+        *,
+        label_selector: str | None = None,
+        field_selector: str | None = None,
+    ) -> list[dict]:
         params = {k: v for k, v in (("labelSelector", label_selector), ("fieldSelector", field_selector)) if v}
         return self.api.list(self._req("list", resource, namespace, params=params))["items"]
 
@@ -67,11 +83,13 @@ class InternalClient:
 
     async def update_status(self, resource: str, obj: dict) -> dict:
         meta = obj.get("metadata", {})
-        return self.api.update(self._req("update", resource, meta.get("namespace"), meta.get("name", ""), "status"),
-                               obj)
+        return self.api.update(
+            self._req("update", resource, meta.get("namespace"), meta.get("name", ""), "status"), obj
+        )
 
-    async def patch(self, resource: str, name: str, patch: Any, namespace: str | None = None, *,
-                    patch_type: str = "merge") -> dict:
+    async def patch(
+        self, resource: str, name: str, patch: Any, namespace: str | None = None, *, patch_type: str = "merge"
+    ) -> dict:
         if patch_type not in PATCH_TYPES:
             raise ValueError(f"patch_type must be one of {PATCH_TYPES}")
         params = {"fieldManager": self.user_agent} if patch_type == "apply" else {}
@@ -79,14 +97,19 @@ class InternalClient:
 
     async def bind(self, pod: str, namespace: str, node: str, *, uid: str | None = None) -> dict:
         """POST a v1 Binding to pods/<pod>/binding, as the scheduler binds (409 if the pod is already bound)."""
-        body = {"apiVersion": "v1", "kind": "Binding", "metadata": {"name": pod, "namespace": namespace},
-                "target": {"apiVersion": "v1", "kind": "Node", "name": node}}
+        body = {
+            "apiVersion": "v1",
+            "kind": "Binding",
+            "metadata": {"name": pod, "namespace": namespace},
+            "target": {"apiVersion": "v1", "kind": "Node", "name": node},
+        }
         if uid:
             body["metadata"]["uid"] = uid
         return self.api.create(self._req("create", "pods", namespace, pod, "binding"), body)
 
-    async def delete(self, resource: str, name: str, namespace: str | None = None, *,
-                     propagation: str = "Background") -> dict | None:
+    async def delete(
+        self, resource: str, name: str, namespace: str | None = None, *, propagation: str = "Background"
+    ) -> dict | None:
         try:
             return self.api.delete(self._req("delete", resource, namespace, name), {"propagationPolicy": propagation})
         except ApiError as err:
@@ -116,8 +139,9 @@ class InternalClient:
                 start = c.rv
                 yield WatchEvent(c.type, c.resource, c.object, c.rv)
 
-    async def record_event(self, involved: dict, reason: str, message: str, *, type: str = "Normal",
-                           component: str) -> None:
+    async def record_event(
+        self, involved: dict, reason: str, message: str, *, type: str = "Normal", component: str
+    ) -> None:
         meta = involved.get("metadata", {})
         namespace = meta.get("namespace") or "default"
         key = (namespace, meta.get("uid") or meta.get("name"), reason, message, component, type)
@@ -136,15 +160,30 @@ class InternalClient:
                     raise
         name = f"{meta.get('name', 'unknown')}.{secrets.token_hex(8)}"
         event = {
-            "apiVersion": "v1", "kind": "Event",
+            "apiVersion": "v1",
+            "kind": "Event",
             "metadata": {"name": name, "namespace": namespace},
-            "involvedObject": {k: v for k, v in (
-                ("kind", involved.get("kind")), ("namespace", meta.get("namespace")), ("name", meta.get("name")),
-                ("uid", meta.get("uid")), ("apiVersion", involved.get("apiVersion")),
-                ("resourceVersion", meta.get("resourceVersion"))) if v},
-            "reason": reason, "message": message, "type": type, "count": 1,
-            "source": {"component": component}, "firstTimestamp": stamp, "lastTimestamp": stamp,
-            "reportingComponent": component, "reportingInstance": "",
+            "involvedObject": {
+                k: v
+                for k, v in (
+                    ("kind", involved.get("kind")),
+                    ("namespace", meta.get("namespace")),
+                    ("name", meta.get("name")),
+                    ("uid", meta.get("uid")),
+                    ("apiVersion", involved.get("apiVersion")),
+                    ("resourceVersion", meta.get("resourceVersion")),
+                )
+                if v
+            },
+            "reason": reason,
+            "message": message,
+            "type": type,
+            "count": 1,
+            "source": {"component": component},
+            "firstTimestamp": stamp,
+            "lastTimestamp": stamp,
+            "reportingComponent": component,
+            "reportingInstance": "",
         }
         await self.create("events", event, namespace)
         self._events[key] = name

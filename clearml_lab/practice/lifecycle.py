@@ -7,6 +7,7 @@ vocabulary the SCC planner shares (``clearml_lab.scc.images``). ``advance(pod, r
 far as the clock allows and returns the new status, the events and log lines of each transition, and when to look
 again. Nothing here runs a container.
 """
+
 from __future__ import annotations
 
 import copy
@@ -37,7 +38,7 @@ def lifecycle_data() -> dict:
     return yaml.safe_load((_DATA / "lifecycle.yaml").read_text(encoding="utf-8"))
 
 
-_USER_IMAGE_DOCS: list[dict] = []   # from `practice serve --images FILE`, checked by use_image_file
+_USER_IMAGE_DOCS: list[dict] = []  # from `practice serve --images FILE`, checked by use_image_file
 
 
 @functools.cache
@@ -103,8 +104,11 @@ def image_file_problems(doc) -> list[str]:
     doc = _current_spelling(doc)
     if not isinstance(doc, dict):
         return ["the file must be a YAML mapping with `images`, `unavailable` and/or `default`"]
-    problems = [f"unknown top-level key `{k}` (expected images, unavailable, default)"
-                for k in doc if k not in ("images", "unavailable", "default")]
+    problems = [
+        f"unknown top-level key `{k}` (expected images, unavailable, default)"
+        for k in doc
+        if k not in ("images", "unavailable", "default")
+    ]
     for kind in ("images", "unavailable"):
         rules = doc.get(kind) or []
         if not isinstance(rules, list):
@@ -151,6 +155,7 @@ def use_image_file(path) -> None:
 
 # --- images --------------------------------------------------------------------------------------------------
 
+
 def image_rule(image: str) -> dict:
     ref = parse_image(image)
     model = image_model()
@@ -168,8 +173,9 @@ def image_needs_uid(rule: dict) -> int | None:
 def pull_error(image: str) -> str | None:
     ref = parse_image(image)
     for rule in image_model()["unavailable"]:
-        if any(ref.matches(p) for p in rule.get("repositories") or []) and ref.tag not in (rule.get("except_tags")
-                                                                                            or []):
+        if any(ref.matches(p) for p in rule.get("repositories") or []) and ref.tag not in (
+            rule.get("except_tags") or []
+        ):
             return rule["error"].format(reference=ref.reference, repository=ref.full_repository, tag=ref.tag)
     return None
 
@@ -191,25 +197,40 @@ def go_duration(seconds: float) -> str:
 
 # --- the world a pod sees ------------------------------------------------------------------------------------
 
+
 @dataclass
 class World:
     now: float
     scale: float
     node: str
     node_sysctls: dict[str, int]
-    ready_services: set[tuple[str, str]] = field(default_factory=set)   # (namespace, service) with ready endpoints
+    ready_services: set[tuple[str, str]] = field(default_factory=set)  # (namespace, service) with ready endpoints
     # (namespace, service) -> {"ip": cluster IP or None when headless, "ports": [port numbers]}
     services: dict[tuple[str, str], dict] = field(default_factory=dict)
     configmaps: dict[tuple[str, str], dict] = field(default_factory=dict)
     claims: dict[tuple[str, str], dict] = field(default_factory=dict)
     storage_classes: dict[str, dict] = field(default_factory=dict)
-    storage_free: dict[str, int] = field(default_factory=dict)   # bytes a class can still provision
+    storage_free: dict[str, int] = field(default_factory=dict)  # bytes a class can still provision
     images_present: set[str] = field(default_factory=set)
-    pod_index: int = 0            # stable per pod; picks its IP
+    pod_index: int = 0  # stable per pod; picks its IP
 
 
-_UNITS = {"": 1, "k": 10**3, "M": 10**6, "G": 10**9, "T": 10**12, "P": 10**15, "E": 10**18,
-          "Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40, "Pi": 2**50, "Ei": 2**60, "m": 0.001}
+_UNITS = {
+    "": 1,
+    "k": 10**3,
+    "M": 10**6,
+    "G": 10**9,
+    "T": 10**12,
+    "P": 10**15,
+    "E": 10**18,
+    "Ki": 2**10,
+    "Mi": 2**20,
+    "Gi": 2**30,
+    "Ti": 2**40,
+    "Pi": 2**50,
+    "Ei": 2**60,
+    "m": 0.001,
+}
 
 
 def quantity(text) -> int:
@@ -235,9 +256,12 @@ def pod_ip(index: int) -> str:
 
 # --- what a container will do --------------------------------------------------------------------------------
 
+
 def command_line(container: dict) -> str:
-    return " ".join(shlex.quote(str(a)) if " " not in str(a) else str(a)
-                    for a in (container.get("command") or []) + (container.get("args") or []))
+    return " ".join(
+        shlex.quote(str(a)) if " " not in str(a) else str(a)
+        for a in (container.get("command") or []) + (container.get("args") or [])
+    )
 
 
 def container_script(container: dict) -> str:
@@ -324,7 +348,7 @@ def client_outcome(pod: dict, container: dict, world: World) -> Outcome | None:
         service = world.services.get(target) if target else None
         failure = None
         if service is None or (service.get("ip") is None and target not in world.ready_services):
-            failure = "no_such_host"   # no Service, or a headless one without ready endpoints: no DNS answer
+            failure = "no_such_host"  # no Service, or a headless one without ready endpoints: no DNS answer
         elif service.get("ip") is not None and port not in service.get("ports", []):
             failure = "no_such_port"
         elif target not in world.ready_services:
@@ -332,8 +356,12 @@ def client_outcome(pod: dict, container: dict, world: World) -> Outcome | None:
         if failure:
             fail = rule["failures"][failure]
             values = {"host": host, "port": port, "ip": (service or {}).get("ip") or ""}
-            return Outcome("crash", seconds=seconds + float(fail.get("after_seconds", 0)),
-                           exit_code=int(fail["exit_code"]), logs=[t.format(**values) for t in fail["logs"]])
+            return Outcome(
+                "crash",
+                seconds=seconds + float(fail.get("after_seconds", 0)),
+                exit_code=int(fail["exit_code"]),
+                logs=[t.format(**values) for t in fail["logs"]],
+            )
     return Outcome("complete", seconds=seconds)
 
 
@@ -399,13 +427,19 @@ def _unmet(pod: dict, container: dict, world: World, rule: dict, sysctls: dict[s
                 return req, {"uid": uid}
         elif "sysctl" in req:
             unless = req.get("unless_setting")
-            if unless and _setting(pod, container, world, rule, unless["name"],
-                                   unless.get("config_file")) == unless["equals"]:
+            if (
+                unless
+                and _setting(pod, container, world, rule, unless["name"], unless.get("config_file")) == unless["equals"]
+            ):
                 continue
             value = sysctls.get(req["sysctl"], 0)
             if value < int(req["at_least"]):
-                cluster = _setting(pod, container, world, rule, "cluster.name",
-                                   "/usr/share/elasticsearch/config/elasticsearch.yml") or "docker-cluster"
+                cluster = (
+                    _setting(
+                        pod, container, world, rule, "cluster.name", "/usr/share/elasticsearch/config/elasticsearch.yml"
+                    )
+                    or "docker-cluster"
+                )
                 return req, {"value": value, "minimum": req["at_least"], "cluster_name": cluster}
     return None
 
@@ -423,8 +457,12 @@ def plan_container(pod: dict, container: dict, *, init: bool, world: World, sysc
         if privileged:
             return Outcome("complete", seconds=data["sysctl_write"]["seconds"], sets_sysctls={key: value})
         failure = data["sysctl_write"]["unprivileged"]
-        return Outcome("crash", seconds=data["sysctl_write"]["seconds"], exit_code=failure["exit_code"],
-                       logs=[t.format(key=key) for t in failure["logs"]])
+        return Outcome(
+            "crash",
+            seconds=data["sysctl_write"]["seconds"],
+            exit_code=failure["exit_code"],
+            logs=[t.format(key=key) for t in failure["logs"]],
+        )
 
     waits = data["wait_for_services"]
     if (init or restart != "Always") and re.search(waits["loop"], line):
@@ -448,8 +486,12 @@ def plan_container(pod: dict, container: dict, *, init: bool, world: World, sysc
     if unmet:
         req, values = unmet
         fail = req["otherwise"]
-        return Outcome("crash", seconds=fail.get("after_seconds", 1), exit_code=int(fail["exit_code"]),
-                       logs=[t.format(**values) for t in fail.get("logs") or []])
+        return Outcome(
+            "crash",
+            seconds=fail.get("after_seconds", 1),
+            exit_code=int(fail["exit_code"]),
+            logs=[t.format(**values) for t in fail.get("logs") or []],
+        )
     if init:
         return Outcome("complete", seconds=data["default_init_seconds"])
     if restart != "Always":
@@ -469,12 +511,12 @@ def plan_container(pod: dict, container: dict, *, init: bool, world: World, sysc
 class Step:
     status: dict
     record: PodRecord
-    events: list[tuple[str, dict]] = field(default_factory=list)   # (event name in lifecycle.yaml, fields)
+    events: list[tuple[str, dict]] = field(default_factory=list)  # (event name in lifecycle.yaml, fields)
     logs: list[tuple[str, list[str]]] = field(default_factory=list)  # (container, lines)
     wake_at: float | None = None
-    bind_node: bool = False            # the scheduler placed the pod: bind it (pods/<name>/binding)
+    bind_node: bool = False  # the scheduler placed the pod: bind it (pods/<name>/binding)
     select_claims: list[str] = field(default_factory=list)  # WaitForFirstConsumer claims to mark for this node
-    finished: bool = False             # a deleted pod's containers have stopped: remove it
+    finished: bool = False  # a deleted pod's containers have stopped: remove it
 
     def wake(self, at: float) -> None:
         self.wake_at = at if self.wake_at is None else min(self.wake_at, at)
@@ -540,9 +582,11 @@ class Turn:
 
 # Conditions (a transition's `when`).
 
+
 def _image_present(t: Turn) -> bool:
-    policy = t.container.get("imagePullPolicy") or ("Always" if parse_image(t.image).tag == "latest"
-                                                    else "IfNotPresent")
+    policy = t.container.get("imagePullPolicy") or (
+        "Always" if parse_image(t.image).tag == "latest" else "IfNotPresent"
+    )
     return policy != "Always" and (t.image in t.world.images_present or t.image in t.record.pulled)
 
 
@@ -563,6 +607,7 @@ CONDITIONS = {
 
 
 # Effects (a transition's `effects`): they change the records and may add fields to the transition's events.
+
 
 def _count_pull_failure(t: Turn) -> dict:
     t.state.pull_failures += 1
@@ -643,8 +688,14 @@ def container_machine() -> Machine:
     """lifecycle.yaml's container_stages with the names above bound; refuses a table that names anything unknown."""
     data = lifecycle_data()
     durations = {name: (lambda t, s=float(seconds): s) for name, seconds in data["durations"].items()}
-    machine = Machine(load_stages(data["container_stages"]), CONDITIONS, EFFECTS, {**durations, **DELAYS},
-                      ANCHORS, frozenset(data["events"]))
+    machine = Machine(
+        load_stages(data["container_stages"]),
+        CONDITIONS,
+        EFFECTS,
+        {**durations, **DELAYS},
+        ANCHORS,
+        frozenset(data["events"]),
+    )
     problems = machine.problems()
     if problems:
         raise ValueError(f"lifecycle.yaml container_stages: {'; '.join(problems)}")
@@ -661,8 +712,11 @@ def _ends(c: ContainerRecord | None) -> str | None:
 
 
 def _claims(pod: dict) -> list[str]:
-    return [v["persistentVolumeClaim"]["claimName"] for v in (pod.get("spec") or {}).get("volumes") or []
-            if v.get("persistentVolumeClaim")]
+    return [
+        v["persistentVolumeClaim"]["claimName"]
+        for v in (pod.get("spec") or {}).get("volumes") or []
+        if v.get("persistentVolumeClaim")
+    ]
 
 
 def _scheduling_problem(pod: dict, world: World) -> tuple[str | None, dict, list[str]]:
@@ -730,9 +784,13 @@ def advance(pod: dict, record: PodRecord | None, world: World) -> Step:
             step.status = render_status(pod, record, world)
             return step
         if wait_claims:
-            unselected = [c for c in wait_claims
-                          if not (world.claims[(meta.get("namespace"), c)]["metadata"].get("annotations") or {})
-                          .get("volume.kubernetes.io/selected-node")]
+            unselected = [
+                c
+                for c in wait_claims
+                if not (world.claims[(meta.get("namespace"), c)]["metadata"].get("annotations") or {}).get(
+                    "volume.kubernetes.io/selected-node"
+                )
+            ]
             step.select_claims = unselected
             step.status = render_status(pod, record, world)
             return step  # wait for the claims to bind; their update wakes the pod
@@ -773,8 +831,9 @@ def advance(pod: dict, record: PodRecord | None, world: World) -> Step:
     return step
 
 
-def turn(pod: dict, container: dict, record: PodRecord, world: World, step: Step, *, init: bool,
-         sysctls: dict[str, int]) -> Turn:
+def turn(
+    pod: dict, container: dict, record: PodRecord, world: World, step: Step, *, init: bool, sysctls: dict[str, int]
+) -> Turn:
     """The container's record (a new one starts to pull now) with what the stage machine reads of its world."""
     c = record.containers.setdefault(container["name"], ContainerRecord(stage="pull", due=world.now))
     return Turn(pod, container, record, c, world, step, init, sysctls)
@@ -793,23 +852,38 @@ def fire_once(t: Turn) -> str:
 
 # --- rendering the status ------------------------------------------------------------------------------------
 
+
 def _ts(t: float | None) -> str | None:
     return rfc3339(t) if t is not None else None
 
 
 def _terminated(e: Exit) -> dict:
-    return {"terminated": {"exitCode": e.exit_code, "reason": e.reason, "startedAt": _ts(e.started_at),
-                           "finishedAt": _ts(e.finished_at), "containerID": f"cri-o://{e.id}"}}
+    return {
+        "terminated": {
+            "exitCode": e.exit_code,
+            "reason": e.reason,
+            "startedAt": _ts(e.started_at),
+            "finishedAt": _ts(e.finished_at),
+            "containerID": f"cri-o://{e.id}",
+        }
+    }
 
 
-def container_status(pod: dict, container: dict, c: ContainerRecord | None, *, init: bool, initialized: bool,
-                     now: float) -> dict:
+def container_status(
+    pod: dict, container: dict, c: ContainerRecord | None, *, init: bool, initialized: bool, now: float
+) -> dict:
     """containerStatuses[] (or initContainerStatuses[]) for one container, from its stage's `status` in
     lifecycle.yaml."""
     meta = pod["metadata"]
     image = container.get("image", "")
-    status: dict = {"name": container["name"], "image": image, "imageID": "", "ready": False,
-                    "restartCount": c.restarts if c else 0, "started": False}
+    status: dict = {
+        "name": container["name"],
+        "image": image,
+        "imageID": "",
+        "ready": False,
+        "restartCount": c.restarts if c else 0,
+        "started": False,
+    }
     if not c or (not init and not initialized):
         status["state"] = {"waiting": {"reason": "PodInitializing"}}
         return status
@@ -822,9 +896,14 @@ def container_status(pod: dict, container: dict, c: ContainerRecord | None, *, i
         waiting = {"reason": shows.get("init_reason", shows["reason"]) if init else shows["reason"]}
         if "message" in shows:
             waiting["message"] = shows["message"].format(
-                image=image, error=c.error, container=container["name"], pod=meta["name"],
-                namespace=meta.get("namespace"), uid=meta.get("uid"),
-                backoff=go_duration(_backoff("crash", c.restarts + 1)).replace("m0s", "m"))
+                image=image,
+                error=c.error,
+                container=container["name"],
+                pod=meta["name"],
+                namespace=meta.get("namespace"),
+                uid=meta.get("uid"),
+                backoff=go_duration(_backoff("crash", c.restarts + 1)).replace("m0s", "m"),
+            )
         status["state"] = {"waiting": waiting}
     elif shows["state"] == "running":
         status["state"] = {"running": {"startedAt": _ts(c.started_at)}}
@@ -856,8 +935,9 @@ def render_status(pod: dict, record: PodRecord, world: World) -> dict:
     conditions = [c for c in old.get("conditions") or []]
     status: dict = {"phase": "Pending", "qosClass": _qos(pod)}
     if record.unschedulable:
-        status["conditions"] = set_condition(conditions, "PodScheduled", "False", "Unschedulable",
-                                             record.unschedulable_message, now)
+        status["conditions"] = set_condition(
+            conditions, "PodScheduled", "False", "Unschedulable", record.unschedulable_message, now
+        )
         for c in status["conditions"]:
             c.setdefault("lastProbeTime", None)
         return status
@@ -873,31 +953,44 @@ def render_status(pod: dict, record: PodRecord, world: World) -> dict:
     recs = record.containers
     initialized = all(_ends(recs.get(c["name"])) == "succeeded" for c in inits)
     if inits:
-        status["initContainerStatuses"] = [container_status(pod, c, recs.get(c["name"]), init=True,
-                                                            initialized=True, now=now) for c in inits]
-    status["containerStatuses"] = [container_status(pod, c, recs.get(c["name"]) if initialized else None,
-                                                    init=False, initialized=initialized, now=now) for c in mains]
+        status["initContainerStatuses"] = [
+            container_status(pod, c, recs.get(c["name"]), init=True, initialized=True, now=now) for c in inits
+        ]
+    status["containerStatuses"] = [
+        container_status(
+            pod, c, recs.get(c["name"]) if initialized else None, init=False, initialized=initialized, now=now
+        )
+        for c in mains
+    ]
     main_ends = [_ends(recs.get(c["name"])) for c in mains] if initialized else []
     failed_init = any(_ends(recs.get(c["name"])) == "failed" for c in inits)
     if failed_init:
         status["phase"] = "Failed"
     elif main_ends and all(main_ends):
         status["phase"] = "Failed" if "failed" in main_ends else "Succeeded"
-    elif main_ends and all(recs.get(c["name"]) is not None and (recs[c["name"]].started_at is not None
-                                                                or recs[c["name"]].restarts) for c in mains):
+    elif main_ends and all(
+        recs.get(c["name"]) is not None and (recs[c["name"]].started_at is not None or recs[c["name"]].restarts)
+        for c in mains
+    ):
         status["phase"] = "Running"
 
     unready = [s["name"] for s in status["containerStatuses"] if not s["ready"]]
     not_init = [c["name"] for c in inits if _ends(recs.get(c["name"])) != "succeeded"]
     completed = status["phase"] in ("Succeeded", "Failed")
-    conditions = set_condition(conditions, "PodReadyToStartContainers", "True" if record.ip else "False",
-                               "", "", now)
+    conditions = set_condition(conditions, "PodReadyToStartContainers", "True" if record.ip else "False", "", "", now)
     if not_init:
-        conditions = set_condition(conditions, "Initialized", "False", "ContainersNotInitialized",
-                                   f"containers with incomplete status: [{' '.join(not_init)}]", now)
+        conditions = set_condition(
+            conditions,
+            "Initialized",
+            "False",
+            "ContainersNotInitialized",
+            f"containers with incomplete status: [{' '.join(not_init)}]",
+            now,
+        )
     else:
-        conditions = set_condition(conditions, "Initialized", "True", "PodCompleted" if completed and inits else "",
-                                   "", now)
+        conditions = set_condition(
+            conditions, "Initialized", "True", "PodCompleted" if completed and inits else "", "", now
+        )
     if completed:
         ready = ("False", "PodCompleted", "")
     elif unready:
@@ -921,8 +1014,13 @@ def event_text(name: str, pod: dict, fields: dict, world: World) -> tuple[str, s
     """(reason, message, type, component) of a lifecycle.yaml event about ``pod``."""
     spec = lifecycle_data()["events"][name]
     meta = pod["metadata"]
-    values = {"namespace": meta.get("namespace"), "pod": meta["name"], "uid": meta.get("uid"), "node": world.node,
-              **fields}
+    values = {
+        "namespace": meta.get("namespace"),
+        "pod": meta["name"],
+        "uid": meta.get("uid"),
+        "node": world.node,
+        **fields,
+    }
     return spec["reason"], spec["message"].format(**values), spec.get("type", "Normal"), spec["component"]
 
 
@@ -930,12 +1028,17 @@ def record_from_status(pod: dict) -> PodRecord | None:
     """What the node remembers of a pod it already ran before a restart: running containers stay running,
     anything else starts over from its image."""
     status = pod.get("status") or {}
-    scheduled = next((c for c in status.get("conditions") or [] if c.get("type") == "PodScheduled"
-                      and c.get("status") == "True"), None)
+    scheduled = next(
+        (c for c in status.get("conditions") or [] if c.get("type") == "PodScheduled" and c.get("status") == "True"),
+        None,
+    )
     if not scheduled or not status.get("podIP"):
         return None
-    record = PodRecord(uid=pod["metadata"].get("uid"), scheduled_at=parse_rfc3339(scheduled.get("lastTransitionTime")),
-                       ip=status["podIP"])
+    record = PodRecord(
+        uid=pod["metadata"].get("uid"),
+        scheduled_at=parse_rfc3339(scheduled.get("lastTransitionTime")),
+        ip=status["podIP"],
+    )
     for init, key in ((True, "initContainerStatuses"), (False, "containerStatuses")):
         for cs in status.get(key) or []:
             state = cs.get("state") or {}
@@ -943,8 +1046,13 @@ def record_from_status(pod: dict) -> PodRecord | None:
             if "terminated" in state and init and state["terminated"].get("exitCode") == 0:
                 t = state["terminated"]
                 c.stage = "done"
-                c.exit = Exit(0, "Completed", parse_rfc3339(t.get("startedAt")), parse_rfc3339(t.get("finishedAt")),
-                              (t.get("containerID") or "").removeprefix("cri-o://"))
+                c.exit = Exit(
+                    0,
+                    "Completed",
+                    parse_rfc3339(t.get("startedAt")),
+                    parse_rfc3339(t.get("finishedAt")),
+                    (t.get("containerID") or "").removeprefix("cri-o://"),
+                )
             elif "running" in state and not init:
                 started = parse_rfc3339(state["running"].get("startedAt")) or 0.0
                 c.stage, c.started_at, c.outcome = "running", started, Outcome("serve")

@@ -2,6 +2,7 @@
 
 Every resource gets a ``patch`` operation tagged with its group-version-kind and a ``fieldValidation`` parameter —
 create-only kinds included — which is how kubectl and helm learn that the server validates fields itself."""
+
 from __future__ import annotations
 
 import hashlib
@@ -11,8 +12,13 @@ from .registry import Registry
 from .schemas import REF_PREFIX, Schemas
 
 COMPONENT_PREFIX = "#/components/schemas/"
-_QUERY = [("dryRun", "string"), ("fieldManager", "string"), ("fieldValidation", "string"), ("force", "boolean"),
-          ("pretty", "string")]
+_QUERY = [
+    ("dryRun", "string"),
+    ("fieldManager", "string"),
+    ("fieldValidation", "string"),
+    ("force", "boolean"),
+    ("pretty", "string"),
+]
 
 
 def _convert(schema):
@@ -24,7 +30,7 @@ def _convert(schema):
     out = {}
     for key, value in schema.items():
         if key == "$ref" and isinstance(value, str):
-            out["$ref"] = COMPONENT_PREFIX + value[len(REF_PREFIX):]
+            out["$ref"] = COMPONENT_PREFIX + value[len(REF_PREFIX) :]
         elif key == "type" and isinstance(value, list):
             kinds = [v for v in value if v != "null"]
             if kinds:
@@ -40,7 +46,7 @@ def _refs(schema, found: set[str], defs: dict) -> None:
     if isinstance(schema, dict):
         ref = schema.get("$ref")
         if isinstance(ref, str) and ref.startswith(REF_PREFIX):
-            name = ref[len(REF_PREFIX):]
+            name = ref[len(REF_PREFIX) :]
             if name not in found and name in defs:
                 found.add(name)
                 _refs(defs[name], found, defs)
@@ -60,8 +66,11 @@ def group_version_document(registry: Registry, schemas: Schemas, group: str, ver
     if not types:
         return None
     defs = schemas.defs
-    wanted: set[str] = {"io.k8s.apimachinery.pkg.apis.meta.v1.Status", "io.k8s.apimachinery.pkg.apis.meta.v1.Patch",
-                        "io.k8s.apimachinery.pkg.apis.meta.v1.DeleteOptions"}
+    wanted: set[str] = {
+        "io.k8s.apimachinery.pkg.apis.meta.v1.Status",
+        "io.k8s.apimachinery.pkg.apis.meta.v1.Patch",
+        "io.k8s.apimachinery.pkg.apis.meta.v1.DeleteOptions",
+    }
     paths: dict = {}
     prefix = _path_prefix(group, version)
     for t in types:
@@ -78,41 +87,78 @@ def group_version_document(registry: Registry, schemas: Schemas, group: str, ver
         item_ops = {
             "parameters": path_params,
             "patch": {
-                "operationId": f"patch{t.kind}", "tags": [f"{t.group or 'core'}_{t.version}"],
+                "operationId": f"patch{t.kind}",
+                "tags": [f"{t.group or 'core'}_{t.version}"],
                 "parameters": query,
-                "requestBody": {"required": True, "content": {mt: {"schema": {
-                    "$ref": COMPONENT_PREFIX + "io.k8s.apimachinery.pkg.apis.meta.v1.Patch"}} for mt in (
-                    "application/apply-patch+yaml", "application/json-patch+json", "application/merge-patch+json",
-                    "application/strategic-merge-patch+json")}},
-                "responses": ok, "x-kubernetes-action": "patch", "x-kubernetes-group-version-kind": gvk},
+                "requestBody": {
+                    "required": True,
+                    "content": {
+                        mt: {"schema": {"$ref": COMPONENT_PREFIX + "io.k8s.apimachinery.pkg.apis.meta.v1.Patch"}}
+                        for mt in (
+                            "application/apply-patch+yaml",
+                            "application/json-patch+json",
+                            "application/merge-patch+json",
+                            "application/strategic-merge-patch+json",
+                        )
+                    },
+                },
+                "responses": ok,
+                "x-kubernetes-action": "patch",
+                "x-kubernetes-group-version-kind": gvk,
+            },
         }
         if "get" in t.verbs:
-            item_ops["get"] = {"operationId": f"read{t.kind}", "responses": ok, "x-kubernetes-action": "get",
-                               "x-kubernetes-group-version-kind": gvk}
+            item_ops["get"] = {
+                "operationId": f"read{t.kind}",
+                "responses": ok,
+                "x-kubernetes-action": "get",
+                "x-kubernetes-group-version-kind": gvk,
+            }
         if "update" in t.verbs:
-            item_ops["put"] = {"operationId": f"replace{t.kind}", "parameters": query,
-                               "requestBody": {"required": True, "content": {"application/json": {"schema": ref}}},
-                               "responses": ok, "x-kubernetes-action": "put", "x-kubernetes-group-version-kind": gvk}
+            item_ops["put"] = {
+                "operationId": f"replace{t.kind}",
+                "parameters": query,
+                "requestBody": {"required": True, "content": {"application/json": {"schema": ref}}},
+                "responses": ok,
+                "x-kubernetes-action": "put",
+                "x-kubernetes-group-version-kind": gvk,
+            }
         if "delete" in t.verbs:
-            item_ops["delete"] = {"operationId": f"delete{t.kind}", "responses": ok, "x-kubernetes-action": "delete",
-                                  "x-kubernetes-group-version-kind": gvk}
+            item_ops["delete"] = {
+                "operationId": f"delete{t.kind}",
+                "responses": ok,
+                "x-kubernetes-action": "delete",
+                "x-kubernetes-group-version-kind": gvk,
+            }
         paths[f"{base}/{{name}}"] = item_ops
         collection = {"parameters": path_params[1:]}
         if "create" in t.verbs:
-            collection["post"] = {"operationId": f"create{t.kind}", "parameters": query,
-                                  "requestBody": {"required": True, "content": {"application/json": {"schema": ref}}},
-                                  "responses": ok, "x-kubernetes-action": "post",
-                                  "x-kubernetes-group-version-kind": gvk}
+            collection["post"] = {
+                "operationId": f"create{t.kind}",
+                "parameters": query,
+                "requestBody": {"required": True, "content": {"application/json": {"schema": ref}}},
+                "responses": ok,
+                "x-kubernetes-action": "post",
+                "x-kubernetes-group-version-kind": gvk,
+            }
         if "list" in t.verbs:
-            collection["get"] = {"operationId": f"list{t.kind}", "responses": {"200": {"description": "OK"}},
-                                 "x-kubernetes-action": "list", "x-kubernetes-group-version-kind": gvk}
+            collection["get"] = {
+                "operationId": f"list{t.kind}",
+                "responses": {"200": {"description": "OK"}},
+                "x-kubernetes-action": "list",
+                "x-kubernetes-group-version-kind": gvk,
+            }
         paths[base] = collection
     closure: set[str] = set(wanted)
     for name in wanted:
         _refs(defs.get(name, {}), closure, defs)
     components = {name: _convert(defs[name]) for name in sorted(closure) if name in defs}
-    return {"openapi": "3.0.0", "info": {"title": "Kubernetes", "version": "unversioned"}, "paths": paths,
-            "components": {"schemas": components}}
+    return {
+        "openapi": "3.0.0",
+        "info": {"title": "Kubernetes", "version": "unversioned"},
+        "paths": paths,
+        "components": {"schemas": components},
+    }
 
 
 class OpenAPI:

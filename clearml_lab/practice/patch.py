@@ -1,4 +1,5 @@
 """JSON patch, JSON merge patch and strategic merge patch (merge keys from the schemas)."""
+
 from __future__ import annotations
 
 import copy

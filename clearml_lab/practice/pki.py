@@ -1,4 +1,5 @@
 """The practice cluster's CA and serving certificate: made on first start, reused afterwards."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -21,8 +22,9 @@ def _write_private(path: Path, data: bytes) -> None:
 
 
 def _key_pem(key) -> bytes:
-    return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                             serialization.NoEncryption())
+    return key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
 
 
 def _san_entry(name: str):
@@ -45,8 +47,11 @@ def ensure_certificates(state: Path, address: str = "127.0.0.1") -> tuple[Path, 
     kubeconfig handed out keeps trusting the server; the serving certificate is made again, by the same CA, when it
     does not name ``address`` (the address learners connect to, `practice serve --address`)."""
     ca_crt, ca_file, srv_crt, srv_key = state / "ca.crt", state / "ca.key", state / "server.crt", state / "server.key"
-    wanted = [x509.DNSName("localhost"), x509.DNSName("api.practice.local"),
-              x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
+    wanted = [
+        x509.DNSName("localhost"),
+        x509.DNSName("api.practice.local"),
+        x509.IPAddress(ipaddress.ip_address("127.0.0.1")),
+    ]
     if _san_entry(address) not in wanted:
         wanted.append(_san_entry(address))
     have_ca = ca_crt.exists() and ca_file.exists()
@@ -61,23 +66,44 @@ def ensure_certificates(state: Path, address: str = "127.0.0.1") -> tuple[Path, 
     else:
         ca_key = ec.generate_private_key(ec.SECP256R1())
         ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "clearml-lab practice cluster CA")])
-        ca = (x509.CertificateBuilder().subject_name(ca_name).issuer_name(ca_name).public_key(ca_key.public_key())
-              .serial_number(x509.random_serial_number()).not_valid_before(now - dt.timedelta(minutes=5))
-              .not_valid_after(later)
-              .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-              .add_extension(x509.KeyUsage(digital_signature=True, key_cert_sign=True, crl_sign=True,
-                                           content_commitment=False, key_encipherment=False, data_encipherment=False,
-                                           key_agreement=False, encipher_only=False, decipher_only=False),
-                             critical=True)
-              .sign(ca_key, hashes.SHA256()))
+        ca = (
+            x509.CertificateBuilder()
+            .subject_name(ca_name)
+            .issuer_name(ca_name)
+            .public_key(ca_key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - dt.timedelta(minutes=5))
+            .not_valid_after(later)
+            .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+            .add_extension(
+                x509.KeyUsage(
+                    digital_signature=True,
+                    key_cert_sign=True,
+                    crl_sign=True,
+                    content_commitment=False,
+                    key_encipherment=False,
+                    data_encipherment=False,
+                    key_agreement=False,
+                    encipher_only=False,
+                    decipher_only=False,
+                ),
+                critical=True,
+            )
+            .sign(ca_key, hashes.SHA256())
+        )
     key = ec.generate_private_key(ec.SECP256R1())
-    cert = (x509.CertificateBuilder()
-            .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "api.practice.local")]))
-            .issuer_name(ca_name).public_key(key.public_key()).serial_number(x509.random_serial_number())
-            .not_valid_before(now - dt.timedelta(minutes=5)).not_valid_after(later)
-            .add_extension(x509.SubjectAlternativeName(wanted), critical=False)
-            .add_extension(x509.ExtendedKeyUsage([x509.oid.ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
-            .sign(ca_key, hashes.SHA256()))
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "api.practice.local")]))
+        .issuer_name(ca_name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(minutes=5))
+        .not_valid_after(later)
+        .add_extension(x509.SubjectAlternativeName(wanted), critical=False)
+        .add_extension(x509.ExtendedKeyUsage([x509.oid.ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+        .sign(ca_key, hashes.SHA256())
+    )
     state.mkdir(parents=True, exist_ok=True)
     if not have_ca:
         _write_private(ca_file, _key_pem(ca_key))

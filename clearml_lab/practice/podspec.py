@@ -1,6 +1,7 @@
 """A pod's spec is fixed once created, as Kubernetes' ValidatePodUpdate keeps it: an update may change container
 images, activeDeadlineSeconds, add tolerations, drop scheduling gates and a negative grace period may become 1.
 Everything else — spec.nodeName included, which only the ``pods/binding`` subresource sets — is refused."""
+
 from __future__ import annotations
 
 import copy
@@ -8,9 +9,11 @@ import copy
 from .status import invalid
 
 # The apiserver's own wording of what may change (Kubernetes 1.28+).
-MUTABLE = ("`spec.containers[*].image`,`spec.initContainers[*].image`,`spec.activeDeadlineSeconds`,"
-           "`spec.tolerations` (only additions to existing tolerations),`spec.terminationGracePeriodSeconds` "
-           "(allow it to be set to 1 if it was previously negative)")
+MUTABLE = (
+    "`spec.containers[*].image`,`spec.initContainers[*].image`,`spec.activeDeadlineSeconds`,"
+    "`spec.tolerations` (only additions to existing tolerations),`spec.terminationGracePeriodSeconds` "
+    "(allow it to be set to 1 if it was previously negative)"
+)
 
 
 def _without_mutable(spec: dict, old: dict) -> dict:
@@ -51,5 +54,14 @@ def check_pod_update(rt, name: str, old: dict, new: dict) -> None:
     changed = changed_fields(old.get("spec") or {}, new.get("spec") or {})
     if changed:
         fields = ", ".join(f"spec.{k}" for k in changed)
-        raise invalid(rt, name, [("spec", f"Forbidden: pod updates may not change fields other than {MUTABLE} "
-                                          f"(this update changes {fields}; delete and re-create the pod instead)")])
+        raise invalid(
+            rt,
+            name,
+            [
+                (
+                    "spec",
+                    f"Forbidden: pod updates may not change fields other than {MUTABLE} "
+                    f"(this update changes {fields}; delete and re-create the pod instead)",
+                )
+            ],
+        )

@@ -1,4 +1,5 @@
 """RBAC evaluated from the stored Role/ClusterRole/(Cluster)RoleBinding objects, and escalation prevention."""
+
 from __future__ import annotations
 
 from ..rbac import Attributes, Rbac, rule_allows
@@ -6,8 +7,12 @@ from .client import Identity
 
 __all__ = ["RBAC_RESOURCES", "Attributes", "Authorizer", "format_rules", "rule_allows"]
 
-RBAC_RESOURCES = ("roles.rbac.authorization.k8s.io", "rolebindings.rbac.authorization.k8s.io",
-                  "clusterroles.rbac.authorization.k8s.io", "clusterrolebindings.rbac.authorization.k8s.io")
+RBAC_RESOURCES = (
+    "roles.rbac.authorization.k8s.io",
+    "rolebindings.rbac.authorization.k8s.io",
+    "clusterroles.rbac.authorization.k8s.io",
+    "clusterrolebindings.rbac.authorization.k8s.io",
+)
 
 
 class Authorizer:
@@ -49,8 +54,14 @@ class Authorizer:
                     for res in rule.get("resources") or ():
                         resource, _, sub = res.partition("/")
                         for name in rule.get("resourceNames") or [""]:
-                            a = Attributes(verb=verb, group=group, resource=resource, subresource=sub,
-                                           namespace=namespace, name=name)
+                            a = Attributes(
+                                verb=verb,
+                                group=group,
+                                resource=resource,
+                                subresource=sub,
+                                namespace=namespace,
+                                name=name,
+                            )
                             if not any(rule_allows(h, a) for h in held):
                                 entry = {"verbs": [verb], "apiGroups": [group], "resources": [res]}
                                 if name:

@@ -1,6 +1,7 @@
 """The node's memory of a pod: what the kubelet controller keeps between two looks at it (in memory, per pod UID;
 rebuilt from the pod's status after a restart by ``lifecycle.record_from_status``), and what a container will do
 once started. Plain dataclasses; ``to_dict``/``from_dict`` give the YAML form the lifecycle fixtures use."""
+
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field, fields
@@ -10,12 +11,12 @@ from dataclasses import asdict, dataclass, field, fields
 class Outcome:
     """What a started container does, decided once when it starts (``lifecycle.plan_container``)."""
 
-    kind: str                     # serve | complete | crash | wait
-    seconds: float = 0.0          # simulated seconds from start to exit (complete, crash)
+    kind: str  # serve | complete | crash | wait
+    seconds: float = 0.0  # simulated seconds from start to exit (complete, crash)
     exit_code: int = 0
     logs: list[str] = field(default_factory=list)
-    ready_seconds: float = 0.0    # serve: start → Ready
-    waits_for: list[tuple[str, str]] = field(default_factory=list)   # (namespace, service), in order
+    ready_seconds: float = 0.0  # serve: start → Ready
+    waits_for: list[tuple[str, str]] = field(default_factory=list)  # (namespace, service), in order
     echo: list[str] = field(default_factory=list)
     sets_sysctls: dict[str, int] = field(default_factory=dict)
 
@@ -31,10 +32,10 @@ class Exit:
     """One run's end, as containerStatuses[].state.terminated shows it."""
 
     exit_code: int
-    reason: str                   # Completed | Error
+    reason: str  # Completed | Error
     started_at: float
     finished_at: float
-    id: str | None = None         # the container ID (without cri-o://)
+    id: str | None = None  # the container ID (without cri-o://)
 
 
 @dataclass
@@ -42,17 +43,17 @@ class ContainerRecord:
     """Where one container is in ``lifecycle.yaml``'s container_stages."""
 
     stage: str = "pull"
-    due: float | None = None      # when the stage's timer runs out (None: the stage has no timer)
+    due: float | None = None  # when the stage's timer runs out (None: the stage has no timer)
     restarts: int = 0
-    pull_failures: int = 0        # failed pulls in a row
-    error: str = ""               # the last pull error
-    id: str | None = None         # container ID of the current run
+    pull_failures: int = 0  # failed pulls in a row
+    error: str = ""  # the last pull error
+    id: str | None = None  # container ID of the current run
     started_at: float | None = None
     ready_at: float | None = None
     outcome: Outcome | None = None
-    announced: int = -1           # the last wait whose echo was logged
-    exit: Exit | None = None      # how the current run ended
-    last: Exit | None = None      # how the run before ended (lastState)
+    announced: int = -1  # the last wait whose echo was logged
+    exit: Exit | None = None  # how the current run ended
+    last: Exit | None = None  # how the run before ended (lastState)
 
     @classmethod
     def from_dict(cls, data: dict) -> ContainerRecord:
@@ -70,15 +71,15 @@ class PodRecord:
     """The node's memory of one pod."""
 
     uid: str | None = None
-    schedule_due: float | None = None     # when the scheduler places it
+    schedule_due: float | None = None  # when the scheduler places it
     scheduled_at: float | None = None
-    sandbox_due: float | None = None      # when its sandbox (pod IP) is ready
+    sandbox_due: float | None = None  # when its sandbox (pod IP) is ready
     ip: str | None = None
-    unschedulable: str | None = None      # the FailedScheduling event name while it does not fit
+    unschedulable: str | None = None  # the FailedScheduling event name while it does not fit
     unschedulable_message: str = ""
-    stopping_at: float | None = None      # deleted: when its containers have stopped
-    sysctls: dict[str, int] = field(default_factory=dict)   # set by its privileged `sysctl -w` containers
-    pulled: list[str] = field(default_factory=list)          # images this pod pulled
+    stopping_at: float | None = None  # deleted: when its containers have stopped
+    sysctls: dict[str, int] = field(default_factory=dict)  # set by its privileged `sysctl -w` containers
+    pulled: list[str] = field(default_factory=list)  # images this pod pulled
     containers: dict[str, ContainerRecord] = field(default_factory=dict)
 
     def to_dict(self) -> dict:

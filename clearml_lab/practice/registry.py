@@ -1,4 +1,5 @@
 """The resource table (data/resources.yaml) and the OpenShift release table, as lookups for routing."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -27,7 +28,7 @@ class ResourceType:
     subresources: tuple[str, ...] = ()
     schema: str = ""
     virtual: bool = False  # answered by the server, never stored
-    protobuf: str = ""     # message name when clients may send protobuf
+    protobuf: str = ""  # message name when clients may send protobuf
     generation: bool = False  # keeps metadata.generation, bumped when the spec changes
 
     @property
@@ -43,28 +44,41 @@ class ResourceType:
 @dataclass(frozen=True)
 class Subresource:
     """What a subresource speaks (kind, and group/version when not its parent's) and which verbs it takes."""
+
     verbs: tuple[str, ...]
-    kind: str = ""     # empty: the parent's kind
-    group: str = ""    # set (with version) only when the subresource speaks another API group's kind
+    kind: str = ""  # empty: the parent's kind
+    group: str = ""  # set (with version) only when the subresource speaks another API group's kind
     version: str = ""
 
 
 class Registry:
     def __init__(self, table: dict | None = None):
         table = table or load_data("resources.yaml")
-        self.subresource_kinds = {name: Subresource(tuple(row["verbs"]), row.get("kind", ""), row.get("group", ""),
-                                                    row.get("version", ""))
-                                  for name, row in (table.get("subresource_kinds") or {}).items()}
+        self.subresource_kinds = {
+            name: Subresource(tuple(row["verbs"]), row.get("kind", ""), row.get("group", ""), row.get("version", ""))
+            for name, row in (table.get("subresource_kinds") or {}).items()
+        }
         sets = table["verb_sets"]
         self.types: list[ResourceType] = []
         for row in table["resources"]:
             verbs = sets[row["verbs"]] if isinstance(row["verbs"], str) else row["verbs"]
-            self.types.append(ResourceType(
-                group=row["group"], version=row["version"], kind=row["kind"], plural=row["plural"],
-                namespaced=row["namespaced"], verbs=tuple(verbs), short_names=tuple(row.get("shortNames", ())),
-                categories=tuple(row.get("categories", ())), subresources=tuple(row.get("subresources", ())),
-                schema=row.get("schema", ""), virtual=row.get("virtual", False), protobuf=row.get("protobuf", ""),
-                generation=row.get("generation", False)))
+            self.types.append(
+                ResourceType(
+                    group=row["group"],
+                    version=row["version"],
+                    kind=row["kind"],
+                    plural=row["plural"],
+                    namespaced=row["namespaced"],
+                    verbs=tuple(verbs),
+                    short_names=tuple(row.get("shortNames", ())),
+                    categories=tuple(row.get("categories", ())),
+                    subresources=tuple(row.get("subresources", ())),
+                    schema=row.get("schema", ""),
+                    virtual=row.get("virtual", False),
+                    protobuf=row.get("protobuf", ""),
+                    generation=row.get("generation", False),
+                )
+            )
         self._by_path = {(t.group, t.version, t.plural): t for t in self.types}
         self._by_name = {t.name: t for t in self.types}
         self._by_kind = {(t.api_version, t.kind): t for t in self.types}
@@ -98,10 +112,10 @@ def default_registry() -> Registry:
 
 @dataclass(frozen=True)
 class Release:
-    openshift: str         # "4.19"
-    openshift_full: str    # "4.19.2"
-    kubernetes: str        # "1.32"
-    git_version: str       # "v1.32.5"
+    openshift: str  # "4.19"
+    openshift_full: str  # "4.19.2"
+    kubernetes: str  # "1.32"
+    git_version: str  # "v1.32.5"
 
     @property
     def major_minor(self) -> tuple[str, str]:

@@ -1,4 +1,5 @@
 """One API request as the chain sees it after authentication: who, which verb on which resource, and its options."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field

@@ -1,5 +1,6 @@
 """One practice cluster process: store, API, HTTPS server, chart repository and controllers, started in order and
 stopped cleanly."""
+
 from __future__ import annotations
 
 import asyncio
@@ -44,8 +45,10 @@ def _lock(state: Path):
     except BlockingIOError:
         handle.close()
         info = read_server_file(state) or {}
-        raise LabError(f"another practice cluster (pid {info.get('pid', '?')}) already serves {state}; stop it with "
-                       "`clearml-lab practice down` or choose another --state.") from None
+        raise LabError(
+            f"another practice cluster (pid {info.get('pid', '?')}) already serves {state}; stop it with "
+            "`clearml-lab practice down` or choose another --state."
+        ) from None
     return handle
 
 
@@ -85,8 +88,17 @@ def read_server_file(state: Path) -> dict | None:
 
 
 class Cluster:
-    def __init__(self, state: Path, kubeconfig_path: Path, *, port: int = 0, time_scale: float = 1.0,
-                 openshift_version: str | None = None, storage_capacity: str = "8Ti", address: str | None = None):
+    def __init__(
+        self,
+        state: Path,
+        kubeconfig_path: Path,
+        *,
+        port: int = 0,
+        time_scale: float = 1.0,
+        openshift_version: str | None = None,
+        storage_capacity: str = "8Ti",
+        address: str | None = None,
+    ):
         self.state = state
         self.kubeconfig_path = kubeconfig_path
         self.port = port
@@ -122,8 +134,12 @@ class Cluster:
         last = read_listen_file(self.state)
         address = self.address or last.get("address") or "127.0.0.1"
         ca, cert, key = ensure_certificates(self.state, address)
-        server = Server(api, Authenticator(
-            tokens, oauth_token=lambda name: api.store.get("oauthaccesstokens.oauth.openshift.io", "", name)))
+        server = Server(
+            api,
+            Authenticator(
+                tokens, oauth_token=lambda name: api.store.get("oauthaccesstokens.oauth.openshift.io", "", name)
+            ),
+        )
         # A short shutdown: open watches and idle keep-alive connections must not hold a stop up.
         runner = web.AppRunner(server.app, access_log=None, handler_cancellation=True, shutdown_timeout=1.0)
         await runner.setup()
@@ -133,15 +149,23 @@ class Cluster:
         await self._check_answers(url, ca, tokens["kubeadmin"])
         repo_site = await self._chart_repository_site(address, last.get("chart_port"))
         repo_port = int(repo_site.rsplit(":", 1)[1])
-        (self.state / LISTEN_FILE).write_text(json.dumps({"address": address, "port": port,
-                                                          "chart_port": repo_port}))
+        (self.state / LISTEN_FILE).write_text(json.dumps({"address": address, "port": port, "chart_port": repo_port}))
         api.settings.update(self._settings(api, repo_site))
         self._publish_storage_capacity(api)
         self._start_controllers(api)
         write_kubeconfig(self.kubeconfig_path, kubeconfig(url, ca.read_bytes(), tokens))
-        (self.state / SERVER_FILE).write_text(json.dumps({
-            "pid": os.getpid(), "port": port, "url": url, "kubeconfig": str(self.kubeconfig_path.resolve()),
-            "chart_repository": repo_site, "openshift_version": self.release.openshift}))
+        (self.state / SERVER_FILE).write_text(
+            json.dumps(
+                {
+                    "pid": os.getpid(),
+                    "port": port,
+                    "url": url,
+                    "kubeconfig": str(self.kubeconfig_path.resolve()),
+                    "chart_repository": repo_site,
+                    "openshift_version": self.release.openshift,
+                }
+            )
+        )
         # Packaging the charts takes seconds: the repository is published at once, the API answers meanwhile, and
         # the chart server holds requests until the index is written.
         self._publish_repository(api, repo_site)
@@ -153,21 +177,28 @@ class Cluster:
     async def _listen(runner: web.AppRunner, address: str, port: int, kept: int | None, ssl=None) -> int:
         """Bind ``address``: the port asked for, else the one of the last start (so the kubeconfigs handed out keep
         working), else a free one. Returns the port."""
-        for candidate in ([port] if port else ([kept] if kept else []) + [0]):
+        for candidate in [port] if port else ([kept] if kept else []) + [0]:
             site = web.TCPSite(runner, address, candidate, ssl_context=ssl)
             try:
                 await site.start()
             except OSError as err:
                 if err.errno == errno.EADDRNOTAVAIL:
-                    raise LabError(f"address {address} is not one of this machine's: give --address an address of "
-                                   f"this machine that learners can reach (e.g. its classroom IP).") from None
+                    raise LabError(
+                        f"address {address} is not one of this machine's: give --address an address of "
+                        f"this machine that learners can reach (e.g. its classroom IP)."
+                    ) from None
                 if err.errno != errno.EADDRINUSE:
                     raise
                 if candidate == port:
-                    raise LabError(f"port {port} on {address} is already in use: choose another with --port, or "
-                                   "--port 0 for a free one.") from None
-                log.warning("port %s of the last start is in use now; serving on a new port: kubeconfigs written "
-                            "for the old one need `clearml-lab workshop provision` again", candidate)
+                    raise LabError(
+                        f"port {port} on {address} is already in use: choose another with --port, or "
+                        "--port 0 for a free one."
+                    ) from None
+                log.warning(
+                    "port %s of the last start is in use now; serving on a new port: kubeconfigs written "
+                    "for the old one need `clearml-lab workshop provision` again",
+                    candidate,
+                )
                 continue
             return site._server.sockets[0].getsockname()[1]
         raise LabError(f"no free port on {address}.")
@@ -183,10 +214,15 @@ class Cluster:
     def _settings(self, api: Api, repo_url: str | None) -> dict:
         ingress = api.store.get("ingresses.config.openshift.io", "", "cluster") or {}
         spec = ingress.get("spec") or {}
-        return {"openshift_version": self.release.openshift, "kubernetes_version": self.release.kubernetes,
-                "apps_domain": spec.get("appsDomain") or spec.get("domain") or "apps.practice.local",
-                "node_sysctls": {"vm.max_map_count": 65530}, "storage_capacity": self.storage_capacity,
-                "chart_repository": repo_url, "state_dir": str(self.state)}
+        return {
+            "openshift_version": self.release.openshift,
+            "kubernetes_version": self.release.kubernetes,
+            "apps_domain": spec.get("appsDomain") or spec.get("domain") or "apps.practice.local",
+            "node_sysctls": {"vm.max_map_count": 65530},
+            "storage_capacity": self.storage_capacity,
+            "chart_repository": repo_url,
+            "state_dir": str(self.state),
+        }
 
     # ---- chart repository ----------------------------------------------------------------------------------------
     async def _chart_repository_site(self, address: str = "127.0.0.1", kept: int | None = None) -> str:
@@ -211,8 +247,9 @@ class Cluster:
 
     async def _build_chart_repository(self, base_url: str) -> None:
         try:
-            await asyncio.get_running_loop().run_in_executor(None, chartrepo.build_repository,
-                                                             self.state / "chartrepo", base_url)
+            await asyncio.get_running_loop().run_in_executor(
+                None, chartrepo.build_repository, self.state / "chartrepo", base_url
+            )
         except Exception:  # the API stays useful without the chart; the failure is in the log (and helm sees 404)
             log.exception("could not build the practice chart repository")
         finally:
@@ -221,9 +258,16 @@ class Cluster:
     @staticmethod
     def _publish_repository(api: Api, url: str) -> None:
         rt = api.registry.by_name("helmchartrepositories.helm.openshift.io")
-        wanted = {"apiVersion": rt.api_version, "kind": rt.kind, "metadata": {"name": "clearml"},
-                  "spec": {"name": "ClearML (practice)", "connectionConfig": {"url": url},
-                           "description": "The practice cluster's mirror of the ClearML Helm charts"}}
+        wanted = {
+            "apiVersion": rt.api_version,
+            "kind": rt.kind,
+            "metadata": {"name": "clearml"},
+            "spec": {
+                "name": "ClearML (practice)",
+                "connectionConfig": {"url": url},
+                "description": "The practice cluster's mirror of the ClearML Helm charts",
+            },
+        }
         current = api.store.get(rt.name, "", "clearml")
         req = Request(SYSTEM_ADMIN, "create", rt, name="clearml", user_agent="practice-apiserver")
         if current is None:
@@ -241,10 +285,14 @@ class Cluster:
         storage_class = api.store.get("storageclasses.storage.k8s.io", "", class_name) or {}
         labels = {MANAGED_BY: PUBLISHER, DRIVER: storage_class.get("provisioner", "")}
         capacity = published_capacity(class_name, api.store.list("persistentvolumes"), api.settings)
-        wanted = {"apiVersion": rt.api_version, "kind": rt.kind,
-                  "metadata": {"name": name, "namespace": namespace, "labels": labels},
-                  "storageClassName": class_name, "capacity": capacity,
-                  "nodeTopology": {"matchLabels": {"kubernetes.io/hostname": "practice-node"}}}
+        wanted = {
+            "apiVersion": rt.api_version,
+            "kind": rt.kind,
+            "metadata": {"name": name, "namespace": namespace, "labels": labels},
+            "storageClassName": class_name,
+            "capacity": capacity,
+            "nodeTopology": {"matchLabels": {"kubernetes.io/hostname": "practice-node"}},
+        }
         current = api.store.get(rt.name, namespace, name)
         req = Request(SYSTEM_ADMIN, "create", rt, namespace=namespace, name=name, user_agent="practice-apiserver")
         if current is None:
@@ -256,8 +304,11 @@ class Cluster:
 
     # ---- controllers ---------------------------------------------------------------------------------------------
     def _start_controllers(self, api: Api) -> None:
-        ctx = ControllerContext(client_for=lambda identity: InternalClient(api, identity),
-                                time_scale=self.time_scale, settings=dict(api.settings))
+        ctx = ControllerContext(
+            client_for=lambda identity: InternalClient(api, identity),
+            time_scale=self.time_scale,
+            settings=dict(api.settings),
+        )
         for run in CONTROLLERS:
             self.tasks.append(asyncio.create_task(self._supervise(run, ctx), name=getattr(run, "__module__", "")))
 

@@ -2,6 +2,7 @@
 release plus the OpenShift ones in data/openshift_schemas.yaml, with the defaults of list keys that upstream
 publishes (data/schema_defaults.yaml). Used for unknown-field checks, strategic-merge keys, server-side apply's list
 and map types, and the OpenAPI documents."""
+
 from __future__ import annotations
 
 import importlib.util
@@ -18,8 +19,11 @@ def _schema_dir(kubernetes: str) -> Path:
     # Located, not imported: importing kubernetes_validate pulls in jsonschema and costs seconds at start.
     spec = importlib.util.find_spec("kubernetes_validate")
     root = Path(spec.submodule_search_locations[0]) / "kubernetes-json-schema"
-    available = sorted((tuple(int(x) for x in p.name[1:].split("-")[0].split(".")[:2]), p)
-                       for p in root.iterdir() if p.name.endswith("-local"))
+    available = sorted(
+        (tuple(int(x) for x in p.name[1:].split("-")[0].split(".")[:2]), p)
+        for p in root.iterdir()
+        if p.name.endswith("-local")
+    )
     wanted = tuple(int(x) for x in kubernetes.split("."))
     # The exact release if the package has it, else the nearest newer one (the package starts at 1.25).
     for version, path in available:
@@ -53,7 +57,7 @@ class Schemas:
     def resolve(self, schema: dict | None) -> dict:
         seen = 0
         while schema and "$ref" in schema and seen < 20:
-            schema = self.defs.get(schema["$ref"][len(REF_PREFIX):], {})
+            schema = self.defs.get(schema["$ref"][len(REF_PREFIX) :], {})
             seen += 1
         return schema or {}
 

@@ -1,5 +1,6 @@
 """What a fresh practice cluster holds: namespaces, default RBAC, SCCs with their use-roles, the apps domain and
 ClusterVersion. Objects are created only when absent, so changes a learner made survive restarts."""
+
 from __future__ import annotations
 
 import copy
@@ -17,18 +18,42 @@ def _scc_objects(openshift_version: str) -> list[dict]:
 
 def cluster_version(release) -> dict:
     major_minor = release.openshift
-    return {"apiVersion": "config.openshift.io/v1", "kind": "ClusterVersion",
-            # The mark the lab reads to know it talks to a practice cluster (clearml_lab.lab.PRACTICE_ANNOTATION).
-            "metadata": {"name": "version", "annotations": {"clearml-lab.io/practice-cluster": "true"}},
-            "spec": {"clusterID": str(uuid.uuid4()), "channel": f"stable-{major_minor}"},
-            "status": {"desired": {"version": release.openshift_full, "channels": [f"stable-{major_minor}"]},
-                       "history": [{"state": "Completed", "version": release.openshift_full, "verified": False,
-                                    "startedTime": now(), "completionTime": now(), "image": ""}],
-                       "observedGeneration": 1, "versionHash": "",
-                       "conditions": [{"type": "Available", "status": "True", "lastTransitionTime": now(),
-                                       "message": f"Done applying {release.openshift_full}"},
-                                      {"type": "Progressing", "status": "False", "lastTransitionTime": now(),
-                                       "message": f"Cluster version is {release.openshift_full}"}]}}
+    return {
+        "apiVersion": "config.openshift.io/v1",
+        "kind": "ClusterVersion",
+        # The mark the lab reads to know it talks to a practice cluster (clearml_lab.lab.PRACTICE_ANNOTATION).
+        "metadata": {"name": "version", "annotations": {"clearml-lab.io/practice-cluster": "true"}},
+        "spec": {"clusterID": str(uuid.uuid4()), "channel": f"stable-{major_minor}"},
+        "status": {
+            "desired": {"version": release.openshift_full, "channels": [f"stable-{major_minor}"]},
+            "history": [
+                {
+                    "state": "Completed",
+                    "version": release.openshift_full,
+                    "verified": False,
+                    "startedTime": now(),
+                    "completionTime": now(),
+                    "image": "",
+                }
+            ],
+            "observedGeneration": 1,
+            "versionHash": "",
+            "conditions": [
+                {
+                    "type": "Available",
+                    "status": "True",
+                    "lastTransitionTime": now(),
+                    "message": f"Done applying {release.openshift_full}",
+                },
+                {
+                    "type": "Progressing",
+                    "status": "False",
+                    "lastTransitionTime": now(),
+                    "message": f"Cluster version is {release.openshift_full}",
+                },
+            ],
+        },
+    }
 
 
 def seed_objects(release) -> list[dict]:
@@ -77,8 +102,9 @@ def ensure_release(api) -> None:
                 continue
             rt = api.registry.by_kind(obj["apiVersion"], obj["kind"])
             stored = api.store.get(rt.name, "", obj["metadata"]["name"])
-            if stored is not None and (rt.name, key) not in {(op[1], (op[2]["kind"], op[2]["metadata"]["name"]))
-                                                              for op in ops}:
+            if stored is not None and (rt.name, key) not in {
+                (op[1], (op[2]["kind"], op[2]["metadata"]["name"])) for op in ops
+            }:
                 ops.append(("delete", rt.name, stored))  # a default of another release only
     api.store.commit(ops)
     api.authz.invalidate()

@@ -1,4 +1,5 @@
 """Label and field selectors as the API server parses them."""
+
 from __future__ import annotations
 
 import re

@@ -1,4 +1,5 @@
 """The HTTPS front: routes Kubernetes URLs to the request chain and writes JSON (or a watch stream) back."""
+
 from __future__ import annotations
 
 import asyncio
@@ -26,8 +27,12 @@ def _json(obj, code: int = 200, warnings: list[str] | None = None) -> web.Respon
     headers = {}
     if warnings:
         headers["Warning"] = ", ".join('299 - "' + w.replace('"', '\\"') + '"' for w in warnings)
-    return web.Response(body=json.dumps(obj, separators=(",", ":")).encode(), status=code,
-                        content_type="application/json", headers=headers)
+    return web.Response(
+        body=json.dumps(obj, separators=(",", ":")).encode(),
+        status=code,
+        content_type="application/json",
+        headers=headers,
+    )
 
 
 def _error(err: ApiError) -> web.Response:
@@ -50,11 +55,19 @@ class Server:
         response = await handler(request)
         req = request.get("api_request")
         if req is not None:
-            apply = request.method == "PATCH" and codecs.PATCH_TYPES.get(
-                codecs.media_type(request.headers.get("Content-Type"))) == "apply"
-            self.requests.count(verb="apply" if apply else req.verb, group=req.rt.group, version=req.rt.version,
-                                resource=req.rt.plural, subresource=req.subresource, scope=request["api_scope"],
-                                code=response.status)
+            apply = (
+                request.method == "PATCH"
+                and codecs.PATCH_TYPES.get(codecs.media_type(request.headers.get("Content-Type"))) == "apply"
+            )
+            self.requests.count(
+                verb="apply" if apply else req.verb,
+                group=req.rt.group,
+                version=req.rt.version,
+                resource=req.rt.plural,
+                subresource=req.subresource,
+                scope=request["api_scope"],
+                code=response.status,
+            )
         return response
 
     @web.middleware
@@ -69,8 +82,14 @@ class Server:
             raise
         except Exception:  # one bad request must not take the server down
             log.exception("internal error on %s %s", request.method, request.path)
-            return _json(status(500, "Internal error occurred: the practice cluster failed on this request; see its "
-                                     "log", "InternalError"), 500)
+            return _json(
+                status(
+                    500,
+                    "Internal error occurred: the practice cluster failed on this request; see its log",
+                    "InternalError",
+                ),
+                500,
+            )
 
     async def dispatch(self, request: web.Request) -> web.StreamResponse:
         identity = self.auth.identify(request.headers.get("Authorization"))
@@ -78,8 +97,12 @@ class Server:
             return _json(status(401, "Unauthorized", "Unauthorized"), 401)
         path = request.path.rstrip("/") or "/"
         parts = [p for p in path.split("/") if p]
-        if not parts or parts[0] not in ("api", "apis") or (parts[0] == "api" and len(parts) < 2) or (
-                parts[0] == "apis" and len(parts) < 3):
+        if (
+            not parts
+            or parts[0] not in ("api", "apis")
+            or (parts[0] == "api" and len(parts) < 2)
+            or (parts[0] == "apis" and len(parts) < 3)
+        ):
             return self._non_resource(request, identity, path, parts)
         if parts[0] == "api":
             group, version, rest = "", parts[1], parts[2:]
@@ -99,8 +122,10 @@ class Server:
         if path in ("/healthz", "/livez", "/readyz"):
             return web.Response(text="ok")
         if path == "/metrics":
-            return web.Response(body=self.requests.exposition().encode(),
-                                headers={"Content-Type": "text/plain; version=0.0.4; charset=utf-8"})
+            return web.Response(
+                body=self.requests.exposition().encode(),
+                headers={"Content-Type": "text/plain; version=0.0.4; charset=utf-8"},
+            )
         if path == "/version":
             return _json(discovery.version(self.api.release))
         if path == "/api":
@@ -124,8 +149,11 @@ class Server:
         if parts[:2] == ["openapi", "v3"]:
             key = "/".join(parts[2:])
             if key in self.openapi.docs:
-                return web.Response(body=self.openapi.docs[key], content_type="application/json",
-                                    headers={"Cache-Control": "public, immutable", "Etag": self.openapi.hashes[key]})
+                return web.Response(
+                    body=self.openapi.docs[key],
+                    content_type="application/json",
+                    headers={"Cache-Control": "public, immutable", "Etag": self.openapi.hashes[key]},
+                )
         return _json(status(404, "the server could not find the requested resource", "NotFound"), 404)
 
     # ---- resources -----------------------------------------------------------------------------------------------
@@ -142,8 +170,10 @@ class Server:
         name = rest[1] if len(rest) > 1 else ""
         sub = rest[2] if len(rest) > 2 else ""
         if rt.plural == "pods" and sub in NO_CONTAINERS:
-            raise bad_request(f"the practice cluster runs no containers, so pods/{sub} is not available (see the "
-                              "practice cluster's README: no containers, no network, no images)")
+            raise bad_request(
+                f"the practice cluster runs no containers, so pods/{sub} is not available (see the "
+                "practice cluster's README: no containers, no network, no images)"
+            )
         if sub and sub not in rt.subresources:
             raise error(404, "the server could not find the requested resource", "NotFound")
         return rt, namespace, name, sub
@@ -156,8 +186,7 @@ class Server:
             if required:
                 raise bad_request("the request needs a body")
             return None
-        return codecs.decode(raw, request.headers.get("Content-Type"),
-                             protobuf_kind=rt.protobuf if rt else None)
+        return codecs.decode(raw, request.headers.get("Content-Type"), protobuf_kind=rt.protobuf if rt else None)
 
     async def _resource(self, request, identity, group, version, rest) -> web.StreamResponse:
         rt, namespace, name, sub = self._route(group, version, rest)
@@ -207,9 +236,13 @@ class Server:
             mt = codecs.media_type(request.headers.get("Content-Type"))
             patch_type = codecs.PATCH_TYPES.get(mt)
             if patch_type is None:
-                raise error(415, f'the server does not support the patch type "{mt}"; use application/json-patch+json,'
-                                 " application/merge-patch+json, application/strategic-merge-patch+json or "
-                                 "application/apply-patch+yaml", "UnsupportedMediaType")
+                raise error(
+                    415,
+                    f'the server does not support the patch type "{mt}"; use application/json-patch+json,'
+                    " application/merge-patch+json, application/strategic-merge-patch+json or "
+                    "application/apply-patch+yaml",
+                    "UnsupportedMediaType",
+                )
             req.verb = "patch"
             body = await self._body(request, rt)
             existed = api.store.get(rt.name, namespace if rt.namespaced else "", name) is not None
@@ -230,11 +263,13 @@ class Server:
         """A subresource takes only its own verbs (pods/binding: POST; deployments/scale: GET, PUT, PATCH)."""
         verb = {"GET": "get", "POST": "create", "PUT": "update", "PATCH": "patch", "DELETE": "delete"}.get(method)
         if verb not in self.api.registry.subresource_kinds[sub].verbs:
-            raise method_not_allowed(f"the server does not allow this method on the requested resource "
-                                     f"({rt.plural}/{sub})")
+            raise method_not_allowed(
+                f"the server does not allow this method on the requested resource ({rt.plural}/{sub})"
+            )
 
-    async def _watch(self, request: web.Request, req: Request, as_table: bool = False,
-                     include: str = "Metadata") -> web.StreamResponse:
+    async def _watch(
+        self, request: web.Request, req: Request, as_table: bool = False, include: str = "Metadata"
+    ) -> web.StreamResponse:
         events = self.api.watch(req)
         first = True
         response = web.StreamResponse(status=200, headers={"Content-Type": "application/json"})
@@ -244,8 +279,10 @@ class Server:
             async for event in events:
                 if as_table and event["type"] in ("ADDED", "MODIFIED", "DELETED"):
                     # column definitions travel with the first event only, as the apiserver sends them
-                    event = {"type": event["type"], "object": tables.table(req.rt.name, [event["object"]],
-                                                                            include=include, with_columns=first)}
+                    event = {
+                        "type": event["type"],
+                        "object": tables.table(req.rt.name, [event["object"]], include=include, with_columns=first),
+                    }
                     first = False
                 await response.write(json.dumps(event, separators=(",", ":")).encode() + b"\n")
             await response.write_eof()
@@ -267,8 +304,9 @@ class Server:
         container = req.params.get("container")
         if not container:
             if len(names) != 1:
-                raise bad_request(f"a container name must be specified for pod {req.name}, choose one of: "
-                                  f"[{' '.join(names)}]")
+                raise bad_request(
+                    f"a container name must be specified for pod {req.name}, choose one of: [{' '.join(names)}]"
+                )
             container = names[0]
         elif container not in every:
             raise bad_request(f"container {container} is not valid for pod {req.name}")
@@ -276,7 +314,7 @@ class Server:
         lines = store.read_log(req.namespace, req.name, container)
         tail = req.params.get("tailLines")
         if tail and tail.lstrip("-").isdigit() and int(tail) >= 0:
-            lines = lines[-int(tail):] if int(tail) else []
+            lines = lines[-int(tail) :] if int(tail) else []
         if req.params.get("follow") != "true":
             text = "".join(line + "\n" for _, line in lines)
             return web.Response(text=text, content_type="text/plain")
@@ -288,8 +326,13 @@ class Server:
             for _, line in lines:
                 await response.write((line + "\n").encode())
             while store.get("pods", req.namespace, req.name) is not None:
-                await store.wait(lambda since=last: bool(store.read_log(req.namespace, req.name, container, since))
-                                 or store.get("pods", req.namespace, req.name) is None, 30)
+                await store.wait(
+                    lambda since=last: (
+                        bool(store.read_log(req.namespace, req.name, container, since))
+                        or store.get("pods", req.namespace, req.name) is None
+                    ),
+                    30,
+                )
                 for seq, line in store.read_log(req.namespace, req.name, container, last):
                     last = seq
                     await response.write((line + "\n").encode())

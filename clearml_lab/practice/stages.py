@@ -2,6 +2,7 @@
 the first whose condition holds fires once the stage's timer has run out, applies its effects, emits its events
 and moves the subject to the next stage after a delay. The engine knows no stage, condition or effect by name:
 the caller supplies them (``lifecycle.py`` for the pod's containers, ``data/lifecycle.yaml`` for the table)."""
+
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
@@ -23,21 +24,21 @@ class Subject(Protocol):
 
 @dataclass(frozen=True)
 class Transition:
-    to: str | None = None           # None: stay in the stage and stop (the subject waits for the world)
-    when: str | None = None         # a condition's name; None: always
-    effects: tuple[str, ...] = ()   # named changes to the subject, in order; each may add event fields
-    events: tuple[str, ...] = ()    # event names, emitted after the effects
-    delay: str | None = None        # a duration's or a delay's name; None: the next stage is due at once
-    since: str = "due"              # what the delay counts from: an anchor's name ("due": the stage's timer)
+    to: str | None = None  # None: stay in the stage and stop (the subject waits for the world)
+    when: str | None = None  # a condition's name; None: always
+    effects: tuple[str, ...] = ()  # named changes to the subject, in order; each may add event fields
+    events: tuple[str, ...] = ()  # event names, emitted after the effects
+    delay: str | None = None  # a duration's or a delay's name; None: the next stage is due at once
+    since: str = "due"  # what the delay counts from: an anchor's name ("due": the stage's timer)
 
 
 @dataclass(frozen=True)
 class Stage:
     name: str
     transitions: tuple[Transition, ...] = ()
-    timer: bool = True              # False: no timer; the transitions are looked at whenever the subject is
-    status: Mapping = field(default_factory=dict)   # what the subject shows in this stage (read by the caller)
-    extra: Mapping = field(default_factory=dict)    # anything else the table says about it (read by the caller)
+    timer: bool = True  # False: no timer; the transitions are looked at whenever the subject is
+    status: Mapping = field(default_factory=dict)  # what the subject shows in this stage (read by the caller)
+    extra: Mapping = field(default_factory=dict)  # anything else the table says about it (read by the caller)
 
 
 # fire() results
@@ -54,12 +55,18 @@ def load_stages(table: Mapping) -> dict[str, Stage]:
             unknown = set(t) - _TRANSITION_KEYS
             if unknown:
                 raise ValueError(f"stage {name}: unknown transition keys {sorted(unknown)}")
-            transitions.append(Transition(to=t.get("to"), when=t.get("when"), effects=tuple(t.get("effects") or ()),
-                                          events=tuple(t.get("events") or ()), delay=t.get("delay"),
-                                          since=t.get("since", "due")))
+            transitions.append(
+                Transition(
+                    to=t.get("to"),
+                    when=t.get("when"),
+                    effects=tuple(t.get("effects") or ()),
+                    events=tuple(t.get("events") or ()),
+                    delay=t.get("delay"),
+                    since=t.get("since", "due"),
+                )
+            )
         extra = {k: v for k, v in spec.items() if k not in ("transitions", "timer", "status")}
-        stages[name] = Stage(name, tuple(transitions), bool(spec.get("timer", True)), spec.get("status") or {},
-                             extra)
+        stages[name] = Stage(name, tuple(transitions), bool(spec.get("timer", True)), spec.get("status") or {}, extra)
     return stages
 
 
@@ -70,8 +77,8 @@ class Machine:
     stages: Mapping[str, Stage]
     conditions: Mapping[str, Callable[[Any], bool]]
     effects: Mapping[str, Callable[[Any], dict | None]]
-    delays: Mapping[str, Callable[[Any], float]]      # unscaled seconds
-    anchors: Mapping[str, Callable[[Any], float]]     # absolute times
+    delays: Mapping[str, Callable[[Any], float]]  # unscaled seconds
+    anchors: Mapping[str, Callable[[Any], float]]  # absolute times
     events: frozenset = frozenset()
 
     def problems(self) -> list[str]:

@@ -1,16 +1,36 @@
 """Kubernetes ``Status`` objects for every refusal, raised as ``ApiError`` (the Client contract's exception)."""
+
 from __future__ import annotations
 
 from .client import ApiError
 
-REASONS = {400: "BadRequest", 401: "Unauthorized", 403: "Forbidden", 404: "NotFound", 405: "MethodNotAllowed",
-           406: "NotAcceptable", 409: "Conflict", 410: "Expired", 413: "RequestEntityTooLarge",
-           415: "UnsupportedMediaType", 422: "Invalid", 429: "TooManyRequests", 500: "InternalError"}
+REASONS = {
+    400: "BadRequest",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "NotFound",
+    405: "MethodNotAllowed",
+    406: "NotAcceptable",
+    409: "Conflict",
+    410: "Expired",
+    413: "RequestEntityTooLarge",
+    415: "UnsupportedMediaType",
+    422: "Invalid",
+    429: "TooManyRequests",
+    500: "InternalError",
+}
 
 
 def status(code: int, message: str, reason: str | None = None, details: dict | None = None) -> dict:
-    out = {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure", "message": message,
-           "reason": reason or REASONS.get(code, "Unknown"), "code": code}
+    out = {
+        "kind": "Status",
+        "apiVersion": "v1",
+        "metadata": {},
+        "status": "Failure",
+        "message": message,
+        "reason": reason or REASONS.get(code, "Unknown"),
+        "code": code,
+    }
     if details:
         out["details"] = details
     return out
@@ -42,8 +62,9 @@ def already_exists(rt, name: str) -> ApiError:
 
 
 def conflict(rt, name: str, why: str) -> ApiError:
-    return error(409, f'Operation cannot be fulfilled on {_qualified(rt)} "{name}": {why}', "Conflict",
-                 _details(rt, name))
+    return error(
+        409, f'Operation cannot be fulfilled on {_qualified(rt)} "{name}": {why}', "Conflict", _details(rt, name)
+    )
 
 
 def forbidden(rt, name: str | None, why: str) -> ApiError:
@@ -56,8 +77,11 @@ def invalid(rt, name: str, causes: list[tuple[str, str]]) -> ApiError:
     kind = rt.kind
     text = "; ".join(f"{f}: {m}" for f, m in causes)
     group = f".{rt.group}" if rt.group else ""
-    details = {**_details(rt, name), "kind": kind,
-               "causes": [{"reason": "FieldValueInvalid", "message": m, "field": f} for f, m in causes]}
+    details = {
+        **_details(rt, name),
+        "kind": kind,
+        "causes": [{"reason": "FieldValueInvalid", "message": m, "field": f} for f, m in causes],
+    }
     return error(422, f'{kind}{group} "{name}" is invalid: {text}', "Invalid", details)
 
 

@@ -4,6 +4,7 @@ Every write is one transaction (a kill -9 leaves the previous state, never half 
 watchers through an asyncio condition; nobody polls. The event loop is the only writer, so a read followed by a
 write with no ``await`` in between is atomic.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -37,7 +38,7 @@ class Change:
     resource: str
     namespace: str
     name: str
-    type: str          # ADDED | MODIFIED | DELETED
+    type: str  # ADDED | MODIFIED | DELETED
     object: dict
     old: dict | None
 
@@ -63,14 +64,16 @@ class Store:
         return row[0] or self.current_rv() + 1
 
     def get(self, resource: str, namespace: str, name: str) -> dict | None:
-        row = self.db.execute("SELECT data FROM objects WHERE resource=? AND namespace=? AND name=?",
-                              (resource, namespace or "", name)).fetchone()
+        row = self.db.execute(
+            "SELECT data FROM objects WHERE resource=? AND namespace=? AND name=?", (resource, namespace or "", name)
+        ).fetchone()
         return json.loads(row[0]) if row else None
 
     def list(self, resource: str, namespace: str | None = None) -> list[dict]:
         if namespace:
-            rows = self.db.execute("SELECT data FROM objects WHERE resource=? AND namespace=? ORDER BY name",
-                                   (resource, namespace))
+            rows = self.db.execute(
+                "SELECT data FROM objects WHERE resource=? AND namespace=? ORDER BY name", (resource, namespace)
+            )
         else:
             rows = self.db.execute("SELECT data FROM objects WHERE resource=? ORDER BY namespace, name", (resource,))
         return [json.loads(r[0]) for r in rows]
@@ -82,9 +85,12 @@ class Store:
         marks = ",".join("?" * len(resources))
         rows = self.db.execute(
             f"SELECT rv, resource, namespace, name, type, data, old FROM changes WHERE rv > ? AND resource IN ({marks})"
-            " ORDER BY rv LIMIT ?", (rv, *resources, limit))
-        return [Change(r[0], r[1], r[2], r[3], r[4], json.loads(r[5]), json.loads(r[6]) if r[6] else None)
-                for r in rows]
+            " ORDER BY rv LIMIT ?",
+            (rv, *resources, limit),
+        )
+        return [
+            Change(r[0], r[1], r[2], r[3], r[4], json.loads(r[5]), json.loads(r[6]) if r[6] else None) for r in rows
+        ]
 
     # writes
     def commit(self, ops: list[tuple[str, str, dict]]) -> list[dict]:
@@ -99,20 +105,25 @@ class Store:
                 rv += 1
                 meta = obj["metadata"]
                 namespace, name = meta.get("namespace", "") or "", meta["name"]
-                old_row = db.execute("SELECT data FROM objects WHERE resource=? AND namespace=? AND name=?",
-                                     (resource, namespace, name)).fetchone()
+                old_row = db.execute(
+                    "SELECT data FROM objects WHERE resource=? AND namespace=? AND name=?", (resource, namespace, name)
+                ).fetchone()
                 obj = {**obj, "metadata": {**meta, "resourceVersion": str(rv)}}
                 text = json.dumps(obj, separators=(",", ":"))
                 if op == "put":
-                    db.execute("INSERT OR REPLACE INTO objects VALUES (?,?,?,?,?)",
-                               (resource, namespace, name, rv, text))
+                    db.execute(
+                        "INSERT OR REPLACE INTO objects VALUES (?,?,?,?,?)", (resource, namespace, name, rv, text)
+                    )
                     kind = "MODIFIED" if old_row else "ADDED"
                 else:
-                    db.execute("DELETE FROM objects WHERE resource=? AND namespace=? AND name=?",
-                               (resource, namespace, name))
+                    db.execute(
+                        "DELETE FROM objects WHERE resource=? AND namespace=? AND name=?", (resource, namespace, name)
+                    )
                     kind = "DELETED"
-                db.execute("INSERT INTO changes VALUES (?,?,?,?,?,?,?)",
-                           (rv, resource, namespace, name, kind, text, old_row[0] if old_row else None))
+                db.execute(
+                    "INSERT INTO changes VALUES (?,?,?,?,?,?,?)",
+                    (rv, resource, namespace, name, kind, text, old_row[0] if old_row else None),
+                )
                 out.append(obj)
             db.execute("UPDATE counter SET rv=?", (rv,))
             self._writes += 1
@@ -157,13 +168,17 @@ class Store:
     # container logs
     def append_log(self, namespace: str, pod: str, container: str, lines: list[str]) -> None:
         with self.db:
-            self.db.executemany("INSERT INTO logs (namespace, pod, container, line) VALUES (?,?,?,?)",
-                                [(namespace, pod, container, line) for line in lines])
+            self.db.executemany(
+                "INSERT INTO logs (namespace, pod, container, line) VALUES (?,?,?,?)",
+                [(namespace, pod, container, line) for line in lines],
+            )
         self._wake()
 
     def read_log(self, namespace: str, pod: str, container: str, after_seq: int = 0) -> list[tuple[int, str]]:
-        return self.db.execute("SELECT seq, line FROM logs WHERE namespace=? AND pod=? AND container=? AND seq > ?"
-                               " ORDER BY seq", (namespace, pod, container, after_seq)).fetchall()
+        return self.db.execute(
+            "SELECT seq, line FROM logs WHERE namespace=? AND pod=? AND container=? AND seq > ? ORDER BY seq",
+            (namespace, pod, container, after_seq),
+        ).fetchall()
 
     def delete_logs(self, namespace: str, pod: str) -> None:
         with self.db:

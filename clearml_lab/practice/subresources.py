@@ -3,6 +3,7 @@
 
 Both write the parent through the API's own update path, so resourceVersion conflicts, generation, managedFields
 and the watch behave as for any other write to it."""
+
 from __future__ import annotations
 
 import copy
@@ -17,6 +18,7 @@ BINDING_KINDS = ("", "Node")  # what a Binding's target may name (Kubernetes' Va
 
 # ---- scale -------------------------------------------------------------------------------------------------------
 
+
 def selector_string(selector: dict | None) -> str:
     """A LabelSelector as apimachinery prints it (``labels.Selector.String()``): requirements sorted by key,
     joined by commas — the form ``Scale.status.selector`` carries for autoscalers."""
@@ -25,8 +27,12 @@ def selector_string(selector: dict | None) -> str:
     requirements: list[tuple[str, str]] = [(k, f"{k}={v}") for k, v in (selector.get("matchLabels") or {}).items()]
     for expr in selector.get("matchExpressions") or []:
         key, op, values = expr.get("key", ""), expr.get("operator"), sorted(expr.get("values") or [])
-        text = {"In": f"{key} in ({','.join(values)})", "NotIn": f"{key} notin ({','.join(values)})",
-                "Exists": key, "DoesNotExist": f"!{key}"}.get(op)
+        text = {
+            "In": f"{key} in ({','.join(values)})",
+            "NotIn": f"{key} notin ({','.join(values)})",
+            "Exists": key,
+            "DoesNotExist": f"!{key}",
+        }.get(op)
         if text is not None:
             requirements.append((key, text))
     return ",".join(text for _, text in sorted(requirements))
@@ -36,10 +42,15 @@ def scale_of(parent: dict) -> dict:
     """The Scale a workload shows through its ``scale`` subresource (omitempty fields left out, as Go does)."""
     meta = parent["metadata"]
     spec, status = parent.get("spec") or {}, parent.get("status") or {}
-    scale: dict = {"kind": SCALE_KIND, "apiVersion": SCALE_API_VERSION,
-                   "metadata": {k: meta[k] for k in ("name", "namespace", "uid", "resourceVersion",
-                                                     "creationTimestamp") if k in meta},
-                   "spec": {}, "status": {"replicas": int(status.get("replicas") or 0)}}
+    scale: dict = {
+        "kind": SCALE_KIND,
+        "apiVersion": SCALE_API_VERSION,
+        "metadata": {
+            k: meta[k] for k in ("name", "namespace", "uid", "resourceVersion", "creationTimestamp") if k in meta
+        },
+        "spec": {},
+        "status": {"replicas": int(status.get("replicas") or 0)},
+    }
     if spec.get("replicas"):
         scale["spec"]["replicas"] = spec["replicas"]
     selector = selector_string(spec.get("selector"))
@@ -53,8 +64,10 @@ def check_scale(name: str, scale) -> int:
     if not isinstance(scale, dict):
         raise bad_request("the body of a scale request must be a JSON or YAML object (an autoscaling/v1 Scale)")
     if scale.get("apiVersion") not in (None, SCALE_API_VERSION) or scale.get("kind") not in (None, SCALE_KIND):
-        raise bad_request(f"the scale subresource takes an {SCALE_API_VERSION} {SCALE_KIND}, not "
-                          f"{scale.get('apiVersion')} {scale.get('kind')}")
+        raise bad_request(
+            f"the scale subresource takes an {SCALE_API_VERSION} {SCALE_KIND}, not "
+            f"{scale.get('apiVersion')} {scale.get('kind')}"
+        )
     meta = scale.get("metadata") or {}
     if not isinstance(meta, dict):
         raise bad_request("metadata must be an object")
@@ -65,9 +78,17 @@ def check_scale(name: str, scale) -> int:
         raise bad_request(f"spec.replicas of a Scale must be an integer, not {replicas!r}")
     if replicas < 0:
         why = f"Invalid value: {replicas}: must be greater than or equal to 0"
-        raise error(422, f'Scale.autoscaling "{name}" is invalid: spec.replicas: {why}', "Invalid",
-                    {"name": name, "group": "autoscaling", "kind": "Scale",
-                     "causes": [{"reason": "FieldValueInvalid", "message": why, "field": "spec.replicas"}]})
+        raise error(
+            422,
+            f'Scale.autoscaling "{name}" is invalid: spec.replicas: {why}',
+            "Invalid",
+            {
+                "name": name,
+                "group": "autoscaling",
+                "kind": "Scale",
+                "causes": [{"reason": "FieldValueInvalid", "message": why, "field": "spec.replicas"}],
+            },
+        )
     return replicas
 
 
@@ -81,9 +102,12 @@ def patched_scale(current: dict, body, patch_type: str, schema: dict | None, sch
         return patching.merge_patch(current, body)
     if patch_type == "strategic":
         return patching.strategic_merge_patch(current, body, schema, schemas)
-    raise error(415, f"the practice cluster does not take {patch_type} patches of the scale subresource; send a "
-                     "merge, strategic merge or JSON patch of spec.replicas (as kubectl scale does)",
-                "UnsupportedMediaType")
+    raise error(
+        415,
+        f"the practice cluster does not take {patch_type} patches of the scale subresource; send a "
+        "merge, strategic merge or JSON patch of spec.replicas (as kubectl scale does)",
+        "UnsupportedMediaType",
+    )
 
 
 def with_replicas(parent: dict, replicas: int, resource_version: str | None) -> dict:
@@ -98,6 +122,7 @@ def with_replicas(parent: dict, replicas: int, resource_version: str | None) -> 
 
 
 # ---- binding -----------------------------------------------------------------------------------------------------
+
 
 def binding_target(body, pod_name: str | None) -> tuple[str, str, dict]:
     """(pod name, node name, annotations to copy) from a Binding body; ``pod_name`` is the one on the URL of
@@ -121,9 +146,16 @@ def binding_target(body, pod_name: str | None) -> tuple[str, str, dict]:
     if not target.get("name"):
         causes.append(("target.name", "Required value"))
     if causes:
-        raise error(422, f'Binding "{name}" is invalid: ' + "; ".join(f"{f}: {m}" for f, m in causes), "Invalid",
-                    {"name": name, "kind": "Binding",
-                     "causes": [{"reason": "FieldValueInvalid", "message": m, "field": f} for f, m in causes]})
+        raise error(
+            422,
+            f'Binding "{name}" is invalid: ' + "; ".join(f"{f}: {m}" for f, m in causes),
+            "Invalid",
+            {
+                "name": name,
+                "kind": "Binding",
+                "causes": [{"reason": "FieldValueInvalid", "message": m, "field": f} for f, m in causes],
+            },
+        )
     return name, target["name"], dict(meta.get("annotations") or {})
 
 
@@ -131,8 +163,9 @@ def bound_pod(pods_rt, pod: dict, node: str, annotations: dict, uid: str | None,
     """The pod once bound to ``node``; 409 as the apiserver answers when it is already bound or going away."""
     meta, name = pod["metadata"], pod["metadata"]["name"]
     if uid and uid != meta.get("uid"):
-        raise conflict(pods_rt, name, f"Precondition failed: UID in precondition: {uid}, UID in object meta: "
-                                      f"{meta.get('uid')}")
+        raise conflict(
+            pods_rt, name, f"Precondition failed: UID in precondition: {uid}, UID in object meta: {meta.get('uid')}"
+        )
     if meta.get("deletionTimestamp"):
         raise _binding_conflict(name, f"pod {name} is being deleted, cannot be assigned to a host")
     current = (pod.get("spec") or {}).get("nodeName")
@@ -145,8 +178,7 @@ def bound_pod(pods_rt, pod: dict, node: str, annotations: dict, uid: str | None,
     conditions = new.setdefault("status", {}).setdefault("conditions", [])
     scheduled = next((c for c in conditions if c.get("type") == "PodScheduled"), None)
     if scheduled is None:
-        conditions.append({"type": "PodScheduled", "status": "True", "lastProbeTime": None,
-                           "lastTransitionTime": now})
+        conditions.append({"type": "PodScheduled", "status": "True", "lastProbeTime": None, "lastTransitionTime": now})
     elif scheduled.get("status") != "True":
         scheduled.update(status="True", lastTransitionTime=now)
         scheduled.pop("reason", None)
@@ -155,8 +187,12 @@ def bound_pod(pods_rt, pod: dict, node: str, annotations: dict, uid: str | None,
 
 
 def _binding_conflict(name: str, why: str):
-    return error(409, f'Operation cannot be fulfilled on pods/binding "{name}": {why}', "Conflict",
-                 {"name": name, "kind": "pods/binding"})
+    return error(
+        409,
+        f'Operation cannot be fulfilled on pods/binding "{name}": {why}',
+        "Conflict",
+        {"name": name, "kind": "pods/binding"},
+    )
 
 
 def binding_success() -> dict:

@@ -1,6 +1,7 @@
 """Server-side tables (``Accept: application/json;as=Table;g=meta.k8s.io;v=v1``), so ``kubectl get`` prints the
 columns a real cluster prints. Column definitions are data (data/tables.yaml); the cells that need logic are the
 small functions below, each following the upstream printer of the same column."""
+
 from __future__ import annotations
 
 import json
@@ -75,6 +76,7 @@ def _pod_spec(obj: dict) -> dict:
 
 # ---- cells ---------------------------------------------------------------------------------------------------------
 
+
 def _pod_ready(pod):
     statuses = (pod.get("status") or {}).get("containerStatuses") or []
     total = len((pod.get("spec") or {}).get("containers") or [])
@@ -93,8 +95,10 @@ def _pod_status(pod):
             continue
         initializing = True
         if term:
-            reason = "Init:" + (term.get("reason") or (f"Signal:{term['signal']}" if term.get("signal")
-                                                      else f"ExitCode:{term.get('exitCode')}"))
+            reason = "Init:" + (
+                term.get("reason")
+                or (f"Signal:{term['signal']}" if term.get("signal") else f"ExitCode:{term.get('exitCode')}")
+            )
         elif wait and wait.get("reason") and wait.get("reason") != "PodInitializing":
             reason = "Init:" + wait["reason"]
         else:
@@ -108,8 +112,9 @@ def _pod_status(pod):
                 reason = state["waiting"]["reason"]
             elif state.get("terminated"):
                 term = state["terminated"]
-                reason = term.get("reason") or (f"Signal:{term['signal']}" if term.get("signal")
-                                                else f"ExitCode:{term.get('exitCode')}")
+                reason = term.get("reason") or (
+                    f"Signal:{term['signal']}" if term.get("signal") else f"ExitCode:{term.get('exitCode')}"
+                )
             elif s.get("ready") and state.get("running") is not None:
                 running = True
         if reason == "Completed" and running:
@@ -123,8 +128,11 @@ def _pod_status(pod):
 def _pod_restarts(pod):
     statuses = (pod.get("status") or {}).get("containerStatuses") or []
     count = sum(int(s.get("restartCount") or 0) for s in statuses)
-    last = max((_parse_time(((s.get("lastState") or {}).get("terminated") or {}).get("finishedAt"))
-                for s in statuses), default=None, key=lambda t: t or datetime.min.replace(tzinfo=UTC))
+    last = max(
+        (_parse_time(((s.get("lastState") or {}).get("terminated") or {}).get("finishedAt")) for s in statuses),
+        default=None,
+        key=lambda t: t or datetime.min.replace(tzinfo=UTC),
+    )
     if count and last:
         return f"{count} ({human_duration((datetime.now(UTC) - last).total_seconds())} ago)"
     return str(count)
@@ -148,8 +156,12 @@ def _selector(obj):
 
 def _service_ports(svc):
     ports = (svc.get("spec") or {}).get("ports") or []
-    out = [f"{p.get('port')}:{p['nodePort']}/{p.get('protocol', 'TCP')}" if p.get("nodePort")
-           else f"{p.get('port')}/{p.get('protocol', 'TCP')}" for p in ports]
+    out = [
+        f"{p.get('port')}:{p['nodePort']}/{p.get('protocol', 'TCP')}"
+        if p.get("nodePort")
+        else f"{p.get('port')}/{p.get('protocol', 'TCP')}"
+        for p in ports
+    ]
     return ",".join(out) or "<none>"
 
 
@@ -159,8 +171,10 @@ def _service_external_ip(svc):
         return spec.get("externalName") or "<none>"
     ips = list(spec.get("externalIPs") or [])
     if spec.get("type") == "LoadBalancer":
-        ips += [i.get("ip") or i.get("hostname") for i in ((svc.get("status") or {}).get("loadBalancer") or {}).get(
-            "ingress") or []]
+        ips += [
+            i.get("ip") or i.get("hostname")
+            for i in ((svc.get("status") or {}).get("loadBalancer") or {}).get("ingress") or []
+        ]
         return ",".join(ips) or "<pending>"
     return ",".join(ips) or "<none>"
 
@@ -240,36 +254,50 @@ def _subjects(kind: str):
         if kind == "ServiceAccount":
             return ", ".join(f"{s.get('namespace', '')}/{s.get('name')}" for s in subjects)
         return ", ".join(s.get("name", "") for s in subjects)
+
     return cell
 
 
 CELLS = {
     "name": lambda o: o["metadata"]["name"],
     "age": lambda o: _since(o["metadata"].get("creationTimestamp")),
-    "pod_ready": _pod_ready, "pod_status": _pod_status, "pod_restarts": _pod_restarts,
+    "pod_ready": _pod_ready,
+    "pod_status": _pod_status,
+    "pod_restarts": _pod_restarts,
     "readiness_gates": _readiness_gates,
-    "ready_of_replicas": lambda o: f"{(o.get('status') or {}).get('readyReplicas') or 0}/"
-                                   f"{(o.get('spec') or {}).get('replicas', 1)}",
+    "ready_of_replicas": lambda o: (
+        f"{(o.get('status') or {}).get('readyReplicas') or 0}/{(o.get('spec') or {}).get('replicas', 1)}"
+    ),
     "containers": lambda o: ",".join(c.get("name", "") for c in _pod_spec(o).get("containers") or []),
     "images": lambda o: ",".join(c.get("image", "") for c in _pod_spec(o).get("containers") or []),
     "selector": _selector,
-    "service_ports": _service_ports, "service_external_ip": _service_external_ip,
-    "service_selector": lambda o: ",".join(f"{k}={v}" for k, v in ((o.get("spec") or {}).get("selector") or {})
-                                           .items()) or "<none>",
-    "endpoints": _endpoints, "access_modes": _access_modes,
-    "pv_claim": lambda o: "/".join(filter(None, [((o.get("spec") or {}).get("claimRef") or {}).get(k)
-                                                 for k in ("namespace", "name")])),
-    "job_status": _job_status, "job_completions": _job_completions, "job_duration": _job_duration,
-    "event_last_seen": lambda o: _since(o.get("lastTimestamp") or o.get("eventTime")
-                                        or o["metadata"].get("creationTimestamp")),
+    "service_ports": _service_ports,
+    "service_external_ip": _service_external_ip,
+    "service_selector": lambda o: (
+        ",".join(f"{k}={v}" for k, v in ((o.get("spec") or {}).get("selector") or {}).items()) or "<none>"
+    ),
+    "endpoints": _endpoints,
+    "access_modes": _access_modes,
+    "pv_claim": lambda o: "/".join(
+        filter(None, [((o.get("spec") or {}).get("claimRef") or {}).get(k) for k in ("namespace", "name")])
+    ),
+    "job_status": _job_status,
+    "job_completions": _job_completions,
+    "job_duration": _job_duration,
+    "event_last_seen": lambda o: _since(
+        o.get("lastTimestamp") or o.get("eventTime") or o["metadata"].get("creationTimestamp")
+    ),
     "event_object": _event_object,
     "data_count": lambda o: len(o.get("data") or {}) + len(o.get("binaryData") or {}),
     "secret_count": lambda o: len(o.get("secrets") or []),
     "storage_class_name": _storage_class_name,
     "role_ref": lambda o: f"{(o.get('roleRef') or {}).get('kind')}/{(o.get('roleRef') or {}).get('name')}",
-    "subjects_users": _subjects("User"), "subjects_groups": _subjects("Group"),
+    "subjects_users": _subjects("User"),
+    "subjects_groups": _subjects("Group"),
     "subjects_service_accounts": _subjects("ServiceAccount"),
-    "route_host": _route_host, "route_services": _route_services, "route_termination": _route_termination,
+    "route_host": _route_host,
+    "route_services": _route_services,
+    "route_termination": _route_termination,
     "scc_caps": lambda o: json.dumps(o.get("allowedCapabilities")) if o.get("allowedCapabilities") else "<no value>",
     "scc_priority": lambda o: "<no value>" if o.get("priority") is None else o["priority"],
     "scc_volumes": lambda o: json.dumps(o.get("volumes") or []).replace(", ", ","),
@@ -304,15 +332,29 @@ def _row_object(obj: dict, include: str):
     return {"kind": "PartialObjectMetadata", "apiVersion": "meta.k8s.io/v1", "metadata": obj.get("metadata", {})}
 
 
-def table(resource: str, objects: list[dict], *, resource_version: str = "", include: str = "Metadata",
-          with_columns: bool = True, list_meta: dict | None = None) -> dict:
+def table(
+    resource: str,
+    objects: list[dict],
+    *,
+    resource_version: str = "",
+    include: str = "Metadata",
+    with_columns: bool = True,
+    list_meta: dict | None = None,
+) -> dict:
     cols = columns_for(resource)
     out = {"kind": "Table", "apiVersion": "meta.k8s.io/v1", "metadata": dict(list_meta or {})}
     if resource_version:
         out["metadata"].setdefault("resourceVersion", resource_version)
     if with_columns:
-        out["columnDefinitions"] = [{"name": c["name"], "type": c.get("type", "string"),
-                                     "format": "name" if c["cell"] == "name" else "", "description": "",
-                                     "priority": c.get("priority", 0)} for c in cols]
+        out["columnDefinitions"] = [
+            {
+                "name": c["name"],
+                "type": c.get("type", "string"),
+                "format": "name" if c["cell"] == "name" else "",
+                "description": "",
+                "priority": c.get("priority", 0),
+            }
+            for c in cols
+        ]
     out["rows"] = [{"cells": [_cell(o, c) for c in cols], "object": _row_object(o, include)} for o in objects]
     return out

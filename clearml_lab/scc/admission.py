@@ -3,6 +3,7 @@
 Try every SCC in admission order; the first one the pod's service account (or the requesting user) may use and
 that validates the pod wins. On create it may mutate the pod; on update it must not.
 """
+
 from __future__ import annotations
 
 import copy
@@ -18,7 +19,8 @@ SUBJECT_TYPE_ANNOTATION = "security.openshift.io/validated-scc-subject-type"
 REQUIRED_SCC_ANNOTATION = "openshift.io/required-scc"
 IGNORED_ANNOTATION_CHANGES = {"k8s.ovn.org/pod-networks"}
 RESTRICTED_HINT = FieldError(
-    "no access to scc/restricted", "Forbidden",
+    "no access to scc/restricted",
+    "Forbidden",
     "the pod fails to validate against the `restricted-v2` security context constraint, "
     "but would validate successfully against the `restricted` security context constraint",
     rule="restricted_hint",
@@ -62,6 +64,7 @@ def applies_to(scc: dict, subject: Subject | None, namespace: str, can_use) -> b
 
 def _unchanged_for_scc(pod: dict, old_pod: dict) -> bool:
     """Updates that only touch ignored annotations or garbage-collector fields are not re-admitted."""
+
     def relevant(p):
         meta = dict(p.get("metadata") or {})
         annotations = {k: v for k, v in (meta.get("annotations") or {}).items() if k not in IGNORED_ANNOTATION_CHANGES}
@@ -73,8 +76,18 @@ def _unchanged_for_scc(pod: dict, old_pod: dict) -> bool:
     return relevant(pod) == relevant(old_pod)
 
 
-def admit(pod, namespace_obj, sccs, *, sa_subject=None, user=None, can_use=None, operation="CREATE", old_pod=None,
-          openshift_version="4.19") -> AdmissionResult:
+def admit(
+    pod,
+    namespace_obj,
+    sccs,
+    *,
+    sa_subject=None,
+    user=None,
+    can_use=None,
+    operation="CREATE",
+    old_pod=None,
+    openshift_version="4.19",
+) -> AdmissionResult:
     """Admit one pod as OpenShift does. ``can_use(subject, scc_name, namespace)`` is the caller's RBAC check."""
     namespace = (namespace_obj.get("metadata") or {}).get("name", "")
     spec = pod.get("spec") or {}
@@ -87,13 +100,16 @@ def admit(pod, namespace_obj, sccs, *, sa_subject=None, user=None, can_use=None,
         return AdmissionResult(True, pod)
     if not mutation_allowed and old_pod is not None:
         old_annotations = (old_pod.get("metadata") or {}).get("annotations") or {}
-        if has_feature(openshift_version, "required_scc_annotation") and \
-                annotations.get(REQUIRED_SCC_ANNOTATION) != old_annotations.get(REQUIRED_SCC_ANNOTATION):
-            return _rejected(pod, "invalid change of required security context constraint annotation: "
-                                  + REQUIRED_SCC_ANNOTATION)
+        if has_feature(openshift_version, "required_scc_annotation") and annotations.get(
+            REQUIRED_SCC_ANNOTATION
+        ) != old_annotations.get(REQUIRED_SCC_ANNOTATION):
+            return _rejected(
+                pod, "invalid change of required security context constraint annotation: " + REQUIRED_SCC_ANNOTATION
+            )
         if _unchanged_for_scc(pod, old_pod):
-            return AdmissionResult(True, pod, scc=annotations.get(SCC_ANNOTATION),
-                                   subject_type=annotations.get(SUBJECT_TYPE_ANNOTATION))
+            return AdmissionResult(
+                True, pod, scc=annotations.get(SCC_ANNOTATION), subject_type=annotations.get(SUBJECT_TYPE_ANNOTATION)
+            )
 
     if not sccs:
         return _rejected(pod, "no SecurityContextConstraints found in cluster")
@@ -106,12 +122,17 @@ def admit(pod, namespace_obj, sccs, *, sa_subject=None, user=None, can_use=None,
         return _rejected(pod, str(err))
 
     ordered = sort_sccs(sccs)
-    required = annotations.get(REQUIRED_SCC_ANNOTATION) if has_feature(openshift_version, "required_scc_annotation") else None
+    required = (
+        annotations.get(REQUIRED_SCC_ANNOTATION) if has_feature(openshift_version, "required_scc_annotation") else None
+    )
     if required:
         ordered = [scc for scc in ordered if scc_name(scc) == required]
         if not ordered:
-            return _rejected(pod, f'failed to retrieve the required SCC "{required}": '
-                                  f'securitycontextconstraints.security.openshift.io "{required}" not found')
+            return _rejected(
+                pod,
+                f'failed to retrieve the required SCC "{required}": '
+                f'securitycontextconstraints.security.openshift.io "{required}" not found',
+            )
     hint = annotations.get(SCC_ANNOTATION) if not mutation_allowed else None
     if hint:  # on update the previously chosen SCC is tried first; the rest keep their order
         ordered = [s for s in ordered if scc_name(s) == hint] + [s for s in ordered if scc_name(s) != hint]
@@ -137,8 +158,15 @@ def admit(pod, namespace_obj, sccs, *, sa_subject=None, user=None, can_use=None,
             subject_type = "user"
         else:
             denied.add(name)
-            errors.append(FieldError(f'provider "{name}"', "Forbidden", "not usable by user or serviceaccount",
-                                     rule="not_usable", scc=name))
+            errors.append(
+                FieldError(
+                    f'provider "{name}"',
+                    "Forbidden",
+                    "not usable by user or serviceaccount",
+                    rule="not_usable",
+                    scc=name,
+                )
+            )
             continue
         candidate, problems = provider.assign(pod)
         if problems:

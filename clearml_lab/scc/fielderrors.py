@@ -1,4 +1,5 @@
 """Field errors rendered the way Kubernetes' apimachinery prints them, so messages match OpenShift's."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field

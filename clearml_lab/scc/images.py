@@ -6,6 +6,7 @@ One vocabulary for the planner and the practice cluster's simulator (its ``data/
 USER = 0); ``needs_uid`` the only UID its process works under; ``why`` the reason. A repository matches an image
 on any registry (a mirror is the same image) unless it names its registry host (``docker.io/team/*``,
 ``quay.io/team/app``); shell-style wildcards work."""
+
 from __future__ import annotations
 
 import fnmatch
@@ -28,9 +29,9 @@ def _is_registry_host(part: str) -> bool:
 class ImageRef:
     """An image reference, read as container runtimes read it."""
 
-    registry: str      # docker.io when none is given
-    repository: str    # the path without the registry; Docker Hub's "library/" dropped
-    tag: str           # "latest" when none is given; the digest when there is one
+    registry: str  # docker.io when none is given
+    repository: str  # the path without the registry; Docker Hub's "library/" dropped
+    tag: str  # "latest" when none is given; the digest when there is one
 
     @property
     def reference(self) -> str:
@@ -118,19 +119,23 @@ def load_image_requirements(source=None) -> list[ImageRequirement]:
             with open(source, encoding="utf-8") as handle:
                 data = yaml.safe_load(handle)
         except (OSError, yaml.YAMLError) as err:
-            raise UsageError(f"Cannot read the image requirements file {source} ({err}); pass a readable YAML file.") from None
+            raise UsageError(
+                f"Cannot read the image requirements file {source} ({err}); pass a readable YAML file."
+            ) from None
     return _entries(data)
 
 
 def _entries(data) -> list[ImageRequirement]:
     entries = []
     for entry in (data or {}).get("images") or []:
-        entries.append(ImageRequirement(
-            tuple(entry.get("repositories") or ()),
-            entry.get("image_user"),
-            entry.get("needs_uid"),
-            " ".join(str(entry.get("why") or "").split()),
-        ))
+        entries.append(
+            ImageRequirement(
+                tuple(entry.get("repositories") or ()),
+                entry.get("image_user"),
+                entry.get("needs_uid"),
+                " ".join(str(entry.get("why") or "").split()),
+            )
+        )
     return entries
 
 

@@ -1,4 +1,5 @@
 """Rendered manifests in, the pods their controllers would create out; planned grants out as RoleBindings."""
+
 from __future__ import annotations
 
 import hashlib
@@ -155,13 +156,19 @@ def grant_role_bindings(grants, namespace: str) -> list[dict]:
             "apiVersion": "rbac.authorization.k8s.io/v1",
             "kind": "RoleBinding",
             "metadata": {
-                "name": name, "namespace": namespace,
+                "name": name,
+                "namespace": namespace,
                 "labels": {marks["label"]: scc},
-                "annotations": {marks["added_subjects_annotation"]: json.dumps([f"ServiceAccount:{namespace}:{sa}"]),
-                                marks["reason_annotation"]: reason},
+                "annotations": {
+                    marks["added_subjects_annotation"]: json.dumps([f"ServiceAccount:{namespace}:{sa}"]),
+                    marks["reason_annotation"]: reason,
+                },
             },
-            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole",
-                        "name": marks["role"].format(scc=scc)},
+            "roleRef": {
+                "apiGroup": "rbac.authorization.k8s.io",
+                "kind": "ClusterRole",
+                "name": marks["role"].format(scc=scc),
+            },
             "subjects": [{"kind": "ServiceAccount", "name": sa, "namespace": namespace}],
         }
     return [bindings[name] for name in sorted(bindings)]
@@ -170,6 +177,6 @@ def grant_role_bindings(grants, namespace: str) -> list[dict]:
 def dump_yaml_stream(objects) -> str:
     """Objects as one multi-document YAML stream (keys in the order given, long strings not folded): the same
     objects always give the same text."""
-    return "".join("---\n" + yaml.safe_dump(obj, sort_keys=False, width=1_000_000, allow_unicode=True)
-                   for obj in objects)
-
+    return "".join(
+        "---\n" + yaml.safe_dump(obj, sort_keys=False, width=1_000_000, allow_unicode=True) for obj in objects
+    )

@@ -10,6 +10,7 @@ every pod of the account lands on an SCC that lets it work: fewest grants first,
 (compared most privileged member first, by restrictiveness points). The chosen set is then checked once more
 with the admission engine itself, pod by pod.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -50,7 +51,9 @@ def _reason_templates() -> dict:
 
 
 def seed_recipe_grants() -> list[Grant]:
-    data = yaml.safe_load(resources.files(__package__).joinpath("data", "seed-recipe-grants.yaml").read_text(encoding="utf-8"))
+    data = yaml.safe_load(
+        resources.files(__package__).joinpath("data", "seed-recipe-grants.yaml").read_text(encoding="utf-8")
+    )
     return [Grant(g["scc"], g["service_account"]) for g in data["grants"]]
 
 
@@ -77,7 +80,9 @@ class Grant:
             if ":" in value:
                 scc, sa = value.split(":", 1)
                 return cls(scc.strip(), sa.strip())
-            raise UsageError(f"Cannot read the grant {value!r}; write it as 'anyuid:default' or as the oc adm policy command.")
+            raise UsageError(
+                f"Cannot read the grant {value!r}; write it as 'anyuid:default' or as the oc adm policy command."
+            )
         scc, sa = value
         return cls(scc, sa)
 
@@ -96,15 +101,15 @@ class WorkloadPlan:
     name: str
     service_account: str
     images: list[str]
-    scc_now: str | None          # the SCC admission picks with the existing grants (None: rejected)
-    works_now: bool              # admitted, and the image gets what it needs
-    least_scc: str | None        # least-privileged SCC that, granted alone, makes it work (None: works now / none)
+    scc_now: str | None  # the SCC admission picks with the existing grants (None: rejected)
+    works_now: bool  # admitted, and the image gets what it needs
+    least_scc: str | None  # least-privileged SCC that, granted alone, makes it work (None: works now / none)
     reasons: list[str] = field(default_factory=list)
-    message: str = ""            # the rejection message with the existing grants, if rejected
-    reasons_by_scc: dict = field(default_factory=dict, repr=False)   # SCC -> why it does not let this pod work
-    scc_planned: str | None = None   # the SCC admission picks once the plan's grants exist (checked with admit)
-    works_planned: bool = False      # ... and the image gets what it needs there
-    captured: str = ""               # a sentence when a grant made for a sibling takes this pod
+    message: str = ""  # the rejection message with the existing grants, if rejected
+    reasons_by_scc: dict = field(default_factory=dict, repr=False)  # SCC -> why it does not let this pod work
+    scc_planned: str | None = None  # the SCC admission picks once the plan's grants exist (checked with admit)
+    works_planned: bool = False  # ... and the image gets what it needs there
+    captured: str = ""  # a sentence when a grant made for a sibling takes this pod
 
     @property
     def label(self) -> str:
@@ -115,11 +120,11 @@ class WorkloadPlan:
 class ServiceAccountPlan:
     name: str
     workloads: list[str]
-    sccs: tuple = ()             # the SCCs to grant, most privileged first (empty: nothing needed, or nothing helps)
+    sccs: tuple = ()  # the SCCs to grant, most privileged first (empty: nothing needed, or nothing helps)
     works_now: bool = False
     reasons: list[str] = field(default_factory=list)
-    unsolvable: bool = False     # some workload of it cannot be made to work (see the plan's warnings)
-    planned_for: dict = field(default_factory=dict)    # SCC -> the workloads it is granted for
+    unsolvable: bool = False  # some workload of it cannot be made to work (see the plan's warnings)
+    planned_for: dict = field(default_factory=dict)  # SCC -> the workloads it is granted for
     reasons_by_scc: dict = field(default_factory=dict)  # SCC -> why those workloads need it
 
     @property
@@ -131,9 +136,9 @@ class ServiceAccountPlan:
 @dataclass
 class GrantReview:
     grant: Grant
-    verdict: str                 # needed | more than needed | unneeded | wrong | unknown SCC | missing
+    verdict: str  # needed | more than needed | unneeded | wrong | unknown SCC | missing
     reason: str
-    workloads: tuple = ()        # the workloads this grant admits when the whole list is granted
+    workloads: tuple = ()  # the workloads this grant admits when the whole list is granted
 
 
 @dataclass
@@ -145,7 +150,7 @@ class Landing:
     scc: str | None
     works: bool
     reasons: tuple = ()
-    message: str = ""            # admission's rejection message, when rejected
+    message: str = ""  # admission's rejection message, when rejected
 
 
 @dataclass
@@ -165,8 +170,9 @@ class SetReview:
         total = len(self.landings)
         if not failing:
             return f"Together these grants make all {total} workloads work."
-        names = ", ".join(f"{each.workload} ({'admitted by ' + each.scc if each.scc else 'rejected'})"
-                          for each in failing)
+        names = ", ".join(
+            f"{each.workload} ({'admitted by ' + each.scc if each.scc else 'rejected'})" for each in failing
+        )
         return f"Together these grants make {total - len(failing)} of {total} workloads work; still failing: {names}."
 
 
@@ -178,7 +184,7 @@ class Plan:
     service_accounts: list[ServiceAccountPlan]
     notes: list[str]
     existing_grants: list[Grant]
-    skipped: list[str] = field(default_factory=list)   # objects that run no pods, as Kind/name
+    skipped: list[str] = field(default_factory=list)  # objects that run no pods, as Kind/name
     unknown_images: list[str] = field(default_factory=list)  # images image-requirements.yaml says nothing about
     captures: list[str] = field(default_factory=list)  # grants made for one pod that take a sibling
     warnings: list[str] = field(default_factory=list)  # what a reader must see: captures, pods no plan serves,
@@ -195,8 +201,11 @@ class Plan:
         return sorted(sccs, key=lambda name: self._order.index(name) if name in self._order else len(self._order))
 
     def grants(self) -> list[Grant]:
-        return sorted(Grant(scc, sa.name, " ".join(sa.reasons_by_scc.get(scc) or sa.reasons))
-                      for sa in self.service_accounts for scc in sa.sccs)
+        return sorted(
+            Grant(scc, sa.name, " ".join(sa.reasons_by_scc.get(scc) or sa.reasons))
+            for sa in self.service_accounts
+            for scc in sa.sccs
+        )
 
     def commands(self, namespace: str | None = None) -> list[str]:
         """The needed grants, one `oc adm policy add-scc-to-user <scc> -z <sa>` line each, sorted."""
@@ -220,8 +229,10 @@ class Plan:
         known = [g for g in grants if g.scc in self._scc_names]
         landings = self.landings(known)
         by_sa = {sa.name: sa for sa in self.service_accounts}
-        index = {sa.name: [i for i, w in enumerate(self.workloads) if w.service_account == sa.name]
-                 for sa in self.service_accounts}
+        index = {
+            sa.name: [i for i, w in enumerate(self.workloads) if w.service_account == sa.name]
+            for sa in self.service_accounts
+        }
         reviews = [self._review_one(g, known, landings, by_sa, index) for g in grants]
         given = {(g.scc, g.service_account) for g in grants}
         given_sas = {g.service_account for g in grants}
@@ -232,63 +243,100 @@ class Plan:
             also = " (the list gives it another SCC)" if grant.service_account in given_sas else ""
             wanted = sa.planned_for.get(grant.scc) or sa.workloads
             only = f", for {', '.join(wanted)}" if wanted != sa.workloads else ""
-            reviews.append(GrantReview(grant, "missing",
-                                       f"{grant.service_account} runs {', '.join(sa.workloads)} and needs "
-                                       f"{grant.scc}{also}{only}."))
+            reviews.append(
+                GrantReview(
+                    grant,
+                    "missing",
+                    f"{grant.service_account} runs {', '.join(sa.workloads)} and needs {grant.scc}{also}{only}.",
+                )
+            )
         return SetReview(reviews, landings)
 
     def _review_one(self, grant: Grant, known, landings, by_sa, index) -> GrantReview:
         if grant.scc not in self._scc_names:
-            return GrantReview(grant, "unknown SCC",
-                               f"There is no SCC named {grant.scc} among OpenShift {self.openshift_version}'s defaults.")
+            return GrantReview(
+                grant,
+                "unknown SCC",
+                f"There is no SCC named {grant.scc} among OpenShift {self.openshift_version}'s defaults.",
+            )
         sa = by_sa.get(grant.service_account)
         if sa is None:
             same = sorted(s.name for s in self.service_accounts if grant.scc in s.sccs)
             instead = f" The workloads that need {grant.scc} run as {', '.join(same)}." if same else ""
-            return GrantReview(grant, "wrong",
-                               f"No workload here runs as service account {grant.service_account}.{instead}")
+            return GrantReview(
+                grant, "wrong", f"No workload here runs as service account {grant.service_account}.{instead}"
+            )
         mine = index[sa.name]
         on_it = [i for i in mine if landings[i].scc == grant.scc]
         labels = tuple(self.workloads[i].label for i in on_it)
         if grant.scc in sa.sccs:
             wanted = ", ".join(sa.planned_for.get(grant.scc) or sa.workloads)
-            return GrantReview(grant, "needed", f"Without it, {wanted} would fail: "
-                                                + " ".join(sa.reasons_by_scc.get(grant.scc) or sa.reasons), labels)
+            return GrantReview(
+                grant,
+                "needed",
+                f"Without it, {wanted} would fail: " + " ".join(sa.reasons_by_scc.get(grant.scc) or sa.reasons),
+                labels,
+            )
         broken = [i for i in on_it if not landings[i].works]
         if broken:
             why = " ".join(dict.fromkeys(r for i in broken for r in landings[i].reasons))
             names = ", ".join(self.workloads[i].label for i in broken)
-            return GrantReview(grant, "wrong", f"With the list's grants, {names} would be admitted by {grant.scc} and "
-                                               f"still fail: {why}", labels)
+            return GrantReview(
+                grant,
+                "wrong",
+                f"With the list's grants, {names} would be admitted by {grant.scc} and still fail: {why}",
+                labels,
+            )
         failing = [i for i in mine if not landings[i].works]
         if not on_it:
             if failing:
-                why = " ".join(dict.fromkeys(r for i in failing for r in (
-                    self.workloads[i].reasons_by_scc.get(grant.scc) or landings[i].reasons)))
-                return GrantReview(grant, "wrong",
-                                   f"With {grant.scc}, {', '.join(self.workloads[i].label for i in failing)} "
-                                   f"would still fail: {why}")
+                why = " ".join(
+                    dict.fromkeys(
+                        r
+                        for i in failing
+                        for r in (self.workloads[i].reasons_by_scc.get(grant.scc) or landings[i].reasons)
+                    )
+                )
+                return GrantReview(
+                    grant,
+                    "wrong",
+                    f"With {grant.scc}, {', '.join(self.workloads[i].label for i in failing)} would still fail: {why}",
+                )
             chosen = sorted({landings[i].scc for i in mine if landings[i].scc})
-            return GrantReview(grant, "unneeded",
-                               f"The workloads of {sa.name} are admitted without it (by {', '.join(chosen)}).")
+            return GrantReview(
+                grant, "unneeded", f"The workloads of {sa.name} are admitted without it (by {', '.join(chosen)})."
+            )
         without = self.landings([g for g in known if g != grant])
         if all(without[i].works for i in mine):
             moved = ", ".join(f"{self.workloads[i].label} from {without[i].scc}" for i in on_it if without[i].scc)
-            return GrantReview(grant, "unneeded", f"The workloads of {sa.name} work without it; it only moves {moved} "
-                                                  f"to {grant.scc}." if moved else
-                               f"The workloads of {sa.name} work without it.", labels)
+            return GrantReview(
+                grant,
+                "unneeded",
+                f"The workloads of {sa.name} work without it; it only moves {moved} to {grant.scc}."
+                if moved
+                else f"The workloads of {sa.name} work without it.",
+                labels,
+            )
         if not sa.sccs:  # the plan found no set that serves all of the account's workloads (see its warnings)
-            return GrantReview(grant, "more than needed",
-                               f"The plan grants {sa.name} nothing: its workloads cannot all work together; "
-                               f"{', '.join(labels)} would run under {grant.scc}.", labels)
+            return GrantReview(
+                grant,
+                "more than needed",
+                f"The plan grants {sa.name} nothing: its workloads cannot all work together; "
+                f"{', '.join(labels)} would run under {grant.scc}.",
+                labels,
+            )
         strongest = max(self._points[s] for s in sa.sccs)
         needs = " and ".join(self._in_admission_order(sa.sccs))
         if strongest < self._points[grant.scc]:
-            return GrantReview(grant, "more than needed",
-                               f"{sa.name} needs only {needs}, which allows less than {grant.scc}. "
-                               + " ".join(sa.reasons), labels)
-        return GrantReview(grant, "unneeded", f"The plan's {needs} for {sa.name} admits {', '.join(labels)} as well.",
-                           labels)
+            return GrantReview(
+                grant,
+                "more than needed",
+                f"{sa.name} needs only {needs}, which allows less than {grant.scc}. " + " ".join(sa.reasons),
+                labels,
+            )
+        return GrantReview(
+            grant, "unneeded", f"The plan's {needs} for {sa.name} admits {', '.join(labels)} as well.", labels
+        )
 
     def render(self, namespace: str | None = None) -> str:
         """A plain-text report; needed grants are the only lines that start with `oc adm policy add-scc-to-user`."""
@@ -389,11 +437,17 @@ def _image_problems(pod: dict, scc: str, workload: str, requirements) -> list[st
         non_root = csc.get("runAsNonRoot", psc.get("runAsNonRoot"))
         repository = image_repository(container.get("image", ""))
         if non_root and uid == 0:
-            problems.append(templates["image_non_root"].format(
-                workload=workload, repository=repository, scc=scc, container=container.get("name", "")))
+            problems.append(
+                templates["image_non_root"].format(
+                    workload=workload, repository=repository, scc=scc, container=container.get("name", "")
+                )
+            )
         elif need.needs_uid is not None and uid != need.needs_uid:
-            problems.append(templates["image_uid"].format(
-                workload=workload, repository=repository, needs=need.needs_uid, why=need.why, scc=scc, uid=uid))
+            problems.append(
+                templates["image_uid"].format(
+                    workload=workload, repository=repository, needs=need.needs_uid, why=need.why, scc=scc, uid=uid
+                )
+            )
     return list(dict.fromkeys(problems))
 
 
@@ -421,14 +475,23 @@ def _set_key(sccs, points_of) -> tuple:
     return len(sccs), tuple(sorted((points_of[s] for s in sccs), reverse=True)), tuple(sorted(sccs))
 
 
-def plan_grants(manifests, *, namespace=None, existing_grants=(), image_requirements=None,
-                openshift_version="4.19", namespace_annotations=None, _test_hooks: bool = False) -> Plan:
+def plan_grants(
+    manifests,
+    *,
+    namespace=None,
+    existing_grants=(),
+    image_requirements=None,
+    openshift_version="4.19",
+    namespace_annotations=None,
+    _test_hooks: bool = False,
+) -> Plan:
     """Plan the SCC grants for rendered manifests (objects or multi-document YAML text). Helm test hooks are
     planned apart, with these grants in place, as the plan's ``test_hooks``."""
     version = normalize_version(openshift_version)
     objects = load_manifests(manifests) if isinstance(manifests, str) else list(manifests)
-    requirements = load_image_requirements(image_requirements) if not isinstance(image_requirements, list) \
-        else image_requirements
+    requirements = (
+        load_image_requirements(image_requirements) if not isinstance(image_requirements, list) else image_requirements
+    )
     sccs = load_sccs(version)
     names = tuple(scc_name(s) for s in sccs)
     order = [scc_name(s) for s in sort_sccs(sccs)]
@@ -474,24 +537,50 @@ def plan_grants(manifests, *, namespace=None, existing_grants=(), image_requirem
         can_use = can_use_with(extra)
         result = []
         for workload in workloads:
-            admitted = admit(workload.pod, namespace_obj, sccs,
-                             sa_subject=service_account_subject(namespace, workload.service_account),
-                             user=workload.creator, can_use=can_use, openshift_version=version)
+            admitted = admit(
+                workload.pod,
+                namespace_obj,
+                sccs,
+                sa_subject=service_account_subject(namespace, workload.service_account),
+                user=workload.creator,
+                can_use=can_use,
+                openshift_version=version,
+            )
             if admitted.allowed:
                 reasons = _image_problems(admitted.pod, admitted.scc, workload.name, requirements)
             else:
-                reasons = list(dict.fromkeys(s for s in (explain(e, workload.name) for e in admitted.errors) if s)) \
-                    or [admitted.message]
-            result.append(Landing(workload.label, workload.service_account, admitted.scc,
-                                  admitted.allowed and not reasons, tuple(reasons), admitted.message))
+                reasons = list(dict.fromkeys(s for s in (explain(e, workload.name) for e in admitted.errors) if s)) or [
+                    admitted.message
+                ]
+            result.append(
+                Landing(
+                    workload.label,
+                    workload.service_account,
+                    admitted.scc,
+                    admitted.allowed and not reasons,
+                    tuple(reasons),
+                    admitted.message,
+                )
+            )
         return result
 
     # 1. Each pod with the existing grants: what happens today.
     current_can_use = can_use_with([])
     plans = []
     for index, (workload, now) in enumerate(zip(workloads, landings_with([]), strict=True)):
-        plans.append(WorkloadPlan(workload.kind, workload.name, workload.service_account, images_of[index], now.scc,
-                                  now.works, None, list(now.reasons), now.message))
+        plans.append(
+            WorkloadPlan(
+                workload.kind,
+                workload.name,
+                workload.service_account,
+                images_of[index],
+                now.scc,
+                now.works,
+                None,
+                list(now.reasons),
+                now.message,
+            )
+        )
 
     # 2. Each pod under each SCC alone: does that SCC admit it (the engine's own Provider, which admit runs for every
     # SCC it tries), and does its image work there. Admission's order and the usable set then decide where a pod
@@ -502,8 +591,11 @@ def plan_grants(manifests, *, namespace=None, existing_grants=(), image_requirem
     for index, workload in enumerate(workloads):
         table = {}
         baseline = plans[index]
-        required = ((workload.pod.get("metadata") or {}).get("annotations") or {}).get(REQUIRED_SCC_ANNOTATION) \
-            if required_scc else None
+        required = (
+            ((workload.pod.get("metadata") or {}).get("annotations") or {}).get(REQUIRED_SCC_ANNOTATION)
+            if required_scc
+            else None
+        )
         for name in names:
             if baseline.works_now and baseline.scc_now is None:  # not subject to SCC admission (a Windows pod)
                 table[name] = _Outcome(True, True, ())
@@ -517,8 +609,11 @@ def plan_grants(manifests, *, namespace=None, existing_grants=(), image_requirem
             candidate, problems = providers[name].assign(workload.pod)
             if problems:
                 sentences = [explain(error, workload.name) for error in problems]
-                table[name] = _Outcome(False, False, tuple(dict.fromkeys(s for s in sentences if s))
-                                       or tuple(str(error) for error in problems))
+                table[name] = _Outcome(
+                    False,
+                    False,
+                    tuple(dict.fromkeys(s for s in sentences if s)) or tuple(str(error) for error in problems),
+                )
             else:
                 image = _image_problems(candidate, name, workload.name, requirements)
                 table[name] = _Outcome(True, not image, tuple(image))
@@ -528,9 +623,14 @@ def plan_grants(manifests, *, namespace=None, existing_grants=(), image_requirem
     usable = []
     for workload in workloads:
         subject = service_account_subject(namespace, workload.service_account)
-        usable.append({name for scc, name in zip(sccs, names, strict=True)
-                       if applies_to(scc, subject, namespace, current_can_use)
-                       or applies_to(scc, workload.creator, namespace, current_can_use)})
+        usable.append(
+            {
+                name
+                for scc, name in zip(sccs, names, strict=True)
+                if applies_to(scc, subject, namespace, current_can_use)
+                or applies_to(scc, workload.creator, namespace, current_can_use)
+            }
+        )
 
     def lands(index: int, granted) -> str | None:
         if plans[index].works_now and plans[index].scc_now is None:
@@ -554,13 +654,18 @@ def plan_grants(manifests, *, namespace=None, existing_grants=(), image_requirem
     for sa, indexes in sorted(by_sa.items()):
         labels = [plans[i].label for i in indexes]
         subject = service_account_subject(namespace, sa)
-        sa_usable = {name for scc, name in zip(sccs, names, strict=True)
-                     if applies_to(scc, subject, namespace, current_can_use)}
+        sa_usable = {
+            name for scc, name in zip(sccs, names, strict=True) if applies_to(scc, subject, namespace, current_can_use)
+        }
         # An SCC the account (or every pod's creator) may already use changes nothing; one under which none of its
         # pods works can only make things worse.
-        candidates = [name for name in ranked if name not in sa_usable
-                      and not all(name in usable[i] for i in indexes)
-                      and any(outcomes[i][name].works for i in indexes)]
+        candidates = [
+            name
+            for name in ranked
+            if name not in sa_usable
+            and not all(name in usable[i] for i in indexes)
+            and any(outcomes[i][name].works for i in indexes)
+        ]
         for i in indexes:
             if not plans[i].works_now:
                 plans[i].least_scc = next((name for name in candidates if works(i, (name,))), None)
@@ -574,8 +679,11 @@ def plan_grants(manifests, *, namespace=None, existing_grants=(), image_requirem
         for i in hopeless:
             # why not even the SCCs that admit it: what its image needs (else why today's admission refuses it)
             admitting = [name for name in ranked if outcomes[i][name].admits]
-            why = " ".join(outcomes[i][admitting[0]].reasons) if admitting else \
-                (" ".join(plans[i].reasons) or plans[i].message)
+            why = (
+                " ".join(outcomes[i][admitting[0]].reasons)
+                if admitting
+                else (" ".join(plans[i].reasons) or plans[i].message)
+            )
             warnings.append(_reason_templates()["unsolvable"].format(workload=plans[i].label, why=why))
         chosen = sorted(chosen, key=lambda name: (-points_of[name], name))
         # Where each pod lands with the set, and where it would land with the least it needs alone: a pod that
@@ -583,8 +691,14 @@ def plan_grants(manifests, *, namespace=None, existing_grants=(), image_requirem
         landing = {i: lands(i, chosen) for i in indexes}
         expected.update({i: (landing[i], works(i, chosen)) for i in wanted})
         alone = {i: lands(i, ()) if works(i, ()) else plans[i].least_scc for i in indexes}
-        captured = {i for i in indexes if landing[i] in chosen and alone[i] and alone[i] != landing[i]
-                    and points_of[alone[i]] < points_of[landing[i]]}
+        captured = {
+            i
+            for i in indexes
+            if landing[i] in chosen
+            and alone[i]
+            and alone[i] != landing[i]
+            and points_of[alone[i]] < points_of[landing[i]]
+        }
         planned_for: dict[str, list[str]] = {}
         reasons_by_scc: dict[str, list[str]] = {}
         for scc in chosen:
@@ -601,33 +715,74 @@ def plan_grants(manifests, *, namespace=None, existing_grants=(), image_requirem
             else:
                 why = _reason_templates()["capture_single"].format(scc=scc)
             sentence = _reason_templates()["capture"].format(
-                scc=scc, service_account=sa, wanted=", ".join(for_whom) or "its other workloads",
-                workload=plans[i].label, alone=alone[i], why=why)
+                scc=scc,
+                service_account=sa,
+                wanted=", ".join(for_whom) or "its other workloads",
+                workload=plans[i].label,
+                alone=alone[i],
+                why=why,
+            )
             plans[i].captured = sentence
             captures.append(sentence)
         reasons = list(dict.fromkeys(r for i in indexes if not plans[i].works_now for r in plans[i].reasons))
-        sa_plans.append(ServiceAccountPlan(
-            sa, labels, tuple(chosen), all(plans[i].works_now for i in indexes), reasons, unsolvable=bool(hopeless),
-            planned_for=planned_for, reasons_by_scc=reasons_by_scc))
+        sa_plans.append(
+            ServiceAccountPlan(
+                sa,
+                labels,
+                tuple(chosen),
+                all(plans[i].works_now for i in indexes),
+                reasons,
+                unsolvable=bool(hopeless),
+                planned_for=planned_for,
+                reasons_by_scc=reasons_by_scc,
+            )
+        )
         planned_grants += [Grant(name, sa) for name in chosen]
 
     # 4. The proof: the planned grants, all at once, through the admission engine itself.
     for index, (plan, landing) in enumerate(zip(plans, landings_with(planned_grants), strict=True)):
         plan.scc_planned, plan.works_planned = landing.scc, landing.works
         if index in expected and expected[index] != (landing.scc, landing.works):  # never hidden: a planner bug
-            warnings.append(f"the admission engine admits {plan.label} by {landing.scc or 'no SCC'} (works: "
-                            f"{landing.works}), not as planned ({expected[index][0]}); report this plan.")
+            warnings.append(
+                f"the admission engine admits {plan.label} by {landing.scc or 'no SCC'} (works: "
+                f"{landing.works}), not as planned ({expected[index][0]}); report this plan."
+            )
     warnings += captures
     unknown = unknown_images([image for images in images_of for image in images], requirements)
     for image in unknown:
         users = [plans[i].label for i, images in enumerate(images_of) if image in images]
         warnings.append(_reason_templates()["unknown_image"].format(image=image, workloads=", ".join(users)))
     notes += warnings
-    test_plan = plan_grants(hooks, namespace=namespace, existing_grants=[*grants, *planned_grants],
-                            image_requirements=requirements, openshift_version=version,
-                            namespace_annotations=namespace_annotations, _test_hooks=True) if hooks else None
-    return Plan(namespace, version, plans, sa_plans, notes, grants, skipped, unknown, captures, warnings, test_plan,
-                landings_with, names, points_of, tuple(order))
+    test_plan = (
+        plan_grants(
+            hooks,
+            namespace=namespace,
+            existing_grants=[*grants, *planned_grants],
+            image_requirements=requirements,
+            openshift_version=version,
+            namespace_annotations=namespace_annotations,
+            _test_hooks=True,
+        )
+        if hooks
+        else None
+    )
+    return Plan(
+        namespace,
+        version,
+        plans,
+        sa_plans,
+        notes,
+        grants,
+        skipped,
+        unknown,
+        captures,
+        warnings,
+        test_plan,
+        landings_with,
+        names,
+        points_of,
+        tuple(order),
+    )
 
 
 def _choose(wanted, candidates, works, points_of) -> tuple | None:
@@ -650,5 +805,15 @@ def _best_partial(wanted, candidates, works, points_of) -> tuple:
     return best
 
 
-__all__ = ["Grant", "GrantReview", "Landing", "Plan", "ServiceAccountPlan", "SetReview", "WorkloadPlan", "plan_grants",
-           "seed_recipe_grants", "explain"]
+__all__ = [
+    "Grant",
+    "GrantReview",
+    "Landing",
+    "Plan",
+    "ServiceAccountPlan",
+    "SetReview",
+    "WorkloadPlan",
+    "plan_grants",
+    "seed_recipe_grants",
+    "explain",
+]

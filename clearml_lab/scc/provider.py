@@ -2,6 +2,7 @@
 
 ``Provider.assign(pod)`` mutates a copy the way OpenShift does and returns it with the list of field errors.
 """
+
 from __future__ import annotations
 
 import copy
@@ -18,9 +19,16 @@ SUPPLEMENTAL_GROUPS = "openshift.io/sa.scc.supplemental-groups"
 
 # Sysctls Kubernetes treats as namespaced and safe (kubelet's safe allowlist).
 SAFE_SYSCTLS = {
-    "kernel.shm_rmid_forced", "net.ipv4.ip_local_port_range", "net.ipv4.tcp_syncookies", "net.ipv4.ping_group_range",
-    "net.ipv4.ip_unprivileged_port_start", "net.ipv4.ip_local_reserved_ports", "net.ipv4.tcp_keepalive_time",
-    "net.ipv4.tcp_fin_timeout", "net.ipv4.tcp_keepalive_intvl", "net.ipv4.tcp_keepalive_probes",
+    "kernel.shm_rmid_forced",
+    "net.ipv4.ip_local_port_range",
+    "net.ipv4.tcp_syncookies",
+    "net.ipv4.ping_group_range",
+    "net.ipv4.ip_unprivileged_port_start",
+    "net.ipv4.ip_local_reserved_ports",
+    "net.ipv4.tcp_keepalive_time",
+    "net.ipv4.tcp_fin_timeout",
+    "net.ipv4.tcp_keepalive_intvl",
+    "net.ipv4.tcp_keepalive_probes",
 }
 
 
@@ -123,7 +131,7 @@ def _field_from_seccomp(profile: str) -> dict | None:
     if profile == "unconfined":
         return {"type": "Unconfined"}
     if profile.startswith("localhost/"):
-        return {"type": "Localhost", "localhostProfile": profile[len("localhost/"):]}
+        return {"type": "Localhost", "localhostProfile": profile[len("localhost/") :]}
     return None
 
 
@@ -161,8 +169,11 @@ class Provider:
         self.name = scc["metadata"]["name"]
         self.prefix = f"provider {self.name}: "
         self.run_as_user = dict(scc.get("runAsUser") or {"type": "RunAsAny"})
-        if self.run_as_user.get("type") == "MustRunAsRange" and self.run_as_user.get("uidRangeMin") is None \
-                and self.run_as_user.get("uidRangeMax") is None:
+        if (
+            self.run_as_user.get("type") == "MustRunAsRange"
+            and self.run_as_user.get("uidRangeMin") is None
+            and self.run_as_user.get("uidRangeMax") is None
+        ):
             with self._preallocated("uid", allocation):
                 self.run_as_user["uidRangeMin"], self.run_as_user["uidRangeMax"] = allocation.uid_range
         self.selinux = copy.deepcopy(scc.get("seLinuxContext") or {"type": "RunAsAny"})
@@ -188,8 +199,10 @@ class Provider:
         try:
             yield
         except ValueError as err:
-            raise ProviderError(f"unable to find pre-allocated {what} annotation for namespace {allocation.namespace} "
-                                f"while trying to configure SCC {self.name}: {err}") from None
+            raise ProviderError(
+                f"unable to find pre-allocated {what} annotation for namespace {allocation.namespace} "
+                f"while trying to configure SCC {self.name}: {err}"
+            ) from None
 
     @staticmethod
     def _group_ranges(strategy: dict | None, allocation: Allocation, first_only: bool):
@@ -243,11 +256,16 @@ class Provider:
         annotations = (pod.get("metadata") or {}).get("annotations") or {}
         # The profile comes from the field, else the annotation, else the SCC's first allowed profile; it is then
         # written to both the annotation and the field.
-        profile = seccomp_from_field(psc.get("seccompProfile")) or annotations.get(SECCOMP_POD) \
+        profile = (
+            seccomp_from_field(psc.get("seccompProfile"))
+            or annotations.get(SECCOMP_POD)
             or (self.seccomp_allowed[0] if self.seccomp_allowed else "")
+        )
         if profile:
-            if _field_from_seccomp(annotations.get(SECCOMP_POD, "")) != _field_from_seccomp(profile) \
-                    or SECCOMP_POD not in annotations:  # docker/default and runtime/default are the same profile
+            if (
+                _field_from_seccomp(annotations.get(SECCOMP_POD, "")) != _field_from_seccomp(profile)
+                or SECCOMP_POD not in annotations
+            ):  # docker/default and runtime/default are the same profile
                 pod["metadata"]["annotations"] = dict(annotations, **{SECCOMP_POD: profile})
             field_value = _field_from_seccomp(profile)
             if psc.get("seccompProfile") != field_value:
@@ -265,40 +283,82 @@ class Provider:
         path = self.prefix + ".spec.securityContext"
         errors = []
         fs_group = psc.get("fsGroup")
-        errors += self._check_groups(path + ".fsGroup", self.fs_group, [] if fs_group is None else [fs_group], "fsGroup")
-        errors += self._check_groups(path + ".supplementalGroups", self.supplemental,
-                                     psc.get("supplementalGroups") or [], "supplementalGroups")
+        errors += self._check_groups(
+            path + ".fsGroup", self.fs_group, [] if fs_group is None else [fs_group], "fsGroup"
+        )
+        errors += self._check_groups(
+            path + ".supplementalGroups", self.supplemental, psc.get("supplementalGroups") or [], "supplementalGroups"
+        )
         errors += self._check_seccomp(f"pod.metadata.annotations[{SECCOMP_POD}]", self._pod_seccomp(pod), None)
         errors += self._check_selinux(path + ".seLinuxOptions", psc.get("seLinuxOptions"), None)
-        for flag, allowed, label in (("hostNetwork", "allowHostNetwork", "Host network"),
-                                     ("hostPID", "allowHostPID", "Host PID"), ("hostIPC", "allowHostIPC", "Host IPC")):
+        for flag, allowed, label in (
+            ("hostNetwork", "allowHostNetwork", "Host network"),
+            ("hostPID", "allowHostPID", "Host PID"),
+            ("hostIPC", "allowHostIPC", "Host IPC"),
+        ):
             if spec.get(flag) and not self.scc.get(allowed):
-                errors.append(self._error(f"{path}.{flag}", "Invalid", f"{label} is not allowed to be used",
-                                          go_value(True), rule=flag))
+                errors.append(
+                    self._error(
+                        f"{path}.{flag}", "Invalid", f"{label} is not allowed to be used", go_value(True), rule=flag
+                    )
+                )
         errors += self._check_sysctls(psc.get("sysctls") or [])
         if "*" not in self.volumes:
             for index, volume in enumerate(spec.get("volumes") or []):
                 kind = volume_type(volume)
                 if kind not in self.volumes:
-                    errors.append(self._error(f"spec.volumes[{index}]", "Invalid", f"{kind} volumes are not allowed to be used",
-                                              go_value(kind), rule="volume", volume=kind, name=volume.get("name")))
+                    errors.append(
+                        self._error(
+                            f"spec.volumes[{index}]",
+                            "Invalid",
+                            f"{kind} volumes are not allowed to be used",
+                            go_value(kind),
+                            rule="volume",
+                            volume=kind,
+                            name=volume.get("name"),
+                        )
+                    )
         if self.scc.get("userNamespaceLevel") == "RequirePodLevel" and spec.get("hostUsers") is not False:
-            errors.append(self._error(path + ".hostUsers", "Invalid", "Host Users must be set to false",
-                                      go_value(spec.get("hostUsers")), rule="hostUsers"))
+            errors.append(
+                self._error(
+                    path + ".hostUsers",
+                    "Invalid",
+                    "Host Users must be set to false",
+                    go_value(spec.get("hostUsers")),
+                    rule="hostUsers",
+                )
+            )
         return errors
 
     def _check_groups(self, path, ranges, groups, field_name) -> list[FieldError]:
         if ranges is None:
             return []
         if not groups:
-            return [self._error(path, "Invalid", "unable to validate empty groups against required ranges",
-                                go_int64s(groups, self.plain_slices), rule=field_name, group=None, ranges=ranges)]
+            return [
+                self._error(
+                    path,
+                    "Invalid",
+                    "unable to validate empty groups against required ranges",
+                    go_int64s(groups, self.plain_slices),
+                    rule=field_name,
+                    group=None,
+                    ranges=ranges,
+                )
+            ]
         errors = []
         for group in groups:
             if not any(low <= group <= high for low, high in ranges):
-                errors.append(self._error(path, "Invalid", f"{group} is not an allowed group",
-                                          go_int64s(groups, self.plain_slices),
-                                          rule=field_name, group=group, ranges=ranges))
+                errors.append(
+                    self._error(
+                        path,
+                        "Invalid",
+                        f"{group} is not an allowed group",
+                        go_int64s(groups, self.plain_slices),
+                        rule=field_name,
+                        group=group,
+                        ranges=ranges,
+                    )
+                )
         return errors
 
     def _check_sysctls(self, sysctls) -> list[FieldError]:
@@ -313,12 +373,19 @@ class Provider:
             name = sysctl.get("name", "")
             path = f"pod.spec.securityContext.sysctls[{index}].name"
             if matches(name, forbidden):
-                errors.append(self._error(path, "Forbidden", f"sysctl {go_value(name)} is not allowed", rule="sysctl", sysctl=name))
+                errors.append(
+                    self._error(
+                        path, "Forbidden", f"sysctl {go_value(name)} is not allowed", rule="sysctl", sysctl=name
+                    )
+                )
             elif name in SAFE_SYSCTLS or matches(name, unsafe):
                 continue
             else:
-                errors.append(self._error(path, "Forbidden", f"unsafe sysctl {go_value(name)} is not allowed",
-                                          rule="sysctl", sysctl=name))
+                errors.append(
+                    self._error(
+                        path, "Forbidden", f"unsafe sysctl {go_value(name)} is not allowed", rule="sysctl", sysctl=name
+                    )
+                )
         return errors
 
     @staticmethod
@@ -331,16 +398,33 @@ class Provider:
 
     def _check_seccomp(self, path: str, profile: str, container: str | None) -> list[FieldError]:
         if not self.seccomp_any and not self.seccomp_allowed and profile:
-            return [self._error(path, "Forbidden", "seccomp may not be set", rule="seccomp_forbidden",
-                                profile=profile, container=container)]
+            return [
+                self._error(
+                    path,
+                    "Forbidden",
+                    "seccomp may not be set",
+                    rule="seccomp_forbidden",
+                    profile=profile,
+                    container=container,
+                )
+            ]
         if (not self.seccomp_allowed and not profile) or self.seccomp_any:
             return []
         defaults = {"runtime/default", "docker/default"}
         if profile in self.seccomp_allowed or (profile in defaults and defaults & set(self.seccomp_allowed)):
             return []
         valid = "[" + " ".join(self.seccomp_allowed) + "]"
-        return [self._error(path, "Forbidden", f"{profile} is not an allowed seccomp profile. Valid values are {valid}",
-                            rule="seccomp_profile", profile=profile, container=container, allowed=self.seccomp_allowed)]
+        return [
+            self._error(
+                path,
+                "Forbidden",
+                f"{profile} is not an allowed seccomp profile. Valid values are {valid}",
+                rule="seccomp_profile",
+                profile=profile,
+                container=container,
+                allowed=self.seccomp_allowed,
+            )
+        ]
 
     def _check_selinux(self, path: str, options: dict | None, container: str | None) -> list[FieldError]:
         if self.selinux.get("type") != "MustRunAs":
@@ -350,13 +434,30 @@ class Provider:
         wanted = self.selinux["seLinuxOptions"]
         errors = []
         if not _levels_equal(wanted.get("level"), options.get("level")):
-            errors.append(self._error(path + ".level", "Invalid", f"must be {wanted.get('level')}",
-                                      go_value(options.get("level") or ""), rule="selinux_level",
-                                      level=options.get("level"), wanted=wanted.get("level"), container=container))
+            errors.append(
+                self._error(
+                    path + ".level",
+                    "Invalid",
+                    f"must be {wanted.get('level')}",
+                    go_value(options.get("level") or ""),
+                    rule="selinux_level",
+                    level=options.get("level"),
+                    wanted=wanted.get("level"),
+                    container=container,
+                )
+            )
         for key in ("role", "type", "user"):
             if wanted.get(key) and wanted.get(key) != options.get(key):
-                errors.append(self._error(f"{path}.{key}", "Invalid", f"must be {wanted[key]}",
-                                          go_value(options.get(key) or ""), rule="selinux_" + key, container=container))
+                errors.append(
+                    self._error(
+                        f"{path}.{key}",
+                        "Invalid",
+                        f"must be {wanted[key]}",
+                        go_value(options.get(key) or ""),
+                        rule="selinux_" + key,
+                        container=container,
+                    )
+                )
         return errors
 
     # ---- container-level defaults and checks -------------------------------------------------------------------
@@ -383,7 +484,8 @@ class Provider:
             changed = True
         uid = effective("runAsUser")
         if effective("runAsNonRoot") is None and (
-                (uid is None and strategy == "MustRunAsNonRoot") or (uid is not None and uid > 0)):
+            (uid is None and strategy == "MustRunAsNonRoot") or (uid is not None and uid > 0)
+        ):
             csc["runAsNonRoot"] = True
             changed = True
         caps = self._default_capabilities(csc.get("capabilities"))
@@ -430,44 +532,91 @@ class Provider:
 
         errors = self._check_run_as_user(path, effective("runAsUser"), effective("runAsNonRoot"), name)
         errors += self._check_selinux(path + ".seLinuxOptions", effective("seLinuxOptions"), name)
-        errors += self._check_seccomp(f"pod.metadata.annotations[{SECCOMP_CONTAINER}{name}]",
-                                      self._container_seccomp(pod, container), name)
+        errors += self._check_seccomp(
+            f"pod.metadata.annotations[{SECCOMP_CONTAINER}{name}]", self._container_seccomp(pod, container), name
+        )
         if csc.get("privileged") and not self.scc.get("allowPrivilegedContainer"):
-            errors.append(self._error(path + ".privileged", "Invalid", "Privileged containers are not allowed",
-                                      go_value(True), rule="privileged", container=name))
+            errors.append(
+                self._error(
+                    path + ".privileged",
+                    "Invalid",
+                    "Privileged containers are not allowed",
+                    go_value(True),
+                    rule="privileged",
+                    container=name,
+                )
+            )
         errors += self._check_capabilities(path + ".capabilities", csc.get("capabilities"), name)
         if spec.get("hostNetwork") and not self.scc.get("allowHostNetwork"):
-            errors.append(self._error(path + ".hostNetwork", "Invalid", "Host network is not allowed to be used",
-                                      go_value(True), rule="hostNetwork"))
+            errors.append(
+                self._error(
+                    path + ".hostNetwork",
+                    "Invalid",
+                    "Host network is not allowed to be used",
+                    go_value(True),
+                    rule="hostNetwork",
+                )
+            )
         if not self.scc.get("allowHostPorts"):
             # The plugin visits every container of the pod below this container's path (so a pod with two
             # containers reports `.containers[0].containers[1].hostPort` as well as `.containers[1].containers[1]...`).
             for segment, other in containers_of(spec):
                 for port in other.get("ports") or []:
                     if (port.get("hostPort") or 0) > 0:
-                        errors.append(self._error(f"{path}{segment}.hostPort", "Invalid",
-                                                  "Host ports are not allowed to be used", go_value(int(port["hostPort"])),
-                                                  rule="hostPort", port=int(port["hostPort"]),
-                                                  container=other.get("name", "")))
+                        errors.append(
+                            self._error(
+                                f"{path}{segment}.hostPort",
+                                "Invalid",
+                                "Host ports are not allowed to be used",
+                                go_value(int(port["hostPort"])),
+                                rule="hostPort",
+                                port=int(port["hostPort"]),
+                                container=other.get("name", ""),
+                            )
+                        )
         for flag, allowed, label in (("hostPID", "allowHostPID", "Host PID"), ("hostIPC", "allowHostIPC", "Host IPC")):
             if spec.get(flag) and not self.scc.get(allowed):
-                errors.append(self._error(f"{path}.{flag}", "Invalid", f"{label} is not allowed to be used",
-                                          go_value(True), rule=flag))
+                errors.append(
+                    self._error(
+                        f"{path}.{flag}", "Invalid", f"{label} is not allowed to be used", go_value(True), rule=flag
+                    )
+                )
         if self.scc.get("readOnlyRootFilesystem"):
             read_only = csc.get("readOnlyRootFilesystem")
             if read_only is None:
-                errors.append(self._error(path + ".readOnlyRootFilesystem", "Invalid",
-                                          "ReadOnlyRootFilesystem may not be nil and must be set to true", go_value(None),
-                                          rule="readOnlyRootFilesystem", container=name))
+                errors.append(
+                    self._error(
+                        path + ".readOnlyRootFilesystem",
+                        "Invalid",
+                        "ReadOnlyRootFilesystem may not be nil and must be set to true",
+                        go_value(None),
+                        rule="readOnlyRootFilesystem",
+                        container=name,
+                    )
+                )
             elif not read_only:
-                errors.append(self._error(path + ".readOnlyRootFilesystem", "Invalid",
-                                          "ReadOnlyRootFilesystem must be set to true", go_value(False),
-                                          rule="readOnlyRootFilesystem", container=name))
+                errors.append(
+                    self._error(
+                        path + ".readOnlyRootFilesystem",
+                        "Invalid",
+                        "ReadOnlyRootFilesystem must be set to true",
+                        go_value(False),
+                        rule="readOnlyRootFilesystem",
+                        container=name,
+                    )
+                )
         escalation = csc.get("allowPrivilegeEscalation")
         if self.scc.get("allowPrivilegeEscalation") is False and escalation is not False:
-            errors.append(self._error(path + ".allowPrivilegeEscalation", "Invalid",
-                                      "Allowing privilege escalation for containers is not allowed", go_value(escalation),
-                                      rule="allowPrivilegeEscalation", container=name))
+            errors.append(
+                self._error(
+                    path + ".allowPrivilegeEscalation",
+                    "Invalid",
+                    "Allowing privilege escalation for containers is not allowed",
+                    go_value(escalation),
+                    rule="allowPrivilegeEscalation",
+                    container=name,
+                )
+            )
         return errors
 
     def _check_run_as_user(self, path, uid, non_root, container) -> list[FieldError]:
@@ -477,25 +626,69 @@ class Provider:
             if uid is None:
                 return [self._error(path + ".runAsUser", "Required", rule="uid_required", container=container)]
             if not low <= uid <= high:
-                return [self._error(path + ".runAsUser", "Invalid", f"must be in the ranges: [{low}, {high}]", go_value(uid),
-                                    rule="uid_range", uid=uid, low=low, high=high, container=container)]
+                return [
+                    self._error(
+                        path + ".runAsUser",
+                        "Invalid",
+                        f"must be in the ranges: [{low}, {high}]",
+                        go_value(uid),
+                        rule="uid_range",
+                        uid=uid,
+                        low=low,
+                        high=high,
+                        container=container,
+                    )
+                ]
         elif strategy == "MustRunAs":
             wanted = self.run_as_user.get("uid")
             if uid is None:
                 return [self._error(path + ".runAsUser", "Required", rule="uid_required", container=container)]
             if uid != wanted:
-                return [self._error(path + ".runAsUser", "Invalid", f"must be: {wanted}", go_value(uid),
-                                    rule="uid_exact", uid=uid, wanted=wanted, container=container)]
+                return [
+                    self._error(
+                        path + ".runAsUser",
+                        "Invalid",
+                        f"must be: {wanted}",
+                        go_value(uid),
+                        rule="uid_exact",
+                        uid=uid,
+                        wanted=wanted,
+                        container=container,
+                    )
+                ]
         elif strategy == "MustRunAsNonRoot":
             if non_root is None and uid is None:
-                return [self._error(path + ".runAsNonRoot", "Required", "must be true", rule="non_root_required",
-                                    container=container)]
+                return [
+                    self._error(
+                        path + ".runAsNonRoot",
+                        "Required",
+                        "must be true",
+                        rule="non_root_required",
+                        container=container,
+                    )
+                ]
             if non_root is False:
-                return [self._error(path + ".runAsNonRoot", "Invalid", "must be true", go_value(False),
-                                    rule="non_root_false", container=container)]
+                return [
+                    self._error(
+                        path + ".runAsNonRoot",
+                        "Invalid",
+                        "must be true",
+                        go_value(False),
+                        rule="non_root_false",
+                        container=container,
+                    )
+                ]
             if uid == 0:
-                return [self._error(path + ".runAsUser", "Invalid", "running with the root UID is forbidden", go_value(0),
-                                    rule="root_uid", container=container)]
+                return [
+                    self._error(
+                        path + ".runAsUser",
+                        "Invalid",
+                        "running with the root UID is forbidden",
+                        go_value(0),
+                        rule="root_uid",
+                        container=container,
+                    )
+                ]
         return []
 
     @staticmethod
@@ -512,8 +705,16 @@ class Provider:
     def _check_capabilities(self, path, caps, container) -> list[FieldError]:
         if caps is None:
             if self.caps_default_add or self.caps_required_drop:
-                return [self._error(path, "Invalid", "required capabilities are not set on the securityContext",
-                                    go_value(None), rule="caps_missing", container=container)]
+                return [
+                    self._error(
+                        path,
+                        "Invalid",
+                        "required capabilities are not set on the securityContext",
+                        go_value(None),
+                        rule="caps_missing",
+                        container=container,
+                    )
+                ]
             return []
         if "*" in self.caps_allowed:
             return []
@@ -521,11 +722,29 @@ class Provider:
         allowed = set(self.caps_allowed) | set(self.caps_default_add)
         for cap in caps.get("add") or []:
             if cap not in allowed:
-                errors.append(self._error(path + ".add", "Invalid", "capability may not be added", go_value(cap),
-                                          rule="cap_add", capability=cap, container=container))
+                errors.append(
+                    self._error(
+                        path + ".add",
+                        "Invalid",
+                        "capability may not be added",
+                        go_value(cap),
+                        rule="cap_add",
+                        capability=cap,
+                        container=container,
+                    )
+                )
         drops = caps.get("drop")
         for cap in self.caps_required_drop:
             if cap not in (drops or []):
-                errors.append(self._error(path + ".drop", "Invalid", f"{cap} is required to be dropped but was not found",
-                                          go_capabilities(drops, self.plain_slices), rule="cap_drop", capability=cap, container=container))
+                errors.append(
+                    self._error(
+                        path + ".drop",
+                        "Invalid",
+                        f"{cap} is required to be dropped but was not found",
+                        go_capabilities(drops, self.plain_slices),
+                        rule="cap_drop",
+                        capability=cap,
+                        container=container,
+                    )
+                )
         return errors

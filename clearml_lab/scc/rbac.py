@@ -3,6 +3,7 @@
 The practice cluster passes its own authorizer to ``admit``; the planner and the review helpers, which have no
 cluster, build one here from the default SCC roles plus the grants they are told about.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -35,8 +36,9 @@ def can_use_from_rbac(objects):
     rbac = Rbac.from_objects(objects)
 
     def can_use(subject: Subject, scc_name: str, namespace: str) -> bool:
-        use = Attributes("use", "security.openshift.io", "securitycontextconstraints", namespace=namespace,
-                         name=scc_name)
+        use = Attributes(
+            "use", "security.openshift.io", "securitycontextconstraints", namespace=namespace, name=scc_name
+        )
         return rbac.allowed(subject.name, subject.groups, use)
 
     return can_use

@@ -10,6 +10,7 @@ Each function returns the object's ``status``; a namespace without the openshift
 ``NamespaceNotReady``, and one whose annotations an SCC cannot use raises ``ProviderError`` (texts are OpenShift's). Unlike pod admission, a review tries only the SCCs the subjects may
 use, in admission order, and reports the first that admits the template (mutated as admission would).
 """
+
 from __future__ import annotations
 
 from .admission import applies_to
@@ -78,6 +79,7 @@ def review(template, namespace_obj, sccs, *, service_account_names=(), can_use=N
 
 
 # ---- the same questions for a real cluster: the objects to POST to security.openshift.io/v1 ---------------------
+
 
 def subject_review_request(template, *, user: str = "", groups=()) -> dict:
     """A PodSecurityPolicySubjectReview to create in the pod's namespace (`oc adm policy scc-subject-review -u/-g`)."""

@@ -1,4 +1,5 @@
 """The default SCCs of an OpenShift release, their RBAC, and the order admission tries them in."""
+
 from __future__ import annotations
 
 import copy
@@ -74,7 +75,9 @@ def default_scc_names(openshift_version: str = "4.19") -> list[str]:
 def load_sccs(openshift_version: str = "4.19") -> list[dict]:
     """The default SCC objects of that release, sorted as admission tries them. Each call returns fresh copies."""
     version = normalize_version(openshift_version)
-    late_volumes = {vol: first for vol, first in releases()["volume_types_added"].items() if not at_least(version, first)}
+    late_volumes = {
+        vol: first for vol, first in releases()["volume_types_added"].items() if not at_least(version, first)
+    }
     sccs = []
     for name in default_scc_names(version):
         scc = copy.deepcopy(_scc_file(name))
@@ -88,33 +91,45 @@ def default_scc_rbac(openshift_version: str = "4.19") -> list[dict]:
     version = normalize_version(openshift_version)
     objects = []
     for name in sorted(default_scc_names(version)):
-        objects.append({
-            "apiVersion": "rbac.authorization.k8s.io/v1",
-            "kind": "ClusterRole",
-            "metadata": {
-                "name": RBAC_NAME.format(name),
-                "annotations": {"rbac.authorization.kubernetes.io/autoupdate": "true"},
-            },
-            "rules": [{
-                "apiGroups": ["security.openshift.io"],
-                "resources": ["securitycontextconstraints"],
-                "resourceNames": [name],
-                "verbs": ["use"],
-            }],
-        })
+        objects.append(
+            {
+                "apiVersion": "rbac.authorization.k8s.io/v1",
+                "kind": "ClusterRole",
+                "metadata": {
+                    "name": RBAC_NAME.format(name),
+                    "annotations": {"rbac.authorization.kubernetes.io/autoupdate": "true"},
+                },
+                "rules": [
+                    {
+                        "apiGroups": ["security.openshift.io"],
+                        "resources": ["securitycontextconstraints"],
+                        "resourceNames": [name],
+                        "verbs": ["use"],
+                    }
+                ],
+            }
+        )
     for name, first in releases()["authenticated_bindings"].items():
         if not at_least(version, first):
             continue
-        objects.append({
-            "apiVersion": "rbac.authorization.k8s.io/v1",
-            "kind": "ClusterRoleBinding",
-            "metadata": {
-                "name": RBAC_NAME.format(name),
-                "annotations": {"rbac.authorization.kubernetes.io/autoupdate": "true"},
-            },
-            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": RBAC_NAME.format(name)},
-            "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "Group", "name": "system:authenticated"}],
-        })
+        objects.append(
+            {
+                "apiVersion": "rbac.authorization.k8s.io/v1",
+                "kind": "ClusterRoleBinding",
+                "metadata": {
+                    "name": RBAC_NAME.format(name),
+                    "annotations": {"rbac.authorization.kubernetes.io/autoupdate": "true"},
+                },
+                "roleRef": {
+                    "apiGroup": "rbac.authorization.k8s.io",
+                    "kind": "ClusterRole",
+                    "name": RBAC_NAME.format(name),
+                },
+                "subjects": [
+                    {"apiGroup": "rbac.authorization.k8s.io", "kind": "Group", "name": "system:authenticated"}
+                ],
+            }
+        )
     return objects
 
 

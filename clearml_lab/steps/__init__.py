@@ -1,4 +1,5 @@
 """The recipe, in order. Each step: commands(), run(), check(), undo() — see base.py."""
+
 from __future__ import annotations
 
 from ..errors import UsageError
@@ -13,8 +14,17 @@ from .scc import SccGrants
 from .values import Values
 from .verify import Verify
 
-STEPS: tuple[Step, ...] = (Prerequisites(), HelmRepo(), Project(), Values(), SccGrants(), Install(), Routes(),
-                           Verify(), Cleanup())
+STEPS: tuple[Step, ...] = (
+    Prerequisites(),
+    HelmRepo(),
+    Project(),
+    Values(),
+    SccGrants(),
+    Install(),
+    Routes(),
+    Verify(),
+    Cleanup(),
+)
 NAMES = tuple(step.name for step in STEPS)
 RECIPE = tuple(step for step in STEPS if step.name != "cleanup")  # what `all` means
 

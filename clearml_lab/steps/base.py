@@ -4,6 +4,7 @@ A step is read (its explanation and the exact oc/helm ``commands()`` it stands f
 changes nothing and says so), checked (like a workshop examiner: pass/fail with a plain sentence and the fix, polling
 with a timeout instead of sleeping) and undone. Results are plain data: widgets, the CLI and tests render them.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -17,8 +18,17 @@ ICONS = {OK: "✅", FAIL: "❌", UNKNOWN: "⚠️"}
 LineSink = Callable[[str], None]
 
 # The notebook that teaches each step: every failure names the step that fixes it as a command and a notebook.
-NOTEBOOK_OF = {"prerequisites": "00", "helm-repo": "01", "project": "02", "values": "03", "scc": "04",
-               "install": "05", "routes": "06", "verify": "08", "cleanup": "09"}
+NOTEBOOK_OF = {
+    "prerequisites": "00",
+    "helm-repo": "01",
+    "project": "02",
+    "values": "03",
+    "scc": "04",
+    "install": "05",
+    "routes": "06",
+    "verify": "08",
+    "cleanup": "09",
+}
 
 
 def fix_by(step: str) -> str:
@@ -31,8 +41,14 @@ def missing_project(lab, step: str, action: str) -> StepResult | None:
     nothing that needs the project waits for it."""
     if visible_project(lab.kube(), lab.namespace) is not None:
         return None
-    return StepResult(step, action, False, f"project {lab.namespace} does not exist on {lab.target.describe()}.",
-                      fix=fix_by("project"), target=lab.describe())
+    return StepResult(
+        step,
+        action,
+        False,
+        f"project {lab.namespace} does not exist on {lab.target.describe()}.",
+        fix=fix_by("project"),
+        target=lab.describe(),
+    )
 
 
 @dataclass(frozen=True)

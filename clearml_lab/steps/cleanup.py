@@ -1,4 +1,5 @@
 """Step 9: leave nothing behind — release, volumes, routes, the lab's SCC grants, the project."""
+
 from __future__ import annotations
 
 from .. import progress
@@ -22,8 +23,9 @@ def leftovers(lab) -> list[str]:
     try:
         for binding in kube.list("clusterrolebindings").get("items", []):
             for subject in binding.get("subjects") or []:
-                if (subject.get("kind") == "ServiceAccount" and subject.get("namespace") == ns) or \
-                        str(subject.get("name", "")).startswith(sa_prefix):
+                if (subject.get("kind") == "ServiceAccount" and subject.get("namespace") == ns) or str(
+                    subject.get("name", "")
+                ).startswith(sa_prefix):
                     found.append(f"clusterrolebinding/{binding['metadata']['name']} names {subject['name']}")
         for volume in kube.list("persistentvolumes").get("items", []):
             claim = volume.get("spec", {}).get("claimRef") or {}
@@ -60,23 +62,29 @@ class Cleanup(Step):
         "helm uninstall removes what the chart created but keeps the volume claims of StatefulSets, and "
         "SCC grants and Routes were never part of the release. Cleanup removes them in order — release, "
         "claims (and so their volumes), routes, only the grants the lab made, then the project — and returns "
-        "only when the project is gone.")
+        "only when the project is gone."
+    )
 
     def __init__(self, timeout: float = 300):
         self.timeout = timeout
 
     def commands(self, lab) -> list[str]:
         ns, release = lab.namespace, lab.settings.release
-        lines = [f"helm uninstall {release} --namespace {ns}", f"oc delete pvc --all -n {ns}",
-                 "oc delete route " + " ".join(service_names(lab)) + f" -n {ns}"]
+        lines = [
+            f"helm uninstall {release} --namespace {ns}",
+            f"oc delete pvc --all -n {ns}",
+            "oc delete route " + " ".join(service_names(lab)) + f" -n {ns}",
+        ]
         if seat_or_none(lab):
             return lines + [f"# project {ns} and its SCC grants stay: your instructor's (workshop mode)"]
         try:
             grants = lab_grants(lab.kube(), ns)
         except LabError:  # commands() must stay readable even when the cluster is not reachable
             grants = []
-        lines += [f"oc adm policy remove-scc-from-user {scc} -z {sa}" + (f" -n {ns}" if namespaced else "")
-                  for scc, sa, namespaced in grants]
+        lines += [
+            f"oc adm policy remove-scc-from-user {scc} -z {sa}" + (f" -n {ns}" if namespaced else "")
+            for scc, sa, namespaced in grants
+        ]
         return lines + [f"oc delete project {ns}"]
 
     def run(self, lab, on_line=None) -> StepResult:
@@ -117,17 +125,36 @@ class Cleanup(Step):
             rest = leftovers(lab)
         checks = tuple(Check(item, False, "still there") for item in rest)
         ok = not rest
-        return StepResult(self.name, "run", ok, "nothing of the lab is left on the cluster." if ok else
-                          f"{len(rest)} object(s) left behind.", checks, changed=bool(out), output=tuple(out),
-                          fix=None if ok else "run cleanup again; if it persists, ask your cluster admin",
-                          target=lab.describe())
+        return StepResult(
+            self.name,
+            "run",
+            ok,
+            "nothing of the lab is left on the cluster." if ok else f"{len(rest)} object(s) left behind.",
+            checks,
+            changed=bool(out),
+            output=tuple(out),
+            fix=None if ok else "run cleanup again; if it persists, ask your cluster admin",
+            target=lab.describe(),
+        )
 
     def check(self, lab, timeout: float = 60) -> StepResult:
         rest = workshop_leftovers(lab) if lab.workshop else leftovers(lab)
-        return StepResult(self.name, "check", not rest, "nothing of the lab is left on the cluster." if not rest else
-                          f"{len(rest)} object(s) remain.", tuple(Check(r, False, "still there") for r in rest),
-                          target=lab.describe())
+        return StepResult(
+            self.name,
+            "check",
+            not rest,
+            "nothing of the lab is left on the cluster." if not rest else f"{len(rest)} object(s) remain.",
+            tuple(Check(r, False, "still there") for r in rest),
+            target=lab.describe(),
+        )
 
     def undo(self, lab, on_line=None) -> StepResult:
-        return StepResult(self.name, "undo", True, "cleanup cannot be undone: run the recipe again from its first "
-                          "step, `clearml-lab run helm-repo` (notebook 01).", target=lab.describe(), neutral=True)
+        return StepResult(
+            self.name,
+            "undo",
+            True,
+            "cleanup cannot be undone: run the recipe again from its first "
+            "step, `clearml-lab run helm-repo` (notebook 01).",
+            target=lab.describe(),
+            neutral=True,
+        )

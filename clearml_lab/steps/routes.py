@@ -1,4 +1,5 @@
 """Step 7: Routes, so the web UI, the API and the file server are reachable from outside the cluster."""
+
 from __future__ import annotations
 
 from .. import progress
@@ -26,7 +27,8 @@ class Routes(Step):
     explanation = (
         "With ClusterIP services, nothing outside the cluster can reach ClearML yet. `oc expose svc` creates a "
         "Route for each service; OpenShift's router gives it a host under the cluster's apps domain "
-        "(<name>-<project>.<apps domain>) and starts forwarding HTTP to the service.")
+        "(<name>-<project>.<apps domain>) and starts forwarding HTTP to the service."
+    )
 
     def commands(self, lab) -> list[str]:
         return [f"oc expose svc/{name}" for name in service_names(lab)]
@@ -39,9 +41,15 @@ class Routes(Step):
         services = {s["metadata"]["name"] for s in kube.list("services", lab.namespace).get("items", [])}
         absent = [name for name in service_names(lab) if name not in services]
         if absent:
-            return StepResult(self.name, "run", False, f"there is nothing to expose yet: service(s) {', '.join(absent)} "
-                              f"do not exist in project {lab.namespace}.", fix=fix_by("install"),
-                              target=lab.describe())
+            return StepResult(
+                self.name,
+                "run",
+                False,
+                f"there is nothing to expose yet: service(s) {', '.join(absent)} "
+                f"do not exist in project {lab.namespace}.",
+                fix=fix_by("install"),
+                target=lab.describe(),
+            )
         for name in service_names(lab):
             created, line = expose_service(kube, lab.namespace, name)
             changed |= created
@@ -49,8 +57,17 @@ class Routes(Step):
             if on_line:
                 on_line(line)
         result = self.check(lab)
-        return StepResult(self.name, "run", result.ok, result.summary, result.checks, changed=changed,
-                          output=tuple(lines), fix=result.fix, target=lab.describe())
+        return StepResult(
+            self.name,
+            "run",
+            result.ok,
+            result.summary,
+            result.checks,
+            changed=changed,
+            output=tuple(lines),
+            fix=result.fix,
+            target=lab.describe(),
+        )
 
     def check(self, lab, timeout: float = 60) -> StepResult:
         missing = missing_project(lab, self.name, "check")
@@ -67,18 +84,36 @@ class Routes(Step):
         checks = []
         for name in sorted(names):
             host = admitted_host(routes.get(name, {}))
-            checks.append(Check(name, bool(host), f"http://{host}" if host else
-                                ("not admitted yet" if name in routes else "no route"),
-                                None if host else f"oc expose svc/{name}"))
+            checks.append(
+                Check(
+                    name,
+                    bool(host),
+                    f"http://{host}" if host else ("not admitted yet" if name in routes else "no route"),
+                    None if host else f"oc expose svc/{name}",
+                )
+            )
         ok = all(c.ok for c in checks)
-        return StepResult(self.name, "check", ok, "all three routes are admitted." if ok else
-                          "some routes are missing or not admitted.", tuple(checks), target=lab.describe())
+        return StepResult(
+            self.name,
+            "check",
+            ok,
+            "all three routes are admitted." if ok else "some routes are missing or not admitted.",
+            tuple(checks),
+            target=lab.describe(),
+        )
 
     def undo(self, lab, on_line=None) -> StepResult:
         kube, deleted = lab.kube(), []
         for name in service_names(lab):
             if kube.delete("routes", name, lab.namespace) is not None:
                 deleted.append(f'route.route.openshift.io "{name}" deleted')
-        return StepResult(self.name, "undo", True, f"{len(deleted)} route(s) deleted." if deleted else
-                          "no route to delete; nothing to undo.", changed=bool(deleted), output=tuple(deleted),
-                          target=lab.describe(), neutral=not deleted)
+        return StepResult(
+            self.name,
+            "undo",
+            True,
+            f"{len(deleted)} route(s) deleted." if deleted else "no route to delete; nothing to undo.",
+            changed=bool(deleted),
+            output=tuple(deleted),
+            target=lab.describe(),
+            neutral=not deleted,
+        )

@@ -1,4 +1,5 @@
 """Step 5: SCC grants computed from the rendered chart, applied, and verified with OpenShift's review API."""
+
 from __future__ import annotations
 
 from .. import chart
@@ -28,12 +29,12 @@ def existing_grants(kube, namespace: str) -> list[tuple[str, str]]:
             continue
         for subject in binding.get("subjects") or []:
             if subject.get("kind") == "ServiceAccount" and subject.get("namespace", namespace) == namespace:
-                found.add((role[len(prefix):], subject["name"]))
+                found.add((role[len(prefix) :], subject["name"]))
     try:
         for scc in kube.list("securitycontextconstraints").get("items", []):
             for user in scc.get("users") or []:
                 if user.startswith(sa_prefix):
-                    found.add((scc["metadata"]["name"], user[len(sa_prefix):]))
+                    found.add((scc["metadata"]["name"], user[len(sa_prefix) :]))
     except ApiFailure as err:
         if err.code != 403:
             raise
@@ -43,8 +44,15 @@ def existing_grants(kube, namespace: str) -> list[tuple[str, str]]:
 def rendered_manifests(lab) -> list[dict]:
     if not lab.values_file.exists():
         raise LabError("there is no values.yaml yet: run `clearml-lab run values` (notebook 03) first.")
-    return chart.render(lab.chart_version, repo=lab.chart_repo, values_file=str(lab.values_file), profile=None,
-                        release=lab.settings.release, namespace=lab.namespace, kube_version=lab.server_version())
+    return chart.render(
+        lab.chart_version,
+        repo=lab.chart_repo,
+        values_file=str(lab.values_file),
+        profile=None,
+        release=lab.settings.release,
+        namespace=lab.namespace,
+        kube_version=lab.server_version(),
+    )
 
 
 def openshift_version(kube) -> str:
@@ -62,10 +70,13 @@ def compute_plan(lab, manifests: list[dict] | None = None, *, count_existing: bo
     list of grants such as the seed recipe's, as if none existed)."""
     kube = lab.kube()
     project = visible_project(kube, lab.namespace) or {}
-    return plan_grants(manifests if manifests is not None else rendered_manifests(lab), namespace=lab.namespace,
-                       namespace_annotations=project.get("metadata", {}).get("annotations") or None,
-                       existing_grants=existing_grants(kube, lab.namespace) if count_existing else (),
-                       openshift_version=openshift_version(kube))
+    return plan_grants(
+        manifests if manifests is not None else rendered_manifests(lab),
+        namespace=lab.namespace,
+        namespace_annotations=project.get("metadata", {}).get("annotations") or None,
+        existing_grants=existing_grants(kube, lab.namespace) if count_existing else (),
+        openshift_version=openshift_version(kube),
+    )
 
 
 def seed_recipe_set(lab, manifests: list[dict] | None = None):
@@ -87,16 +98,22 @@ def review(kube, namespace: str, workload: dict) -> str | None:
     sa = template.get("spec", {}).get("serviceAccountName") or "default"
     # Controller-made pods are judged for their service account and for the controller's identity, which holds
     # restricted-v2 through system:authenticated; asking for the account with that group answers both at once.
-    body = {"apiVersion": "security.openshift.io/v1", "kind": "PodSecurityPolicySubjectReview",
-            "spec": {"template": template, "user": f"system:serviceaccount:{namespace}:{sa}",
-                     "groups": ["system:serviceaccounts", f"system:serviceaccounts:{namespace}",
-                                "system:authenticated"]}}
+    body = {
+        "apiVersion": "security.openshift.io/v1",
+        "kind": "PodSecurityPolicySubjectReview",
+        "spec": {
+            "template": template,
+            "user": f"system:serviceaccount:{namespace}:{sa}",
+            "groups": ["system:serviceaccounts", f"system:serviceaccounts:{namespace}", "system:authenticated"],
+        },
+    }
     status = kube.create("podsecuritypolicysubjectreviews", body, namespace).get("status", {})
     return (status.get("allowedBy") or {}).get("name")
 
 
-def recreate_pods_admitted_before(kube, namespace: str, granted: dict[str, set[str]],
-                                  planned: dict[tuple[str, str], str] | None = None) -> list[str]:
+def recreate_pods_admitted_before(
+    kube, namespace: str, granted: dict[str, set[str]], planned: dict[tuple[str, str], str] | None = None
+) -> list[str]:
     """A grant changes nothing for pods that already exist: admission chose their SCC (and UID) when they were
     created. Delete the controller-made pods of the newly granted accounts that run under another SCC than the one
     the plan puts their workload on (``planned``: (kind, name) -> SCC; else any SCC granted to the account), so their
@@ -115,8 +132,10 @@ def recreate_pods_admitted_before(kube, namespace: str, granted: dict[str, set[s
             stale = admitted != target
         if stale:
             kube.delete("pods", meta["name"], namespace)
-            lines.append(f'pod "{meta["name"]}" deleted: admitted under {admitted} before the grant; its controller '
-                         f"recreates it under {target}")
+            lines.append(
+                f'pod "{meta["name"]}" deleted: admitted under {admitted} before the grant; its controller '
+                f"recreates it under {target}"
+            )
     return lines
 
 
@@ -129,7 +148,8 @@ class SccGrants(Step):
         "Elasticsearch runs a privileged init container; the ClearML image must run as root. The lab renders "
         "the chart, computes for each service account the fewest, least-privileged SCCs under which OpenShift's "
         "order admits every one of its pods by an SCC that lets it work, grants exactly those in this project, and "
-        "asks OpenShift's review API to confirm.")
+        "asks OpenShift's review API to confirm."
+    )
 
     def commands(self, lab) -> list[str]:
         try:
@@ -137,8 +157,9 @@ class SccGrants(Step):
         except LabError as err:
             return [f"# the grants are computed from values.yaml: {err}"]
         if lab.workshop:
-            made = [f"# {g.command(lab.namespace)}   (done by your instructor: workshop mode)"
-                    for g in plan.existing_grants]
+            made = [
+                f"# {g.command(lab.namespace)}   (done by your instructor: workshop mode)" for g in plan.existing_grants
+            ]
             return made + plan.commands(lab.namespace)
         return plan.commands(lab.namespace)
 
@@ -159,8 +180,10 @@ class SccGrants(Step):
             except ApiFailure as err:
                 if err.code != 403:
                     raise
-                line = (f"not allowed to grant {grant.scc} to {grant.service_account}; ask {asker} to run: "
-                        f"oc adm policy add-scc-to-user {grant.scc} -z {grant.service_account} -n {ns}")
+                line = (
+                    f"not allowed to grant {grant.scc} to {grant.service_account}; ask {asker} to run: "
+                    f"oc adm policy add-scc-to-user {grant.scc} -z {grant.service_account} -n {ns}"
+                )
                 created = False
             changed |= created
             if created:
@@ -181,8 +204,17 @@ class SccGrants(Step):
         output += [f"seed recipe's `{r.grant.command()}`: {r.verdict} — {r.reason}" for r in seed.reviews]
         output.append(f"seed recipe as a whole: {seed.summary}")
         result = self._check(lab, manifests)
-        return StepResult(self.name, "run", result.ok, result.summary, result.checks, changed=changed,
-                          output=tuple(output), fix=result.fix, target=lab.describe())
+        return StepResult(
+            self.name,
+            "run",
+            result.ok,
+            result.summary,
+            result.checks,
+            changed=changed,
+            output=tuple(output),
+            fix=result.fix,
+            target=lab.describe(),
+        )
 
     def check(self, lab, timeout: float = 60) -> StepResult:
         return self._check(lab, rendered_manifests(lab))
@@ -190,25 +222,44 @@ class SccGrants(Step):
     def _check(self, lab, manifests: list[dict]) -> StepResult:
         kube, ns = lab.kube(), lab.namespace
         plan = compute_plan(lab, manifests)  # anew: grants may have been made since the manifests were rendered
-        templates = {(m.get("kind"), m["metadata"]["name"]): m for m in manifests if isinstance(m, dict)
-                     and m.get("metadata")}
+        templates = {
+            (m.get("kind"), m["metadata"]["name"]): m for m in manifests if isinstance(m, dict) and m.get("metadata")
+        }
         checks = []
         for workload in plan.workloads:
             # The cluster's own answer (scc-subject-review) must agree with the plan: admitted, and by an SCC
             # that gives the image what it needs.
-            allowed = review(kube, ns, templates[(workload.kind, workload.name)]) \
-                if (workload.kind, workload.name) in templates and workload.kind != "Pod" else workload.scc_now
+            allowed = (
+                review(kube, ns, templates[(workload.kind, workload.name)])
+                if (workload.kind, workload.name) in templates and workload.kind != "Pod"
+                else workload.scc_now
+            )
             ok = workload.works_now and allowed is not None
             detail = f"admitted by {allowed}" if allowed else "no SCC its service account may use admits its pods"
-            checks.append(Check(f"{workload.label} (sa {workload.service_account})", ok, detail,
-                                None if ok else " ".join(workload.reasons) or "see the plan"))
+            checks.append(
+                Check(
+                    f"{workload.label} (sa {workload.service_account})",
+                    ok,
+                    detail,
+                    None if ok else " ".join(workload.reasons) or "see the plan",
+                )
+            )
         ok = all(c.ok for c in checks)
-        summary = "every ClearML workload is admitted by an SCC that gives it what it needs." if ok else \
-            f"{sum(not c.ok for c in checks)} workload(s) lack the SCC they need."
+        summary = (
+            "every ClearML workload is admitted by an SCC that gives it what it needs."
+            if ok
+            else f"{sum(not c.ok for c in checks)} workload(s) lack the SCC they need."
+        )
         asker = "ask your instructor (workshop mode)" if lab.workshop else "run this step, or ask your cluster admin"
-        return StepResult(self.name, "check", ok, summary, tuple(checks),
-                          fix=None if ok else f"{asker} to run: " + "; ".join(plan.commands(ns)),
-                          target=lab.describe())
+        return StepResult(
+            self.name,
+            "check",
+            ok,
+            summary,
+            tuple(checks),
+            fix=None if ok else f"{asker} to run: " + "; ".join(plan.commands(ns)),
+            target=lab.describe(),
+        )
 
     def undo(self, lab, on_line=None) -> StepResult:
         if lab.workshop:
@@ -221,7 +272,20 @@ class SccGrants(Step):
                 if on_line:
                     on_line(line)
         if not output:
-            return StepResult(self.name, "undo", True, "no SCC grant the lab made is left; nothing to undo.",
-                              target=lab.describe(), neutral=True)
-        return StepResult(self.name, "undo", True, f"{len(output)} grant(s) the lab made were removed.",
-                          changed=True, output=tuple(output), target=lab.describe())
+            return StepResult(
+                self.name,
+                "undo",
+                True,
+                "no SCC grant the lab made is left; nothing to undo.",
+                target=lab.describe(),
+                neutral=True,
+            )
+        return StepResult(
+            self.name,
+            "undo",
+            True,
+            f"{len(output)} grant(s) the lab made were removed.",
+            changed=True,
+            output=tuple(output),
+            target=lab.describe(),
+        )

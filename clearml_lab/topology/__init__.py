@@ -5,6 +5,7 @@ cluster read into it.
 the same bytes for the same model; ``live`` reads the cluster through ``kube.Kube``: ``snapshot()`` lists each kind
 once, ``LiveTopology`` keeps the model current from watch streams (no re-listing).
 """
+
 from .live import OPTIONAL_KINDS, LiveTopology, list_kind, snapshot
 from .model import (
     FAILED_REASONS,
@@ -28,7 +29,28 @@ from .model import (
 from .render import status_lines, to_svg, to_text
 
 __all__ = [
-    "FAILED_REASONS", "KIND_BADGES", "KINDS", "OPTIONAL_KINDS", "STATES", "STATE_COLOURS", "STATE_LABELS",
-    "WORKLOAD_KINDS", "Claim", "Group", "LiveTopology", "Node", "PodCounts", "PodInfo", "RouteLink", "Topology",
-    "build", "list_kind", "pod_state", "snapshot", "status_lines", "to_svg", "to_text", "workload_of_pod",
+    "FAILED_REASONS",
+    "KIND_BADGES",
+    "KINDS",
+    "OPTIONAL_KINDS",
+    "STATES",
+    "STATE_COLOURS",
+    "STATE_LABELS",
+    "WORKLOAD_KINDS",
+    "Claim",
+    "Group",
+    "LiveTopology",
+    "Node",
+    "PodCounts",
+    "PodInfo",
+    "RouteLink",
+    "Topology",
+    "build",
+    "list_kind",
+    "pod_state",
+    "snapshot",
+    "status_lines",
+    "to_svg",
+    "to_text",
+    "workload_of_pod",
 ]

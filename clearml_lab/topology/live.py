@@ -1,5 +1,6 @@
 """The topology of a cluster's namespace, read through ``Kube``: once (``snapshot``), or kept current by watches
 (``LiveTopology``: one watch stream per kind, no re-listing per event)."""
+
 from __future__ import annotations
 
 import threading
@@ -31,11 +32,15 @@ def list_kind(kube: Kube, plural: str, namespace: str) -> tuple[list[dict], str 
     except ApiFailure as err:
         if err.code == 404 and plural in OPTIONAL_KINDS:
             return [], None
-        raise LabError(f"the cluster refused to list {plural} in namespace {namespace} ({err.code} "
-                       f"{err.reason}): check that you may view the project (e.g. the view role).") from None
+        raise LabError(
+            f"the cluster refused to list {plural} in namespace {namespace} ({err.code} "
+            f"{err.reason}): check that you may view the project (e.g. the view role)."
+        ) from None
     except Unreachable as err:
-        raise LabError(f"cannot reach {err.server} to list {plural} ({err.cause}): check that the "
-                       f"cluster is running and the kubeconfig points at it.") from None
+        raise LabError(
+            f"cannot reach {err.server} to list {plural} ({err.cause}): check that the "
+            f"cluster is running and the kubeconfig points at it."
+        ) from None
     return data.get("items") or [], (data.get("metadata") or {}).get("resourceVersion")
 
 
@@ -55,8 +60,7 @@ class LiveTopology:
     HTTP response and joins all threads.
     """
 
-    def __init__(self, client: Kube | ApiClient, namespace: str,
-                 on_change: Callable[[Topology], None] | None = None):
+    def __init__(self, client: Kube | ApiClient, namespace: str, on_change: Callable[[Topology], None] | None = None):
         self.kube, self.namespace, self.on_change = _kube(client), namespace, on_change
         self.errors: list[str] = []
         self._objects: dict[str, dict[str, dict]] = {}
@@ -98,8 +102,9 @@ class LiveTopology:
         for plural in KINDS:
             if self._versions.get(plural) is None and plural in OPTIONAL_KINDS:
                 continue  # not served by this cluster
-            self._threads.append(threading.Thread(target=self._watch, args=(plural,), daemon=True,
-                                                  name=f"topology-watch-{plural}"))
+            self._threads.append(
+                threading.Thread(target=self._watch, args=(plural,), daemon=True, name=f"topology-watch-{plural}")
+            )
         self._threads.append(threading.Thread(target=self._render, daemon=True, name="topology-render"))
         for thread in self._threads:
             thread.start()
@@ -131,8 +136,9 @@ class LiveTopology:
 
     def _follow(self, plural: str) -> None:
         """One watch request from the last resourceVersion seen, its events applied until it ends or is closed."""
-        stream = self.kube.watch(plural, self.namespace, resource_version=self._versions[plural],
-                                 timeout_seconds=WATCH_SECONDS)
+        stream = self.kube.watch(
+            plural, self.namespace, resource_version=self._versions[plural], timeout_seconds=WATCH_SECONDS
+        )
         with self._lock:
             self._streams[plural] = stream
         if self._stop.is_set():  # close() came while the request was being made: it may have missed this stream

@@ -4,6 +4,7 @@
 helm release, with its pods counted by state, the SCC they were admitted with, the routes that reach it and its
 claims.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterable
@@ -22,13 +23,33 @@ SCC_ANNOTATION = "openshift.io/scc"
 
 # Pod states in ring order, with the colour of their arc and the word a learner reads.
 STATES = ("running", "pending", "crash_looping", "failed", "terminating", "not_created")
-STATE_LABELS = {"running": "running", "pending": "pending", "crash_looping": "crash-looping", "failed": "failed",
-                "terminating": "terminating", "not_created": "not created"}
-STATE_COLOURS = {"running": "#0066cc", "pending": "#8bc1f7", "crash_looping": "#7d1007", "failed": "#c9190b",
-                 "terminating": "#3c3f42", "not_created": "#d2d2d2"}
+STATE_LABELS = {
+    "running": "running",
+    "pending": "pending",
+    "crash_looping": "crash-looping",
+    "failed": "failed",
+    "terminating": "terminating",
+    "not_created": "not created",
+}
+STATE_COLOURS = {
+    "running": "#0066cc",
+    "pending": "#8bc1f7",
+    "crash_looping": "#7d1007",
+    "failed": "#c9190b",
+    "terminating": "#3c3f42",
+    "not_created": "#d2d2d2",
+}
 # Waiting reasons that mean the container will not start without a change (the console counts them as failed).
-FAILED_REASONS = frozenset({"ImagePullBackOff", "ErrImagePull", "InvalidImageName", "CreateContainerConfigError",
-                            "CreateContainerError", "RunContainerError"})
+FAILED_REASONS = frozenset(
+    {
+        "ImagePullBackOff",
+        "ErrImagePull",
+        "InvalidImageName",
+        "CreateContainerConfigError",
+        "CreateContainerError",
+        "RunContainerError",
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -192,8 +213,14 @@ def workload_of_pod(pod: dict, workloads: dict[tuple[str, str], dict]) -> tuple[
         if key in workloads:
             return key
     labels = _labels(pod)
-    return next((key for key, obj in sorted(workloads.items())
-                 if selector_matches((obj.get("spec") or {}).get("selector"), labels)), None)
+    return next(
+        (
+            key
+            for key, obj in sorted(workloads.items())
+            if selector_matches((obj.get("spec") or {}).get("selector"), labels)
+        ),
+        None,
+    )
 
 
 def _release_of(obj: dict) -> str | None:
@@ -202,8 +229,9 @@ def _release_of(obj: dict) -> str | None:
 
 def _problem_of(obj: dict) -> str | None:
     for condition in (obj.get("status") or {}).get("conditions") or []:
-        failing = (condition.get("type") == "ReplicaFailure" and condition.get("status") == "True") or \
-                  (condition.get("type") == "Progressing" and condition.get("reason") == "ProgressDeadlineExceeded")
+        failing = (condition.get("type") == "ReplicaFailure" and condition.get("status") == "True") or (
+            condition.get("type") == "Progressing" and condition.get("reason") == "ProgressDeadlineExceeded"
+        )
         if failing:
             return f"{condition.get('reason') or condition['type']}: {condition.get('message', '')}".rstrip(": ")
     return None
@@ -232,14 +260,17 @@ def _rollout_of(kind: str, obj: dict, desired: int) -> str | None:
 def _claim_names(kind: str, obj: dict, desired: int, existing: Iterable[str]) -> list[str]:
     spec = obj.get("spec") or {}
     volumes = ((spec.get("template") or {}).get("spec") or {}).get("volumes") or []
-    names = {v["persistentVolumeClaim"]["claimName"] for v in volumes if (v.get("persistentVolumeClaim") or {})
-             .get("claimName")}
+    names = {
+        v["persistentVolumeClaim"]["claimName"]
+        for v in volumes
+        if (v.get("persistentVolumeClaim") or {}).get("claimName")
+    }
     if kind == "StatefulSet":
         # The StatefulSet controller names claims <template>-<statefulset>-<ordinal>.
         for template in spec.get("volumeClaimTemplates") or []:
             prefix = f"{_meta(template).get('name')}-{_meta(obj).get('name')}-"
             names |= {f"{prefix}{i}" for i in range(desired)}
-            names |= {name for name in existing if name.startswith(prefix) and name[len(prefix):].isdigit()}
+            names |= {name for name in existing if name.startswith(prefix) and name[len(prefix) :].isdigit()}
     return sorted(names)
 
 
@@ -256,23 +287,28 @@ def _route_link(route: dict, services: dict[str, dict], workloads: dict[tuple[st
             template_labels = _labels((obj.get("spec") or {}).get("template") or {})
             if all(template_labels.get(k) == v for k, v in selector.items()):
                 targets.append(f"{kind.lower()}/{name}")
-    return RouteLink(_meta(route).get("name", ""), host, f"{scheme}://{host}" if host else "", service,
-                     tuple(targets))
+    return RouteLink(_meta(route).get("name", ""), host, f"{scheme}://{host}" if host else "", service, tuple(targets))
 
 
 def build(objects_by_kind: dict[str, list[dict]], namespace: str) -> Topology:
     """The topology of one namespace from its object lists (keys as in ``KINDS``; missing keys mean none)."""
-    workloads = {(WORKLOAD_KINDS[plural], _meta(obj).get("name")): obj
-                 for plural in WORKLOAD_KINDS for obj in objects_by_kind.get(plural) or []}
+    workloads = {
+        (WORKLOAD_KINDS[plural], _meta(obj).get("name")): obj
+        for plural in WORKLOAD_KINDS
+        for obj in objects_by_kind.get(plural) or []
+    }
     pods_of: dict[tuple[str, str], list[dict]] = {key: [] for key in workloads}
     for pod in objects_by_kind.get("pods") or []:
         if (key := workload_of_pod(pod, workloads)) is not None:
             pods_of[key].append(pod)
     services = {_meta(s).get("name"): s for s in objects_by_kind.get("services") or []}
-    claims = {_meta(c).get("name"): (c.get("status") or {}).get("phase") or "Pending"
-              for c in objects_by_kind.get("persistentvolumeclaims") or []}
-    routes = tuple(sorted((_route_link(r, services, workloads) for r in objects_by_kind.get("routes") or []),
-                          key=lambda r: r.name))
+    claims = {
+        _meta(c).get("name"): (c.get("status") or {}).get("phase") or "Pending"
+        for c in objects_by_kind.get("persistentvolumeclaims") or []
+    }
+    routes = tuple(
+        sorted((_route_link(r, services, workloads) for r in objects_by_kind.get("routes") or []), key=lambda r: r.name)
+    )
 
     groups: dict[str | None, list[Node]] = {}
     for (kind, name), obj in workloads.items():
@@ -288,16 +324,24 @@ def build(objects_by_kind: dict[str, list[dict]], namespace: str) -> Topology:
         tally["not_created"] = max(0, desired - sum(p.state != "terminating" for p in pods))
         ref = f"{kind.lower()}/{name}"
         node = Node(
-            kind=kind, name=name, release=_release_of(obj), desired=desired, counts=PodCounts(**tally),
-            pods=tuple(pods), sccs=tuple(sorted({p.scc for p in pods if p.scc})),
+            kind=kind,
+            name=name,
+            release=_release_of(obj),
+            desired=desired,
+            counts=PodCounts(**tally),
+            pods=tuple(pods),
+            sccs=tuple(sorted({p.scc for p in pods if p.scc})),
             routes=tuple(r for r in routes if ref in r.workloads),
             claims=tuple(Claim(c, claims.get(c, "Missing")) for c in _claim_names(kind, obj, desired, claims)),
-            problem=_problem_of(obj), rollout=_rollout_of(kind, obj, desired),
+            problem=_problem_of(obj),
+            rollout=_rollout_of(kind, obj, desired),
         )
         groups.setdefault(node.release, []).append(node)
     ordered = sorted(groups.items(), key=lambda item: (item[0] is None, item[0] or ""))
     return Topology(
         namespace=namespace,
-        groups=tuple(Group(release, tuple(sorted(nodes, key=lambda n: (n.name, n.kind)))) for release, nodes in ordered),
+        groups=tuple(
+            Group(release, tuple(sorted(nodes, key=lambda n: (n.name, n.kind)))) for release, nodes in ordered
+        ),
         routes=routes,
     )

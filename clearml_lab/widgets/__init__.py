@@ -9,6 +9,7 @@ widget), so nothing is printed beside a widget that could go stale::
     card.run_it_for_me(); card.wait(); display(CardOutcome(card))   # text/plain: the results after the action
     view = TopologyView(lab).start(); display(view)   # later: view.close()
 """
+
 from .plan_table import PlanTable
 from .step_card import CardOutcome, StepCard
 from .topology_view import TopologyView

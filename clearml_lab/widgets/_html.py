@@ -1,4 +1,5 @@
 """Small HTML helpers shared by the widgets."""
+
 from __future__ import annotations
 
 import re
@@ -37,7 +38,9 @@ def pre(lines: list[str] | tuple[str, ...], css: str = "") -> str:
 
 def badge(word: str, text: str = "") -> str:
     colour = BADGE_COLOURS.get(word, "#6a6e73")
-    label = (f'<span class="lab-badge" data-badge="{escape(word)}" '
-             f'style="background:{colour};color:#fff;border-radius:4px;padding:1px 8px;font-weight:bold">'
-             f"{escape(word)}</span>")
+    label = (
+        f'<span class="lab-badge" data-badge="{escape(word)}" '
+        f'style="background:{colour};color:#fff;border-radius:4px;padding:1px 8px;font-weight:bold">'
+        f"{escape(word)}</span>"
+    )
     return f"{label} {escape(text)}" if text else label

@@ -1,5 +1,6 @@
 """PlanTable: the SCC grants a plan calls for, one row each with the reason and a button that applies it, and what
 the plan warns about (a grant that captures a sibling pod, images it knows nothing about)."""
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -62,19 +63,32 @@ class PlanTable(widgets.VBox):
         self.result_html: list[widgets.HTML] = []
         cells = [widgets.HTML(f"<b>{h}</b>") for h in ("SCC", "service account", "reason", "command", "", "")]
         for i, row in enumerate(self.rows):
-            button = widgets.Button(description="Apply", button_style="primary",
-                                    tooltip=row.command or f"grant {row.scc} to {row.service_account}")
+            button = widgets.Button(
+                description="Apply",
+                button_style="primary",
+                tooltip=row.command or f"grant {row.scc} to {row.service_account}",
+            )
             button.on_click(lambda _button, i=i: self.apply(i))
             self.apply_buttons.append(button)
             self.result_html.append(widgets.HTML())
-            cells += [widgets.HTML(f"<code>{escape(row.scc)}</code>"), widgets.HTML(escape(row.service_account)),
-                      widgets.HTML(escape(row.reason)), widgets.HTML(f"<code>{escape(row.command)}</code>"),
-                      button, self.result_html[-1]]
-        grid = widgets.GridBox(cells, layout=widgets.Layout(
-            # The result column shares the width (an `auto` one grew with the first outcome's sentence past the
-            # output area, which clipped the table after one Apply).
-            grid_template_columns="auto auto minmax(12em, 2fr) minmax(10em, 1fr) auto minmax(8em, 1.5fr)",
-            grid_gap="4px 12px", width="100%"))
+            cells += [
+                widgets.HTML(f"<code>{escape(row.scc)}</code>"),
+                widgets.HTML(escape(row.service_account)),
+                widgets.HTML(escape(row.reason)),
+                widgets.HTML(f"<code>{escape(row.command)}</code>"),
+                button,
+                self.result_html[-1],
+            ]
+        grid = widgets.GridBox(
+            cells,
+            layout=widgets.Layout(
+                # The result column shares the width (an `auto` one grew with the first outcome's sentence past the
+                # output area, which clipped the table after one Apply).
+                grid_template_columns="auto auto minmax(12em, 2fr) minmax(10em, 1fr) auto minmax(8em, 1.5fr)",
+                grid_gap="4px 12px",
+                width="100%",
+            ),
+        )
         empty = widgets.HTML(f"<p>{escape(self._nothing_to_grant())}</p>")
         self.warnings = list(getattr(plan, "warnings", None) or ())
         children = [grid if self.rows else empty]

@@ -1,4 +1,5 @@
 """StepCard: one recipe step as a learner sees it — why, the exact commands, and buttons that do and check it."""
+
 from __future__ import annotations
 
 import threading
@@ -41,8 +42,9 @@ class StepCard(TextPlain, widgets.VBox):
         self.title = widgets.HTML(f"<h3>{escape(self._title)}</h3>{where}")
         self.explanation = widgets.HTML(paragraphs(step.explanation or ""))
         self.commands_html = widgets.HTML(
-            pre(self._command_lines(), "background:#f5f5f5;padding:6px") or
-            f"<p><i>{escape(commands_error or 'This step runs no commands.')}</i></p>")
+            pre(self._command_lines(), "background:#f5f5f5;padding:6px")
+            or f"<p><i>{escape(commands_error or 'This step runs no commands.')}</i></p>"
+        )
         self.buttons = {}
         for action in ACTIONS:
             button = widgets.Button(description=LABELS[action], button_style=STYLES[action])
@@ -52,8 +54,17 @@ class StepCard(TextPlain, widgets.VBox):
         self.progress = widgets.HTML()  # the live line while an action runs (what is awaited, elapsed); then empty
         self.output = widgets.HTML()
         self._listeners: list = []
-        super().__init__([self.title, self.explanation, self.commands_html, widgets.HBox(list(self.buttons.values())),
-                          self.progress, self.badge, self.output])
+        super().__init__(
+            [
+                self.title,
+                self.explanation,
+                self.commands_html,
+                widgets.HBox(list(self.buttons.values())),
+                self.progress,
+                self.badge,
+                self.output,
+            ]
+        )
 
     # -- what it shows ---------------------------------------------------------------------------------------
 
@@ -138,8 +149,9 @@ class StepCard(TextPlain, widgets.VBox):
         self.badge.value = ""
         self.progress.value = badge("RUNNING", f"{LABELS[action]}…")
         self._notify()
-        self._thread = threading.Thread(target=self._perform, args=(action,), daemon=True,
-                                        name=f"step-{self.step.name}-{action}")
+        self._thread = threading.Thread(
+            target=self._perform, args=(action,), daemon=True, name=f"step-{self.step.name}-{action}"
+        )
         self._thread.start()
         return self._thread
 
@@ -178,8 +190,10 @@ class StepCard(TextPlain, widgets.VBox):
                 pass
 
     def _call(self, name: str) -> StepResult:
-        ticker = progress.Ticker(f"{LABELS.get(name, name)} {self._title.lower()}",
-                                 lambda text: setattr(self.progress, "value", badge("RUNNING", text)))
+        ticker = progress.Ticker(
+            f"{LABELS.get(name, name)} {self._title.lower()}",
+            lambda text: setattr(self.progress, "value", badge("RUNNING", text)),
+        )
         with ticker, progress.reporting(ticker.report):
             return self._call_step(name)
 
@@ -191,9 +205,13 @@ class StepCard(TextPlain, widgets.VBox):
         except LabError as err:
             return StepResult(step=self.step.name, action=name, ok=False, summary=str(err))
         except Exception as err:  # shown on the card: an exception in a thread would otherwise vanish
-            return StepResult(step=self.step.name, action=name, ok=False,
-                              summary=f"the step failed unexpectedly ({err.__class__.__name__}: {err}).",
-                              fix="this is a bug in the lab: please report it with this text.")
+            return StepResult(
+                step=self.step.name,
+                action=name,
+                ok=False,
+                summary=f"the step failed unexpectedly ({err.__class__.__name__}: {err}).",
+                fix="this is a bug in the lab: please report it with this text.",
+            )
 
     def _on_line(self, line: str) -> None:
         with self._lock:
@@ -241,7 +259,9 @@ class CardOutcome(TextPlain, widgets.HTML):
         if card.busy:
             self.value = badge("RUNNING", "see the card above")
         elif card.results:
-            self.value = " · ".join(badge(r.badge, r.action) for r in card.results) + \
-                " <small>— details in the card above</small>"
+            self.value = (
+                " · ".join(badge(r.badge, r.action) for r in card.results)
+                + " <small>— details in the card above</small>"
+            )
         else:
             self.value = ""

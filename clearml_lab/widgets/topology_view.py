@@ -1,4 +1,5 @@
 """TopologyView: the project's picture, kept current by watches while it is open."""
+
 from __future__ import annotations
 
 from html import escape
@@ -9,8 +10,14 @@ from ..topology import STATE_COLOURS, STATE_LABELS, STATES, LiveTopology, Topolo
 from ._html import TextPlain, pre
 
 # Names for the colours the picture draws (topology.STATE_COLOURS), so text about the picture uses the same palette.
-COLOUR_NAMES = {"#0066cc": "blue", "#8bc1f7": "light blue", "#7d1007": "dark red", "#c9190b": "red",
-                "#3c3f42": "dark grey", "#d2d2d2": "light grey"}
+COLOUR_NAMES = {
+    "#0066cc": "blue",
+    "#8bc1f7": "light blue",
+    "#7d1007": "dark red",
+    "#c9190b": "red",
+    "#3c3f42": "dark grey",
+    "#d2d2d2": "light grey",
+}
 KIND_BADGES = (("D", "#004080", "Deployment"), ("SS", "#009596", "StatefulSet"))  # as topology.render draws them
 
 
@@ -21,20 +28,28 @@ def colour_sentence() -> str:
 
 def legend_html() -> str:
     """Every mark of the picture, explained: ring colours, kind badges, the centre count, decorators, captions."""
-    swatch = ('<span style="display:inline-block;width:11px;height:11px;border-radius:2px;background:{};'
-              'vertical-align:middle;margin:0 4px 0 10px"></span>')
-    pill = ('<span style="background:{};color:#fff;border-radius:9px;padding:0 6px;font-size:11px;'
-            'font-weight:bold;margin:0 4px 0 10px">{}</span>')
-    ring = "".join(swatch.format(STATE_COLOURS[s]) + escape(f"{STATE_LABELS[s]} ({COLOUR_NAMES[STATE_COLOURS[s]]})")
-                   for s in STATES)
+    swatch = (
+        '<span style="display:inline-block;width:11px;height:11px;border-radius:2px;background:{};'
+        'vertical-align:middle;margin:0 4px 0 10px"></span>'
+    )
+    pill = (
+        '<span style="background:{};color:#fff;border-radius:9px;padding:0 6px;font-size:11px;'
+        'font-weight:bold;margin:0 4px 0 10px">{}</span>'
+    )
+    ring = "".join(
+        swatch.format(STATE_COLOURS[s]) + escape(f"{STATE_LABELS[s]} ({COLOUR_NAMES[STATE_COLOURS[s]]})")
+        for s in STATES
+    )
     kinds = "".join(pill.format(colour, badge) + escape(kind) for badge, colour, kind in KIND_BADGES)
-    return ('<div class="topology-legend" style="font-size:12px;color:#3c3f42;line-height:1.8">'
-            f"<div><b>Ring</b> (one arc per pod):{ring}</div>"
-            f"<div><b>Badge</b> before the name:{kinds}</div>"
-            "<div><b>Centre</b>: ready pods / pods wanted · <b>under the name</b>: the SCC the pods were admitted "
-            "with · <span style=\"color:#fff;background:#c9190b;border-radius:50%;padding:0 6px\">!</span> a problem "
-            "(hover it for the reason, e.g. the SCC refusal) · <span style=\"color:#0066cc\">↗</span> its Route "
-            "(click to open) · hover a workload for its full name and count</div></div>")
+    return (
+        '<div class="topology-legend" style="font-size:12px;color:#3c3f42;line-height:1.8">'
+        f"<div><b>Ring</b> (one arc per pod):{ring}</div>"
+        f"<div><b>Badge</b> before the name:{kinds}</div>"
+        "<div><b>Centre</b>: ready pods / pods wanted · <b>under the name</b>: the SCC the pods were admitted "
+        'with · <span style="color:#fff;background:#c9190b;border-radius:50%;padding:0 6px">!</span> a problem '
+        '(hover it for the reason, e.g. the SCC refusal) · <span style="color:#0066cc">↗</span> its Route '
+        "(click to open) · hover a workload for its full name and count</div></div>"
+    )
 
 
 class TopologyView(TextPlain, widgets.VBox):

@@ -5,6 +5,7 @@ No cluster logic here: every action calls the workshop library (clearml_lab.work
 action runs in a background thread so the kernel stays free (a refresh of twenty learners takes seconds); while one
 runs, a busy line says what it is doing and the buttons that would start another are disabled.
 """
+
 from __future__ import annotations
 
 import threading
@@ -40,23 +41,38 @@ class WorkshopDashboard(TextPlain, widgets.VBox):
 
         self.where = widgets.HTML(f"<b>Workshop on {escape(lab.target.describe())}</b> (you act as its admin)")
         # -- provision form
-        self.mode = widgets.ToggleButtons(options=[("Names", "names"), ("A number of learners", "count")],
-                                          value="names", description="Learners", style={"button_width": "auto"})
-        self.names = widgets.Text(placeholder="ana.lopez, grace, linus (their user names)", description="Names",
-                                  layout=widgets.Layout(width="60%"))
-        self.count = widgets.BoundedIntText(value=20, min=1, max=500, description="How many",
-                                            layout=widgets.Layout(display="none"))
+        self.mode = widgets.ToggleButtons(
+            options=[("Names", "names"), ("A number of learners", "count")],
+            value="names",
+            description="Learners",
+            style={"button_width": "auto"},
+        )
+        self.names = widgets.Text(
+            placeholder="ana.lopez, grace, linus (their user names)",
+            description="Names",
+            layout=widgets.Layout(width="60%"),
+        )
+        self.count = widgets.BoundedIntText(
+            value=20, min=1, max=500, description="How many", layout=widgets.Layout(display="none")
+        )
         self.profile = widgets.Dropdown(options=["hardened", "seed"], value="hardened", description="Profile")
         auto = {"indent": False, "layout": widgets.Layout(width="auto", margin="0 0 0 16px")}
-        self.allow_privileged = widgets.Checkbox(value=False, description="allow SCCs that open the node (risky)",
-                                                 **auto)
-        self.force = widgets.Checkbox(value=False, description="even if the cluster's storage looks too small",
-                                      **auto)
+        self.allow_privileged = widgets.Checkbox(
+            value=False, description="allow SCCs that open the node (risky)", **auto
+        )
+        self.force = widgets.Checkbox(value=False, description="even if the cluster's storage looks too small", **auto)
         self.provision_button = widgets.Button(description="Provision", button_style="primary", icon="users")
         self.mode.observe(self._mode_changed, names="value")
         self.provision_button.on_click(lambda _b: self.provision())
-        form = widgets.VBox([self.mode, self.names, self.count,
-                             widgets.HBox([self.profile, self.allow_privileged, self.force]), self.provision_button])
+        form = widgets.VBox(
+            [
+                self.mode,
+                self.names,
+                self.count,
+                widgets.HBox([self.profile, self.allow_privileged, self.force]),
+                self.provision_button,
+            ]
+        )
         # -- progress
         self.refresh_button = widgets.Button(description="Refresh now", icon="refresh")
         self.refresh_button.on_click(lambda _b: self.refresh())
@@ -73,16 +89,28 @@ class WorkshopDashboard(TextPlain, widgets.VBox):
         self.cancel_button = widgets.Button(description="Cancel")
         self.confirm_button.on_click(lambda _b: self.teardown(confirmed=True))
         self.cancel_button.on_click(lambda _b: self._hide_confirmation())
-        self.confirmation = widgets.VBox([self.confirm_text, widgets.HBox([self.confirm_button, self.cancel_button])],
-                                         layout=widgets.Layout(display="none", border="2px solid #c62828",
-                                                               padding="6px"))
+        self.confirmation = widgets.VBox(
+            [self.confirm_text, widgets.HBox([self.confirm_button, self.cancel_button])],
+            layout=widgets.Layout(display="none", border="2px solid #c62828", padding="6px"),
+        )
         self.message = widgets.HTML("")
         self._plan: list[tuple[str, str]] | None = None
-        super().__init__([self.where, widgets.HTML("<h4>Provision</h4>"), form,
-                          widgets.HTML("<h4>Progress</h4>"), widgets.HBox([self.refresh_button, self.live]),
-                          self.busy, self.table, self.stuck,
-                          widgets.HTML("<h4>End of the workshop</h4>"), self.teardown_button, self.confirmation,
-                          self.message])
+        super().__init__(
+            [
+                self.where,
+                widgets.HTML("<h4>Provision</h4>"),
+                form,
+                widgets.HTML("<h4>Progress</h4>"),
+                widgets.HBox([self.refresh_button, self.live]),
+                self.busy,
+                self.table,
+                self.stuck,
+                widgets.HTML("<h4>End of the workshop</h4>"),
+                self.teardown_button,
+                self.confirmation,
+                self.message,
+            ]
+        )
 
     # -- what it says ----------------------------------------------------------------------------------------------
     @property
@@ -123,7 +151,7 @@ class WorkshopDashboard(TextPlain, widgets.VBox):
             self._set_busy(None)
 
     def _set_busy(self, what: str | None) -> None:
-        self.busy.value = (f'<span class="workshop-busy">⏳ {escape(what)}…</span>' if what else "")
+        self.busy.value = f'<span class="workshop-busy">⏳ {escape(what)}…</span>' if what else ""
         for button in (self.refresh_button, self.provision_button, self.teardown_button, self.confirm_button):
             button.disabled = bool(what)
         for button in self._reset_buttons():
@@ -150,8 +178,13 @@ class WorkshopDashboard(TextPlain, widgets.VBox):
             return False
 
         def work():
-            result = self.library.provision(self.lab, names, profile=self.profile.value,
-                                            allow_privileged=self.allow_privileged.value, force=self.force.value)
+            result = self.library.provision(
+                self.lab,
+                names,
+                profile=self.profile.value,
+                allow_privileged=self.allow_privileged.value,
+                force=self.force.value,
+            )
             self._say(result.render_text())
             self._show(self.library.progress(self.lab))
 
@@ -166,6 +199,7 @@ class WorkshopDashboard(TextPlain, widgets.VBox):
 
     def ask_teardown(self) -> bool:
         """Read what teardown would delete, then show the confirmation naming the cluster and the projects."""
+
         def work():
             self._plan = self.library.teardown_plan(self.lab)
             learners = len({learner for learner, _ in self._plan})
@@ -176,7 +210,8 @@ class WorkshopDashboard(TextPlain, widgets.VBox):
             self.confirm_text.value = (
                 f"<b>Delete {len(projects)} project(s) of {learners} learner(s) from "
                 f"{escape(self.lab.target.describe())}?</b> Their installs, volumes and logins go with them: "
-                f"{escape(', '.join(projects))}.")
+                f"{escape(', '.join(projects))}."
+            )
             self.confirmation.layout.display = "flex"
 
         return self._start("reading what teardown would delete", work)
@@ -238,12 +273,23 @@ class WorkshopDashboard(TextPlain, widgets.VBox):
             cells.append(widgets.HTML(escape(row.current or "done")))
             for step in progress.steps:
                 cell = row.cells[step]
-                cells.append(widgets.HTML(f'<span title="{escape(row.details.get(step, ""))}" '
-                                          f'style="color:{CELL_COLOURS.get(cell, "#000")}">{escape(cell)}</span>'))
-            to = widgets.Dropdown(options=list(self.steps), value=row.current if row.current in self.steps
-                                  else self.steps[0], layout=widgets.Layout(width="auto"))
-            button = widgets.Button(description="Reset", button_style="warning", layout=widgets.Layout(width="auto"),
-                                    tooltip=f"undo {row.learner}'s steps from the chosen one on")
+                cells.append(
+                    widgets.HTML(
+                        f'<span title="{escape(row.details.get(step, ""))}" '
+                        f'style="color:{CELL_COLOURS.get(cell, "#000")}">{escape(cell)}</span>'
+                    )
+                )
+            to = widgets.Dropdown(
+                options=list(self.steps),
+                value=row.current if row.current in self.steps else self.steps[0],
+                layout=widgets.Layout(width="auto"),
+            )
+            button = widgets.Button(
+                description="Reset",
+                button_style="warning",
+                layout=widgets.Layout(width="auto"),
+                tooltip=f"undo {row.learner}'s steps from the chosen one on",
+            )
             button.on_click(lambda _b, learner=row.learner, to=to: self.reset(learner, to.value))
             self._row_controls += [to, button]
             cells += [to, button]
@@ -251,8 +297,10 @@ class WorkshopDashboard(TextPlain, widgets.VBox):
         cells += [widgets.HTML("<i>passed</i>"), widgets.HTML("")]
         cells += [widgets.HTML(f"<i>{totals[s]}/{len(progress.rows)}</i>") for s in progress.steps]
         cells += [widgets.HTML(""), widgets.HTML("")]
-        grid = widgets.GridBox(cells, layout=widgets.Layout(
-            grid_template_columns=f"repeat({len(columns)}, max-content)", grid_gap="2px 12px"))
+        grid = widgets.GridBox(
+            cells,
+            layout=widgets.Layout(grid_template_columns=f"repeat({len(columns)}, max-content)", grid_gap="2px 12px"),
+        )
         self.table.children = [grid, widgets.HTML(f"<small>{escape(progress.summary())}</small>")]
         lines = progress.stuck_lines() + progress.notes()
         self.stuck.value = pre(lines, "background:#fff3cd;padding:6px") if lines else ""

@@ -5,6 +5,7 @@
 - each notebook's kernel shuts down when its tab closes (lab-settings/overrides.json: kernelShutdown), and kernels
   left idle are culled, so eleven notebooks do not keep eleven kernels.
 """
+
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent

@@ -1,5 +1,6 @@
 """Which Chromium the browser tests drive, and how. Playwright's own browser download is not reachable from our
 machines, so the tests use Debian's ``chromium`` package (``make browser`` installs it)."""
+
 from __future__ import annotations
 
 import os
@@ -12,12 +13,22 @@ DEBIAN_CHROMIUM = Path("/usr/bin/chromium")
 
 # Headless and quiet: no GPU, no sandbox (containers run as root), nothing that phones home while a test runs,
 # and shared memory in /tmp should /dev/shm be small (Debian's launcher script decides that unreliably).
-FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync",
-         "--disable-dev-shm-usage")
+FLAGS = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+)
 
-INSTALL = ("run `make browser` as root (it runs `apt-get install chromium`), or `sudo apt-get install chromium`, "
-           "or set CHROMIUM_PATH to a Chromium binary")
+INSTALL = (
+    "run `make browser` as root (it runs `apt-get install chromium`), or `sudo apt-get install chromium`, "
+    "or set CHROMIUM_PATH to a Chromium binary"
+)
 
 
 def _executable(path) -> bool:

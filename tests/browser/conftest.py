@@ -4,6 +4,7 @@
 ``notebooks/``, whose kernels talk to the session's ``practice_cluster``; ``start_jupyter_lab(root, env=...)``
 starts more. ``open_lab(server)`` gives a fresh browser tab on any of them as a LabPage, and ``lab`` is such a tab
 on ``jupyter_lab``. A missing Chromium or Playwright fails the test with what to install; it never skips."""
+
 from __future__ import annotations
 
 import os
@@ -42,15 +43,17 @@ def chromium(tmp_path_factory):
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:
-        pytest.fail("Playwright for Python is not installed in this environment: run `make install` "
-                    "(it installs the test extras).", pytrace=False)
+        pytest.fail(
+            "Playwright for Python is not installed in this environment: run `make install` "
+            "(it installs the test extras).",
+            pytrace=False,
+        )
     executable = require_chromium()
     playwright = sync_playwright().start()
     try:
         home = tmp_path_factory.mktemp("chromium-home")
         env = {**os.environ, "XDG_CONFIG_HOME": str(home / "config"), "XDG_CACHE_HOME": str(home / "cache")}
-        browser = playwright.chromium.launch(executable_path=str(executable), headless=True, args=list(FLAGS),
-                                             env=env)
+        browser = playwright.chromium.launch(executable_path=str(executable), headless=True, args=list(FLAGS), env=env)
     except Exception as err:
         playwright.stop()
         pytest.fail(f"Chromium at {executable} did not start under Playwright: {err}", pytrace=False)
@@ -104,8 +107,12 @@ def practice_lab(start_jupyter_lab, practice_cluster, lab_home, tmp_path_factory
     repository settings are the test's own)."""
     root = tmp_path_factory.mktemp("notebooks")
     shutil.copytree(REPO / "notebooks", root, dirs_exist_ok=True, ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
-    env = {"CLEARML_LAB_HOME": str(lab_home), "KUBECONFIG": None, "HOME": str(tmp_path_factory.mktemp("home")),
-           "XDG_CACHE_HOME": str(tmp_path_factory.mktemp("cache"))}
+    env = {
+        "CLEARML_LAB_HOME": str(lab_home),
+        "KUBECONFIG": None,
+        "HOME": str(tmp_path_factory.mktemp("home")),
+        "XDG_CACHE_HOME": str(tmp_path_factory.mktemp("cache")),
+    }
     server = start_jupyter_lab(root, env=env)
     yield server
     server.stop()  # before the cluster goes, so no kernel is left talking to nothing
@@ -124,8 +131,7 @@ def open_lab(chromium, artifacts, request):
     contexts, pages = [], []
 
     def open_(server: JupyterLabServer) -> LabPage:
-        context = chromium.new_context(extra_http_headers=server.auth_header,
-                                       viewport={"width": 1400, "height": 1000})
+        context = chromium.new_context(extra_http_headers=server.auth_header, viewport={"width": 1400, "height": 1000})
         contexts.append(context)
         page = LabPage(context.new_page(), server, artifacts, prefix)
         pages.append(page)

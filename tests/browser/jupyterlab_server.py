@@ -1,6 +1,7 @@
 """A throwaway JupyterLab for the browser tests: its own root, port, token and Jupyter directories, so nothing the
 user has configured (settings, workspaces, IPython start-up files) changes what the test sees, and nothing the test
 does lands in the user's settings."""
+
 from __future__ import annotations
 
 import json
@@ -48,8 +49,7 @@ class JupyterLabServer:
     """``jupyter lab`` as a subprocess. ``env`` is added to the server's environment, and so to its kernels' (the
     way the notebooks are pointed at a practice cluster); a name mapped to None is removed from it."""
 
-    def __init__(self, root: Path, home: Path, *, env: dict[str, str | None] | None = None,
-                 config: Path | None = None):
+    def __init__(self, root: Path, home: Path, *, env: dict[str, str | None] | None = None, config: Path | None = None):
         self.root = Path(root)
         self.config = config  # a jupyter config file (the lab's own: notebooks/.jupyter/jupyter_lab_config.py)
         self.home = Path(home)
@@ -68,10 +68,17 @@ class JupyterLabServer:
         return {"Authorization": f"token {self.token}"}
 
     def _environment(self) -> dict[str, str]:
-        dirs = {name: self.home / sub for name, sub in (
-            ("JUPYTER_CONFIG_DIR", "config"), ("JUPYTER_DATA_DIR", "data"), ("JUPYTER_RUNTIME_DIR", "runtime"),
-            ("JUPYTERLAB_SETTINGS_DIR", "lab-settings"), ("JUPYTERLAB_WORKSPACES_DIR", "lab-workspaces"),
-            ("IPYTHONDIR", "ipython"))}
+        dirs = {
+            name: self.home / sub
+            for name, sub in (
+                ("JUPYTER_CONFIG_DIR", "config"),
+                ("JUPYTER_DATA_DIR", "data"),
+                ("JUPYTER_RUNTIME_DIR", "runtime"),
+                ("JUPYTERLAB_SETTINGS_DIR", "lab-settings"),
+                ("JUPYTERLAB_WORKSPACES_DIR", "lab-workspaces"),
+                ("IPYTHONDIR", "ipython"),
+            )
+        }
         for path in dirs.values():
             path.mkdir(parents=True, exist_ok=True)
         for plugin, values in LAB_SETTINGS.items():
@@ -100,26 +107,42 @@ class JupyterLabServer:
 
     def _launch(self, timeout: float) -> bool:
         self.port = free_port()
-        command = [str(BIN / "jupyter"), "lab", "--no-browser", "--ip=127.0.0.1", f"--port={self.port}",
-                   "--ServerApp.port_retries=0", f"--ServerApp.root_dir={self.root}",
-                   f"--IdentityProvider.token={self.token}",
-                   "--allow-root",  # CI containers run as root; the server is private to this test anyway
-                   # Nothing reaches out to the internet: no news, no update check, no PyPI extension manager.
-                   "--LabApp.news_url=None", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
-                   "--LabApp.extension_manager=readonly", *([f"--config={self.config}"] if self.config else [])]
+        command = [
+            str(BIN / "jupyter"),
+            "lab",
+            "--no-browser",
+            "--ip=127.0.0.1",
+            f"--port={self.port}",
+            "--ServerApp.port_retries=0",
+            f"--ServerApp.root_dir={self.root}",
+            f"--IdentityProvider.token={self.token}",
+            "--allow-root",  # CI containers run as root; the server is private to this test anyway
+            # Nothing reaches out to the internet: no news, no update check, no PyPI extension manager.
+            "--LabApp.news_url=None",
+            "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+            "--LabApp.extension_manager=readonly",
+            *([f"--config={self.config}"] if self.config else []),
+        ]
         with open(self.log_path, "wb") as log:
             # Its own session, so stopping it can also end any kernel it leaves behind.
-            self.process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, cwd=self.root,
-                                            env=self._environment(), start_new_session=True,
-                                            preexec_fn=_die_with_parent)
+            self.process = subprocess.Popen(
+                command,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                cwd=self.root,
+                env=self._environment(),
+                start_new_session=True,
+                preexec_fn=_die_with_parent,
+            )
         deadline = time.monotonic() + timeout
         while not self._answers():
             if self.process.poll() is not None:
                 if "already in use" in self.log_tail():
                     self.process = None
                     return False
-                raise RuntimeError(f"JupyterLab exited with {self.process.returncode} before answering:\n"
-                                   f"{self.log_tail()}")
+                raise RuntimeError(
+                    f"JupyterLab exited with {self.process.returncode} before answering:\n{self.log_tail()}"
+                )
             if time.monotonic() > deadline:
                 self.stop()
                 raise RuntimeError(f"JupyterLab did not answer within {timeout:.0f} s:\n{self.log_tail()}")

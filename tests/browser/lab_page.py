@@ -2,6 +2,7 @@
 
 Every wait has a timeout, and every failed wait raises an AssertionError that says what was awaited, what the
 notebook showed instead, and where the screenshot of that moment is."""
+
 from __future__ import annotations
 
 import json
@@ -182,8 +183,9 @@ class LabPage:
             self.menu("Run", "Run All Cells")
         else:
             cell = self.cell(above)
-            limit = cell.evaluate("c => [...c.closest('.jp-Notebook').querySelectorAll('.jp-Notebook-cell')]"
-                                  ".indexOf(c)")
+            limit = cell.evaluate(
+                "c => [...c.closest('.jp-Notebook').querySelectorAll('.jp-Notebook-cell')].indexOf(c)"
+            )
             cell.locator(".jp-InputPrompt").first.click()  # selects the cell without entering its editor
             self.menu("Run", "Run All Above Selected Cell")
         finished = """([done, traceback, id, limit]) => {
@@ -197,8 +199,9 @@ class LabPage:
             return errors || prompts.every(p => /^\\[\\d+\\]:$/.test(p));
         }"""
         try:
-            self.page.wait_for_function(finished, arg=[TRACEBACK, ERROR_OUTPUTS, self._panel_id, limit],
-                                        timeout=timeout * 1000)
+            self.page.wait_for_function(
+                finished, arg=[TRACEBACK, ERROR_OUTPUTS, self._panel_id, limit], timeout=timeout * 1000
+            )
         except PlaywrightTimeout:
             raise self.fail(f"running the cells did not finish within {timeout:.0f} s") from None
         tracebacks = [t for t in self.notebook.locator(ERROR_OUTPUTS).all_inner_texts() if TRACEBACK in t]
@@ -231,14 +234,21 @@ class LabPage:
         try:
             count = button.count()
             if count > 1:
-                raise self.fail(f"{count} buttons are labelled {description!r}; name the cell that holds the one "
-                                f"to click")
+                raise self.fail(
+                    f"{count} buttons are labelled {description!r}; name the cell that holds the one to click"
+                )
             button.click(timeout=timeout * 1000)
         except PlaywrightTimeout:
             raise self.fail(f"no enabled button labelled {description!r} appeared within {timeout:.0f} s") from None
 
-    def wait_for_output(self, *, text: str | re.Pattern | None = None, css: str | None = None,
-                        cell: int | str | None = None, timeout: float = 30) -> Locator:
+    def wait_for_output(
+        self,
+        *,
+        text: str | re.Pattern | None = None,
+        css: str | None = None,
+        cell: int | str | None = None,
+        timeout: float = 30,
+    ) -> Locator:
         """Wait until an output shows ``text`` (a substring or a regex) and/or holds an element matching ``css``
         (e.g. ``'svg g[data-ready="true"]'``); return that element."""
         if text is None and css is None:
@@ -260,16 +270,21 @@ class LabPage:
     def topology_nodes(self, *, cell: int | str | None = None) -> dict[str, bool]:
         """The topology SVG's workload nodes as shown in the page now: ``{"deployment/web": True, ...}`` (ready or
         not), read from the ``data-workload`` / ``data-ready`` attributes clearml_lab.topology puts on each node."""
-        return {node.get_attribute("data-workload"): node.get_attribute("data-ready") == "true"
-                for node in self.in_outputs("svg g[data-workload]", cell=cell).all()}
+        return {
+            node.get_attribute("data-workload"): node.get_attribute("data-ready") == "true"
+            for node in self.in_outputs("svg g[data-workload]", cell=cell).all()
+        }
 
     def topology_history(self) -> list[dict[str, bool]]:
         """Every distinct picture of the nodes the open notebook has shown since it was opened, oldest first."""
-        return [json.loads(picture) for picture in
-                self.page.evaluate("id => (window.__topology || {})[id] || []", self._panel_id)]
+        return [
+            json.loads(picture)
+            for picture in self.page.evaluate("id => (window.__topology || {})[id] || []", self._panel_id)
+        ]
 
-    def wait_for_topology_ready(self, workloads: list[str] | None = None, timeout: float = 120
-                                ) -> list[dict[str, bool]]:
+    def wait_for_topology_ready(
+        self, workloads: list[str] | None = None, timeout: float = 120
+    ) -> list[dict[str, bool]]:
         """Wait until the open notebook shows each of ``workloads`` (default: every node, at least one) as ready.
         Returns ``topology_history()``, so a test can tell that nodes *turned* ready rather than were."""
         ready = """([id, wanted]) => {
@@ -282,6 +297,8 @@ class LabPage:
             self.page.wait_for_function(ready, arg=[self._panel_id, workloads], timeout=timeout * 1000)
         except PlaywrightTimeout:
             wanted = ", ".join(workloads) if workloads else "every node"
-            raise self.fail(f"the topology view did not show {wanted} ready within {timeout:.0f} s; pictures seen, "
-                            f"oldest first: {self.topology_history()}") from None
+            raise self.fail(
+                f"the topology view did not show {wanted} ready within {timeout:.0f} s; pictures seen, "
+                f"oldest first: {self.topology_history()}"
+            ) from None
         return self.topology_history()

@@ -1,5 +1,6 @@
 """The harness itself: a missing browser fails the test (never a silent skip) saying what to do; JupyterLab finds
 a port even when the one it was offered is taken by the time it binds, and never outlives the test process."""
+
 from __future__ import annotations
 
 import socket
@@ -57,12 +58,18 @@ def test_jupyterlab_moves_to_another_port_when_its_port_was_taken(tmp_path, monk
 
 def test_jupyterlab_stops_when_the_test_process_dies_without_stopping_it(tmp_path):
     # As when a timeout kills pytest before its fixtures run: the server must not outlive it.
-    script = ("import os, sys; from pathlib import Path; sys.path.insert(0, sys.argv[1]); "
-              "from jupyterlab_server import JupyterLabServer; "
-              "server = JupyterLabServer(Path(sys.argv[2]) / 'root', Path(sys.argv[2]) / 'home').start(); "
-              "print(server.process.pid, flush=True); os._exit(0)")
-    started = subprocess.run([sys.executable, "-c", script, str(Path(__file__).parent), str(tmp_path)],
-                             capture_output=True, text=True, timeout=120)
+    script = (
+        "import os, sys; from pathlib import Path; sys.path.insert(0, sys.argv[1]); "
+        "from jupyterlab_server import JupyterLabServer; "
+        "server = JupyterLabServer(Path(sys.argv[2]) / 'root', Path(sys.argv[2]) / 'home').start(); "
+        "print(server.process.pid, flush=True); os._exit(0)"
+    )
+    started = subprocess.run(
+        [sys.executable, "-c", script, str(Path(__file__).parent), str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert started.returncode == 0, started.stderr
     pid = int(started.stdout.split()[-1])
     deadline = time.monotonic() + 30

@@ -5,6 +5,7 @@ The learner jumps ahead to the install before making the project and is told whi
 00→09; edits a value in notebook 03's form and runs the step (the edit survives); and no output shows a stale state
 once a step passed. Afterwards the copies are saved with their outputs, and notebooks/ is clean in `git status`. Everything
 is asserted on what the page shows (element text and state), not only photographed."""
+
 from __future__ import annotations
 
 import json
@@ -27,8 +28,12 @@ STALE = ("(not run yet)", "VBox(", "0 of 0 workloads ready")
 
 
 def _git(root: Path, *args: str) -> str:
-    return subprocess.run(["git", "-C", str(root), "-c", "user.name=learner", "-c", "user.email=l@example.org", *args],
-                          check=True, capture_output=True, text=True).stdout
+    return subprocess.run(
+        ["git", "-C", str(root), "-c", "user.name=learner", "-c", "user.email=l@example.org", *args],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
 
 
 @pytest.fixture(scope="module")
@@ -40,8 +45,9 @@ def learner(start_jupyter_lab, practice_cluster, tmp_path_factory):
 
     work = tmp_path_factory.mktemp("learner")
     checkout = work / "checkout"
-    shutil.copytree(REPO / "notebooks", checkout / "notebooks",
-                    ignore=shutil.ignore_patterns(".ipynb_checkpoints", "values.yaml"))
+    shutil.copytree(
+        REPO / "notebooks", checkout / "notebooks", ignore=shutil.ignore_patterns(".ipynb_checkpoints", "values.yaml")
+    )
     _git(checkout, "init", "-q")
     _git(checkout, "add", "-A")
     _git(checkout, "commit", "-q", "-m", "the lab as shipped")
@@ -54,8 +60,13 @@ def learner(start_jupyter_lab, practice_cluster, tmp_path_factory):
     (home / "practice").mkdir(parents=True)
     shutil.copy(practice_cluster.kubeconfig, home / "practice" / "kubeconfig")
     namespace = f"learner-{uuid.uuid4().hex[:6]}"
-    env = {"CLEARML_LAB_HOME": str(home), "CLEARML_LAB_NAMESPACE": namespace, "KUBECONFIG": None,
-           "HOME": str(work / "user"), "XDG_CACHE_HOME": str(work / "cache")}
+    env = {
+        "CLEARML_LAB_HOME": str(home),
+        "CLEARML_LAB_NAMESPACE": namespace,
+        "KUBECONFIG": None,
+        "HOME": str(work / "user"),
+        "XDG_CACHE_HOME": str(work / "cache"),
+    }
     server = start_jupyter_lab(root, env=env, config=CONFIG)
     server.home_dir, server.namespace, server.checkout = home, namespace, checkout
     yield server
@@ -83,8 +94,11 @@ def _assert_nothing_stale(lab, name: str) -> None:
 def _save(lab) -> None:
     lab.menu("File", "Save Notebook")
     current = ".lm-DockPanel-tabBar .lm-TabBar-tab.lm-mod-current"
-    lab.wait_until(lambda: lab.page.locator(current).count() == 1 and
-                   lab.page.locator(f"{current}.jp-mod-dirty").count() == 0, "saving the notebook", timeout=30)
+    lab.wait_until(
+        lambda: lab.page.locator(current).count() == 1 and lab.page.locator(f"{current}.jp-mod-dirty").count() == 0,
+        "saving the notebook",
+        timeout=30,
+    )
 
 
 def test_the_lab_opens_on_notebook_00_and_shuts_kernels_down_with_their_notebook(learner):
@@ -143,13 +157,19 @@ def test_a_learners_first_hour(learner, open_lab):
     _assert_nothing_stale(lab, "03_values.ipynb")
     _save(lab)
 
-    for name in ("04_security_context_constraints.ipynb", "05_install.ipynb", "06_routes.ipynb",
-                 "07_topology.ipynb", "08_verify_clearml.ipynb", "09_cleanup.ipynb"):
+    for name in (
+        "04_security_context_constraints.ipynb",
+        "05_install.ipynb",
+        "06_routes.ipynb",
+        "07_topology.ipynb",
+        "08_verify_clearml.ipynb",
+        "09_cleanup.ipynb",
+    ):
         lab.run_notebook(name, timeout=420)
         if lab.cell("nb.card(").count():
             badges = _card_badges(lab, "nb.card(")
             assert badges and set(badges) <= {"PASS"}, (name, badges)
-        checks = lab.cell('nb.check(').locator(".jp-OutputArea-output").all_inner_texts()
+        checks = lab.cell("nb.check(").locator(".jp-OutputArea-output").all_inner_texts()
         assert any(t.strip().startswith("[PASS]") for t in checks), (name, checks)
         _assert_nothing_stale(lab, name)
         if name in ("05_install.ipynb", "07_topology.ipynb"):  # the live picture stays, every workload ready

@@ -1,5 +1,6 @@
 """Notebook 05 as a learner does it: with 00–04 run, press the install step's Run button in the step card and watch
 the topology view fill in with the ClearML workloads and turn them ready. The last screenshot is the README's."""
+
 from __future__ import annotations
 
 import pytest

@@ -1,6 +1,7 @@
 """The live topology view in a real browser: a kernel on the practice cluster shows a namespace, and a Deployment
 created from outside appears in the page and turns ready with no refresh — the chain a learner watches in
 notebook 05 (cluster → watch in the kernel → widget → page)."""
+
 from __future__ import annotations
 
 import uuid
@@ -14,23 +15,29 @@ pytestmark = pytest.mark.browser
 
 KERNELSPEC = {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}
 
-VIEW_CELL = '''\
+VIEW_CELL = """\
 from clearml_lab.lab import connect
 from clearml_lab.widgets import TopologyView
 
 view = TopologyView(connect(namespace={namespace!r})).start()
 view
-'''
+"""
 
 
 def deployment(name: str, replicas: int) -> dict:
     labels = {"app": name}
     return {
-        "apiVersion": "apps/v1", "kind": "Deployment",
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
         "metadata": {"name": name, "annotations": {"meta.helm.sh/release-name": "demo"}},
-        "spec": {"replicas": replicas, "selector": {"matchLabels": labels}, "template": {
-            "metadata": {"labels": labels},
-            "spec": {"containers": [{"name": name, "image": "registry.access.redhat.com/ubi9/httpd-24:latest"}]}}},
+        "spec": {
+            "replicas": replicas,
+            "selector": {"matchLabels": labels},
+            "template": {
+                "metadata": {"labels": labels},
+                "spec": {"containers": [{"name": name, "image": "registry.access.redhat.com/ubi9/httpd-24:latest"}]},
+            },
+        },
     }
 
 
@@ -38,8 +45,9 @@ def test_the_topology_view_turns_ready_in_the_page_without_a_refresh(practice_cl
     namespace = f"browser-{uuid.uuid4().hex[:6]}"
     admin = practice_cluster.api_client()
     client.CoreV1Api(admin).create_namespace({"metadata": {"name": namespace}})
-    notebook = new_notebook(cells=[new_code_cell(VIEW_CELL.format(namespace=namespace))],
-                            metadata={"kernelspec": KERNELSPEC})
+    notebook = new_notebook(
+        cells=[new_code_cell(VIEW_CELL.format(namespace=namespace))], metadata={"kernelspec": KERNELSPEC}
+    )
     nbformat.write(notebook, practice_lab.root / "topology_probe.ipynb")
 
     lab = open_lab(practice_lab)

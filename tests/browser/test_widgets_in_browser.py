@@ -1,4 +1,5 @@
 """ipywidgets render in JupyterLab in a real Chromium, and a click goes to the kernel and back into the page."""
+
 from __future__ import annotations
 
 import re
@@ -16,7 +17,7 @@ KERNELSPEC = {"name": "python3", "display_name": "Python 3 (ipykernel)", "langua
 
 # A button whose click handler (in the kernel) adds a circle to an SVG in an HTML widget and says how many clicks
 # it has seen: what the page shows after a click can only come from the kernel's answer.
-CLICK_CELL = '''\
+CLICK_CELL = """\
 import ipywidgets as widgets
 
 clicks = []
@@ -32,7 +33,7 @@ once.on_click(add_circle)
 twice = widgets.Button(description="Add a circle twice")
 twice.on_click(lambda button: [add_circle(button) for _ in range(2)])
 widgets.VBox([once, twice, picture])
-'''
+"""
 
 
 def write_notebook(path, *cells):
@@ -42,8 +43,9 @@ def write_notebook(path, *cells):
 
 
 def test_a_button_click_round_trips_through_the_kernel(jupyter_lab, lab):
-    name = write_notebook(jupyter_lab.root / "click.ipynb",
-                          new_markdown_cell("# A button and a picture"), new_code_cell(CLICK_CELL))
+    name = write_notebook(
+        jupyter_lab.root / "click.ipynb", new_markdown_cell("# A button and a picture"), new_code_cell(CLICK_CELL)
+    )
     lab.open_notebook(name)
     lab.run_all_cells()
     lab.wait_for_output(text="no clicks yet")
@@ -64,8 +66,12 @@ def test_a_button_click_round_trips_through_the_kernel(jupyter_lab, lab):
 def test_notebooks_open_in_turn_and_failures_come_with_a_screenshot(jupyter_lab, lab):
     (jupyter_lab.root / "later").mkdir()
     first = write_notebook(jupyter_lab.root / "first.ipynb", new_code_cell("print('first notebook ran')"))
-    write_notebook(jupyter_lab.root / "later" / "broken.ipynb", new_code_cell("print('before')"),
-                   new_code_cell("raise RuntimeError('this cell is broken')"), new_code_cell("print('never runs')"))
+    write_notebook(
+        jupyter_lab.root / "later" / "broken.ipynb",
+        new_code_cell("print('before')"),
+        new_code_cell("raise RuntimeError('this cell is broken')"),
+        new_code_cell("print('never runs')"),
+    )
     lab.run_notebook(first)
     lab.wait_for_output(text="first notebook ran")
 

@@ -2,6 +2,7 @@
 form provisions the learners typed into it (a busy line shows while it works), the table lists them, a learner's
 Reset takes the step chosen in their row, and teardown deletes only after a confirmation that names the cluster and
 the projects. The screenshot is the dashboard as the instructor sees it."""
+
 from __future__ import annotations
 
 import pytest

@@ -1,5 +1,6 @@
 """Start a practice cluster as its own process and talk to it like any client would (reusable by other test
 folders: ``from tests.live.cluster import PracticeCluster``)."""
+
 from __future__ import annotations
 
 import base64
@@ -29,15 +30,30 @@ class PracticeCluster:
     def start(self, timeout: float = 60) -> PracticeCluster:
         self.state.mkdir(parents=True, exist_ok=True)
         self.kubeconfig.unlink(missing_ok=True)
-        command = [sys.executable, "-m", "clearml_lab", "practice", "serve", "--port", "0", "--state", str(self.state),
-                   "--kubeconfig", str(self.kubeconfig), "--time-scale", str(self.time_scale), *self.extra_args]
+        command = [
+            sys.executable,
+            "-m",
+            "clearml_lab",
+            "practice",
+            "serve",
+            "--port",
+            "0",
+            "--state",
+            str(self.state),
+            "--kubeconfig",
+            str(self.kubeconfig),
+            "--time-scale",
+            str(self.time_scale),
+            *self.extra_args,
+        ]
         self._log = open(self.state / "test-server.log", "ab")
         self.process = subprocess.Popen(command, stdout=self._log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + timeout
         while not self.kubeconfig.exists():
             if self.process.poll() is not None:
-                raise RuntimeError(f"the practice cluster exited with {self.process.returncode}; see "
-                                   f"{self.state / 'test-server.log'}")
+                raise RuntimeError(
+                    f"the practice cluster exited with {self.process.returncode}; see {self.state / 'test-server.log'}"
+                )
             if time.monotonic() > deadline:
                 self.stop()
                 raise RuntimeError("the practice cluster did not write its kubeconfig in time")
@@ -100,20 +116,40 @@ class PracticeCluster:
     def env(self) -> dict:
         home = self.state / "tool-home"
         home.mkdir(exist_ok=True)
-        return {**os.environ, "KUBECONFIG": str(self.kubeconfig), "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}",
-                "HOME": str(home), "HELM_CACHE_HOME": str(home / "helm-cache"),
-                "HELM_CONFIG_HOME": str(home / "helm-config"), "HELM_DATA_HOME": str(home / "helm-data")}
+        return {
+            **os.environ,
+            "KUBECONFIG": str(self.kubeconfig),
+            "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}",
+            "HOME": str(home),
+            "HELM_CACHE_HOME": str(home / "helm-cache"),
+            "HELM_CONFIG_HOME": str(home / "helm-config"),
+            "HELM_DATA_HOME": str(home / "helm-data"),
+        }
 
     def run(self, *args: str, check: bool = True, input: str | None = None, timeout: float = 120):
         """Run kubectl or helm (from the venv's bin) against this cluster; returns the CompletedProcess."""
-        result = subprocess.run([str(BIN / args[0]), *args[1:]], env=self.env(), capture_output=True, text=True,
-                                input=input, timeout=timeout)
+        result = subprocess.run(
+            [str(BIN / args[0]), *args[1:]],
+            env=self.env(),
+            capture_output=True,
+            text=True,
+            input=input,
+            timeout=timeout,
+        )
         if check and result.returncode != 0:
             raise AssertionError(f"{' '.join(args)} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}")
         return result
 
-    def request(self, method: str, path: str, *, body: bytes | None = None, content_type: str | None = None,
-                token: str | None = "default", timeout: float = 30):
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        body: bytes | None = None,
+        content_type: str | None = None,
+        token: str | None = "default",
+        timeout: float = 30,
+    ):
         """A raw HTTPS request: returns (status, headers, body bytes)."""
         import http.client
         from urllib.parse import urlparse

@@ -41,9 +41,11 @@ def home(practice_cluster, tmp_path, monkeypatch):
 @pytest.fixture
 def kubectl(practice_cluster):
     """kubectl against the practice cluster (optionally as another context of its kubeconfig)."""
+
     def run(*args, check=True, input=None, context=None):
         extra = ("--context", context) if context else ()
         return practice_cluster.run("kubectl", *extra, *args, check=check, input=input)
+
     return run
 
 
@@ -52,8 +54,12 @@ def api(practice_cluster):
     from kubernetes import client
 
     c = practice_cluster.api_client()
-    return {"core": client.CoreV1Api(c), "apps": client.AppsV1Api(c), "rbac": client.RbacAuthorizationV1Api(c),
-            "custom": client.CustomObjectsApi(c)}
+    return {
+        "core": client.CoreV1Api(c),
+        "apps": client.AppsV1Api(c),
+        "rbac": client.RbacAuthorizationV1Api(c),
+        "custom": client.CustomObjectsApi(c),
+    }
 
 
 @pytest.fixture
@@ -62,8 +68,10 @@ def ns(api, namespace):
     from .recipe_helpers import eventually
 
     core = api["core"]
-    eventually(lambda: (core.read_namespace(namespace).metadata.annotations or {}).get("openshift.io/sa.scc.mcs"),
-               what="the namespace's UID/MCS allocation")
+    eventually(
+        lambda: (core.read_namespace(namespace).metadata.annotations or {}).get("openshift.io/sa.scc.mcs"),
+        what="the namespace's UID/MCS allocation",
+    )
     return namespace
 
 

@@ -1,4 +1,5 @@
 """Helpers for tests that run the lab's own steps and CLI against a practice cluster."""
+
 from __future__ import annotations
 
 import os
@@ -20,11 +21,21 @@ def lab_home_for(cluster, home: Path) -> Path:
 
 
 def cli(home: Path, *args: str, timeout: float = 600, env: dict | None = None) -> subprocess.CompletedProcess:
-    environment = {**os.environ, "CLEARML_LAB_HOME": str(home), "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}",
-                   **(env or {})}
+    environment = {
+        **os.environ,
+        "CLEARML_LAB_HOME": str(home),
+        "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}",
+        **(env or {}),
+    }
     environment.pop("KUBECONFIG", None)
-    return subprocess.run([str(BIN / "clearml-lab"), *args], capture_output=True, text=True, timeout=timeout,
-                          env=environment, stdin=subprocess.DEVNULL)
+    return subprocess.run(
+        [str(BIN / "clearml-lab"), *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=environment,
+        stdin=subprocess.DEVNULL,
+    )
 
 
 def ok_stdout(result: subprocess.CompletedProcess) -> str:

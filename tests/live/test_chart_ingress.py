@@ -1,6 +1,7 @@
 """The chart's per-component Ingress on a running practice cluster: discovery offers networking.k8s.io/v1
 ingresses, the real helm creates them, kubectl shows them, OpenShift's ingress-to-route controller turns each into a
 Route, and uninstall removes both."""
+
 import json
 
 import pytest
@@ -13,8 +14,11 @@ from .recipe_helpers import eventually
 
 pytestmark = [pytest.mark.cluster, pytest.mark.helm]
 
-COMPONENTS = {"apiserver": "api.apps.example.test", "fileserver": "files.apps.example.test",
-              "webserver": "app.apps.example.test"}
+COMPONENTS = {
+    "apiserver": "api.apps.example.test",
+    "fileserver": "files.apps.example.test",
+    "webserver": "app.apps.example.test",
+}
 
 
 def test_discovery_offers_ingresses(practice_cluster):
@@ -25,17 +29,32 @@ def test_discovery_offers_ingresses(practice_cluster):
 
 
 def test_helm_installs_the_enabled_ingresses(practice_cluster, namespace, tmp_path):
-    values = profiles.merge_values(profiles.profile_values("hardened", "7.14.4"), {
-        component: {"ingress": {"enabled": True, "hostName": host, "tlsSecretName": f"{component}-tls"}}
-        for component, host in COMPONENTS.items()})
+    values = profiles.merge_values(
+        profiles.profile_values("hardened", "7.14.4"),
+        {
+            component: {"ingress": {"enabled": True, "hostName": host, "tlsSecretName": f"{component}-tls"}}
+            for component, host in COMPONENTS.items()
+        },
+    )
     path = tmp_path / "values.yaml"
     path.write_text(yaml.safe_dump(values))
-    practice_cluster.run("helm", "install", "clearml", str(chart.chart_package("7.14.4")), "--namespace", namespace,
-                         "-f", str(path), timeout=240)
+    practice_cluster.run(
+        "helm",
+        "install",
+        "clearml",
+        str(chart.chart_package("7.14.4")),
+        "--namespace",
+        namespace,
+        "-f",
+        str(path),
+        timeout=240,
+    )
 
     found = client.NetworkingV1Api(practice_cluster.api_client()).list_namespaced_ingress(namespace).items
-    services = {s.metadata.name: s for s in client.CoreV1Api(practice_cluster.api_client())
-                .list_namespaced_service(namespace).items}
+    services = {
+        s.metadata.name: s
+        for s in client.CoreV1Api(practice_cluster.api_client()).list_namespaced_service(namespace).items
+    }
     assert {i.metadata.name for i in found} == {f"clearml-{c}" for c in COMPONENTS}
     for ingress in found:
         (rule,) = ingress.spec.rules

@@ -1,5 +1,6 @@
 """The chart source against the practice cluster: its own repository by default, --chart-repo to another, the version
 resolved once and kept, and the whole recipe with the tests' own chart from a loopback repository."""
+
 import os
 import shutil
 import subprocess
@@ -36,15 +37,22 @@ def cli(home, *args, env=None, timeout=600):
     environment = {**os.environ, "CLEARML_LAB_HOME": str(home), **(env or {})}
     environment.pop("KUBECONFIG", None)
     environment.pop("CLEARML_LAB_CHART_REPO", None)  # the practice cluster's own repository unless a test says
-    return subprocess.run([str(BIN / "clearml-lab"), *args], capture_output=True, text=True, env=environment,
-                          timeout=timeout, stdin=subprocess.DEVNULL)
+    return subprocess.run(
+        [str(BIN / "clearml-lab"), *args],
+        capture_output=True,
+        text=True,
+        env=environment,
+        timeout=timeout,
+        stdin=subprocess.DEVNULL,
+    )
 
 
 def practice_repo_url(cluster) -> str:
     from kubernetes import client
 
     found = client.CustomObjectsApi(cluster.api_client()).get_cluster_custom_object(
-        "helm.openshift.io", "v1beta1", "helmchartrepositories", "clearml")
+        "helm.openshift.io", "v1beta1", "helmchartrepositories", "clearml"
+    )
     return found["spec"]["connectionConfig"]["url"]
 
 
@@ -52,8 +60,10 @@ def test_on_the_practice_cluster_the_default_is_its_own_repository(cluster, home
     done = cli(home, "charts")
     assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()
-    assert lines[0].startswith(f"clearml chart versions served by {practice_repo_url(cluster)}; target: the practice "
-                               f"cluster at {cluster.server}")
+    assert lines[0].startswith(
+        f"clearml chart versions served by {practice_repo_url(cluster)}; target: the practice "
+        f"cluster at {cluster.server}"
+    )
     # OpenShift 4.19 is Kubernetes 1.32: 7.3.1 (< 1.29) does not fit, 7.14.4 does and is the default.
     assert lines[2].split() == ["*", "7.14.4", "2.0", ">=", "1.21.0-0", "<", "1.33.0-0", "yes"]
     assert lines[3].split() == ["7.3.1", "1.12.0", ">=", "1.21.0-0", "<", "1.29.0-0", "no"]

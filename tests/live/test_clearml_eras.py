@@ -1,6 +1,7 @@
 """Issue 4's end-to-end claims, through the real helm on running practice clusters: the seed recipe works on the
 7.3.1 chart (OpenShift 4.15), fails on 7.14.4 until the computed grants are made, and without grants OpenShift's
 SCC refusals name MongoDB, Redis and Elasticsearch's privileged init container."""
+
 import time
 
 import pytest
@@ -12,8 +13,12 @@ from clearml_lab.oc import add_scc_to_user
 from clearml_lab.scc import plan_grants
 
 pytestmark = [pytest.mark.cluster, pytest.mark.helm]
-SEED_GRANTS = (("anyuid", "clearml-mongodb"), ("anyuid", "clearml-redis"), ("anyuid", "default"),
-               ("privileged", "clearml-elastic"))
+SEED_GRANTS = (
+    ("anyuid", "clearml-mongodb"),
+    ("anyuid", "clearml-redis"),
+    ("anyuid", "default"),
+    ("privileged", "clearml-elastic"),
+)
 
 
 def _install(cluster, namespace, version, tmp_path):
@@ -24,16 +29,29 @@ def _install(cluster, namespace, version, tmp_path):
 
 
 def _helm_install(cluster, namespace, version, values, *extra):
-    return cluster.run("helm", "install", "clearml", str(chart.chart_package(version)), "--namespace", namespace,
-                       "-f", str(values), *extra, timeout=240)
+    return cluster.run(
+        "helm",
+        "install",
+        "clearml",
+        str(chart.chart_package(version)),
+        "--namespace",
+        namespace,
+        "-f",
+        str(values),
+        *extra,
+        timeout=240,
+    )
 
 
 def _all_ready(kube, namespace, timeout=120) -> bool:
     def ready(items):
-        return bool(items) and all((i.get("status", {}).get("readyReplicas") or 0) >= i["spec"].get("replicas", 1)
-                                   for i in items)
-    return wait_for(kube, "deployments", ready, namespace=namespace, timeout=timeout) and \
-        wait_for(kube, "statefulsets", ready, namespace=namespace, timeout=timeout)
+        return bool(items) and all(
+            (i.get("status", {}).get("readyReplicas") or 0) >= i["spec"].get("replicas", 1) for i in items
+        )
+
+    return wait_for(kube, "deployments", ready, namespace=namespace, timeout=timeout) and wait_for(
+        kube, "statefulsets", ready, namespace=namespace, timeout=timeout
+    )
 
 
 def test_seed_recipe_on_chart_7_3_1_makes_every_pod_ready(cluster_4_15, tmp_path):
@@ -44,8 +62,11 @@ def test_seed_recipe_on_chart_7_3_1_makes_every_pod_ready(cluster_4_15, tmp_path
     _helm_install(cluster_4_15, "seed731", "7.3.1", values)
     assert _all_ready(kube, "seed731")
     pods = kube.list("pods", "seed731")["items"]
-    core = [p for p in pods if p["metadata"]["name"].startswith(("clearml-apiserver", "clearml-fileserver",
-                                                                  "clearml-webserver"))]
+    core = [
+        p
+        for p in pods
+        if p["metadata"]["name"].startswith(("clearml-apiserver", "clearml-fileserver", "clearml-webserver"))
+    ]
     assert core and all(p["spec"]["serviceAccountName"] == "default" for p in core)
     assert {p["metadata"]["annotations"]["openshift.io/scc"] for p in core} == {"anyuid"}
 
@@ -53,11 +74,22 @@ def test_seed_recipe_on_chart_7_3_1_makes_every_pod_ready(cluster_4_15, tmp_path
 def test_chart_7_3_1_is_refused_by_helm_on_4_19(practice_cluster, tmp_path):
     values = tmp_path / "v.yaml"
     values.write_text(yaml.safe_dump(profiles.profile_values("seed", "7.3.1")))
-    result = practice_cluster.run("helm", "install", "clearml", str(chart.chart_package("7.3.1")), "--namespace",
-                                  "default", "-f", str(values), check=False)
+    result = practice_cluster.run(
+        "helm",
+        "install",
+        "clearml",
+        str(chart.chart_package("7.3.1")),
+        "--namespace",
+        "default",
+        "-f",
+        str(values),
+        check=False,
+    )
     assert result.returncode != 0
-    assert "chart requires kubeVersion: >= 1.21.0-0 < 1.29.0-0 which is incompatible with Kubernetes v1.32" \
+    assert (
+        "chart requires kubeVersion: >= 1.21.0-0 < 1.29.0-0 which is incompatible with Kubernetes v1.32"
         in result.stderr
+    )
 
 
 def test_without_grants_the_events_show_openshifts_refusals(practice_cluster, tmp_path):
@@ -74,14 +106,19 @@ def test_without_grants_the_events_show_openshifts_refusals(practice_cluster, tm
         assert time.monotonic() < deadline, f"refusals not all seen: {sorted(text)}"
         time.sleep(0.3)
     mongo = next(m for n, m in text.items() if n.startswith("clearml-mongodb-"))
-    assert mongo.startswith('Error creating: pods "clearml-mongodb-') and \
-        '-" is forbidden: unable to validate against any security context constraint: [provider "anyuid": ' \
-        'Forbidden: not usable by user or serviceaccount, provider restricted-v2: ' in mongo
+    assert (
+        mongo.startswith('Error creating: pods "clearml-mongodb-')
+        and '-" is forbidden: unable to validate against any security context constraint: [provider "anyuid": '
+        "Forbidden: not usable by user or serviceaccount, provider restricted-v2: "
+        in mongo
+    )
     assert "Invalid value: 1001: must be in the ranges: [" in mongo
     redis = text["clearml-redis-master"]
-    assert redis.startswith("create Pod clearml-redis-master-0 in StatefulSet clearml-redis-master failed error: "
-                            'pods "clearml-redis-master-0" is forbidden: unable to validate against any security '
-                            "context constraint")
+    assert redis.startswith(
+        "create Pod clearml-redis-master-0 in StatefulSet clearml-redis-master failed error: "
+        'pods "clearml-redis-master-0" is forbidden: unable to validate against any security '
+        "context constraint"
+    )
     es = text["clearml-elastic-master"]
     assert ".initContainers[0].privileged: Invalid value: true: Privileged containers are not allowed" in es
 
@@ -96,8 +133,11 @@ def test_seed_grants_fail_on_7_14_4_and_the_computed_grants_fix_it(practice_clus
     apiserver = kube.get("deployments", "clearml-apiserver", "era714")
     assert any(c["type"] == "ReplicaFailure" for c in apiserver["status"].get("conditions", []))
     annotations = kube.get("namespaces", "era714")["metadata"]["annotations"]
-    plan = plan_grants(chart.render("7.14.4", values_file=str(values), profile=None, namespace="era714"),
-                       namespace="era714", namespace_annotations=annotations)
+    plan = plan_grants(
+        chart.render("7.14.4", values_file=str(values), profile=None, namespace="era714"),
+        namespace="era714",
+        namespace_annotations=annotations,
+    )
     for grant in plan.grants():
         add_scc_to_user(kube, grant.scc, grant.service_account, "era714", namespaced=True)
     for pod in kube.list("pods", "era714")["items"]:  # pods admitted before the grants keep their SCC

@@ -1,5 +1,6 @@
 """Twenty clients writing, listing and watching at once for thirty seconds (issue 3's bar): no 5xx, no lost write,
 and every watcher sees every event in order."""
+
 import threading
 import time
 
@@ -16,8 +17,9 @@ def _deleted_rv(response) -> int:
 
 
 def test_concurrent_writers_and_watchers_agree(practice_cluster, namespace):
-    start_rv = client.CoreV1Api(practice_cluster.api_client()).list_namespaced_config_map(
-        namespace).metadata.resource_version
+    start_rv = (
+        client.CoreV1Api(practice_cluster.api_client()).list_namespaced_config_map(namespace).metadata.resource_version
+    )
     writes: list[tuple[int, str, str]] = []  # (rv, type, name) acknowledged by the server
     failures: list[str] = []
     lock = threading.Lock()
@@ -30,15 +32,20 @@ def test_concurrent_writers_and_watchers_agree(practice_cluster, namespace):
         while time.monotonic() < deadline:
             name = f"w{n}-{i}"
             try:
-                made = core.create_namespaced_config_map(namespace, client.V1ConfigMap(
-                    metadata=client.V1ObjectMeta(name=name), data={"v": "0"}))
+                made = core.create_namespaced_config_map(
+                    namespace, client.V1ConfigMap(metadata=client.V1ObjectMeta(name=name), data={"v": "0"})
+                )
                 patched = core.patch_namespaced_config_map(name, namespace, {"data": {"v": "1"}})
                 core.list_namespaced_config_map(namespace, limit=5)
                 gone = core.delete_namespaced_config_map(name, namespace)
                 with lock:
-                    writes.extend([(int(made.metadata.resource_version), "ADDED", name),
-                                   (int(patched.metadata.resource_version), "MODIFIED", name),
-                                   (_deleted_rv(gone), "DELETED", name)])
+                    writes.extend(
+                        [
+                            (int(made.metadata.resource_version), "ADDED", name),
+                            (int(patched.metadata.resource_version), "MODIFIED", name),
+                            (_deleted_rv(gone), "DELETED", name),
+                        ]
+                    )
             except ApiException as err:
                 failures.append(f"{err.status} {err.reason}")
             i += 1
@@ -48,8 +55,9 @@ def test_concurrent_writers_and_watchers_agree(practice_cluster, namespace):
     def watcher(w):
         core = client.CoreV1Api(practice_cluster.api_client())
         stream = watch.Watch()
-        for event in stream.stream(core.list_namespaced_config_map, namespace, resource_version=start_rv,
-                                   timeout_seconds=int(SECONDS) + 20):
+        for event in stream.stream(
+            core.list_namespaced_config_map, namespace, resource_version=start_rv, timeout_seconds=int(SECONDS) + 20
+        ):
             obj = event["object"]
             seen[w].append((int(obj.metadata.resource_version), event["type"], obj.metadata.name))
             if done.is_set() and len(seen[w]) >= len(writes):
@@ -64,7 +72,8 @@ def test_concurrent_writers_and_watchers_agree(practice_cluster, namespace):
     done.set()
     # one more write wakes watchers that are idle, so they notice they are done
     client.CoreV1Api(practice_cluster.api_client()).create_namespaced_config_map(
-        namespace, client.V1ConfigMap(metadata=client.V1ObjectMeta(name="last")))
+        namespace, client.V1ConfigMap(metadata=client.V1ObjectMeta(name="last"))
+    )
     for t in watchers:
         t.join(30)
     assert failures == []

@@ -1,4 +1,5 @@
 """State survives a restart and a kill -9 in the middle of writes; resourceVersions keep increasing."""
+
 import threading
 import time
 
@@ -16,8 +17,9 @@ def test_restart_keeps_objects_and_resource_versions_increase():
     cluster = temporary_cluster()
     with cluster:
         core = _core(cluster)
-        made = core.create_namespaced_config_map("default", client.V1ConfigMap(
-            metadata=client.V1ObjectMeta(name="kept"), data={"a": "1"}))
+        made = core.create_namespaced_config_map(
+            "default", client.V1ConfigMap(metadata=client.V1ObjectMeta(name="kept"), data={"a": "1"})
+        )
         before = int(core.list_namespaced_config_map("default").metadata.resource_version)
         token = cluster.token()
     with cluster:
@@ -25,8 +27,9 @@ def test_restart_keeps_objects_and_resource_versions_increase():
         kept = core.read_namespaced_config_map("kept", "default")
         assert kept.metadata.uid == made.metadata.uid and kept.data == {"a": "1"}
         assert cluster.token() == token  # the same credentials keep working
-        again = core.create_namespaced_config_map("default", client.V1ConfigMap(metadata=client.V1ObjectMeta(
-            name="after")))
+        again = core.create_namespaced_config_map(
+            "default", client.V1ConfigMap(metadata=client.V1ObjectMeta(name="after"))
+        )
         assert int(again.metadata.resource_version) > before
 
 
@@ -43,8 +46,9 @@ def test_kill_minus_nine_during_writes_leaves_only_whole_objects():
             i = 0
             while not stop.is_set():
                 try:
-                    core.create_namespaced_config_map("default", client.V1ConfigMap(
-                        metadata=client.V1ObjectMeta(name=f"w{worker}-{i}"), data=payload))
+                    core.create_namespaced_config_map(
+                        "default", client.V1ConfigMap(metadata=client.V1ObjectMeta(name=f"w{worker}-{i}"), data=payload)
+                    )
                     written.append(f"w{worker}-{i}")
                 except (urllib3.exceptions.HTTPError, OSError):  # the server died under us, as intended
                     return
@@ -74,8 +78,9 @@ def test_kill_minus_nine_during_writes_leaves_only_whole_objects():
             if cm.metadata.name.startswith("w"):
                 assert cm.data == payload and cm.metadata.uid
         top = max(int(c.metadata.resource_version) for c in items)
-        fresh = core.create_namespaced_config_map("default", client.V1ConfigMap(metadata=client.V1ObjectMeta(
-            name="fresh")))
+        fresh = core.create_namespaced_config_map(
+            "default", client.V1ConfigMap(metadata=client.V1ObjectMeta(name="fresh"))
+        )
         assert int(fresh.metadata.resource_version) > top
     finally:
         cluster.stop()

@@ -1,5 +1,6 @@
 """The real helm 4 (protobuf release Secrets, server-side apply, OpenAPI from the server) against a running practice
 cluster, with a tiny chart written by the test."""
+
 import json
 import uuid
 from pathlib import Path
@@ -12,14 +13,16 @@ pytestmark = pytest.mark.helm
 def _chart(root: Path, kube_version: str = ">=1.25.0-0") -> Path:
     chart = root / "demo"
     (chart / "templates").mkdir(parents=True)
-    (chart / "Chart.yaml").write_text(f"apiVersion: v2\nname: demo\nversion: 0.1.0\nkubeVersion: \"{kube_version}\"\n")
+    (chart / "Chart.yaml").write_text(f'apiVersion: v2\nname: demo\nversion: 0.1.0\nkubeVersion: "{kube_version}"\n')
     (chart / "values.yaml").write_text("greeting: hello\n")
     (chart / "templates" / "cm.yaml").write_text(
         "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: '{{ .Release.Name }}-cm'}\n"
-        "data: {greeting: {{ .Values.greeting | quote }}}\n")
+        "data: {greeting: {{ .Values.greeting | quote }}}\n"
+    )
     (chart / "templates" / "svc.yaml").write_text(
         "apiVersion: v1\nkind: Service\nmetadata: {name: '{{ .Release.Name }}-svc'}\n"
-        "spec:\n  selector: {app: demo}\n  ports: [{port: 80, targetPort: 8080, name: http}]\n")
+        "spec:\n  selector: {app: demo}\n  ports: [{port: 80, targetPort: 8080, name: http}]\n"
+    )
     return chart
 
 
@@ -27,6 +30,7 @@ def _chart(root: Path, kube_version: str = ">=1.25.0-0") -> Path:
 def helm(practice_cluster, namespace):
     def run(*args, check=True):
         return practice_cluster.run("helm", *args, "--namespace", namespace, check=check)
+
     return run
 
 

@@ -2,6 +2,7 @@
 .venv/libexec/helm3/helm, driving the lab the way a learner with helm 3 first on PATH would, and the practice cluster
 the way helm 3 talks to an apiserver (create with POST, upgrade with client-side three-way strategic merge patches,
 `--force` with PUT, `--wait` by polling) rather than helm 4's server-side apply."""
+
 import json
 import os
 import uuid
@@ -56,10 +57,29 @@ def test_the_whole_recipe_with_helm3_on_path(home, practice_cluster, monkeypatch
     assert Path(lab.helm().binary).parent == HELM3.parent
     release = workshop._release(lab)
     assert (release["status"], release["revision"], release["chart"]) == (
-        "deployed", "1", f"clearml-{lab.chart_version}")
-    upgraded = lab.helm().run(["upgrade", lab.settings.release, "clearml/clearml", "--version",
-                               lab.chart_version, "--namespace", ns, "-f", str(lab.values_file),
-                               "--set", "apiserver.replicaCount=2", "--wait", "--timeout", "300s"], timeout=360)
+        "deployed",
+        "1",
+        f"clearml-{lab.chart_version}",
+    )
+    upgraded = lab.helm().run(
+        [
+            "upgrade",
+            lab.settings.release,
+            "clearml/clearml",
+            "--version",
+            lab.chart_version,
+            "--namespace",
+            ns,
+            "-f",
+            str(lab.values_file),
+            "--set",
+            "apiserver.replicaCount=2",
+            "--wait",
+            "--timeout",
+            "300s",
+        ],
+        timeout=360,
+    )
     assert upgraded.ok, upgraded.stderr
     assert apps.read_namespaced_deployment("clearml-apiserver", ns).status.ready_replicas == 2
     release = workshop._release(lab)
@@ -144,10 +164,16 @@ def helm3(practice_cluster, namespace, tmp_path):
     def run(*args):
         import subprocess
 
-        result = subprocess.run([str(HELM3), *args, "--namespace", namespace], env=practice_cluster.env(),
-                                capture_output=True, text=True, timeout=180)
+        result = subprocess.run(
+            [str(HELM3), *args, "--namespace", namespace],
+            env=practice_cluster.env(),
+            capture_output=True,
+            text=True,
+            timeout=180,
+        )
         assert result.returncode == 0, f"helm {' '.join(args)}:\n{result.stdout}\n{result.stderr}"
         return result.stdout
+
     run.chart = str(chart)
     return run
 
@@ -159,19 +185,31 @@ def _live(practice_cluster, namespace) -> dict:
     core, apps, policy = client.CoreV1Api(api), client.AppsV1Api(api), client.PolicyV1Api(api)
     deployment = apps.read_namespaced_deployment("demo", namespace)
     service = core.read_namespaced_service("demo", namespace)
-    return {"env": [(e.name, e.value) for e in deployment.spec.template.spec.containers[0].env],
-            "replicas": deployment.spec.replicas,
-            "data": core.read_namespaced_config_map("demo", namespace).data,
-            "ports": [p.port for p in service.spec.ports],
-            "cluster_ip": service.spec.cluster_ip,
-            "pdb": policy.read_namespaced_pod_disruption_budget("demo", namespace).spec.selector.match_labels}
+    return {
+        "env": [(e.name, e.value) for e in deployment.spec.template.spec.containers[0].env],
+        "replicas": deployment.spec.replicas,
+        "data": core.read_namespaced_config_map("demo", namespace).data,
+        "ports": [p.port for p in service.spec.ports],
+        "cluster_ip": service.spec.cluster_ip,
+        "pdb": policy.read_namespaced_pod_disruption_budget("demo", namespace).spec.selector.match_labels,
+    }
 
 
 def test_helm3_upgrade_rollback_and_force_leave_what_the_chart_renders(helm3, practice_cluster, namespace):
-    first = {"env": [("A", "1"), ("C", "3")], "replicas": 1, "data": {"one": "1", "two": "2"}, "ports": [80, 443],
-             "pdb": {"app": "demo", "tier": "web"}}
-    second = {"env": [("A", "1"), ("B", "2"), ("C", "3")], "replicas": 2, "data": {"one": "1"}, "ports": [80],
-              "pdb": {"app": "demo"}}
+    first = {
+        "env": [("A", "1"), ("C", "3")],
+        "replicas": 1,
+        "data": {"one": "1", "two": "2"},
+        "ports": [80, 443],
+        "pdb": {"app": "demo", "tier": "web"},
+    }
+    second = {
+        "env": [("A", "1"), ("B", "2"), ("C", "3")],
+        "replicas": 2,
+        "data": {"one": "1"},
+        "ports": [80],
+        "pdb": {"app": "demo"},
+    }
     assert "STATUS: deployed" in helm3("install", "demo", helm3.chart, "--wait", "--timeout", "60s")
     installed = _live(practice_cluster, namespace)
     address = installed.pop("cluster_ip")
@@ -189,8 +227,12 @@ def test_helm3_upgrade_rollback_and_force_leave_what_the_chart_renders(helm3, pr
     helm3("upgrade", "demo", helm3.chart, "--set", "second=true", "--force", "--wait", "--timeout", "60s")
     assert _live(practice_cluster, namespace) == {**second, "cluster_ip": address}
     history = json.loads(helm3("history", "demo", "-o", "json"))
-    assert [(h["revision"], h["status"]) for h in history] == [(1, "superseded"), (2, "superseded"),
-                                                               (3, "superseded"), (4, "deployed")]
+    assert [(h["revision"], h["status"]) for h in history] == [
+        (1, "superseded"),
+        (2, "superseded"),
+        (3, "superseded"),
+        (4, "deployed"),
+    ]
 
 
 def test_a_set_cluster_ip_cannot_change(practice_cluster, namespace):
@@ -198,9 +240,13 @@ def test_a_set_cluster_ip_cannot_change(practice_cluster, namespace):
     from kubernetes.client.rest import ApiException
 
     core = client.CoreV1Api(practice_cluster.api_client())
-    service = core.create_namespaced_service(namespace, client.V1Service(
-        metadata=client.V1ObjectMeta(name="fixed"),
-        spec=client.V1ServiceSpec(selector={"app": "x"}, ports=[client.V1ServicePort(port=80)])))
+    service = core.create_namespaced_service(
+        namespace,
+        client.V1Service(
+            metadata=client.V1ObjectMeta(name="fixed"),
+            spec=client.V1ServiceSpec(selector={"app": "x"}, ports=[client.V1ServicePort(port=80)]),
+        ),
+    )
     taken = service.spec.cluster_ip
     service.spec.cluster_ip = service.spec.cluster_ips[0] = "172.30.0.9" if taken != "172.30.0.9" else "172.30.0.10"
     with pytest.raises(ApiException) as refused:

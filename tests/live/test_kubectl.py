@@ -1,5 +1,6 @@
 """kubectl 1.35 with no extra flags: discovery, OpenAPI-backed validation, client- and server-side apply, protobuf
 typed clients (create deployment, auth can-i), against a running practice cluster."""
+
 import json
 import uuid
 
@@ -64,19 +65,43 @@ def test_server_side_apply_records_kubectl_as_manager(kubectl, namespace):
 
 def test_patch_strategic_merges_containers_by_name(kubectl, namespace):
     kubectl("apply", "-n", namespace, "-f", "-", input=DEPLOYMENT % "nginx:1.25")
-    kubectl("patch", "deployment", "web", "-n", namespace, "-p",
-            '{"spec":{"template":{"spec":{"containers":[{"name":"side","image":"busybox"}]}}}}')
-    names = [c["name"] for c in _get(kubectl, "deployment", "web", "-n", namespace)["spec"]["template"]["spec"][
-        "containers"]]
+    kubectl(
+        "patch",
+        "deployment",
+        "web",
+        "-n",
+        namespace,
+        "-p",
+        '{"spec":{"template":{"spec":{"containers":[{"name":"side","image":"busybox"}]}}}}',
+    )
+    names = [
+        c["name"] for c in _get(kubectl, "deployment", "web", "-n", namespace)["spec"]["template"]["spec"]["containers"]
+    ]
     assert names == ["web", "side"]
-    kubectl("patch", "deployment", "web", "-n", namespace, "--type", "json", "-p",
-            '[{"op":"remove","path":"/spec/template/spec/containers/1"}]')
+    kubectl(
+        "patch",
+        "deployment",
+        "web",
+        "-n",
+        namespace,
+        "--type",
+        "json",
+        "-p",
+        '[{"op":"remove","path":"/spec/template/spec/containers/1"}]',
+    )
     assert len(_get(kubectl, "deployment", "web", "-n", namespace)["spec"]["template"]["spec"]["containers"]) == 1
 
 
 def test_typed_protobuf_clients_work(kubectl, namespace):
-    kubectl("create", "deployment", "hello", "--image=registry.k8s.io/e2e-test-images/agnhost:2.43", "--replicas=0",
-            "-n", namespace)
+    kubectl(
+        "create",
+        "deployment",
+        "hello",
+        "--image=registry.k8s.io/e2e-test-images/agnhost:2.43",
+        "--replicas=0",
+        "-n",
+        namespace,
+    )
     dep = _get(kubectl, "deployment", "hello", "-n", namespace)
     assert dep["spec"]["replicas"] == 0 and dep["spec"]["selector"] == {"matchLabels": {"app": "hello"}}
     container = dep["spec"]["template"]["spec"]["containers"][0]
@@ -85,14 +110,18 @@ def test_typed_protobuf_clients_work(kubectl, namespace):
     port = _get(kubectl, "service", "hello", "-n", namespace)["spec"]["ports"][0]
     assert (port["port"], port["targetPort"], port["protocol"]) == (80, 8080, "TCP")
     assert kubectl("auth", "can-i", "create", "pods", "-n", namespace).stdout.strip() == "yes"
-    assert kubectl("auth", "can-i", "create", "pods", "-n", namespace, context="developer",
-                   check=False).stdout.strip() == "no"
+    assert (
+        kubectl("auth", "can-i", "create", "pods", "-n", namespace, context="developer", check=False).stdout.strip()
+        == "no"
+    )
 
 
 def test_developer_self_provisions_a_project_with_create_f(kubectl, practice_cluster):
     name = f"p-{uuid.uuid4().hex[:8]}"
-    request = f"apiVersion: project.openshift.io/v1\nkind: ProjectRequest\nmetadata: {{name: {name}}}\n" \
-              "displayName: My Project\n"
+    request = (
+        f"apiVersion: project.openshift.io/v1\nkind: ProjectRequest\nmetadata: {{name: {name}}}\n"
+        "displayName: My Project\n"
+    )
     out = kubectl("create", "-f", "-", input=request, context="developer").stdout
     assert f"project.project.openshift.io/{name} created" in out
     ns = _get(kubectl, "namespace", name)

@@ -1,4 +1,5 @@
 """The kubernetes Python client (typed and dynamic) against a running practice cluster, over HTTPS."""
+
 import json
 import threading
 import time
@@ -31,14 +32,18 @@ def test_create_get_read_back_server_defaults(core, namespace):
 
 
 def test_pod_and_service_read_back_with_real_defaults(core, namespace):
-    pod = client.V1Pod(metadata=client.V1ObjectMeta(name="p"),
-                       spec=client.V1PodSpec(containers=[client.V1Container(name="c", image="busybox")]))
+    pod = client.V1Pod(
+        metadata=client.V1ObjectMeta(name="p"),
+        spec=client.V1PodSpec(containers=[client.V1Container(name="c", image="busybox")]),
+    )
     got = core.create_namespaced_pod(namespace, pod)
     assert got.spec.restart_policy == "Always" and got.spec.dns_policy == "ClusterFirst"
     assert got.spec.termination_grace_period_seconds == 30 and got.spec.service_account_name == "default"
     assert got.spec.containers[0].image_pull_policy == "Always"  # no tag means :latest
-    svc = client.V1Service(metadata=client.V1ObjectMeta(name="s"),
-                           spec=client.V1ServiceSpec(selector={"a": "b"}, ports=[client.V1ServicePort(port=80)]))
+    svc = client.V1Service(
+        metadata=client.V1ObjectMeta(name="s"),
+        spec=client.V1ServiceSpec(selector={"a": "b"}, ports=[client.V1ServicePort(port=80)]),
+    )
     got = core.create_namespaced_service(namespace, svc)
     assert got.spec.cluster_ip.startswith("172.30.") and got.spec.ports[0].target_port == 80
     assert got.spec.type == "ClusterIP"
@@ -87,45 +92,81 @@ def test_update_with_stale_resource_version_conflicts(core, namespace):
 
 
 def test_json_merge_and_strategic_patches(apps, namespace):
-    dep = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "d"},
-           "spec": {"selector": {"matchLabels": {"a": "b"}}, "template": {"metadata": {"labels": {"a": "b"}}, "spec": {
-               "containers": [{"name": "main", "image": "img:1", "env": [{"name": "A", "value": "1"}]},
-                              {"name": "side", "image": "side:1"}]}}}}
+    dep = {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": "d"},
+        "spec": {
+            "selector": {"matchLabels": {"a": "b"}},
+            "template": {
+                "metadata": {"labels": {"a": "b"}},
+                "spec": {
+                    "containers": [
+                        {"name": "main", "image": "img:1", "env": [{"name": "A", "value": "1"}]},
+                        {"name": "side", "image": "side:1"},
+                    ]
+                },
+            },
+        },
+    }
     apps.create_namespaced_deployment(namespace, dep)
     # strategic: the container list merges by name, env by name
-    got = apps.patch_namespaced_deployment("d", namespace, {"spec": {"template": {"spec": {"containers": [
-        {"name": "main", "env": [{"name": "B", "value": "2"}]}]}}}})
+    got = apps.patch_namespaced_deployment(
+        "d",
+        namespace,
+        {"spec": {"template": {"spec": {"containers": [{"name": "main", "env": [{"name": "B", "value": "2"}]}]}}}},
+    )
     containers = {c.name: c for c in got.spec.template.spec.containers}
     assert set(containers) == {"main", "side"} and containers["main"].image == "img:1"
     assert [e.name for e in containers["main"].env] == ["A", "B"]
     assert got.metadata.generation == 2
     # JSON patch
-    got = apps.patch_namespaced_deployment("d", namespace, [{"op": "replace", "path": "/spec/replicas", "value": 3}],
-                                           _content_type="application/json-patch+json")
+    got = apps.patch_namespaced_deployment(
+        "d",
+        namespace,
+        [{"op": "replace", "path": "/spec/replicas", "value": 3}],
+        _content_type="application/json-patch+json",
+    )
     assert got.spec.replicas == 3
     # merge patch replaces lists wholesale
     got = apps.patch_namespaced_deployment(
-        "d", namespace, {"spec": {"template": {"spec": {"containers": [{"name": "only", "image": "x:1"}]}}}},
-        _content_type="application/merge-patch+json")
+        "d",
+        namespace,
+        {"spec": {"template": {"spec": {"containers": [{"name": "only", "image": "x:1"}]}}}},
+        _content_type="application/merge-patch+json",
+    )
     assert [c.name for c in got.spec.template.spec.containers] == ["only"]
 
 
 def test_status_subresource_is_separate_from_the_main_resource(practice_cluster, namespace):
     # A kind no controller writes status for, so the test sees only its own writes.
     repos = dynamic.DynamicClient(practice_cluster.api_client()).resources.get(
-        api_version="helm.openshift.io/v1beta1", kind="HelmChartRepository")
+        api_version="helm.openshift.io/v1beta1", kind="HelmChartRepository"
+    )
     name = f"status-{namespace}"
-    repos.create(body={"apiVersion": "helm.openshift.io/v1beta1", "kind": "HelmChartRepository",
-                       "metadata": {"name": name}, "spec": {"connectionConfig": {"url": "http://a"}},
-                       "status": {"conditions": [{"type": "Ignored", "status": "True"}]}})
+    repos.create(
+        body={
+            "apiVersion": "helm.openshift.io/v1beta1",
+            "kind": "HelmChartRepository",
+            "metadata": {"name": name},
+            "spec": {"connectionConfig": {"url": "http://a"}},
+            "status": {"conditions": [{"type": "Ignored", "status": "True"}]},
+        }
+    )
     assert "status" not in repos.get(name=name).to_dict()  # create ignores status
-    repos.status.patch(name=name, body={"status": {"conditions": [{"type": "Ready", "status": "True"}]}},
-                       content_type="application/merge-patch+json")
+    repos.status.patch(
+        name=name,
+        body={"status": {"conditions": [{"type": "Ready", "status": "True"}]}},
+        content_type="application/merge-patch+json",
+    )
     got = repos.get(name=name)
     assert got.status.conditions[0].type == "Ready"
     generation = got.metadata.generation
-    repos.patch(name=name, body={"status": {"conditions": []}, "spec": {"disabled": True}},
-                content_type="application/merge-patch+json")
+    repos.patch(
+        name=name,
+        body={"status": {"conditions": []}, "spec": {"disabled": True}},
+        content_type="application/merge-patch+json",
+    )
     got = repos.get(name=name)
     assert got.status.conditions[0].type == "Ready" and got.spec.disabled is True
     assert got.metadata.generation == generation + 1
@@ -137,8 +178,9 @@ def test_watch_sees_changes_in_order_from_a_resource_version(core, namespace):
     seen = []
 
     def follow():
-        for event in watch.Watch().stream(core.list_namespaced_config_map, namespace, resource_version=start,
-                                          timeout_seconds=10):
+        for event in watch.Watch().stream(
+            core.list_namespaced_config_map, namespace, resource_version=start, timeout_seconds=10
+        ):
             seen.append((event["type"], event["object"].metadata.name))
             if len(seen) == 3:
                 return
@@ -157,9 +199,16 @@ def test_watch_with_label_selector_reports_leaving_the_selection_as_deleted(core
     start = core.list_namespaced_config_map(namespace).metadata.resource_version
     core.create_namespaced_config_map(namespace, _cm("sel", labels={"pick": "yes"}))
     core.patch_namespaced_config_map("sel", namespace, {"metadata": {"labels": {"pick": "no"}}})
-    events = [(e["type"], e["object"].metadata.name) for e in watch.Watch().stream(
-        core.list_namespaced_config_map, namespace, resource_version=start, label_selector="pick=yes",
-        timeout_seconds=1)]
+    events = [
+        (e["type"], e["object"].metadata.name)
+        for e in watch.Watch().stream(
+            core.list_namespaced_config_map,
+            namespace,
+            resource_version=start,
+            label_selector="pick=yes",
+            timeout_seconds=1,
+        )
+    ]
     assert events == [("ADDED", "sel"), ("DELETED", "sel")]
 
 
@@ -194,8 +243,9 @@ def test_background_propagation_deletes_dependents_and_orphan_keeps_them(core, n
     assert [c.metadata.name for c in core.list_namespaced_config_map(namespace).items] == []
     owner = core.create_namespaced_config_map(namespace, _cm("owner2"))
     cm = _cm("kept")
-    cm.metadata.owner_references = [client.V1OwnerReference(api_version="v1", kind="ConfigMap", name="owner2",
-                                                            uid=owner.metadata.uid)]
+    cm.metadata.owner_references = [
+        client.V1OwnerReference(api_version="v1", kind="ConfigMap", name="owner2", uid=owner.metadata.uid)
+    ]
     core.create_namespaced_config_map(namespace, cm)
     core.delete_namespaced_config_map("owner2", namespace, propagation_policy="Orphan")
     kept = core.read_namespaced_config_map("kept", namespace)
@@ -205,8 +255,15 @@ def test_background_propagation_deletes_dependents_and_orphan_keeps_them(core, n
 def test_dynamic_client_discovers_and_uses_openshift_kinds(practice_cluster, namespace):
     dyn = dynamic.DynamicClient(practice_cluster.api_client())
     routes = dyn.resources.get(api_version="route.openshift.io/v1", kind="Route")
-    made = routes.create(body={"apiVersion": "route.openshift.io/v1", "kind": "Route", "metadata": {"name": "r"},
-                               "spec": {"to": {"name": "svc"}}}, namespace=namespace)
+    made = routes.create(
+        body={
+            "apiVersion": "route.openshift.io/v1",
+            "kind": "Route",
+            "metadata": {"name": "r"},
+            "spec": {"to": {"name": "svc"}},
+        },
+        namespace=namespace,
+    )
     assert made.spec.to.kind == "Service" and made.spec.to.weight == 100
     assert [r.metadata.name for r in routes.get(namespace=namespace).items] == ["r"]
     ingress = dyn.resources.get(api_version="config.openshift.io/v1", kind="Ingress").get(name="cluster")
@@ -225,12 +282,12 @@ def test_unknown_resource_paths_are_404_status(practice_cluster):
 
 
 def test_server_side_apply_creates_merges_and_reports_conflicts(practice_cluster, namespace):
-    configmaps = dynamic.DynamicClient(practice_cluster.api_client()).resources.get(api_version="v1",
-                                                                                     kind="ConfigMap")
+    configmaps = dynamic.DynamicClient(practice_cluster.api_client()).resources.get(api_version="v1", kind="ConfigMap")
 
     def apply(body, manager, force=False):
-        return configmaps.server_side_apply(body=body, name="ssa", namespace=namespace, field_manager=manager,
-                                            force_conflicts=force).to_dict()
+        return configmaps.server_side_apply(
+            body=body, name="ssa", namespace=namespace, field_manager=manager, force_conflicts=force
+        ).to_dict()
 
     made = apply({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "ssa"}, "data": {"a": "1"}}, "one")
     assert made["data"] == {"a": "1"}
@@ -243,8 +300,9 @@ def test_server_side_apply_creates_merges_and_reports_conflicts(practice_cluster
     assert clash.value.status == 409 and status["reason"] == "Conflict"
     # An applier is named alone; only an updater comes with the version it wrote ("kubectl-edit" using v1).
     assert status["message"] == 'Apply failed with 1 conflict: conflict with "one": .data.a'
-    forced = apply({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "ssa"}, "data": {"a": "9"}},
-                   "two", force=True)
+    forced = apply(
+        {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "ssa"}, "data": {"a": "9"}}, "two", force=True
+    )
     assert forced["data"] == {"a": "9"}
     owners = {m["manager"]: m["fieldsV1"] for m in forced["metadata"]["managedFields"]}
     assert "one" not in owners and owners["two"] == {"f:data": {"f:a": {}}}

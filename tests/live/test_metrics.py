@@ -1,4 +1,5 @@
 """The practice server counts the requests it answers and exposes them at /metrics as a real apiserver does."""
+
 import re
 
 from kubernetes import client
@@ -12,8 +13,14 @@ def _totals(cluster) -> dict[tuple[str, ...], int]:
         match = re.fullmatch(r"apiserver_request_total\{(.*)\} (\d+)", line)
         if match:
             labels = dict(re.findall(r'(\w+)="([^"]*)"', match[1]))
-            key = (labels["verb"], labels["group"], labels["resource"], labels["subresource"], labels["scope"],
-                   labels["code"])
+            key = (
+                labels["verb"],
+                labels["group"],
+                labels["resource"],
+                labels["subresource"],
+                labels["scope"],
+                labels["code"],
+            )
             totals[key] = int(match[2])
     return totals
 
@@ -48,8 +55,16 @@ def test_each_answered_request_is_counted_once_by_verb_resource_scope_and_code(p
 
 def test_server_side_apply_is_reported_as_apply_and_metrics_need_permission(practice_cluster, namespace):
     before = _totals(practice_cluster)
-    practice_cluster.run("kubectl", "apply", "--server-side", "-n", namespace, "-f", "-",
-                         input="apiVersion: v1\nkind: ConfigMap\nmetadata: {name: applied}\n")
+    practice_cluster.run(
+        "kubectl",
+        "apply",
+        "--server-side",
+        "-n",
+        namespace,
+        "-f",
+        "-",
+        input="apiVersion: v1\nkind: ConfigMap\nmetadata: {name: applied}\n",
+    )
     delta = _delta(before, _totals(practice_cluster))
     assert delta[("APPLY", "", "configmaps", "", "resource", "201")] == 1
 

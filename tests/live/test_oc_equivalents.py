@@ -1,5 +1,6 @@
 """Issue 14, item 7: for a learner without `oc`, every `oc` command a step card shows comes with a kubectl command
 that works — run here with kubectl against the practice cluster, which answers as OpenShift does."""
+
 import json
 import shlex
 import uuid
@@ -37,9 +38,13 @@ def test_new_project_becomes_a_project_request_with_openshifts_uid_range(kubectl
     _run(kubectl, command, context="developer")  # a self-provisioner, as a learner is
     project = json.loads(kubectl("get", "project", ns, "-o", "json", context="developer").stdout)
     assert project["metadata"]["annotations"].get("openshift.io/requester") == "developer"
-    eventually(lambda: "openshift.io/sa.scc.uid-range" in (json.loads(kubectl(
-        "get", "namespace", ns, "-o", "json").stdout)["metadata"].get("annotations") or {}),
-        what="the project's UID range, given to a requested project as to one `oc new-project` made")
+    eventually(
+        lambda: (
+            "openshift.io/sa.scc.uid-range"
+            in (json.loads(kubectl("get", "namespace", ns, "-o", "json").stdout)["metadata"].get("annotations") or {})
+        ),
+        what="the project's UID range, given to a requested project as to one `oc new-project` made",
+    )
     kubectl("delete", "project", ns)
 
 
@@ -61,16 +66,29 @@ def test_expose_and_scc_grant_equivalents_create_what_oc_creates(kubectl, ns):
 
 def _may_use(kubectl, ns: str, sa: str, scc: str) -> bool:
     """What SCC admission asks RBAC: may this service account `use` the SCC in the project (a SubjectAccessReview)."""
-    review = {"apiVersion": "authorization.k8s.io/v1", "kind": "SubjectAccessReview", "spec": {
-        "user": f"system:serviceaccount:{ns}:{sa}", "groups": ["system:serviceaccounts", f"system:serviceaccounts:{ns}"],
-        "resourceAttributes": {"verb": "use", "group": "security.openshift.io", "resource": "securitycontextconstraints",
-                               "name": scc, "namespace": ns}}}
+    review = {
+        "apiVersion": "authorization.k8s.io/v1",
+        "kind": "SubjectAccessReview",
+        "spec": {
+            "user": f"system:serviceaccount:{ns}:{sa}",
+            "groups": ["system:serviceaccounts", f"system:serviceaccounts:{ns}"],
+            "resourceAttributes": {
+                "verb": "use",
+                "group": "security.openshift.io",
+                "resource": "securitycontextconstraints",
+                "name": scc,
+                "namespace": ns,
+            },
+        },
+    }
     out = kubectl("create", "-f", "-", "-o", "json", input=json.dumps(review))
     return json.loads(out.stdout)["status"].get("allowed", False)
 
 
 def test_kubectl_compatible_commands_keep_their_arguments_and_get_the_project():
     assert equivalent("oc delete pvc --all -n clearml", namespace="other") == "kubectl delete pvc --all -n clearml"
-    assert equivalent("oc get route r -o jsonpath='{.spec.host}'", namespace="p") == \
-        "kubectl -n p get route r -o jsonpath='{.spec.host}'"
+    assert (
+        equivalent("oc get route r -o jsonpath='{.spec.host}'", namespace="p")
+        == "kubectl -n p get route r -o jsonpath='{.spec.host}'"
+    )
     assert equivalent("helm repo update") is None and equivalent("# oc new-project x") is None

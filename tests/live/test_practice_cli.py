@@ -1,5 +1,6 @@
 """`clearml-lab practice serve|up|down|status` as a user meets it: bad input is one sentence and starts nothing, one
 state directory has one server, a server killed with -9 is not mistaken for a running one, Ctrl-C ends cleanly."""
+
 from __future__ import annotations
 
 import json
@@ -21,8 +22,9 @@ CLI = [sys.executable, "-m", "clearml_lab"]
 def _lab(tmp_path: Path, *args: str, timeout: float = 120) -> subprocess.CompletedProcess:
     env = {**os.environ, "CLEARML_LAB_HOME": str(tmp_path / "home")}
     env.pop("KUBECONFIG", None)
-    return subprocess.run([*CLI, *args], capture_output=True, text=True, timeout=timeout, env=env,
-                          stdin=subprocess.DEVNULL)
+    return subprocess.run(
+        [*CLI, *args], capture_output=True, text=True, timeout=timeout, env=env, stdin=subprocess.DEVNULL
+    )
 
 
 def _one_sentence(stderr: str) -> str:
@@ -32,12 +34,15 @@ def _one_sentence(stderr: str) -> str:
     return lines[0]
 
 
-@pytest.mark.parametrize("args, words", [
-    (("--time-scale", "0"), "--time-scale must be a positive number"),
-    (("--time-scale", "-1"), "--time-scale must be a positive number"),
-    (("--openshift-version", "3.11"), "choose one of 4.11"),
-    (("--port", "70000"), "--port must be between 0 and 65535"),
-])
+@pytest.mark.parametrize(
+    "args, words",
+    [
+        (("--time-scale", "0"), "--time-scale must be a positive number"),
+        (("--time-scale", "-1"), "--time-scale must be a positive number"),
+        (("--openshift-version", "3.11"), "choose one of 4.11"),
+        (("--port", "70000"), "--port must be between 0 and 65535"),
+    ],
+)
 def test_bad_serve_options_are_one_sentence_and_leave_no_state(tmp_path, args, words):
     state = tmp_path / "state"
     result = _lab(tmp_path, "practice", "serve", "--state", str(state), *args, timeout=60)
@@ -51,8 +56,9 @@ def test_a_port_in_use_is_one_sentence_naming_the_port(tmp_path):
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        result = _lab(tmp_path, "practice", "serve", "--state", str(tmp_path / "state"), "--port", str(port),
-                      timeout=60)
+        result = _lab(
+            tmp_path, "practice", "serve", "--state", str(tmp_path / "state"), "--port", str(port), timeout=60
+        )
     assert result.returncode == 1
     sentence = _one_sentence(result.stderr)
     assert f"port {port}" in sentence and "--port" in sentence
@@ -79,8 +85,11 @@ def test_kill_minus_nine_of_a_background_cluster_then_status_up_down(tmp_path):
     try:
         os.kill(pid, signal.SIGKILL)
         deadline = time.monotonic() + 10
-        while time.monotonic() < deadline and Path(f"/proc/{pid}").exists() and \
-                "Z" not in Path(f"/proc/{pid}/stat").read_text().split()[2]:
+        while (
+            time.monotonic() < deadline
+            and Path(f"/proc/{pid}").exists()
+            and "Z" not in Path(f"/proc/{pid}/stat").read_text().split()[2]
+        ):
             time.sleep(0.05)
         assert (state / "server.json").exists(), "kill -9 leaves the stale server file this test is about"
 
@@ -112,5 +121,4 @@ def test_ctrl_c_stops_serve_with_exit_130_and_releases_the_state(tmp_path):
     assert not (state / "server.json").exists(), "a clean stop removes its server file"
     # The state is free again: a new server starts on it and keeps the objects.
     with PracticeCluster(state) as again:
-        assert again.run("kubectl", "get", "namespace", "default", "-o", "name").stdout.strip() == \
-            "namespace/default"
+        assert again.run("kubectl", "get", "namespace", "default", "-o", "name").stdout.strip() == "namespace/default"

@@ -1,5 +1,6 @@
 """Authorization comes only from stored RBAC objects: bindings change access at once, and nobody grants more
 than they hold (Kubernetes' escalation prevention, OpenShift's SCC use-roles)."""
+
 import uuid
 
 import pytest
@@ -31,8 +32,10 @@ def test_adding_and_removing_a_role_binding_changes_access(admin, developer, nam
     with pytest.raises(ApiException) as before:
         dev_core.list_namespaced_config_map(namespace)
     assert before.value.status == 403
-    assert f'User \\"developer\\" cannot list resource \\"configmaps\\" in API group \\"\\" in the namespace ' \
-           f'\\"{namespace}\\"' in before.value.body
+    assert (
+        f'User \\"developer\\" cannot list resource \\"configmaps\\" in API group \\"\\" in the namespace '
+        f'\\"{namespace}\\"' in before.value.body
+    )
     rbac = client.RbacAuthorizationV1Api(admin)
     rbac.create_namespaced_role_binding(namespace, _binding("dev-view", "view", namespace=namespace))
     assert dev_core.list_namespaced_config_map(namespace).items == []
@@ -47,8 +50,7 @@ def test_adding_and_removing_a_role_binding_changes_access(admin, developer, nam
 
 def test_developer_cannot_grant_an_scc_but_kubeadmin_can(admin, developer):
     name = f"system:openshift:scc:anyuid-{uuid.uuid4().hex[:6]}"
-    binding = _binding(name, "system:openshift:scc:anyuid",
-                       subject=("ServiceAccount", "default"))
+    binding = _binding(name, "system:openshift:scc:anyuid", subject=("ServiceAccount", "default"))
     binding.subjects[0].namespace = "default"
     binding.subjects[0].api_group = None
     with pytest.raises(ApiException) as refused:
@@ -56,52 +58,84 @@ def test_developer_cannot_grant_an_scc_but_kubeadmin_can(admin, developer):
     assert refused.value.status == 403 and "Forbidden" in refused.value.body
     made = client.RbacAuthorizationV1Api(admin).create_cluster_role_binding(binding)
     assert made.role_ref.name == "system:openshift:scc:anyuid"
-    review = client.AuthorizationV1Api(admin).create_subject_access_review(client.V1SubjectAccessReview(
-        spec=client.V1SubjectAccessReviewSpec(
-            user="system:serviceaccount:default:default", groups=["system:serviceaccounts"],
-            resource_attributes=client.V1ResourceAttributes(verb="use", group="security.openshift.io",
-                                                            resource="securitycontextconstraints", name="anyuid",
-                                                            namespace="default"))))
+    review = client.AuthorizationV1Api(admin).create_subject_access_review(
+        client.V1SubjectAccessReview(
+            spec=client.V1SubjectAccessReviewSpec(
+                user="system:serviceaccount:default:default",
+                groups=["system:serviceaccounts"],
+                resource_attributes=client.V1ResourceAttributes(
+                    verb="use",
+                    group="security.openshift.io",
+                    resource="securitycontextconstraints",
+                    name="anyuid",
+                    namespace="default",
+                ),
+            )
+        )
+    )
     assert review.status.allowed is True
     client.RbacAuthorizationV1Api(admin).delete_cluster_role_binding(name)
 
 
 def test_project_admin_cannot_escalate_inside_their_own_project(practice_cluster, developer):
     project = f"p-{uuid.uuid4().hex[:8]}"
-    practice_cluster.run("kubectl", "--context", "developer", "create", "-f", "-", input=(
-        f"apiVersion: project.openshift.io/v1\nkind: ProjectRequest\nmetadata: {{name: {project}}}\n"))
+    practice_cluster.run(
+        "kubectl",
+        "--context",
+        "developer",
+        "create",
+        "-f",
+        "-",
+        input=(f"apiVersion: project.openshift.io/v1\nkind: ProjectRequest\nmetadata: {{name: {project}}}\n"),
+    )
     rbac = client.RbacAuthorizationV1Api(developer)
     # admin may hand out edit in its project: every rule of edit is one the admin holds there
-    rbac.create_namespaced_role_binding(project, _binding("friend-edit", "edit", namespace=project,
-                                                          subject=("User", "friend")))
+    rbac.create_namespaced_role_binding(
+        project, _binding("friend-edit", "edit", namespace=project, subject=("User", "friend"))
+    )
     for role in ("cluster-admin", "system:openshift:scc:privileged"):
         with pytest.raises(ApiException) as refused:
-            rbac.create_namespaced_role_binding(project, _binding(f"x-{role.replace(':', '-')}", role,
-                                                                  namespace=project, subject=("User", "friend")))
+            rbac.create_namespaced_role_binding(
+                project, _binding(f"x-{role.replace(':', '-')}", role, namespace=project, subject=("User", "friend"))
+            )
         assert refused.value.status == 403
         assert "is attempting to grant RBAC permissions not currently held" in refused.value.body
     with pytest.raises(ApiException) as role_refused:
-        rbac.create_namespaced_role(project, client.V1Role(
-            metadata=client.V1ObjectMeta(name="too-much"),
-            rules=[client.V1PolicyRule(api_groups=["*"], resources=["*"], verbs=["*"])]))
+        rbac.create_namespaced_role(
+            project,
+            client.V1Role(
+                metadata=client.V1ObjectMeta(name="too-much"),
+                rules=[client.V1PolicyRule(api_groups=["*"], resources=["*"], verbs=["*"])],
+            ),
+        )
     assert role_refused.value.status == 403
 
 
 def test_self_subject_access_review_answers_from_rbac(developer):
     review = client.AuthorizationV1Api(developer).create_self_subject_access_review(
-        client.V1SelfSubjectAccessReview(spec=client.V1SelfSubjectAccessReviewSpec(
-            resource_attributes=client.V1ResourceAttributes(verb="create", group="project.openshift.io",
-                                                            resource="projectrequests"))))
+        client.V1SelfSubjectAccessReview(
+            spec=client.V1SelfSubjectAccessReviewSpec(
+                resource_attributes=client.V1ResourceAttributes(
+                    verb="create", group="project.openshift.io", resource="projectrequests"
+                )
+            )
+        )
+    )
     assert review.status.allowed is True
     review = client.AuthorizationV1Api(developer).create_self_subject_access_review(
-        client.V1SelfSubjectAccessReview(spec=client.V1SelfSubjectAccessReviewSpec(
-            resource_attributes=client.V1ResourceAttributes(verb="list", resource="secrets", namespace="default"))))
+        client.V1SelfSubjectAccessReview(
+            spec=client.V1SelfSubjectAccessReviewSpec(
+                resource_attributes=client.V1ResourceAttributes(verb="list", resource="secrets", namespace="default")
+            )
+        )
+    )
     assert review.status.allowed is False
 
 
 def test_whoami_and_bad_tokens(practice_cluster):
-    code, _, body = practice_cluster.request("GET", "/apis/user.openshift.io/v1/users/~",
-                                             token=practice_cluster.token("developer"))
+    code, _, body = practice_cluster.request(
+        "GET", "/apis/user.openshift.io/v1/users/~", token=practice_cluster.token("developer")
+    )
     assert code == 200 and b'"name":"developer"' in body
     code, _, body = practice_cluster.request("GET", "/api/v1/namespaces", token="sha256~not-a-token")
     assert code == 401 and b'"reason":"Unauthorized"' in body

@@ -1,4 +1,5 @@
 """The whole recipe through the lab's steps and CLI, against a running practice cluster."""
+
 import uuid
 
 import pytest
@@ -18,8 +19,9 @@ def test_recipe_twice_then_undo_back_to_an_empty_cluster(home):
     lab = connect(namespace=_ns())
     assert lab.is_practice
     first = [step.run(lab) for step in steps.RECIPE]
-    assert [(r.step, r.ok) for r in first] == [(s.name, True) for s in steps.RECIPE], \
-        "\n".join(r.render_text() for r in first if not r.ok)
+    assert [(r.step, r.ok) for r in first] == [(s.name, True) for s in steps.RECIPE], "\n".join(
+        r.render_text() for r in first if not r.ok
+    )
     assert {r.step for r in first if r.changed} >= {"helm-repo", "project", "values", "scc", "install", "routes"}
 
     second = [step.run(lab) for step in steps.RECIPE]
@@ -28,8 +30,10 @@ def test_recipe_twice_then_undo_back_to_an_empty_cluster(home):
     assert "already installed" in next(r for r in second if r.step == "install").summary
     # The seed recipe's grants are judged against what the chart needs from scratch: the grants the first run
     # made must not make Elasticsearch's privileged grant look unneeded the second time.
-    seed_review = [[line for line in next(r for r in run if r.step == "scc").output if line.startswith("seed recipe")]
-                   for run in (first, second)]
+    seed_review = [
+        [line for line in next(r for r in run if r.step == "scc").output if line.startswith("seed recipe")]
+        for run in (first, second)
+    ]
     assert seed_review[0] == seed_review[1]
     assert any("privileged -z clearml-elastic`: needed" in line for line in seed_review[1]), seed_review[1]
 
@@ -67,8 +71,9 @@ def test_hardened_profile_needs_only_anyuid_for_the_clearml_accounts(home):
     assert grants == []  # already granted on the first run
     from clearml_lab.oc import lab_grants
 
-    assert lab_grants(lab.kube(), ns) == [("anyuid", sa, True) for sa in
-                                          ("clearml-apiserver", "clearml-fileserver", "clearml-webserver")]
+    assert lab_grants(lab.kube(), ns) == [
+        ("anyuid", sa, True) for sa in ("clearml-apiserver", "clearml-fileserver", "clearml-webserver")
+    ]
     installed = steps.get("install").run(lab)
     assert installed.ok, installed.render_text()
     assert steps.get("cleanup").run(lab).ok
@@ -84,16 +89,22 @@ def test_developer_is_told_what_to_ask_the_admin(home):
         assert steps.get(name).run(lab).ok
     result = steps.get("scc").run(lab)
     assert not result.ok
-    assert any(line.startswith("not allowed to grant") and "ask your cluster admin to run: oc adm policy "
-               "add-scc-to-user" in line for line in result.output)
+    assert any(
+        line.startswith("not allowed to grant")
+        and "ask your cluster admin to run: oc adm policy add-scc-to-user" in line
+        for line in result.output
+    )
     assert "ask your cluster admin to run: oc adm policy add-scc-to-user" in result.fix
     assert steps.get("project").undo(lab).ok
 
 
-@pytest.mark.parametrize("args,message", [
-    (["--namespace", "Not_Valid", "run", "project"], "is not a valid name"),
-    (["run", "nope"], "there is no step 'nope'"),
-])
+@pytest.mark.parametrize(
+    "args,message",
+    [
+        (["--namespace", "Not_Valid", "run", "project"], "is not a valid name"),
+        (["run", "nope"], "there is no step 'nope'"),
+    ],
+)
 def test_bad_input_is_one_sentence_and_exit_2(home, args, message):
     result = cli(home, *args)
     assert result.returncode == 2 and message in result.stderr
@@ -131,8 +142,10 @@ def test_lint_values_cli_names_lines_and_exits_1(home, tmp_path):
     bad.write_text("apiserver:\n  servce:\n    type: ClusterIP\nelasticsearch:\n  rbac:\n    create: true\n")
     result = cli(home, "lint-values", str(bad))
     assert result.returncode == 1
-    assert f"{bad}:2:3: error: `apiserver.servce` is not a key of this chart; did you mean `apiserver.service`?" \
+    assert (
+        f"{bad}:2:3: error: `apiserver.servce` is not a key of this chart; did you mean `apiserver.service`?"
         in result.stdout
+    )
     good = tmp_path / "good.yaml"
     good.write_text("apiserver:\n  service:\n    type: ClusterIP\n")
     assert cli(home, "lint-values", str(good)).returncode == 0
@@ -145,8 +158,17 @@ def test_a_release_installed_by_someone_else_is_one_sentence(home, practice_clus
         assert steps.get(name).run(lab).ok
     from clearml_lab import chart
 
-    other = practice_cluster.run("helm", "install", "someone-else", str(chart.chart_package("7.14.4")),
-                                 "--namespace", ns, "-f", str(lab.values_file), check=False)
+    other = practice_cluster.run(
+        "helm",
+        "install",
+        "someone-else",
+        str(chart.chart_package("7.14.4")),
+        "--namespace",
+        ns,
+        "-f",
+        str(lab.values_file),
+        check=False,
+    )
     assert other.returncode == 0, other.stderr
     result = steps.get("install").run(lab)
     assert not result.ok

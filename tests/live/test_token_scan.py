@@ -6,6 +6,7 @@ server's log, its SQLite store (with its write-ahead log) and every file of the 
 and for each token's secret part. Kubeconfigs and the server's token file hold tokens by design and are the only files
 left out.
 """
+
 from __future__ import annotations
 
 from pathlib import Path

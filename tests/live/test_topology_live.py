@@ -1,5 +1,6 @@
 """The live topology view against the practice cluster: a scaled Deployment shows in the SVG with no refresh call,
 and closing the view ends its watches — no thread left, and no connection left open at the server."""
+
 import threading
 from pathlib import Path
 from urllib.parse import urlparse
@@ -40,11 +41,17 @@ def _wait_for(predicate, timeout=30.0):
 def _deployment(replicas):
     labels = {"app": "web"}
     return {
-        "apiVersion": "apps/v1", "kind": "Deployment",
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
         "metadata": {"name": "web", "annotations": {"meta.helm.sh/release-name": "demo"}},
-        "spec": {"replicas": replicas, "selector": {"matchLabels": labels}, "template": {
-            "metadata": {"labels": labels},
-            "spec": {"containers": [{"name": "web", "image": "registry.access.redhat.com/ubi9/httpd-24:latest"}]}}},
+        "spec": {
+            "replicas": replicas,
+            "selector": {"matchLabels": labels},
+            "template": {
+                "metadata": {"labels": labels},
+                "spec": {"containers": [{"name": "web", "image": "registry.access.redhat.com/ubi9/httpd-24:latest"}]},
+            },
+        },
     }
 
 
@@ -74,5 +81,6 @@ def test_view_follows_a_scaled_deployment_and_closes_its_watches(practice_cluste
     view.close()
     assert not any(thread.is_alive() for thread in threads)
     assert not view.watching
-    assert _wait_for(lambda: not (_server_side_connections(port) - before_start), timeout=10), \
+    assert _wait_for(lambda: not (_server_side_connections(port) - before_start), timeout=10), (
         "the server still holds connections the view opened"
+    )

@@ -4,6 +4,7 @@ undo before any run is a neutral no-op. Every removal is read back through kubec
 The steps are undone one at a time in reverse order, so the project still exists while routes, install and scc are
 undone: deleting the namespace last cannot hide an undo that did nothing.
 """
+
 from __future__ import annotations
 
 import json

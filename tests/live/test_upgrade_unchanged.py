@@ -2,6 +2,7 @@
 server-side apply, helm 3's three-way strategic patches), kubectl apply client- and server-side, and a PUT or a
 patch of every kind that repeats what is stored keep every resourceVersion and generation, replace no pod, send no
 watch event. Everything is read back through the kubernetes client or kubectl."""
+
 import json
 import os
 import uuid
@@ -24,18 +25,23 @@ def _apis(practice_cluster):
 def _snapshot(practice_cluster, ns) -> dict:
     """(kind, name) -> (uid, resourceVersion, generation) of everything in the project but helm's release records."""
     core, apps = _apis(practice_cluster)
-    listings = {"Deployment": apps.list_namespaced_deployment, "StatefulSet": apps.list_namespaced_stateful_set,
-                "ReplicaSet": apps.list_namespaced_replica_set, "Pod": core.list_namespaced_pod,
-                "Service": core.list_namespaced_service, "ConfigMap": core.list_namespaced_config_map,
-                "Secret": core.list_namespaced_secret, "ServiceAccount": core.list_namespaced_service_account,
-                "PersistentVolumeClaim": core.list_namespaced_persistent_volume_claim}
+    listings = {
+        "Deployment": apps.list_namespaced_deployment,
+        "StatefulSet": apps.list_namespaced_stateful_set,
+        "ReplicaSet": apps.list_namespaced_replica_set,
+        "Pod": core.list_namespaced_pod,
+        "Service": core.list_namespaced_service,
+        "ConfigMap": core.list_namespaced_config_map,
+        "Secret": core.list_namespaced_secret,
+        "ServiceAccount": core.list_namespaced_service_account,
+        "PersistentVolumeClaim": core.list_namespaced_persistent_volume_claim,
+    }
     out = {}
     for kind, listing in listings.items():
         for obj in listing(ns).items:
             if kind == "Secret" and obj.metadata.name.startswith(RELEASE_SECRET):
                 continue
-            out[(kind, obj.metadata.name)] = (obj.metadata.uid, obj.metadata.resource_version,
-                                              obj.metadata.generation)
+            out[(kind, obj.metadata.name)] = (obj.metadata.uid, obj.metadata.resource_version, obj.metadata.generation)
     return out
 
 
@@ -43,8 +49,9 @@ def _duplicated_ports(practice_cluster, ns) -> list[str]:
     core, apps = _apis(practice_cluster)
     found = []
     templates = [(f"deployment/{d.metadata.name}", d.spec.template) for d in apps.list_namespaced_deployment(ns).items]
-    templates += [(f"statefulset/{s.metadata.name}", s.spec.template)
-                  for s in apps.list_namespaced_stateful_set(ns).items]
+    templates += [
+        (f"statefulset/{s.metadata.name}", s.spec.template) for s in apps.list_namespaced_stateful_set(ns).items
+    ]
     for where, template in templates:
         for c in template.spec.containers:
             keys = [(p.container_port, p.protocol) for p in c.ports or []]
@@ -61,8 +68,13 @@ def _events_since(practice_cluster, ns, resource_version: str) -> list[tuple[str
     """Watch events of the project's workloads and Services after ``resource_version`` (a one-second watch)."""
     core, apps = _apis(practice_cluster)
     seen = []
-    for listing in (apps.list_namespaced_deployment, apps.list_namespaced_stateful_set,
-                    apps.list_namespaced_replica_set, core.list_namespaced_service, core.list_namespaced_pod):
+    for listing in (
+        apps.list_namespaced_deployment,
+        apps.list_namespaced_stateful_set,
+        apps.list_namespaced_replica_set,
+        core.list_namespaced_service,
+        core.list_namespaced_pod,
+    ):
         for event in watch.Watch().stream(listing, ns, resource_version=resource_version, timeout_seconds=1):
             seen.append((event["type"], event["object"].kind, event["object"].metadata.name))
     return seen
@@ -70,12 +82,14 @@ def _events_since(practice_cluster, ns, resource_version: str) -> list[tuple[str
 
 def _rollout_events(practice_cluster, ns) -> list[tuple[str, str]]:
     core, _ = _apis(practice_cluster)
-    return sorted((e.reason, e.involved_object.name) for e in core.list_namespaced_event(ns).items
-                  if e.reason in ("ScalingReplicaSet", "SuccessfulCreate", "SuccessfulDelete", "Killing"))
+    return sorted(
+        (e.reason, e.involved_object.name)
+        for e in core.list_namespaced_event(ns).items
+        if e.reason in ("ScalingReplicaSet", "SuccessfulCreate", "SuccessfulDelete", "Killing")
+    )
 
 
-HELMS = [pytest.param(None, id="helm4"),
-         pytest.param(HELM3, id="helm3")]
+HELMS = [pytest.param(None, id="helm4"), pytest.param(HELM3, id="helm3")]
 
 
 @pytest.mark.helm
@@ -97,9 +111,23 @@ def test_two_unchanged_upgrades_change_nothing(home, practice_cluster, monkeypat
     list_rv = _apis(practice_cluster)[0].list_namespaced_service(ns).metadata.resource_version
     rollouts = _rollout_events(practice_cluster, ns)
     for _ in range(2):
-        upgraded = helm.run(["upgrade", lab.settings.release, "clearml/clearml", "--version",
-                             lab.chart_version, "--namespace", ns, "-f", str(lab.values_file), "--wait",
-                             "--timeout", "120s"], timeout=180)
+        upgraded = helm.run(
+            [
+                "upgrade",
+                lab.settings.release,
+                "clearml/clearml",
+                "--version",
+                lab.chart_version,
+                "--namespace",
+                ns,
+                "-f",
+                str(lab.values_file),
+                "--wait",
+                "--timeout",
+                "120s",
+            ],
+            timeout=180,
+        )
         assert upgraded.ok, upgraded.stderr
     history = json.loads(helm.run(["history", lab.settings.release, "--namespace", ns, "-o", "json"]).stdout)
     assert [h["revision"] for h in history] == [1, 2, 3]
@@ -125,14 +153,26 @@ def test_two_unchanged_upgrades_change_nothing(home, practice_cluster, monkeypat
         # and --force-conflicts takes the field back.
         web = _apis(practice_cluster)[1].read_namespaced_deployment("clearml-webserver", ns)
         image = web.spec.template.spec.containers[0].image
-        practice_cluster.run("kubectl", "set", "image", "deployment/clearml-webserver", "-n", ns,
-                             f"clearml-webserver={image}-edited")
-        upgrade = ["upgrade", lab.settings.release, "clearml/clearml", "--version", lab.chart_version,
-                   "--namespace", ns, "-f", str(lab.values_file)]
+        practice_cluster.run(
+            "kubectl", "set", "image", "deployment/clearml-webserver", "-n", ns, f"clearml-webserver={image}-edited"
+        )
+        upgrade = [
+            "upgrade",
+            lab.settings.release,
+            "clearml/clearml",
+            "--version",
+            lab.chart_version,
+            "--namespace",
+            ns,
+            "-f",
+            str(lab.values_file),
+        ]
         refused = helm.run(upgrade, timeout=180)
         assert not refused.ok
-        assert ('Apply failed with 1 conflict: conflict with "kubectl-set" using apps/v1: '
-                '.spec.template.spec.containers[name="clearml-webserver"].image') in refused.stderr
+        assert (
+            'Apply failed with 1 conflict: conflict with "kubectl-set" using apps/v1: '
+            '.spec.template.spec.containers[name="clearml-webserver"].image'
+        ) in refused.stderr
         assert helm.run([*upgrade, "--force-conflicts"], timeout=180).ok, "--force-conflicts"
         web = _apis(practice_cluster)[1].read_namespaced_deployment("clearml-webserver", ns)
         assert web.spec.template.spec.containers[0].image == image
@@ -167,8 +207,7 @@ spec:
 
 
 def _read(kubectl, ns, name) -> dict:
-    got = json.loads(kubectl("get", "deployment,service", name, "-n", ns, "-o", "json",
-                             "--show-managed-fields").stdout)
+    got = json.loads(kubectl("get", "deployment,service", name, "-n", ns, "-o", "json", "--show-managed-fields").stdout)
     return {item["kind"]: item for item in got["items"]}
 
 
@@ -177,6 +216,7 @@ def _settled(kubectl, ns, name) -> dict:
         objs = _read(kubectl, ns, name)
         dep = objs["Deployment"]
         return objs if dep.get("status", {}).get("observedGeneration") == dep["metadata"]["generation"] else None
+
     return eventually(observed, what="the deployment controller's status")
 
 
@@ -196,35 +236,69 @@ def test_kubectl_apply_twice_changes_nothing(kubectl, namespace, mode):
     second = _read(kubectl, namespace, "web")
     assert _versions(second) == _versions(first)
     assert second["Deployment"]["spec"]["template"]["spec"]["containers"][0]["ports"] == [
-        {"containerPort": 8080, "name": "http", "protocol": "TCP"}]
-    assert second["Service"]["spec"]["ports"] == [{"name": "http", "port": 80, "protocol": "TCP",
-                                                   "targetPort": "http"}]
+        {"containerPort": 8080, "name": "http", "protocol": "TCP"}
+    ]
+    assert second["Service"]["spec"]["ports"] == [{"name": "http", "port": 80, "protocol": "TCP", "targetPort": "http"}]
     assert second["Deployment"]["metadata"]["managedFields"] == first["Deployment"]["metadata"]["managedFields"]
 
 
 def test_two_field_managers_conflict_and_force_conflicts_takes_the_field(kubectl, namespace):
-    kubectl("apply", "--server-side", "--field-manager", "team-a", "-n", namespace, "-f", "-",
-            input=MANIFEST % {"name": "shared", "image": "nginx:1.27"})
+    kubectl(
+        "apply",
+        "--server-side",
+        "--field-manager",
+        "team-a",
+        "-n",
+        namespace,
+        "-f",
+        "-",
+        input=MANIFEST % {"name": "shared", "image": "nginx:1.27"},
+    )
     other = MANIFEST % {"name": "shared", "image": "nginx:1.28"}
-    clash = kubectl("apply", "--server-side", "--field-manager", "team-b", "-n", namespace, "-f", "-", input=other,
-                    check=False)
+    clash = kubectl(
+        "apply", "--server-side", "--field-manager", "team-b", "-n", namespace, "-f", "-", input=other, check=False
+    )
     assert clash.returncode != 0
-    assert ('Apply failed with 1 conflict: conflict with "team-a": '
-            '.spec.template.spec.containers[name="web"].image') in clash.stderr
+    assert (
+        'Apply failed with 1 conflict: conflict with "team-a": .spec.template.spec.containers[name="web"].image'
+    ) in clash.stderr
     kept = _read(kubectl, namespace, "shared")["Deployment"]
     assert kept["spec"]["template"]["spec"]["containers"][0]["image"] == "nginx:1.27"
 
-    kubectl("apply", "--server-side", "--field-manager", "team-b", "--force-conflicts", "-n", namespace, "-f", "-",
-            input=other)
+    kubectl(
+        "apply",
+        "--server-side",
+        "--field-manager",
+        "team-b",
+        "--force-conflicts",
+        "-n",
+        namespace,
+        "-f",
+        "-",
+        input=other,
+    )
     taken = _read(kubectl, namespace, "shared")["Deployment"]
     assert taken["spec"]["template"]["spec"]["containers"][0]["image"] == "nginx:1.28"
-    owners = {m["manager"]: m["fieldsV1"]["f:spec"]["f:template"]["f:spec"]["f:containers"]['k:{"name":"web"}']
-              for m in taken["metadata"]["managedFields"] if m["manager"].startswith("team-")}
+    owners = {
+        m["manager"]: m["fieldsV1"]["f:spec"]["f:template"]["f:spec"]["f:containers"]['k:{"name":"web"}']
+        for m in taken["metadata"]["managedFields"]
+        if m["manager"].startswith("team-")
+    }
     assert "f:image" in owners["team-b"] and "f:image" not in owners["team-a"]
     assert "f:env" in owners["team-a"] and "f:env" in owners["team-b"]  # same values: shared, no conflict
     # team-a applying its old manifest again conflicts now with team-b
-    back = kubectl("apply", "--server-side", "--field-manager", "team-a", "-n", namespace, "-f", "-",
-                   input=MANIFEST % {"name": "shared", "image": "nginx:1.27"}, check=False)
+    back = kubectl(
+        "apply",
+        "--server-side",
+        "--field-manager",
+        "team-a",
+        "-n",
+        namespace,
+        "-f",
+        "-",
+        input=MANIFEST % {"name": "shared", "image": "nginx:1.27"},
+        check=False,
+    )
     assert 'conflict with "team-b"' in back.stderr
 
 
@@ -233,26 +307,33 @@ def test_switching_from_client_side_to_server_side_apply_moves_the_fields_to_kub
     # writing managedFields (a JSON patch), which the server takes as upstream does; so the next server-side apply
     # that changes a value no longer conflicts with "kubectl-client-side-apply".
     kubectl("apply", "-n", namespace, "-f", "-", input=MANIFEST % {"name": "moved", "image": "nginx:1.27"})
-    kubectl("apply", "--server-side", "-n", namespace, "-f", "-",
-            input=MANIFEST % {"name": "moved", "image": "nginx:1.27"})
+    kubectl(
+        "apply", "--server-side", "-n", namespace, "-f", "-", input=MANIFEST % {"name": "moved", "image": "nginx:1.27"}
+    )
     moved = _read(kubectl, namespace, "moved")["Deployment"]
     managers = {(m["manager"], m["operation"]) for m in moved["metadata"]["managedFields"]}
     assert ("kubectl", "Apply") in managers and ("kubectl-client-side-apply", "Update") not in managers
-    kubectl("apply", "--server-side", "-n", namespace, "-f", "-",
-            input=MANIFEST % {"name": "moved", "image": "nginx:1.28"})
-    assert _read(kubectl, namespace, "moved")["Deployment"]["spec"]["template"]["spec"]["containers"][0][
-        "image"] == "nginx:1.28"
+    kubectl(
+        "apply", "--server-side", "-n", namespace, "-f", "-", input=MANIFEST % {"name": "moved", "image": "nginx:1.28"}
+    )
+    assert (
+        _read(kubectl, namespace, "moved")["Deployment"]["spec"]["template"]["spec"]["containers"][0]["image"]
+        == "nginx:1.28"
+    )
 
 
 def test_an_applied_port_with_no_container_port_is_refused_as_upstream(kubectl, namespace):
     bad = MANIFEST.replace("{containerPort: 8080, name: http}", "{name: http}") % {"name": "bad", "image": "nginx"}
     refused = kubectl("apply", "--server-side", "-n", namespace, "-f", "-", input=bad, check=False)
     assert refused.returncode != 0
-    assert ('.spec.template.spec.containers[name="web"].ports: element 0: associative list with keys has an element '
-            'that omits key field "containerPort" (and doesn\'t have default value)') in refused.stderr
+    assert (
+        '.spec.template.spec.containers[name="web"].ports: element 0: associative list with keys has an element '
+        'that omits key field "containerPort" (and doesn\'t have default value)'
+    ) in refused.stderr
 
 
 # ---- every verb ----------------------------------------------------------------------------------------------------
+
 
 def _patch(practice_cluster, namespace, content_type, body, manager=None):
     _, apps = _apis(practice_cluster)
@@ -262,37 +343,61 @@ def _patch(practice_cluster, namespace, content_type, body, manager=None):
 def test_put_and_every_patch_that_repeats_the_stored_object_is_a_no_op(practice_cluster, namespace):
     _, apps = _apis(practice_cluster)
     # No replicas, so once the deployment controller has written its status nothing else writes the object.
-    body = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "same"},
-            "spec": {"replicas": 0, "selector": {"matchLabels": {"app": "same"}}, "template": {
+    body = {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": "same"},
+        "spec": {
+            "replicas": 0,
+            "selector": {"matchLabels": {"app": "same"}},
+            "template": {
                 "metadata": {"labels": {"app": "same"}},
-                "spec": {"containers": [{"name": "web", "image": "nginx:1.27",
-                                         "ports": [{"containerPort": 8080}]}],
-                         "tolerations": [{"key": "k", "operator": "Exists"}]}}}}
+                "spec": {
+                    "containers": [{"name": "web", "image": "nginx:1.27", "ports": [{"containerPort": 8080}]}],
+                    "tolerations": [{"key": "k", "operator": "Exists"}],
+                },
+            },
+        },
+    }
     _patch(practice_cluster, namespace, "application/apply-patch+yaml", body, manager="first")
-    eventually(lambda: (apps.read_namespaced_deployment("same", namespace).status.observed_generation == 1),
-               what="the deployment controller's status")
+    eventually(
+        lambda: apps.read_namespaced_deployment("same", namespace).status.observed_generation == 1,
+        what="the deployment controller's status",
+    )
     # a second applier of the same values becomes a co-owner: managedFields change once
     _patch(practice_cluster, namespace, "application/apply-patch+yaml", body, manager="second")
     stored = apps.read_namespaced_deployment("same", namespace)
     rv, generation = stored.metadata.resource_version, stored.metadata.generation
     assert {m.manager for m in stored.metadata.managed_fields} >= {"first", "second"}
 
-    apps.replace_namespaced_deployment("same", namespace, stored)                                          # PUT
+    apps.replace_namespaced_deployment("same", namespace, stored)  # PUT
     apps.patch_namespaced_deployment("same", namespace, [{"op": "replace", "path": "/spec/replicas", "value": 0}])
     _patch(practice_cluster, namespace, "application/merge-patch+json", {"metadata": {"labels": None}})
-    _patch(practice_cluster, namespace, "application/strategic-merge-patch+json", {"spec": {"template": {"spec": {
-        "containers": [{"name": "web", "ports": [{"containerPort": 8080}]}]}}}})
+    _patch(
+        practice_cluster,
+        namespace,
+        "application/strategic-merge-patch+json",
+        {"spec": {"template": {"spec": {"containers": [{"name": "web", "ports": [{"containerPort": 8080}]}]}}}},
+    )
     # an atomic list replaced by an equal one whose item carries a null (as helm 3's three-way patches do)
-    _patch(practice_cluster, namespace, "application/strategic-merge-patch+json", {"spec": {"template": {"spec": {
-        "tolerations": [{"key": "k", "operator": "Exists", "value": None}]}}}})
+    _patch(
+        practice_cluster,
+        namespace,
+        "application/strategic-merge-patch+json",
+        {"spec": {"template": {"spec": {"tolerations": [{"key": "k", "operator": "Exists", "value": None}]}}}},
+    )
     for manager in ("first", "second", "first"):
         _patch(practice_cluster, namespace, "application/apply-patch+yaml", body, manager=manager)
 
     after = apps.read_namespaced_deployment("same", namespace)
     assert (after.metadata.resource_version, after.metadata.generation) == (rv, generation)
     assert [(p.container_port, p.protocol) for p in after.spec.template.spec.containers[0].ports] == [(8080, "TCP")]
-    assert [e["type"] for e in watch.Watch().stream(apps.list_namespaced_deployment, namespace,
-                                                    resource_version=rv, timeout_seconds=1)] == []
+    assert [
+        e["type"]
+        for e in watch.Watch().stream(
+            apps.list_namespaced_deployment, namespace, resource_version=rv, timeout_seconds=1
+        )
+    ] == []
     # a real change is seen, so the checks above can fail
     apps.patch_namespaced_deployment("same", namespace, {"spec": {"replicas": 1}})
     changed = apps.read_namespaced_deployment("same", namespace)

@@ -1,5 +1,6 @@
 """Workshop mode on a practice cluster: an instructor provisions five learners, who run the whole recipe at once,
 each with their own kubeconfig; the instructor's table follows them; reset and teardown leave nothing."""
+
 import json
 from concurrent.futures import ThreadPoolExecutor
 
@@ -47,8 +48,11 @@ def _token(home, learner) -> str:
 
 
 def test_bad_input_is_refused_before_anything_changes(home, instructor):
-    for args, words in ((["--names", "Ada"], "not a valid name"), (["--names", "ada,ada"], "repeat"),
-                        (["--learners", "0"], "1 or more")):
+    for args, words in (
+        (["--names", "Ada"], "not a valid name"),
+        (["--names", "ada,ada"], "repeat"),
+        (["--learners", "0"], "1 or more"),
+    ):
         result = cli(home, "workshop", "provision", *args)
         assert result.returncode == 2 and words in result.stderr, result.stderr
     assert workshop.learners(instructor) == {}
@@ -70,12 +74,19 @@ def test_provision_is_idempotent_and_resumable(home, instructor, cluster):
         # The planner's grants, as RoleBindings in the project only: nothing cluster-wide names its accounts.
         hardened = instructor.with_settings(profile="hardened")  # the workshop's default: least privilege
         wanted = {(g.scc, g.service_account) for g in workshop.plan_for(hardened, ns, workshop._render(hardened, ns))}
-        bound = {(b["roleRef"]["name"].rsplit(":", 1)[1], s["name"])
-                 for b in kube.list("rolebindings", ns)["items"] if b["metadata"]["name"].startswith(
-                     "system:openshift:scc:") for s in b["subjects"]}
+        bound = {
+            (b["roleRef"]["name"].rsplit(":", 1)[1], s["name"])
+            for b in kube.list("rolebindings", ns)["items"]
+            if b["metadata"]["name"].startswith("system:openshift:scc:")
+            for s in b["subjects"]
+        }
         assert wanted and bound == wanted
-        assert not [b for b in kube.list("clusterrolebindings")["items"]
-                    for s in b.get("subjects") or [] if s.get("namespace") == ns or s.get("name") == learner]
+        assert not [
+            b
+            for b in kube.list("clusterrolebindings")["items"]
+            for s in b.get("subjects") or []
+            if s.get("namespace") == ns or s.get("name") == learner
+        ]
         quota = kube.get("resourcequotas", "clearml-workshop", ns)["spec"]["hard"]
         assert quota["requests.storage"] == "155Gi" and quota["persistentvolumeclaims"] == "4"
         assert kube.get("limitranges", "clearml-workshop", ns)
@@ -104,21 +115,39 @@ def test_learners_cannot_reach_each_others_projects(home, cluster):
                 continue
             theirs = f"/api/v1/namespaces/{other}-clearml"
             assert cluster.request("GET", f"{theirs}/pods", token=token)[0] == 403
-            assert cluster.request("GET", f"/apis/project.openshift.io/v1/projects/{other}-clearml",
-                                   token=token)[0] == 403
+            assert (
+                cluster.request("GET", f"/apis/project.openshift.io/v1/projects/{other}-clearml", token=token)[0] == 403
+            )
             body = json.dumps({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": f"from-{learner}"}})
-            assert cluster.request("POST", f"{theirs}/configmaps", body=body.encode(),
-                                   content_type="application/json", token=token)[0] == 403
+            assert (
+                cluster.request(
+                    "POST", f"{theirs}/configmaps", body=body.encode(), content_type="application/json", token=token
+                )[0]
+                == 403
+            )
             assert cluster.request("DELETE", f"{theirs}/resourcequotas/clearml-workshop", token=token)[0] == 403
         # ... nor grant themselves an SCC cluster-wide.
-        binding = {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding",
-                   "metadata": {"name": f"{learner}-privileged"},
-                   "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole",
-                               "name": "system:openshift:scc:privileged"},
-                   "subjects": [{"kind": "ServiceAccount", "name": "default", "namespace": f"{learner}-clearml"}]}
-        assert cluster.request("POST", "/apis/rbac.authorization.k8s.io/v1/clusterrolebindings",
-                               body=json.dumps(binding).encode(), content_type="application/json",
-                               token=token)[0] == 403
+        binding = {
+            "apiVersion": "rbac.authorization.k8s.io/v1",
+            "kind": "ClusterRoleBinding",
+            "metadata": {"name": f"{learner}-privileged"},
+            "roleRef": {
+                "apiGroup": "rbac.authorization.k8s.io",
+                "kind": "ClusterRole",
+                "name": "system:openshift:scc:privileged",
+            },
+            "subjects": [{"kind": "ServiceAccount", "name": "default", "namespace": f"{learner}-clearml"}],
+        }
+        assert (
+            cluster.request(
+                "POST",
+                "/apis/rbac.authorization.k8s.io/v1/clusterrolebindings",
+                body=json.dumps(binding).encode(),
+                content_type="application/json",
+                token=token,
+            )[0]
+            == 403
+        )
 
 
 def test_a_learner_whose_login_names_no_project_lands_in_theirs(home, tmp_path):
@@ -145,8 +174,10 @@ def test_a_learner_names_their_kubeconfig_in_notebook_00(home, tmp_path, monkeyp
     assert nb.saved_choice() == {}  # nothing invalid is saved
     picker.file.value = str(_kubeconfig(home, "ada"))
     picker.apply.click()
-    assert "✅ acting on the cluster" in picker.message.value and "Workshop mode: you are learner ada" in \
-        picker.message.value
+    assert (
+        "✅ acting on the cluster" in picker.message.value
+        and "Workshop mode: you are learner ada" in picker.message.value
+    )
     lab = nb.session(quiet=True)
     assert lab.namespace == "ada-clearml" and lab.workshop.learner == "ada"
     assert nb.target_picker().text == f"Target: kubeconfig file {_kubeconfig(home, 'ada')}"
@@ -161,8 +192,7 @@ def test_the_workshop_from_start_to_teardown(home, instructor, cluster):
     for step in ("prerequisites", "helm-repo", "project", "values", "scc", "install"):
         ok_stdout(cli(home, "--kubeconfig", str(_kubeconfig(home, first)), "run", step))
     table = _table(home)
-    assert table[first] == _cells(prerequisites=True, helm_repo=True, project=True, values=True, scc=True,
-                                  install=True)
+    assert table[first] == _cells(prerequisites=True, helm_repo=True, project=True, values=True, scc=True, install=True)
     assert all(table[learner] == before for learner in LEARNERS[1:])
 
     # Everyone runs the whole recipe at once, as a learner without SCC rights.
@@ -181,18 +211,23 @@ def test_the_workshop_from_start_to_teardown(home, instructor, cluster):
         assert "skipped: your instructor already granted anyuid to clearml-apiserver" in out
         assert "your workshop budget (ResourceQuota clearml-workshop) allows 155Gi" in out
         assert "not allowed to grant" not in out and "Forbidden" not in out
-    assert _table(home) == {learner: _cells(**{s.replace("-", "_"): True for s in STEPS})
-                            for learner in sorted(LEARNERS)}
+    assert _table(home) == {
+        learner: _cells(**{s.replace("-", "_"): True for s in STEPS}) for learner in sorted(LEARNERS)
+    }
 
     # A learner loses a grant and a pod is recreated: the table says where they are stuck, and why.
     stuck = LEARNERS[1]
     kube, ns = instructor.kube(), f"{stuck}-clearml"
     kube.delete("rolebindings", "system:openshift:scc:anyuid", ns)
-    pod = next(p for p in kube.list("pods", ns)["items"] if p["metadata"]["name"].startswith("clearml-apiserver-")
-               and "asyncdelete" not in p["metadata"]["name"])
+    pod = next(
+        p
+        for p in kube.list("pods", ns)["items"]
+        if p["metadata"]["name"].startswith("clearml-apiserver-") and "asyncdelete" not in p["metadata"]["name"]
+    )
     kube.delete("pods", pod["metadata"]["name"], ns)
-    assert wait_for(kube, "events", lambda items: any(e.get("reason") == "FailedCreate" for e in items),
-                    namespace=ns, timeout=30)
+    assert wait_for(
+        kube, "events", lambda items: any(e.get("reason") == "FailedCreate" for e in items), namespace=ns, timeout=30
+    )
     progress = workshop.progress(instructor)
     row = next(r for r in progress.rows if r.learner == stuck)
     # Prerequisites (in a workshop: the instructor's grants are there) and scc fail; the install is not ready.
@@ -210,8 +245,9 @@ def test_the_workshop_from_start_to_teardown(home, instructor, cluster):
     out = ok_stdout(cli(home, "workshop", "reset", stuck, "--to", "install"))
     assert 'release "clearml" uninstalled' in out and "restored:" in out and "anyuid" in out
     # What lives on the learner's machine stays as their runs recorded it; the install onward is not reached.
-    assert _table(home, stuck) == {stuck: _cells(prerequisites=True, helm_repo=True, project=True, values=True,
-                                                 scc=True)}
+    assert _table(home, stuck) == {
+        stuck: _cells(prerequisites=True, helm_repo=True, project=True, values=True, scc=True)
+    }
     ok_stdout(cli(home, "--kubeconfig", str(_kubeconfig(home, stuck)), "run", "all"))
     assert _table(home, stuck) == {stuck: _cells(**{s.replace("-", "_"): True for s in STEPS})}
 
@@ -234,8 +270,11 @@ def test_the_workshop_from_start_to_teardown(home, instructor, cluster):
     assert "nothing of the workshop is left on the cluster." in out
     names = {n["metadata"]["name"] for n in kube.list("namespaces")["items"]}
     assert not names & {f"{learner}-clearml" for learner in LEARNERS}
-    assert not [v for v in kube.list("persistentvolumes")["items"]
-                if (v["spec"].get("claimRef") or {}).get("namespace", "").endswith("-clearml")]
+    assert not [
+        v
+        for v in kube.list("persistentvolumes")["items"]
+        if (v["spec"].get("claimRef") or {}).get("namespace", "").endswith("-clearml")
+    ]
     assert workshop.leftovers(instructor, set(LEARNERS)) == []
     assert not list((home / "kubeconfigs").glob("*.kubeconfig"))
     for token in tokens.values():

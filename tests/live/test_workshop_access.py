@@ -1,6 +1,7 @@
 """Access that lasts: `practice up --address ADDR` serves on that address with a certificate naming it, and a
 restart keeps the address and the port (and the chart repository's), so every kubeconfig handed out keeps working.
 127.0.0.2 stands for a classroom address: it is on this machine (the loopback range) yet not 127.0.0.1."""
+
 import json
 import socket
 import ssl
@@ -14,14 +15,19 @@ BIN = Path(sys.executable).parent
 
 
 def _practice(home, *args):
-    return subprocess.run([str(BIN / "clearml-lab"), "practice", *args, "--state", str(home / "state")],
-                          capture_output=True, text=True, timeout=180, env={"CLEARML_LAB_HOME": str(home),
-                                                                            "PATH": str(BIN) + ":/usr/bin:/bin"})
+    return subprocess.run(
+        [str(BIN / "clearml-lab"), "practice", *args, "--state", str(home / "state")],
+        capture_output=True,
+        text=True,
+        timeout=180,
+        env={"CLEARML_LAB_HOME": str(home), "PATH": str(BIN) + ":/usr/bin:/bin"},
+    )
 
 
 def _kubectl(kubeconfig, *args):
-    return subprocess.run([str(BIN / "kubectl"), "--kubeconfig", str(kubeconfig), *args], capture_output=True,
-                          text=True, timeout=60)
+    return subprocess.run(
+        [str(BIN / "kubectl"), "--kubeconfig", str(kubeconfig), *args], capture_output=True, text=True, timeout=60
+    )
 
 
 def test_practice_up_on_an_address_keeps_it_and_its_port_across_restarts(tmp_path):
@@ -42,8 +48,9 @@ def test_practice_up_on_an_address_keeps_it_and_its_port_across_restarts(tmp_pat
         got = _kubectl(handed_out, "get", "namespaces", "-o", "name")  # TLS verified against the address
         assert got.returncode == 0 and "namespace/default" in got.stdout, got.stderr
         context = ssl.create_default_context(cafile=str(state / "ca.crt"))
-        with context.wrap_socket(socket.create_connection(("127.0.0.2", listen["port"])),
-                                 server_hostname="127.0.0.2") as tls:
+        with context.wrap_socket(
+            socket.create_connection(("127.0.0.2", listen["port"])), server_hostname="127.0.0.2"
+        ) as tls:
             assert tls.version()  # the certificate names 127.0.0.2
 
         assert _practice(home, "down").returncode == 0

@@ -1,5 +1,6 @@
 """Workshop provisioning checks that the cluster can hold an install per learner: a practice cluster started with
 `practice serve --storage-capacity 300Gi` publishes 300Gi free, which holds one 155Gi workshop budget but not two."""
+
 import pytest
 
 from clearml_lab import workshop

@@ -2,6 +2,7 @@
 account may use an SCC that opens the node, and a privileged pod made with a learner's credentials is refused),
 re-provisioning with another profile converges, the progress table an instructor reads, access that survives a
 restart of the practice cluster, containment of learners' own projects, and a teardown that leaves nothing."""
+
 import json
 import re
 
@@ -15,8 +16,15 @@ from .recipe_helpers import cli, lab_home_for, ok_stdout
 
 COUNT = 12
 LEARNERS = [f"learner{i}" for i in range(1, COUNT + 1)]
-SCC_ACCOUNTS = ("default", "clearml-apiserver", "clearml-fileserver", "clearml-webserver", "clearml-elastic",
-                "clearml-mongodb", "clearml-redis")
+SCC_ACCOUNTS = (
+    "default",
+    "clearml-apiserver",
+    "clearml-fileserver",
+    "clearml-webserver",
+    "clearml-elastic",
+    "clearml-mongodb",
+    "clearml-redis",
+)
 
 
 @pytest.fixture(scope="module")
@@ -34,19 +42,33 @@ def _token(out, learner) -> str:
 
 
 def _post(cluster, path, body, token="default"):
-    status, _, data = cluster.request("POST", path, body=json.dumps(body).encode(), content_type="application/json",
-                                      token=token)
+    status, _, data = cluster.request(
+        "POST", path, body=json.dumps(body).encode(), content_type="application/json", token=token
+    )
     return status, json.loads(data or b"{}")
 
 
 def _may_use(cluster, ns, account, scc) -> bool:
     """A SubjectAccessReview as the instructor: may this service account `use` the SCC in its project?"""
-    status, review = _post(cluster, "/apis/authorization.k8s.io/v1/subjectaccessreviews", {
-        "apiVersion": "authorization.k8s.io/v1", "kind": "SubjectAccessReview",
-        "spec": {"user": f"system:serviceaccount:{ns}:{account}",
-                 "groups": ["system:serviceaccounts", f"system:serviceaccounts:{ns}", "system:authenticated"],
-                 "resourceAttributes": {"namespace": ns, "verb": "use", "group": "security.openshift.io",
-                                        "resource": "securitycontextconstraints", "name": scc}}})
+    status, review = _post(
+        cluster,
+        "/apis/authorization.k8s.io/v1/subjectaccessreviews",
+        {
+            "apiVersion": "authorization.k8s.io/v1",
+            "kind": "SubjectAccessReview",
+            "spec": {
+                "user": f"system:serviceaccount:{ns}:{account}",
+                "groups": ["system:serviceaccounts", f"system:serviceaccounts:{ns}", "system:authenticated"],
+                "resourceAttributes": {
+                    "namespace": ns,
+                    "verb": "use",
+                    "group": "security.openshift.io",
+                    "resource": "securitycontextconstraints",
+                    "name": scc,
+                },
+            },
+        },
+    )
     assert status == 201, review
     return review["status"]["allowed"]
 
@@ -87,17 +109,37 @@ def test_provision_is_least_privilege_by_default(home, out, instructor, cluster)
 def test_a_privileged_pod_made_with_a_learners_credentials_is_refused(out, cluster):
     learner, token = LEARNERS[0], _token(out, LEARNERS[0])
     ns = workshop.project_for(learner)
-    status, _ = _post(cluster, f"/api/v1/namespaces/{ns}/serviceaccounts",
-                      {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "clearml-elastic"}}, token)
+    status, _ = _post(
+        cluster,
+        f"/api/v1/namespaces/{ns}/serviceaccounts",
+        {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "clearml-elastic"}},
+        token,
+    )
     assert status in (201, 409)
     for account in ("clearml-elastic", "clearml-apiserver", "default"):
-        status, answer = _post(cluster, f"/api/v1/namespaces/{ns}/pods", {
-            "apiVersion": "v1", "kind": "Pod", "metadata": {"name": f"take-over-{account}"},
-            "spec": {"serviceAccountName": account, "hostPID": True,
-                     "containers": [{"name": "shell", "image": "registry.access.redhat.com/ubi9/ubi",
-                                     "securityContext": {"privileged": True},
-                                     "volumeMounts": [{"name": "host", "mountPath": "/host"}]}],
-                     "volumes": [{"name": "host", "hostPath": {"path": "/"}}]}}, token)
+        status, answer = _post(
+            cluster,
+            f"/api/v1/namespaces/{ns}/pods",
+            {
+                "apiVersion": "v1",
+                "kind": "Pod",
+                "metadata": {"name": f"take-over-{account}"},
+                "spec": {
+                    "serviceAccountName": account,
+                    "hostPID": True,
+                    "containers": [
+                        {
+                            "name": "shell",
+                            "image": "registry.access.redhat.com/ubi9/ubi",
+                            "securityContext": {"privileged": True},
+                            "volumeMounts": [{"name": "host", "mountPath": "/host"}],
+                        }
+                    ],
+                    "volumes": [{"name": "host", "hostPath": {"path": "/"}}],
+                },
+            },
+            token,
+        )
         assert status == 403, answer
         assert "unable to validate against any security context constraint" in answer["message"]
 
@@ -116,8 +158,20 @@ def test_a_plan_that_opens_the_node_is_refused_before_anything_changes(home, out
 
 def test_re_provisioning_with_another_profile_converges(home, out, instructor, cluster):
     kube = instructor.kube()
-    text = ok_stdout(cli(home, "workshop", "provision", "--learners", str(COUNT), "--out", str(out), "--profile", "seed",
-                   "--allow-privileged"))
+    text = ok_stdout(
+        cli(
+            home,
+            "workshop",
+            "provision",
+            "--learners",
+            str(COUNT),
+            "--out",
+            str(out),
+            "--profile",
+            "seed",
+            "--allow-privileged",
+        )
+    )
     assert "WARNING: --allow-privileged" in text
     assert text.count("granted privileged to clearml-elastic") == COUNT
     assert text.count("profile hardened -> seed") == COUNT
@@ -135,9 +189,11 @@ def test_re_provisioning_with_another_profile_converges(home, out, instructor, c
     for learner in LEARNERS:
         ns = workshop.project_for(learner)
         assert _annotation(instructor, learner) == "hardened"
-        assert workshop.project_scc_grants(kube, ns) == [("anyuid", "clearml-apiserver"),
-                                                         ("anyuid", "clearml-fileserver"),
-                                                         ("anyuid", "clearml-webserver")]
+        assert workshop.project_scc_grants(kube, ns) == [
+            ("anyuid", "clearml-apiserver"),
+            ("anyuid", "clearml-fileserver"),
+            ("anyuid", "clearml-webserver"),
+        ]
         assert not _may_use(cluster, ns, "clearml-elastic", "privileged")
     again = ok_stdout(cli(home, "workshop", "provision", "--learners", str(COUNT), "--out", str(out)))
     assert again.count("already in place") == COUNT and "revoked" not in again
@@ -158,8 +214,11 @@ def test_e_mail_style_user_names_get_a_dns_safe_project_and_a_hand_out(home, out
         assert _token(out, name) not in handout
         checked = ok_stdout(cli(home, "--kubeconfig", str(out / f"{name}.kubeconfig"), "check", "project"))
         assert f"Workshop mode: you are learner {name}" in checked
-    for bad, words in (("Ana.Lopez", "not a valid name"), ("ana..", "not a valid name"),
-                       ("ana.lopez,ana-lopez", "would share project ana-lopez-clearml")):
+    for bad, words in (
+        ("Ana.Lopez", "not a valid name"),
+        ("ana..", "not a valid name"),
+        ("ana.lopez,ana-lopez", "would share project ana-lopez-clearml"),
+    ):
         result = cli(home, "workshop", "provision", "--names", bad, "--out", str(out))
         assert result.returncode == 2 and words in result.stderr, result.stderr
 
@@ -170,10 +229,10 @@ def test_a_restart_of_the_practice_cluster_keeps_every_kubeconfig_working(out, c
     cluster.start()
     assert cluster.server == before  # the port is kept in the cluster's state
     for kubeconfig in sorted(out.glob("*.kubeconfig")):
-        result = cluster.run("kubectl", "--kubeconfig", str(kubeconfig), "get", "resourcequotas", "-o", "name",
-                             check=False)
-        assert result.returncode == 0 and "resourcequota/clearml-workshop" in result.stdout, (kubeconfig,
-                                                                                                result.stderr)
+        result = cluster.run(
+            "kubectl", "--kubeconfig", str(kubeconfig), "get", "resourcequotas", "-o", "name", check=False
+        )
+        assert result.returncode == 0 and "resourcequota/clearml-workshop" in result.stdout, (kubeconfig, result.stderr)
 
 
 def _progress(home, *args) -> tuple[list[str], list[list[str]], list[str], str]:
@@ -219,9 +278,11 @@ def test_the_progress_table_answers_who_needs_the_instructor(home, out, instruct
     kube.delete("rolebindings", "system:openshift:scc:anyuid", "learner11-clearml")
     _, rows, _, rest = _progress(home, "learner11")
     assert [r[0] for r in rows] == ["learner11"] and dict(zip(steps, rows[0][2:], strict=True))["scc"] == "FAIL"
-    assert ("STUCK learner11 is stuck at scc: 3 SCC grant(s) you provisioned are missing: anyuid to "
-            "clearml-apiserver, anyuid to clearml-fileserver, anyuid to clearml-webserver. Fix (instructor): "
-            "`clearml-lab workshop provision --names learner11` restores them.") in rest
+    assert (
+        "STUCK learner11 is stuck at scc: 3 SCC grant(s) you provisioned are missing: anyuid to "
+        "clearml-apiserver, anyuid to clearml-fileserver, anyuid to clearml-webserver. Fix (instructor): "
+        "`clearml-lab workshop provision --names learner11` restores them."
+    ) in rest
     ok_stdout(cli(home, "workshop", "provision", "--names", "learner11", "--out", str(out)))
     _, rows, _, rest = _progress(home, "learner11")
     assert dict(zip(steps, rows[0][2:], strict=True))["scc"] == "pass" and "0 stuck" in rest
@@ -246,10 +307,12 @@ def test_a_notebook_learners_runs_are_recorded_too(home, out, tmp_path, monkeypa
 def test_learners_cannot_create_projects_outside_the_workshop(home, out, instructor):
     binding = instructor.kube().get("clusterrolebindings", workshop.SELF_PROVISIONERS)
     assert not binding.get("subjects")  # provision took self-provisioning away, and keeps what it took
-    assert json.loads(binding["metadata"]["annotations"][workshop.PAUSED])["subjects"][0]["name"] == \
-        "system:authenticated"
-    result = cli(home, "--kubeconfig", str(out / "learner3.kubeconfig"), "--namespace", "learner3-own", "run",
-                 "project")
+    assert (
+        json.loads(binding["metadata"]["annotations"][workshop.PAUSED])["subjects"][0]["name"] == "system:authenticated"
+    )
+    result = cli(
+        home, "--kubeconfig", str(out / "learner3.kubeconfig"), "--namespace", "learner3-own", "run", "project"
+    )
     assert result.returncode == 1 and "you may not create projects" in result.stdout + result.stderr
     assert instructor.kube().get_or_none("projects", "learner3-own") is None
 
@@ -260,15 +323,19 @@ def test_a_project_a_learner_made_anyway_is_tracked_and_torn_down(home, out, ins
     binding = kube.get("clusterrolebindings", workshop.SELF_PROVISIONERS)
     binding["subjects"] = [{"apiGroup": "rbac.authorization.k8s.io", "kind": "Group", "name": "system:authenticated"}]
     kube.replace("clusterrolebindings", binding)
-    ok_stdout(cli(home, "--kubeconfig", str(out / "learner3.kubeconfig"), "--namespace", "learner3-own", "run", "project"))
+    ok_stdout(
+        cli(home, "--kubeconfig", str(out / "learner3.kubeconfig"), "--namespace", "learner3-own", "run", "project")
+    )
     assert workshop.extra_projects(kube) == {"learner3": ["learner3-own"]}
     shown = ok_stdout(cli(home, "workshop", "progress", "learner3"))
     assert "learner3 made project(s) outside the workshop: learner3-own (teardown removes them)" in shown
     assert "learner3-own" in " ".join(workshop.leftovers(instructor))
 
     text = ok_stdout(cli(home, "workshop", "teardown", "--out", str(out)))
-    assert text.splitlines()[0] == (f"acting on the practice cluster at {cluster.server} (context kubeadmin): "
-                                    f"{COUNT + 2} learner(s), {COUNT + 3} project(s)")
+    assert text.splitlines()[0] == (
+        f"acting on the practice cluster at {cluster.server} (context kubeadmin): "
+        f"{COUNT + 2} learner(s), {COUNT + 3} project(s)"
+    )
     assert 'learner3: project.project.openshift.io "learner3-own" deleted (a project the learner made)' in text
     assert "clusterrolebinding/self-provisioners binds Group system:authenticated again" in text
     assert text.rstrip().endswith("nothing of the workshop is left on the cluster.")

@@ -2,6 +2,7 @@
 practice cluster, started once the notebooks are collected; kernels inherit the environment set here.
 
 Loaded by tests/notebooks/conftest.py, and with `-p tests.notebooks.nbval_session` by a run on a copy elsewhere."""
+
 import os
 
 from tests.notebooks.harness import practice_session

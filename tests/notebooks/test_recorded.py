@@ -4,6 +4,7 @@ notebooks/ ships what scripts/build_notebooks.py writes from the sources in note
 outputs or execution counts; the build's --execute records the same notebooks, run, into tests/notebooks/recorded/,
 which is all nbval collects. nbval skips a cell whose reference has no execution count, so every recorded code cell
 must have one — and an edited recorded output must make nbval fail, which the last test proves against a real run."""
+
 import importlib.util
 import json
 import re
@@ -45,10 +46,11 @@ def test_every_notebook_of_the_build_is_shipped_and_nothing_else():
 def test_shipped_notebook_is_the_clean_build_of_its_source(path):
     build = _build_module()
     text = path.read_text()
-    name = _id(path)[:-len(".ipynb")]
-    assert text == nbformat.writes(build.notebook(name)) + "\n", \
-        f"{_id(path)} is not the build of {build.source_path(name).relative_to(ROOT)}: run " \
+    name = _id(path)[: -len(".ipynb")]
+    assert text == nbformat.writes(build.notebook(name)) + "\n", (
+        f"{_id(path)} is not the build of {build.source_path(name).relative_to(ROOT)}: run "
         f"scripts/build_notebooks.py (--execute, to record it too)"
+    )
     nb = nbformat.reads(text, as_version=4)
     for cell in nb.cells:
         if cell.cell_type == "code":
@@ -61,8 +63,9 @@ def test_recorded_copy_has_the_same_cells_each_run_with_an_execution_count(path)
     recorded = RECORDED / _id(path)
     assert recorded.exists(), f"no recorded copy of {_id(path)}: run scripts/build_notebooks.py --execute"
     shipped, reference = (nbformat.read(p, as_version=4) for p in (path, recorded))
-    assert [_shape(c) for c in reference.cells] == [_shape(c) for c in shipped.cells], \
+    assert [_shape(c) for c in reference.cells] == [_shape(c) for c in shipped.cells], (
         f"{_id(path)}: the recorded copy is of other cells; record again (scripts/build_notebooks.py --execute)"
+    )
     unrun = [i for i, c in enumerate(reference.cells) if c.cell_type == "code" and c.execution_count is None]
     assert unrun == [], f"{_id(path)}: nbval would not compare cells {unrun}"
 
@@ -75,13 +78,18 @@ def test_learners_work_on_copies_that_a_new_workspace_run_never_replaces(tmp_pat
     assert copies == sorted(_id(p) for p in SHIPPED)
     assert (target / ".gitignore").read_text().splitlines()[-1] == "*"  # the folder ignores itself in git
     mine = target / "02_project.ipynb"
-    mine.write_text(mine.read_text().replace('"outputs": []', '"outputs": [{"output_type": "stream", '
-                                                               '"name": "stdout", "text": "ran"}]', 1))
+    mine.write_text(
+        mine.read_text().replace(
+            '"outputs": []', '"outputs": [{"output_type": "stream", "name": "stdout", "text": "ran"}]', 1
+        )
+    )
     ran = mine.read_text()
     import os
+
     os.utime(mine, (1, 1))  # older than notebooks/: a newer shipped version is pointed out, not copied over it
-    assert build.workspace(target) == [f"{mine} is your copy; notebooks/ has a newer 02_project.ipynb (delete your "
-                                       f"copy to get it)"]
+    assert build.workspace(target) == [
+        f"{mine} is your copy; notebooks/ has a newer 02_project.ipynb (delete your copy to get it)"
+    ]
     assert mine.read_text() == ran
 
 
@@ -98,9 +106,26 @@ def test_nbval_fails_when_one_recorded_output_is_edited(tmp_path):
     copy = tmp_path / source.name
     copy.write_text(json.dumps(nb))
     done = subprocess.run(
-        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-p", "tests.notebooks.nbval_session",
-         "-c", str(ROOT / "pyproject.toml"), "--rootdir", str(tmp_path), "-rf", str(copy)],
-        cwd=ROOT, capture_output=True, text=True, timeout=600)
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-p",
+            "no:cacheprovider",
+            "-p",
+            "tests.notebooks.nbval_session",
+            "-c",
+            str(ROOT / "pyproject.toml"),
+            "--rootdir",
+            str(tmp_path),
+            "-rf",
+            str(copy),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     summary = done.stdout.strip().splitlines()[-1]
     assert done.returncode == 1, done.stdout[-3000:]
     assert re.search(rf"1 failed, {len(code) - 1} passed", summary), done.stdout[-3000:]

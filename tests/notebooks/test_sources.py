@@ -5,6 +5,7 @@ A source is lossless: jupytext reads it and writes it back unchanged, so nothing
 metadata) is dropped or read as something else on the way to the notebook. Two parts of the sources say what is
 decided elsewhere and are written out, not generated; they are proved here: the link that ends each numbered notebook
 names the next one in order, and notebook 07 names the colours the topology view draws."""
+
 import difflib
 import importlib.util
 import re
@@ -47,9 +48,9 @@ def test_the_sources_are_the_lab_and_the_workshop():
 def test_source_is_what_jupytext_writes_for_the_notebook_it_reads(name):
     text = BUILD.source_path(name).read_text()
     written = BUILD.source_text(BUILD.notebook(name))
-    assert written == text, (f"{_source(name)} does not come back from jupytext as written; it reads it as:\n"
-                             + "".join(difflib.unified_diff(text.splitlines(True), written.splitlines(True),
-                                                            _source(name), "as jupytext writes it")))
+    assert written == text, f"{_source(name)} does not come back from jupytext as written; it reads it as:\n" + "".join(
+        difflib.unified_diff(text.splitlines(True), written.splitlines(True), _source(name), "as jupytext writes it")
+    )
 
 
 @pytest.mark.parametrize("name", NUMBERED)
@@ -61,8 +62,9 @@ def test_numbered_notebook_ends_with_a_link_to_the_next(name):
     else:
         expected = f"That was the last notebook. Back to the start: [{_title(NUMBERED[0])}]({NUMBERED[0]}.ipynb)"
     last = BUILD.notebook(name).cells[-1]
-    assert (last.cell_type, last.source) == ("markdown", expected), \
+    assert (last.cell_type, last.source) == ("markdown", expected), (
         f"{_source(name)} must end with a markdown cell of its own: {expected}"
+    )
 
 
 def test_notebook_07_names_the_colours_the_topology_view_draws():

@@ -1,20 +1,21 @@
 """The practice cluster's controllers. Each is ``async def run(ctx)``: a watch loop around pure ``reconcile``
 functions, acting through a client bound to its own identity (see ``base.py``)."""
+
 from __future__ import annotations
 
 from . import (
-               deployment,
-               disruption,
-               endpoints,
-               gc,
-               ingress,
-               job,
-               kubelet,
-               namespace,
-               replicaset,
-               route,
-               statefulset,
-               volume,
+    deployment,
+    disruption,
+    endpoints,
+    gc,
+    ingress,
+    job,
+    kubelet,
+    namespace,
+    replicaset,
+    route,
+    statefulset,
+    volume,
 )
 
 CONTROLLERS = [

@@ -4,6 +4,7 @@ A controller is a pure ``reconcile`` function (objects in, actions out) plus a `
 watch and applies what it returns through the client. Timed transitions are ``Wake`` actions: the loop sets one
 asyncio timer per object instead of polling.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -25,6 +26,7 @@ Key = tuple[str, str | None, str]  # (resource, namespace, name)
 
 
 # --- actions -------------------------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class Create:
@@ -86,6 +88,7 @@ class Log:
 class Call:
     """The one impure step: await ``fn(client)`` and apply the actions it returns (e.g. list a namespace's
     contents to delete them, confirm an owner is really gone)."""
+
     fn: Callable[[Any], Any]
 
 
@@ -97,6 +100,7 @@ class Abort:
 @dataclass(frozen=True)
 class Wake:
     """Reconcile ``key`` again at wall-clock time ``at`` (seconds since the epoch)."""
+
     key: Key
     at: float
 
@@ -107,6 +111,7 @@ matches_selector = selector_matches  # the controllers' name for it
 
 
 # --- object helpers ------------------------------------------------------------------------------------------
+
 
 def meta(obj: dict) -> dict:
     return obj.setdefault("metadata", {})
@@ -123,8 +128,14 @@ def is_terminating(obj: dict) -> bool:
 
 def owner_ref(owner: dict, *, controller: bool = True) -> dict:
     m = owner["metadata"]
-    return {"apiVersion": owner["apiVersion"], "kind": owner["kind"], "name": m["name"], "uid": m["uid"],
-            "controller": controller, "blockOwnerDeletion": True}
+    return {
+        "apiVersion": owner["apiVersion"],
+        "kind": owner["kind"],
+        "name": m["name"],
+        "uid": m["uid"],
+        "controller": controller,
+        "blockOwnerDeletion": True,
+    }
 
 
 def controller_of(obj: dict) -> dict | None:
@@ -167,11 +178,14 @@ def pod_active(pod: dict) -> bool:
 def controller_identity(name: str, namespace: str = "kube-system") -> Identity:
     """The token identity a controller runs as on OpenShift: a service account that *does* carry
     ``system:authenticated`` (unlike the identity SCC admission builds for a pod's service account)."""
-    return Identity(f"system:serviceaccount:{namespace}:{name}",
-                    ("system:serviceaccounts", f"system:serviceaccounts:{namespace}", "system:authenticated"))
+    return Identity(
+        f"system:serviceaccount:{namespace}:{name}",
+        ("system:serviceaccounts", f"system:serviceaccounts:{namespace}", "system:authenticated"),
+    )
 
 
 # --- cache ---------------------------------------------------------------------------------------------------
+
 
 def _rv(obj: dict) -> int:
     try:
@@ -220,6 +234,7 @@ class Cache:
 
 
 # --- the loop ------------------------------------------------------------------------------------------------
+
 
 @dataclass
 class Loop:
@@ -352,12 +367,15 @@ class Loop:
                 obj = dict(obj, metadata=dict(m, resourceVersion=latest["metadata"].get("resourceVersion")))
             self.cache.put(action.resource, await c.update_status(action.resource, obj))
         elif isinstance(action, Patch):
-            self.cache.put(action.resource, await c.patch(action.resource, action.name, action.patch,
-                                                          action.namespace, patch_type=action.patch_type))
+            self.cache.put(
+                action.resource,
+                await c.patch(
+                    action.resource, action.name, action.patch, action.namespace, patch_type=action.patch_type
+                ),
+            )
         elif isinstance(action, Delete):
             try:
-                result = await c.delete(action.resource, action.name, action.namespace,
-                                        propagation=action.propagation)
+                result = await c.delete(action.resource, action.name, action.namespace, propagation=action.propagation)
             except ApiError as err:
                 if err.code == 404:
                     self.cache.remove(action.resource, action.namespace, action.name)
@@ -368,8 +386,9 @@ class Loop:
             else:
                 self.cache.remove(action.resource, action.namespace, action.name)
         elif isinstance(action, Event):
-            await c.record_event(action.involved, action.reason, action.message, type=action.type,
-                                 component=action.component)
+            await c.record_event(
+                action.involved, action.reason, action.message, type=action.type, component=action.component
+            )
         elif isinstance(action, Log):
             await c.append_log(action.namespace, action.pod, action.container, list(action.lines))
         elif isinstance(action, Call):
@@ -383,8 +402,10 @@ class Loop:
 
 def by_self(resource: str) -> Callable[[WatchEvent], list[Key]]:
     """keys_for helper: an event on the primary kind affects that object itself."""
+
     def keys(event: WatchEvent) -> list[Key]:
         return [key_of(resource, event.object)] if event.resource == resource else []
+
     return keys
 
 

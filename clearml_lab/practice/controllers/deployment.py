@@ -1,6 +1,7 @@
 """Deployment → ReplicaSets: one ReplicaSet per pod template (named by its pod-template-hash), rolled with the
 Deployment's strategy, and the rollout status fields and conditions ``kubectl rollout status`` and
 ``helm --wait`` read."""
+
 from __future__ import annotations
 
 import copy
@@ -96,9 +97,15 @@ def _scale(deploy: dict, rs: dict, to: int) -> list:
     ann = updated["metadata"].setdefault("annotations", {})
     ann["deployment.kubernetes.io/desired-replicas"] = str(deploy["spec"].get("replicas", 1))
     direction = "up" if to > old else "down"
-    return [Update(RS, updated),
-            Event(deploy, "ScalingReplicaSet", f"Scaled {direction} replica set {rs['metadata']['name']} "
-                                               f"from {old} to {to}", COMPONENT)]
+    return [
+        Update(RS, updated),
+        Event(
+            deploy,
+            "ScalingReplicaSet",
+            f"Scaled {direction} replica set {rs['metadata']['name']} from {old} to {to}",
+            COMPONENT,
+        ),
+    ]
 
 
 def new_replicaset(deploy: dict, pod_hash: str, revision: int, replicas: int) -> dict:
@@ -106,21 +113,35 @@ def new_replicaset(deploy: dict, pod_hash: str, revision: int, replicas: int) ->
     template.setdefault("metadata", {}).setdefault("labels", {})[HASH_LABEL] = pod_hash
     selector = copy.deepcopy(deploy["spec"].get("selector") or {})
     selector.setdefault("matchLabels", {})[HASH_LABEL] = pod_hash
-    annotations = {k: v for k, v in (deploy["metadata"].get("annotations") or {}).items()
-                   if k not in (REVISION, "kubectl.kubernetes.io/last-applied-configuration")}
+    annotations = {
+        k: v
+        for k, v in (deploy["metadata"].get("annotations") or {}).items()
+        if k not in (REVISION, "kubectl.kubernetes.io/last-applied-configuration")
+    }
     surge, _ = surge_and_unavailable(deploy)
     desired = int(deploy["spec"].get("replicas", 1))
-    annotations.update({REVISION: str(revision), "deployment.kubernetes.io/desired-replicas": str(desired),
-                        "deployment.kubernetes.io/max-replicas": str(desired + surge)})
+    annotations.update(
+        {
+            REVISION: str(revision),
+            "deployment.kubernetes.io/desired-replicas": str(desired),
+            "deployment.kubernetes.io/max-replicas": str(desired + surge),
+        }
+    )
     spec = {"replicas": replicas, "selector": selector, "template": template}
     if deploy["spec"].get("minReadySeconds"):
         spec["minReadySeconds"] = deploy["spec"]["minReadySeconds"]
-    return {"apiVersion": "apps/v1", "kind": "ReplicaSet",
-            "metadata": {"name": f"{deploy['metadata']['name']}-{pod_hash}",
-                         "namespace": deploy["metadata"]["namespace"],
-                         "labels": dict(template["metadata"]["labels"]), "annotations": annotations,
-                         "ownerReferences": [owner_ref(deploy)]},
-            "spec": spec}
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "ReplicaSet",
+        "metadata": {
+            "name": f"{deploy['metadata']['name']}-{pod_hash}",
+            "namespace": deploy["metadata"]["namespace"],
+            "labels": dict(template["metadata"]["labels"]),
+            "annotations": annotations,
+            "ownerReferences": [owner_ref(deploy)],
+        },
+        "spec": spec,
+    }
 
 
 def _rolling_steps(deploy: dict, new: dict, olds: list[dict]) -> list:
@@ -167,8 +188,9 @@ def _created(rs: dict) -> float:
     return parse_time(rs["metadata"].get("creationTimestamp")) or 0.0
 
 
-def _deployment_status(deploy: dict, new: dict | None, all_rs: list[dict], now: float, scale: float,
-                       created_new: bool) -> tuple[dict, float | None]:
+def _deployment_status(
+    deploy: dict, new: dict | None, all_rs: list[dict], now: float, scale: float, created_new: bool
+) -> tuple[dict, float | None]:
     desired = int(deploy["spec"].get("replicas", 1))
     _, max_unavailable = surge_and_unavailable(deploy)
     old_status = deploy.get("status") or {}
@@ -185,53 +207,114 @@ def _deployment_status(deploy: dict, new: dict | None, all_rs: list[dict], now: 
     conditions = copy.deepcopy(old_status.get("conditions") or [])
 
     if status["availableReplicas"] >= desired - max_unavailable:
-        conditions = set_condition(conditions, "Available", "True", "MinimumReplicasAvailable",
-                                   "Deployment has minimum availability.", now, probe_time=True)
+        conditions = set_condition(
+            conditions,
+            "Available",
+            "True",
+            "MinimumReplicasAvailable",
+            "Deployment has minimum availability.",
+            now,
+            probe_time=True,
+        )
     else:
-        conditions = set_condition(conditions, "Available", "False", "MinimumReplicasUnavailable",
-                                   "Deployment does not have minimum availability.", now, probe_time=True)
+        conditions = set_condition(
+            conditions,
+            "Available",
+            "False",
+            "MinimumReplicasUnavailable",
+            "Deployment does not have minimum availability.",
+            now,
+            probe_time=True,
+        )
 
     wake = None
     rs_name = new["metadata"]["name"] if new else ""
-    complete = (new is not None and status["updatedReplicas"] == desired and status["replicas"] == desired
-                and status["availableReplicas"] == desired)
+    complete = (
+        new is not None
+        and status["updatedReplicas"] == desired
+        and status["replicas"] == desired
+        and status["availableReplicas"] == desired
+    )
     progressing = next((c for c in conditions if c.get("type") == "Progressing"), None)
+
     # Progress as Kubernetes counts it: more updated, ready or available pods, or fewer old ones.
     def old_pods(s: dict) -> int:
         return s.get("replicas", 0) - s.get("updatedReplicas", 0)
-    moved = (status["updatedReplicas"] > old_status.get("updatedReplicas", 0)
-             or old_pods(status) < old_pods(old_status)
-             or status["readyReplicas"] > old_status.get("readyReplicas", 0)
-             or status["availableReplicas"] > old_status.get("availableReplicas", 0))
+
+    moved = (
+        status["updatedReplicas"] > old_status.get("updatedReplicas", 0)
+        or old_pods(status) < old_pods(old_status)
+        or status["readyReplicas"] > old_status.get("readyReplicas", 0)
+        or status["availableReplicas"] > old_status.get("availableReplicas", 0)
+    )
     deadline = deploy["spec"].get("progressDeadlineSeconds", 600)
     if complete:
-        conditions = set_condition(conditions, "Progressing", "True", "NewReplicaSetAvailable",
-                                   f'ReplicaSet "{rs_name}" has successfully progressed.', now, probe_time=True)
+        conditions = set_condition(
+            conditions,
+            "Progressing",
+            "True",
+            "NewReplicaSetAvailable",
+            f'ReplicaSet "{rs_name}" has successfully progressed.',
+            now,
+            probe_time=True,
+        )
     elif created_new:
-        conditions = set_condition(conditions, "Progressing", "True", "NewReplicaSetCreated",
-                                   f'Created new replica set "{rs_name}"', now, probe_time=True)
+        conditions = set_condition(
+            conditions,
+            "Progressing",
+            "True",
+            "NewReplicaSetCreated",
+            f'Created new replica set "{rs_name}"',
+            now,
+            probe_time=True,
+        )
     elif new is not None and (moved or progressing is None):
-        conditions = set_condition(conditions, "Progressing", "True", "ReplicaSetUpdated",
-                                   f'ReplicaSet "{rs_name}" is progressing.', now, probe_time=True)
+        conditions = set_condition(
+            conditions,
+            "Progressing",
+            "True",
+            "ReplicaSetUpdated",
+            f'ReplicaSet "{rs_name}" is progressing.',
+            now,
+            probe_time=True,
+        )
         if progressing is not None and progressing.get("reason") == "ReplicaSetUpdated":
             # Progress was made: the deadline counts from now.
-            conditions = [dict(c, lastUpdateTime=rfc3339(now)) if c["type"] == "Progressing" else c
-                          for c in conditions]
+            conditions = [dict(c, lastUpdateTime=rfc3339(now)) if c["type"] == "Progressing" else c for c in conditions]
     elif progressing is not None and progressing.get("status") == "True" and deadline is not None:
         last = parse_time(progressing.get("lastUpdateTime")) or now
         due = last + deadline * scale
         if due <= now:
-            conditions = set_condition(conditions, "Progressing", "False", "ProgressDeadlineExceeded",
-                                       f'ReplicaSet "{rs_name}" has timed out progressing.', now,
-                                       probe_time=True)
+            conditions = set_condition(
+                conditions,
+                "Progressing",
+                "False",
+                "ProgressDeadlineExceeded",
+                f'ReplicaSet "{rs_name}" has timed out progressing.',
+                now,
+                probe_time=True,
+            )
         else:
             wake = due
 
-    failure = next((get_condition(r, "ReplicaFailure") for r in all_rs
-                    if (get_condition(r, "ReplicaFailure") or {}).get("status") == "True"), None)
+    failure = next(
+        (
+            get_condition(r, "ReplicaFailure")
+            for r in all_rs
+            if (get_condition(r, "ReplicaFailure") or {}).get("status") == "True"
+        ),
+        None,
+    )
     if failure:
-        conditions = set_condition(conditions, "ReplicaFailure", "True", failure.get("reason", "FailedCreate"),
-                                   failure.get("message", ""), now, probe_time=True)
+        conditions = set_condition(
+            conditions,
+            "ReplicaFailure",
+            "True",
+            failure.get("reason", "FailedCreate"),
+            failure.get("message", ""),
+            now,
+            probe_time=True,
+        )
     else:
         conditions = remove_condition(conditions, "ReplicaFailure")
     status["conditions"] = conditions
@@ -241,8 +324,7 @@ def _deployment_status(deploy: dict, new: dict | None, all_rs: list[dict], now: 
     return status, wake
 
 
-def reconcile_deployment(deploy: dict, replicasets: list[dict], pods: list[dict], now: float,
-                         scale: float) -> list:
+def reconcile_deployment(deploy: dict, replicasets: list[dict], pods: list[dict], now: float, scale: float) -> list:
     if is_terminating(deploy):
         return []
     owned = [r for r in replicasets if owned_by(r, deploy) and not is_terminating(r)]
@@ -267,9 +349,14 @@ def reconcile_deployment(deploy: dict, replicasets: list[dict], pods: list[dict]
         rs = new_replicaset(deploy, pod_hash, max_revision + 1, replicas)
         actions.append(Create(RS, rs))
         if replicas:
-            actions.append(Event(deploy, "ScalingReplicaSet",
-                                 f"Scaled up replica set {rs['metadata']['name']} from 0 to {replicas}",
-                                 COMPONENT))
+            actions.append(
+                Event(
+                    deploy,
+                    "ScalingReplicaSet",
+                    f"Scaled up replica set {rs['metadata']['name']} from 0 to {replicas}",
+                    COMPONENT,
+                )
+            )
         new, created_new = rs, True
     elif new is not None and _revision(new) < max_revision and not paused:
         # Rolled back to an earlier template: that ReplicaSet becomes the newest revision again.
@@ -292,21 +379,34 @@ def reconcile_deployment(deploy: dict, replicasets: list[dict], pods: list[dict]
     if new is not None and not paused:
         revision = str(_revision(new)) if not created_new else str(max_revision + 1)
         if (deploy["metadata"].get("annotations") or {}).get(REVISION) != revision:
-            actions.append(Patch(DEPLOY, deploy["metadata"]["name"], deploy["metadata"]["namespace"],
-                                 {"metadata": {"annotations": {REVISION: revision}}}))
+            actions.append(
+                Patch(
+                    DEPLOY,
+                    deploy["metadata"]["name"],
+                    deploy["metadata"]["namespace"],
+                    {"metadata": {"annotations": {REVISION: revision}}},
+                )
+            )
 
     # Keep at most revisionHistoryLimit scaled-down old ReplicaSets.
     limit = deploy["spec"].get("revisionHistoryLimit", 10)
     idle = sorted((r for r in olds if not _replicas(r) and not _st(r, "replicas")), key=_revision)
-    for r in idle[:max(0, len(idle) - limit)]:
+    for r in idle[: max(0, len(idle) - limit)]:
         actions.append(Delete(RS, r["metadata"]["name"], r["metadata"]["namespace"]))
 
-    status, wake = _deployment_status(deploy, None if created_new else new, owned if not created_new else olds,
-                                      now, scale, created_new)
+    status, wake = _deployment_status(
+        deploy, None if created_new else new, owned if not created_new else olds, now, scale, created_new
+    )
     if created_new:  # report the new ReplicaSet by name even before it has a status
-        status["conditions"] = set_condition(status["conditions"], "Progressing", "True", "NewReplicaSetCreated",
-                                             f'Created new replica set "{new["metadata"]["name"]}"', now,
-                                             probe_time=True)
+        status["conditions"] = set_condition(
+            status["conditions"],
+            "Progressing",
+            "True",
+            "NewReplicaSetCreated",
+            f'Created new replica set "{new["metadata"]["name"]}"',
+            now,
+            probe_time=True,
+        )
     if status != (deploy.get("status") or {}):
         actions.append(UpdateStatus(DEPLOY, dict(deploy, status=status)))
     if wake:
@@ -336,5 +436,10 @@ def reconcile(key: Key, cache: Cache, now: float, scale: float) -> list:
 
 
 async def run(ctx: ControllerContext) -> None:
-    await Loop(ctx, IDENTITY, [DEPLOY, RS, "pods"], keys_for,
-               lambda key, cache, now: reconcile(key, cache, now, ctx.time_scale)).run()
+    await Loop(
+        ctx,
+        IDENTITY,
+        [DEPLOY, RS, "pods"],
+        keys_for,
+        lambda key, cache, now: reconcile(key, cache, now, ctx.time_scale),
+    ).run()

@@ -1,4 +1,5 @@
 """PodDisruptionBudget status: how many matching pods are healthy and how many may be disrupted."""
+
 from __future__ import annotations
 
 import math
@@ -29,8 +30,9 @@ def _count(value, total: int) -> int:
 
 def reconcile_budget(pdb: dict, pods: list[dict], now: float) -> list:
     spec = pdb.get("spec") or {}
-    matching = [p for p in pods if not is_terminating(p)
-                and matches_selector(spec.get("selector"), p["metadata"].get("labels"))]
+    matching = [
+        p for p in pods if not is_terminating(p) and matches_selector(spec.get("selector"), p["metadata"].get("labels"))
+    ]
     expected = len(matching)
     healthy = sum(1 for p in matching if pod_ready(p))
     if spec.get("minAvailable") is not None:
@@ -42,9 +44,14 @@ def reconcile_budget(pdb: dict, pods: list[dict], now: float) -> list:
     allowed = max(0, healthy - desired)
     old = pdb.get("status") or {}
     condition = ("True", "SufficientPods") if allowed > 0 else ("False", "InsufficientPods")
-    status = {"observedGeneration": pdb["metadata"].get("generation", 1), "currentHealthy": healthy,
-              "desiredHealthy": desired, "expectedPods": expected, "disruptionsAllowed": allowed,
-              "conditions": set_condition(old.get("conditions") or [], "DisruptionAllowed", *condition, "", now)}
+    status = {
+        "observedGeneration": pdb["metadata"].get("generation", 1),
+        "currentHealthy": healthy,
+        "desiredHealthy": desired,
+        "expectedPods": expected,
+        "disruptionsAllowed": allowed,
+        "conditions": set_condition(old.get("conditions") or [], "DisruptionAllowed", *condition, "", now),
+    }
     if old.get("disruptedPods"):
         status["disruptedPods"] = old["disruptedPods"]
     return [] if status == old else [UpdateStatus(PDB, dict(pdb, status=status))]
@@ -54,12 +61,14 @@ def keys_for(event: WatchEvent, cache: Cache) -> list[Key]:
     if event.resource == PDB:
         return [key_of(PDB, event.object)]
     ns, labels = event.object["metadata"].get("namespace"), event.object["metadata"].get("labels")
-    return [key_of(PDB, b) for b in cache.list(PDB, ns)
-            if matches_selector((b.get("spec") or {}).get("selector"), labels)]
+    return [
+        key_of(PDB, b) for b in cache.list(PDB, ns) if matches_selector((b.get("spec") or {}).get("selector"), labels)
+    ]
 
 
 async def run(ctx: ControllerContext) -> None:
     def reconcile(key: Key, cache: Cache, now: float) -> list:
         pdb = cache.get(*key)
         return reconcile_budget(pdb, cache.list("pods", key[1]), now) if pdb else []
+
     await Loop(ctx, IDENTITY, [PDB, "pods"], keys_for, reconcile).run()

@@ -1,5 +1,6 @@
 """Service → Endpoints: the addresses of the pods its selector picks, ready ones under ``addresses`` and the
 others under ``notReadyAddresses`` (all of them ready when ``publishNotReadyAddresses``)."""
+
 from __future__ import annotations
 
 from ..client import ControllerContext, WatchEvent
@@ -37,8 +38,10 @@ def _target_port(port: dict, pod: dict) -> int | None:
 
 def _address(pod: dict) -> dict:
     m = pod["metadata"]
-    address = {"ip": pod["status"]["podIP"],
-               "targetRef": {"kind": "Pod", "namespace": m.get("namespace"), "name": m["name"], "uid": m.get("uid")}}
+    address = {
+        "ip": pod["status"]["podIP"],
+        "targetRef": {"kind": "Pod", "namespace": m.get("namespace"), "name": m["name"], "uid": m.get("uid")},
+    }
     if (pod.get("spec") or {}).get("nodeName"):
         address["nodeName"] = pod["spec"]["nodeName"]
     if pod["spec"].get("hostname") and pod["spec"].get("subdomain"):
@@ -77,20 +80,28 @@ def desired_subsets(service: dict, pods: list[dict]) -> list[dict]:
     return list(groups.values())
 
 
-def reconcile_service(service: dict | None, endpoints: dict | None, pods: list[dict], name: str,
-                      namespace: str, now: float = 0.0) -> list:
+def reconcile_service(
+    service: dict | None, endpoints: dict | None, pods: list[dict], name: str, namespace: str, now: float = 0.0
+) -> list:
     if service is None or is_terminating(service):
         return [Delete(EP, name, namespace)] if endpoints and _managed(endpoints) else []
     if not (service.get("spec") or {}).get("selector"):
         return []  # a Service without a selector has hand-made Endpoints
     subsets = desired_subsets(service, pods)
     labels = dict(service["metadata"].get("labels") or {})
-    if (service["spec"].get("clusterIP") == "None"):
+    if service["spec"].get("clusterIP") == "None":
         labels["service.kubernetes.io/headless"] = ""
     if endpoints is None:
-        obj = {"apiVersion": "v1", "kind": "Endpoints",
-               "metadata": {"name": name, "namespace": namespace, "labels": labels,
-                            "annotations": {TRIGGER: rfc3339(now)}}}
+        obj = {
+            "apiVersion": "v1",
+            "kind": "Endpoints",
+            "metadata": {
+                "name": name,
+                "namespace": namespace,
+                "labels": labels,
+                "annotations": {TRIGGER: rfc3339(now)},
+            },
+        }
         if subsets:
             obj["subsets"] = subsets
         return [Create(EP, obj)]
@@ -116,13 +127,18 @@ def keys_for(event: WatchEvent, cache: Cache) -> list[Key]:
     if event.resource in (SVC, EP):
         return [(SVC, ns, obj["metadata"]["name"])]
     labels = obj["metadata"].get("labels")
-    return [key_of(SVC, s) for s in cache.list(SVC, ns)
-            if matches_service_selector((s.get("spec") or {}).get("selector"), labels)]
+    return [
+        key_of(SVC, s)
+        for s in cache.list(SVC, ns)
+        if matches_service_selector((s.get("spec") or {}).get("selector"), labels)
+    ]
 
 
 async def run(ctx: ControllerContext) -> None:
     def reconcile(key: Key, cache: Cache, now: float) -> list:
         _, ns, name = key
-        return reconcile_service(cache.get(SVC, ns, name), cache.get(EP, ns, name), cache.list("pods", ns), name, ns,
-                                 now)
+        return reconcile_service(
+            cache.get(SVC, ns, name), cache.get(EP, ns, name), cache.list("pods", ns), name, ns, now
+        )
+
     await Loop(ctx, IDENTITY, [SVC, EP, "pods"], keys_for, reconcile).run()

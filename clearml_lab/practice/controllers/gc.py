@@ -1,6 +1,7 @@
 """Garbage collection by ownerReferences: a dependent whose owners are all gone is deleted (Background), the
 way kube-controller-manager's garbage collector does it. The API server already cascades most deletions; this
 catches what was created after its owner went (e.g. a pod a ReplicaSet made a moment before it was deleted)."""
+
 from __future__ import annotations
 
 from ..client import ApiError, ControllerContext, WatchEvent
@@ -9,13 +10,32 @@ from .base import Cache, Call, Delete, Key, Loop, controller_identity, is_termin
 IDENTITY = controller_identity("generic-garbage-collector")
 
 # (apiVersion group, kind) of owners → resource name; dependents are watched in the same list.
-OWNERS = {("apps", "Deployment"): "deployments.apps", ("apps", "ReplicaSet"): "replicasets.apps",
-          ("apps", "StatefulSet"): "statefulsets.apps", ("apps", "DaemonSet"): "daemonsets.apps",
-          ("batch", "Job"): "jobs.batch", ("batch", "CronJob"): "cronjobs.batch", ("", "Pod"): "pods",
-          ("", "Service"): "services", ("", "ConfigMap"): "configmaps", ("", "Secret"): "secrets",
-          ("", "PersistentVolumeClaim"): "persistentvolumeclaims", ("", "ServiceAccount"): "serviceaccounts"}
-DEPENDENTS = ["pods", "replicasets.apps", "jobs.batch", "persistentvolumeclaims", "controllerrevisions.apps",
-              "endpoints", "configmaps", "secrets", "services", "routes.route.openshift.io"]
+OWNERS = {
+    ("apps", "Deployment"): "deployments.apps",
+    ("apps", "ReplicaSet"): "replicasets.apps",
+    ("apps", "StatefulSet"): "statefulsets.apps",
+    ("apps", "DaemonSet"): "daemonsets.apps",
+    ("batch", "Job"): "jobs.batch",
+    ("batch", "CronJob"): "cronjobs.batch",
+    ("", "Pod"): "pods",
+    ("", "Service"): "services",
+    ("", "ConfigMap"): "configmaps",
+    ("", "Secret"): "secrets",
+    ("", "PersistentVolumeClaim"): "persistentvolumeclaims",
+    ("", "ServiceAccount"): "serviceaccounts",
+}
+DEPENDENTS = [
+    "pods",
+    "replicasets.apps",
+    "jobs.batch",
+    "persistentvolumeclaims",
+    "controllerrevisions.apps",
+    "endpoints",
+    "configmaps",
+    "secrets",
+    "services",
+    "routes.route.openshift.io",
+]
 WATCHED = sorted(set(OWNERS.values()) | set(DEPENDENTS))
 
 
@@ -58,6 +78,7 @@ def reconcile_dependent(resource: str, obj: dict, cache: Cache) -> list:
             if owner is not None and owner["metadata"].get("uid") == ref.get("uid"):
                 return []
         return [Delete(resource, name, ns)]
+
     return [Call(confirm)]
 
 
@@ -79,4 +100,5 @@ async def run(ctx: ControllerContext) -> None:
     def reconcile(key: Key, cache: Cache, now: float) -> list:
         obj = cache.get(*key)
         return reconcile_dependent(key[0], obj, cache) if obj else []
+
     await Loop(ctx, IDENTITY, WATCHED, keys_for, reconcile).run()

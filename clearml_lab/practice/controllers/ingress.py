@@ -7,6 +7,7 @@ Only Ingresses of no class, or of a class whose controller is ``openshift.io/ing
 secure Route, terminated as the ``route.openshift.io/termination`` annotation says (edge, passthrough or
 reencrypt; anything else, or nothing, is edge). The certificate itself is not copied: nothing here serves traffic.
 """
+
 from __future__ import annotations
 
 from ..client import ControllerContext, WatchEvent
@@ -55,7 +56,7 @@ def wanted_routes(ingress: dict, services: dict[str, dict]) -> dict[tuple[str, s
     """(host, path) -> the Route spec the Ingress calls for; paths whose Service does not exist yet wait for it."""
     spec = ingress.get("spec") or {}
     tls_hosts = [entry.get("hosts") or None for entry in spec.get("tls") or []]
-    termination = ((ingress["metadata"].get("annotations") or {}).get(TERMINATION) or "edge")
+    termination = (ingress["metadata"].get("annotations") or {}).get(TERMINATION) or "edge"
     termination = termination if termination in TERMINATIONS else "edge"
     wanted = {}
     for rule in spec.get("rules") or []:
@@ -66,8 +67,12 @@ def wanted_routes(ingress: dict, services: dict[str, dict]) -> dict[tuple[str, s
             target = _target_port(service, backend.get("port") or {}) if service else None
             if target is None:
                 continue
-            route = {"host": host, "to": {"kind": "Service", "name": backend["name"], "weight": 100},
-                     "port": {"targetPort": target}, "wildcardPolicy": "None"}
+            route = {
+                "host": host,
+                "to": {"kind": "Service", "name": backend["name"], "weight": 100},
+                "port": {"targetPort": target},
+                "wildcardPolicy": "None",
+            }
             secure = any(hosts is None or host in hosts for hosts in tls_hosts)
             if secure:
                 route["tls"] = {"termination": termination, "insecureEdgeTerminationPolicy": "Redirect"}
@@ -93,11 +98,21 @@ def reconcile_ingress(ingress: dict, routes: list[dict], services: dict[str, dic
             actions.append(Update(ROUTE, dict(route, spec={**spec, **want})))
     m = ingress["metadata"]
     for spec in wanted.values():
-        actions.append(Create(ROUTE, {
-            "apiVersion": "route.openshift.io/v1", "kind": "Route",
-            "metadata": {"generateName": f"{m['name']}-", "namespace": m["namespace"],
-                         "ownerReferences": [owner_ref(ingress)]},
-            "spec": spec}))
+        actions.append(
+            Create(
+                ROUTE,
+                {
+                    "apiVersion": "route.openshift.io/v1",
+                    "kind": "Route",
+                    "metadata": {
+                        "generateName": f"{m['name']}-",
+                        "namespace": m["namespace"],
+                        "ownerReferences": [owner_ref(ingress)],
+                    },
+                    "spec": spec,
+                },
+            )
+        )
     return actions
 
 
@@ -113,9 +128,11 @@ def keys_for(event: WatchEvent, cache: Cache) -> list[Key]:
 
 
 def _backends(ingress: dict) -> set[str]:
-    return {((p.get("backend") or {}).get("service") or {}).get("name")
-            for rule in (ingress.get("spec") or {}).get("rules") or []
-            for p in (rule.get("http") or {}).get("paths") or []}
+    return {
+        ((p.get("backend") or {}).get("service") or {}).get("name")
+        for rule in (ingress.get("spec") or {}).get("rules") or []
+        for p in (rule.get("http") or {}).get("paths") or []
+    }
 
 
 async def run(ctx: ControllerContext) -> None:

@@ -1,5 +1,6 @@
 """Namespaces: OpenShift's UID/MCS/supplemental-group allocation, the default service accounts, and deletion
 through Terminating to gone with everything inside."""
+
 from __future__ import annotations
 
 import copy
@@ -25,13 +26,34 @@ NS_CONTROLLER = controller_identity("namespace-controller")
 
 # What the namespace controller empties before a namespace may go (everything namespaced the practice
 # cluster serves; unknown ones are skipped).
-NAMESPACED = ("deployments.apps", "statefulsets.apps", "daemonsets.apps", "replicasets.apps",
-              "controllerrevisions.apps", "cronjobs.batch", "jobs.batch", "pods", "services", "endpoints",
-              "endpointslices.discovery.k8s.io", "persistentvolumeclaims", "configmaps", "secrets",
-              "serviceaccounts", "resourcequotas", "limitranges", "poddisruptionbudgets.policy",
-              "ingresses.networking.k8s.io", "routes.route.openshift.io", "rolebindings.rbac.authorization.k8s.io",
-              "roles.rbac.authorization.k8s.io", "csistoragecapacities.storage.k8s.io", "events",
-              "events.events.k8s.io", "leases.coordination.k8s.io")
+NAMESPACED = (
+    "deployments.apps",
+    "statefulsets.apps",
+    "daemonsets.apps",
+    "replicasets.apps",
+    "controllerrevisions.apps",
+    "cronjobs.batch",
+    "jobs.batch",
+    "pods",
+    "services",
+    "endpoints",
+    "endpointslices.discovery.k8s.io",
+    "persistentvolumeclaims",
+    "configmaps",
+    "secrets",
+    "serviceaccounts",
+    "resourcequotas",
+    "limitranges",
+    "poddisruptionbudgets.policy",
+    "ingresses.networking.k8s.io",
+    "routes.route.openshift.io",
+    "rolebindings.rbac.authorization.k8s.io",
+    "roles.rbac.authorization.k8s.io",
+    "csistoragecapacities.storage.k8s.io",
+    "events",
+    "events.events.k8s.io",
+    "leases.coordination.k8s.io",
+)
 
 
 def mcs_label(block_index: int) -> str:
@@ -82,8 +104,11 @@ def reconcile_service_accounts(namespace: dict, accounts: list[dict]) -> list:
         return []
     have = {a["metadata"]["name"] for a in accounts}
     name = namespace["metadata"]["name"]
-    return [Create(SA, {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": sa, "namespace": name}})
-            for sa in DEFAULT_SERVICE_ACCOUNTS if sa not in have]
+    return [
+        Create(SA, {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": sa, "namespace": name}})
+        for sa in DEFAULT_SERVICE_ACCOUNTS
+        if sa not in have
+    ]
 
 
 def reconcile_deletion(namespace: dict, now: float, scale: float) -> list:
@@ -110,8 +135,9 @@ def reconcile_deletion(namespace: dict, now: float, scale: float) -> list:
         if remaining:  # wait for graceful deletions (pods, finalizers) before looking again
             return [Wake(key_of(NS, namespace), time.time() + max(0.05, 1.0 * scale))]
         finalized = copy.deepcopy(namespace)
-        finalized.setdefault("spec", {})["finalizers"] = [f for f in finalized["spec"].get("finalizers") or []
-                                                         if f != "kubernetes"]
+        finalized.setdefault("spec", {})["finalizers"] = [
+            f for f in finalized["spec"].get("finalizers") or [] if f != "kubernetes"
+        ]
         return [Update(NS, finalized)]
 
     if "kubernetes" not in (namespace.get("spec", {}).get("finalizers") or []):
@@ -130,6 +156,7 @@ async def run_allocation(ctx: ControllerContext) -> None:
     def reconcile(key: Key, cache: Cache, now: float) -> list:
         ns = cache.get(NS, None, key[2])
         return reconcile_allocation(ns, cache.list(NS)) if ns else []
+
     await Loop(ctx, ALLOCATOR, [NS], lambda e, c: _namespace_key(e), reconcile).run()
 
 
@@ -137,6 +164,7 @@ async def run_service_accounts(ctx: ControllerContext) -> None:
     def reconcile(key: Key, cache: Cache, now: float) -> list:
         ns = cache.get(NS, None, key[2])
         return reconcile_service_accounts(ns, cache.list(SA, key[2])) if ns else []
+
     await Loop(ctx, SA_CONTROLLER, [NS, SA], lambda e, c: _namespace_key(e), reconcile).run()
 
 
@@ -144,4 +172,5 @@ async def run_deletion(ctx: ControllerContext) -> None:
     def reconcile(key: Key, cache: Cache, now: float) -> list:
         ns = cache.get(NS, None, key[2])
         return reconcile_deletion(ns, now, ctx.time_scale) if ns else []
+
     await Loop(ctx, NS_CONTROLLER, [NS], lambda e, c: _namespace_key(e), reconcile).run()

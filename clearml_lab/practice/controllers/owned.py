@@ -1,5 +1,6 @@
 """The wiring the pod-owning controllers (ReplicaSet, StatefulSet, Job) share: an event on the object itself or on a
 pod it controls wakes that object, and each reconcile sees the object with one create back-off per controller."""
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -12,8 +13,14 @@ from .timing import Backoff, available_since
 Reconcile = Callable[[dict, Cache, float, Backoff], list]
 
 
-def pod_owner_loop(ctx: ControllerContext, identity: dict, resource: str, kind: str, reconcile_one: Reconcile,
-                   also_watch: tuple[str, ...] = ()) -> Loop:
+def pod_owner_loop(
+    ctx: ControllerContext,
+    identity: dict,
+    resource: str,
+    kind: str,
+    reconcile_one: Reconcile,
+    also_watch: tuple[str, ...] = (),
+) -> Loop:
     backoff = Backoff()
 
     def keys_for(event: WatchEvent, cache: Cache) -> list[Key]:

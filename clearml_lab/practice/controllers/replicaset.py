@@ -1,5 +1,6 @@
 """ReplicaSet → Pods: keep ``spec.replicas`` pods alive, report counts, and surface refused creations (SCC
 admission) as ``FailedCreate`` events and a ``ReplicaFailure`` condition, as the replicaset-controller does."""
+
 from __future__ import annotations
 
 import copy
@@ -32,12 +33,16 @@ COMPONENT = "replicaset-controller"
 IDENTITY = controller_identity("replicaset-controller")
 
 
-def pod_from_template(owner: dict, template: dict, *, generate_name: str | None = None,
-                      name: str | None = None) -> dict:
+def pod_from_template(
+    owner: dict, template: dict, *, generate_name: str | None = None, name: str | None = None
+) -> dict:
     t = copy.deepcopy(template)
     m = t.get("metadata") or {}
-    pod_meta = {"namespace": owner["metadata"]["namespace"], "labels": m.get("labels") or {},
-                "ownerReferences": [owner_ref(owner)]}
+    pod_meta = {
+        "namespace": owner["metadata"]["namespace"],
+        "labels": m.get("labels") or {},
+        "ownerReferences": [owner_ref(owner)],
+    }
     if m.get("annotations"):
         pod_meta["annotations"] = m["annotations"]
     if name:
@@ -74,15 +79,19 @@ def reconcile_replicaset(rs: dict, pods: list[dict], now: float, scale: float, b
     template_labels = (rs["spec"].get("template", {}).get("metadata") or {}).get("labels") or {}
     available, wakes = count_available(active, min_ready, scale, now, key_of(RS, rs))
     actions += wakes
-    status.update({
-        "replicas": len(active),
-        "fullyLabeledReplicas": sum(1 for p in active
-                                    if all(p["metadata"].get("labels", {}).get(k) == v
-                                           for k, v in template_labels.items())),
-        "readyReplicas": sum(1 for p in active if pod_ready(p)),
-        "availableReplicas": available,
-        "observedGeneration": rs["metadata"].get("generation", 1),
-    })
+    status.update(
+        {
+            "replicas": len(active),
+            "fullyLabeledReplicas": sum(
+                1
+                for p in active
+                if all(p["metadata"].get("labels", {}).get(k) == v for k, v in template_labels.items())
+            ),
+            "readyReplicas": sum(1 for p in active if pod_ready(p)),
+            "availableReplicas": available,
+            "observedGeneration": rs["metadata"].get("generation", 1),
+        }
+    )
     if conditions:
         status["conditions"] = conditions
     else:
@@ -100,12 +109,18 @@ def reconcile_replicaset(rs: dict, pods: list[dict], now: float, scale: float, b
         name = rs["metadata"]["name"]
         for _ in range(diff):
             pod = pod_from_template(rs, rs["spec"]["template"], generate_name=f"{name}-")
-            actions.append(Create("pods", pod,
-                                  on_success=lambda created, rs=rs: [Event(
-                                      rs, "SuccessfulCreate", f"Created pod: {created['metadata']['name']}",
-                                      COMPONENT)],
-                                  on_error=lambda err, rs=rs, status=status: _failed_create(
-                                      rs, status, err, now, backoff.failed(uid, now, scale))))
+            actions.append(
+                Create(
+                    "pods",
+                    pod,
+                    on_success=lambda created, rs=rs: [
+                        Event(rs, "SuccessfulCreate", f"Created pod: {created['metadata']['name']}", COMPONENT)
+                    ],
+                    on_error=lambda err, rs=rs, status=status: _failed_create(
+                        rs, status, err, now, backoff.failed(uid, now, scale)
+                    ),
+                )
+            )
     elif diff < 0:
         for pod in sorted(active, key=_deletion_rank)[:-diff]:
             actions.append(Delete("pods", pod["metadata"]["name"], pod["metadata"]["namespace"]))
@@ -115,17 +130,22 @@ def reconcile_replicaset(rs: dict, pods: list[dict], now: float, scale: float, b
 
 def _failed_create(rs: dict, status: dict, err: ApiError, now: float, retry: float) -> list:
     message = err.status.get("message", str(err))
-    status = dict(status, conditions=set_condition(status.get("conditions") or [], "ReplicaFailure", "True",
-                                                   "FailedCreate", message, now))
-    return [Event(rs, "FailedCreate", f"Error creating: {message}", COMPONENT, type="Warning"),
-            UpdateStatus(RS, dict(rs, status=status)),
-            Wake(key_of(RS, rs), retry),
-            Abort()]
+    status = dict(
+        status,
+        conditions=set_condition(
+            status.get("conditions") or [], "ReplicaFailure", "True", "FailedCreate", message, now
+        ),
+    )
+    return [
+        Event(rs, "FailedCreate", f"Error creating: {message}", COMPONENT, type="Warning"),
+        UpdateStatus(RS, dict(rs, status=status)),
+        Wake(key_of(RS, rs), retry),
+        Abort(),
+    ]
 
 
 async def run(ctx: ControllerContext) -> None:
     def reconcile(rs: dict, cache: Cache, now: float, backoff: Backoff) -> list:
-        return reconcile_replicaset(rs, cache.list("pods", rs["metadata"]["namespace"]), now, ctx.time_scale,
-                                    backoff)
+        return reconcile_replicaset(rs, cache.list("pods", rs["metadata"]["namespace"]), now, ctx.time_scale, backoff)
 
     await pod_owner_loop(ctx, IDENTITY, RS, "ReplicaSet", reconcile).run()

@@ -1,4 +1,5 @@
 """Routes: the default host ``<name>-<namespace>.<apps domain>`` and the router's ``Admitted`` status."""
+
 from __future__ import annotations
 
 import copy
@@ -33,12 +34,19 @@ def reconcile_route(route: dict, domain: str, now: float) -> list:
     host = route["spec"]["host"]
     old = (route.get("status") or {}).get("ingress") or []
     mine = next((i for i in old if i.get("routerName") == ROUTER), None)
-    if mine and mine.get("host") == host and any(c.get("type") == "Admitted" and c.get("status") == "True"
-                                                 for c in mine.get("conditions") or []):
+    if (
+        mine
+        and mine.get("host") == host
+        and any(c.get("type") == "Admitted" and c.get("status") == "True" for c in mine.get("conditions") or [])
+    ):
         return []
-    entry = {"host": host, "routerName": ROUTER, "wildcardPolicy": route["spec"].get("wildcardPolicy", "None"),
-             "routerCanonicalHostname": f"router-default.{domain}",
-             "conditions": [{"type": "Admitted", "status": "True", "lastTransitionTime": rfc3339(now)}]}
+    entry = {
+        "host": host,
+        "routerName": ROUTER,
+        "wildcardPolicy": route["spec"].get("wildcardPolicy", "None"),
+        "routerCanonicalHostname": f"router-default.{domain}",
+        "conditions": [{"type": "Admitted", "status": "True", "lastTransitionTime": rfc3339(now)}],
+    }
     others = [i for i in old if i.get("routerName") != ROUTER]
     return [UpdateStatus(ROUTE, dict(route, status={"ingress": [entry, *others]}))]
 
@@ -55,4 +63,5 @@ async def run(ctx: ControllerContext) -> None:
         if route is None:
             return []
         return reconcile_route(route, apps_domain(ctx.settings, cache.list(INGRESS_CONFIG)), now)
+
     await Loop(ctx, IDENTITY, [ROUTE, INGRESS_CONFIG], keys_for, reconcile).run()

@@ -6,6 +6,7 @@ one is not — so a pod that never became Ready blocks a rolling update until so
 never became Ready is replaced. Scale-down and rolling updates go from the highest ordinal down, one pod at a
 time. Claims made from volumeClaimTemplates are not owned by the StatefulSet (the default Retain policy): they
 outlive it and the next StatefulSet of that name binds them again."""
+
 from __future__ import annotations
 
 import copy
@@ -56,10 +57,18 @@ def revision_object(sts: dict, number: int) -> dict:
     template = dict(copy.deepcopy(sts["spec"]["template"]), **{"$patch": "replace"})
     labels = dict((sts["spec"]["template"].get("metadata") or {}).get("labels") or {})
     labels[HASH_LABEL] = name.rsplit("-", 1)[-1]
-    return {"apiVersion": "apps/v1", "kind": "ControllerRevision",
-            "metadata": {"name": name, "namespace": sts["metadata"]["namespace"], "labels": labels,
-                         "ownerReferences": [owner_ref(sts)]},
-            "data": {"spec": {"template": template}}, "revision": number}
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "ControllerRevision",
+        "metadata": {
+            "name": name,
+            "namespace": sts["metadata"]["namespace"],
+            "labels": labels,
+            "ownerReferences": [owner_ref(sts)],
+        },
+        "data": {"spec": {"template": template}},
+        "revision": number,
+    }
 
 
 def revision_actions(sts: dict, revisions: list[dict], pods: list[dict]) -> list:
@@ -78,7 +87,7 @@ def revision_actions(sts: dict, revisions: list[dict], pods: list[dict]) -> list
     in_use |= {p["metadata"].get("labels", {}).get(REVISION_LABEL) for p in pods if owned_by(p, sts)}
     idle = sorted((r for r in owned if r["metadata"]["name"] not in in_use), key=lambda r: int(r.get("revision") or 0))
     limit = int(sts["spec"].get("revisionHistoryLimit", 10))
-    for r in idle[:max(0, len(idle) - limit)]:
+    for r in idle[: max(0, len(idle) - limit)]:
         actions.append(Delete(CR, r["metadata"]["name"], r["metadata"]["namespace"]))
     return actions
 
@@ -86,8 +95,8 @@ def revision_actions(sts: dict, revisions: list[dict], pods: list[dict]) -> list
 def _ordinal(pod: dict, sts: dict) -> int | None:
     prefix = sts["metadata"]["name"] + "-"
     name = pod["metadata"]["name"]
-    if name.startswith(prefix) and name[len(prefix):].isdigit():
-        return int(name[len(prefix):])
+    if name.startswith(prefix) and name[len(prefix) :].isdigit():
+        return int(name[len(prefix) :])
     return None
 
 
@@ -95,14 +104,18 @@ def new_pod(sts: dict, ordinal: int, revision: str) -> dict:
     name = f"{sts['metadata']['name']}-{ordinal}"
     pod = pod_from_template(sts, sts["spec"]["template"], name=name)
     labels = pod["metadata"].setdefault("labels", {})
-    labels.update({REVISION_LABEL: revision, "statefulset.kubernetes.io/pod-name": name,
-                   "apps.kubernetes.io/pod-index": str(ordinal)})
+    labels.update(
+        {
+            REVISION_LABEL: revision,
+            "statefulset.kubernetes.io/pod-name": name,
+            "apps.kubernetes.io/pod-index": str(ordinal),
+        }
+    )
     spec = pod["spec"]
     spec["hostname"] = name
     if sts["spec"].get("serviceName"):
         spec["subdomain"] = sts["spec"]["serviceName"]
-    claims = {t["metadata"]["name"]: claim_name(t, sts, ordinal)
-              for t in sts["spec"].get("volumeClaimTemplates") or []}
+    claims = {t["metadata"]["name"]: claim_name(t, sts, ordinal) for t in sts["spec"].get("volumeClaimTemplates") or []}
     volumes = [v for v in spec.get("volumes") or [] if v.get("name") not in claims]
     volumes += [{"name": t, "persistentVolumeClaim": {"claimName": c}} for t, c in claims.items()]
     if volumes:
@@ -114,10 +127,12 @@ def new_claim(sts: dict, template: dict, ordinal: int) -> dict:
     t = copy.deepcopy(template)
     labels = dict((t.get("metadata") or {}).get("labels") or {})
     labels.update((sts["spec"].get("selector") or {}).get("matchLabels") or {})
-    claim = {"apiVersion": "v1", "kind": "PersistentVolumeClaim",
-             "metadata": {"name": claim_name(t, sts, ordinal), "namespace": sts["metadata"]["namespace"],
-                          "labels": labels},
-             "spec": t.get("spec") or {}}
+    claim = {
+        "apiVersion": "v1",
+        "kind": "PersistentVolumeClaim",
+        "metadata": {"name": claim_name(t, sts, ordinal), "namespace": sts["metadata"]["namespace"], "labels": labels},
+        "spec": t.get("spec") or {},
+    }
     if (t.get("metadata") or {}).get("annotations"):
         claim["metadata"]["annotations"] = t["metadata"]["annotations"]
     return claim
@@ -127,8 +142,15 @@ def _failed(sts: dict, message: str, retry: float) -> list:
     return [Event(sts, "FailedCreate", message, COMPONENT, type="Warning"), Wake(key_of(STS, sts), retry), Abort()]
 
 
-def reconcile_statefulset(sts: dict, pods: list[dict], claims: list[dict], now: float, scale: float,
-                          backoff: Backoff | None = None, revisions: list[dict] | None = None) -> list:
+def reconcile_statefulset(
+    sts: dict,
+    pods: list[dict],
+    claims: list[dict],
+    now: float,
+    scale: float,
+    backoff: Backoff | None = None,
+    revisions: list[dict] | None = None,
+) -> list:
     backoff = backoff if backoff is not None else Backoff()
     uid = sts["metadata"].get("uid", "")
     name, ns = sts["metadata"]["name"], sts["metadata"]["namespace"]
@@ -159,31 +181,60 @@ def reconcile_statefulset(sts: dict, pods: list[dict], claims: list[dict], now: 
                     if cname in have_claims:
                         continue
                     pod_name = f"{name}-{i}"
-                    actions.append(Create("persistentvolumeclaims", new_claim(sts, t, i),
-                                          on_success=lambda c, pod_name=pod_name: [Event(
-                                              sts, "SuccessfulCreate",
-                                              f"create Claim {c['metadata']['name']} Pod {pod_name} in StatefulSet "
-                                              f"{name} success", COMPONENT)],
-                                          on_error=lambda err, cname=cname, pod_name=pod_name: _failed(
-                                              sts, f"create Claim {cname} for Pod {pod_name} in StatefulSet {name} "
-                                                   f"failed error: {err.status.get('message', err)}",
-                                              backoff.failed(uid, now, scale))))
+                    actions.append(
+                        Create(
+                            "persistentvolumeclaims",
+                            new_claim(sts, t, i),
+                            on_success=lambda c, pod_name=pod_name: [
+                                Event(
+                                    sts,
+                                    "SuccessfulCreate",
+                                    f"create Claim {c['metadata']['name']} Pod {pod_name} in StatefulSet "
+                                    f"{name} success",
+                                    COMPONENT,
+                                )
+                            ],
+                            on_error=lambda err, cname=cname, pod_name=pod_name: _failed(
+                                sts,
+                                f"create Claim {cname} for Pod {pod_name} in StatefulSet {name} "
+                                f"failed error: {err.status.get('message', err)}",
+                                backoff.failed(uid, now, scale),
+                            ),
+                        )
+                    )
                 pod_name = f"{name}-{i}"
-                actions.append(Create("pods", new_pod(sts, i, revision),
-                                      on_success=lambda p, pod_name=pod_name: [Event(
-                                          sts, "SuccessfulCreate",
-                                          f"create Pod {pod_name} in StatefulSet {name} successful", COMPONENT)],
-                                      on_error=lambda err, pod_name=pod_name: _failed(
-                                          sts, f"create Pod {pod_name} in StatefulSet {name} failed error: "
-                                               f"{err.status.get('message', err)}",
-                                          backoff.failed(uid, now, scale))))
+                actions.append(
+                    Create(
+                        "pods",
+                        new_pod(sts, i, revision),
+                        on_success=lambda p, pod_name=pod_name: [
+                            Event(
+                                sts,
+                                "SuccessfulCreate",
+                                f"create Pod {pod_name} in StatefulSet {name} successful",
+                                COMPONENT,
+                            )
+                        ],
+                        on_error=lambda err, pod_name=pod_name: _failed(
+                            sts,
+                            f"create Pod {pod_name} in StatefulSet {name} failed error: "
+                            f"{err.status.get('message', err)}",
+                            backoff.failed(uid, now, scale),
+                        ),
+                    )
+                )
                 if ordered:
                     break
             elif (pod.get("status") or {}).get("phase") in ("Failed", "Succeeded") and not is_terminating(pod):
                 actions.append(Delete("pods", pod["metadata"]["name"], ns))
-                actions.append(Event(sts, "SuccessfulDelete",
-                                     f"delete Pod {pod['metadata']['name']} in StatefulSet {name} successful",
-                                     COMPONENT))
+                actions.append(
+                    Event(
+                        sts,
+                        "SuccessfulDelete",
+                        f"delete Pod {pod['metadata']['name']} in StatefulSet {name} successful",
+                        COMPONENT,
+                    )
+                )
                 if ordered:
                     break
             elif ordered and not healthy(pod):
@@ -198,23 +249,34 @@ def reconcile_statefulset(sts: dict, pods: list[dict], claims: list[dict], now: 
                     pod = owned[o]
                     if not is_terminating(pod):
                         actions.append(Delete("pods", pod["metadata"]["name"], ns))
-                        actions.append(Event(sts, "SuccessfulDelete",
-                                             f"delete Pod {pod['metadata']['name']} in StatefulSet {name} successful",
-                                             COMPONENT))
-            elif not extra and (everyone_ok or not ordered) and (spec.get("updateStrategy") or {}).get(
-                    "type", "RollingUpdate") == "RollingUpdate":
+                        actions.append(
+                            Event(
+                                sts,
+                                "SuccessfulDelete",
+                                f"delete Pod {pod['metadata']['name']} in StatefulSet {name} successful",
+                                COMPONENT,
+                            )
+                        )
+            elif (
+                not extra
+                and (everyone_ok or not ordered)
+                and (spec.get("updateStrategy") or {}).get("type", "RollingUpdate") == "RollingUpdate"
+            ):
                 # From the highest ordinal down: replace the first stale pod, or wait while an updated one is not
                 # yet healthy (upstream's rolling update; with OrderedReady it is only reached when all are).
-                partition = int(((spec.get("updateStrategy") or {}).get("rollingUpdate") or {}).get("partition")
-                                or 0)
+                partition = int(((spec.get("updateStrategy") or {}).get("rollingUpdate") or {}).get("partition") or 0)
                 for o in sorted((o for o in owned if partition <= o < replicas), reverse=True):
                     pod = owned[o]
-                    if pod["metadata"].get("labels", {}).get(REVISION_LABEL) != revision \
-                            and not is_terminating(pod):
+                    if pod["metadata"].get("labels", {}).get(REVISION_LABEL) != revision and not is_terminating(pod):
                         actions.append(Delete("pods", pod["metadata"]["name"], ns))
-                        actions.append(Event(sts, "SuccessfulDelete",
-                                             f"delete Pod {pod['metadata']['name']} in StatefulSet {name} "
-                                             f"successful", COMPONENT))
+                        actions.append(
+                            Event(
+                                sts,
+                                "SuccessfulDelete",
+                                f"delete Pod {pod['metadata']['name']} in StatefulSet {name} successful",
+                                COMPONENT,
+                            )
+                        )
                         break
                     if not healthy(pod):
                         break
@@ -232,8 +294,9 @@ def reconcile_statefulset(sts: dict, pods: list[dict], claims: list[dict], now: 
         "observedGeneration": sts["metadata"].get("generation", 1),
         "replicas": len(live),
         "readyReplicas": sum(1 for p in live if pod_ready(p)),
-        "currentReplicas": sum(1 for p in live if p["metadata"].get("labels", {}).get(REVISION_LABEL)
-                               == current_revision),
+        "currentReplicas": sum(
+            1 for p in live if p["metadata"].get("labels", {}).get(REVISION_LABEL) == current_revision
+        ),
         "updatedReplicas": len(updated),
         "availableReplicas": available,
         "currentRevision": current_revision,
@@ -253,9 +316,14 @@ def reconcile_statefulset(sts: dict, pods: list[dict], claims: list[dict], now: 
 async def run(ctx: ControllerContext) -> None:
     def reconcile(sts: dict, cache: Cache, now: float, backoff: Backoff) -> list:
         ns = sts["metadata"]["namespace"]
-        return reconcile_statefulset(sts, cache.list("pods", ns), cache.list("persistentvolumeclaims", ns), now,
-                                     ctx.time_scale, backoff, revisions=cache.list(CR, ns))
+        return reconcile_statefulset(
+            sts,
+            cache.list("pods", ns),
+            cache.list("persistentvolumeclaims", ns),
+            now,
+            ctx.time_scale,
+            backoff,
+            revisions=cache.list(CR, ns),
+        )
 
-    await pod_owner_loop(ctx, IDENTITY, STS, "StatefulSet", reconcile,
-                         also_watch=("persistentvolumeclaims", CR)).run()
-
+    await pod_owner_loop(ctx, IDENTITY, STS, "StatefulSet", reconcile, also_watch=("persistentvolumeclaims", CR)).run()

@@ -1,4 +1,5 @@
 """Small time rules shared by the workload controllers (retry back-off, availability after minReadySeconds)."""
+
 from __future__ import annotations
 
 from ..lifecycle import lifecycle_data

@@ -3,6 +3,7 @@ total is --storage-capacity, default 8Ti), reclaim the PV when its claim goes, a
 finalizer once no pod uses a deleted claim. Like the CSI external-provisioner, it keeps the driver's
 CSIStorageCapacity saying what is still free (the total less its volumes), which the scheduler and the lab's
 storage prerequisite read."""
+
 from __future__ import annotations
 
 import copy
@@ -54,8 +55,11 @@ def total_capacity(settings: dict) -> int:
 def used_by_class(class_name: str, volumes: list[dict]) -> int:
     """Bytes the class's volumes take. Every PersistentVolume counts, a Released one kept by reclaimPolicy Retain
     too: its disk stays allocated until the volume is deleted."""
-    return sum(quantity((v.get("spec") or {}).get("capacity", {}).get("storage", "0")) for v in volumes
-               if (v.get("spec") or {}).get("storageClassName") == class_name)
+    return sum(
+        quantity((v.get("spec") or {}).get("capacity", {}).get("storage", "0"))
+        for v in volumes
+        if (v.get("spec") or {}).get("storageClassName") == class_name
+    )
 
 
 def provisionable(class_name: str, volumes: list[dict], settings: dict) -> int:
@@ -71,8 +75,9 @@ def free_by_class(classes: list[dict], volumes: list[dict], capacities: list[dic
     for sc in classes:
         name = sc["metadata"]["name"]
         published = [c for c in capacities if c.get("storageClassName") == name and c.get("capacity")]
-        free[name] = (sum(quantity(c["capacity"]) for c in published) if published
-                      else provisionable(name, volumes, settings))
+        free[name] = (
+            sum(quantity(c["capacity"]) for c in published) if published else provisionable(name, volumes, settings)
+        )
     return free
 
 
@@ -108,27 +113,46 @@ def _request(pvc: dict) -> str:
 
 def _event(pvc: dict, name: str, component: str | None = None, **fields) -> Event:
     spec = lifecycle_data()["storage"][name]
-    return Event(pvc, spec["reason"], spec["message"].format(**fields), component or spec.get("component",
-                                                                                          COMPONENT),
-                 type=spec.get("type", "Normal"))
+    return Event(
+        pvc,
+        spec["reason"],
+        spec["message"].format(**fields),
+        component or spec.get("component", COMPONENT),
+        type=spec.get("type", "Normal"),
+    )
 
 
 def new_volume(pvc: dict, sc: dict) -> dict:
     m = pvc["metadata"]
-    return {"apiVersion": "v1", "kind": "PersistentVolume",
-            "metadata": {"name": f"pvc-{m['uid']}",
-                         "annotations": {"pv.kubernetes.io/provisioned-by": sc["provisioner"],
-                                         "volume.kubernetes.io/provisioner-deletion-secret-name": "",
-                                         "volume.kubernetes.io/provisioner-deletion-secret-namespace": ""}},
-            "spec": {"capacity": {"storage": _request(pvc)},
-                     "accessModes": pvc["spec"].get("accessModes") or ["ReadWriteOnce"],
-                     "persistentVolumeReclaimPolicy": sc.get("reclaimPolicy", "Delete"),
-                     "storageClassName": sc["metadata"]["name"],
-                     "volumeMode": pvc["spec"].get("volumeMode", "Filesystem"),
-                     "claimRef": {"kind": "PersistentVolumeClaim", "apiVersion": "v1", "namespace": m["namespace"],
-                                  "name": m["name"], "uid": m["uid"], "resourceVersion": m.get("resourceVersion")},
-                     "csi": {"driver": sc["provisioner"], "volumeHandle": f"pvc-{m['uid']}", "fsType": "ext4"}},
-            "status": {"phase": "Bound"}}
+    return {
+        "apiVersion": "v1",
+        "kind": "PersistentVolume",
+        "metadata": {
+            "name": f"pvc-{m['uid']}",
+            "annotations": {
+                "pv.kubernetes.io/provisioned-by": sc["provisioner"],
+                "volume.kubernetes.io/provisioner-deletion-secret-name": "",
+                "volume.kubernetes.io/provisioner-deletion-secret-namespace": "",
+            },
+        },
+        "spec": {
+            "capacity": {"storage": _request(pvc)},
+            "accessModes": pvc["spec"].get("accessModes") or ["ReadWriteOnce"],
+            "persistentVolumeReclaimPolicy": sc.get("reclaimPolicy", "Delete"),
+            "storageClassName": sc["metadata"]["name"],
+            "volumeMode": pvc["spec"].get("volumeMode", "Filesystem"),
+            "claimRef": {
+                "kind": "PersistentVolumeClaim",
+                "apiVersion": "v1",
+                "namespace": m["namespace"],
+                "name": m["name"],
+                "uid": m["uid"],
+                "resourceVersion": m.get("resourceVersion"),
+            },
+            "csi": {"driver": sc["provisioner"], "volumeHandle": f"pvc-{m['uid']}", "fsType": "ext4"},
+        },
+        "status": {"phase": "Bound"},
+    }
 
 
 def bind(pvc: dict, pv: dict, provisioner: str | None) -> list:
@@ -137,20 +161,34 @@ def bind(pvc: dict, pv: dict, provisioner: str | None) -> list:
     ann = bound["metadata"].setdefault("annotations", {})
     ann.update({"pv.kubernetes.io/bind-completed": "yes", "pv.kubernetes.io/bound-by-controller": "yes"})
     if provisioner:
-        ann.update({"volume.beta.kubernetes.io/storage-provisioner": provisioner,
-                    "volume.kubernetes.io/storage-provisioner": provisioner})
-    status = {"phase": "Bound", "accessModes": pv["spec"].get("accessModes"),
-              "capacity": dict(pv["spec"].get("capacity") or {})}
+        ann.update(
+            {
+                "volume.beta.kubernetes.io/storage-provisioner": provisioner,
+                "volume.kubernetes.io/storage-provisioner": provisioner,
+            }
+        )
+    status = {
+        "phase": "Bound",
+        "accessModes": pv["spec"].get("accessModes"),
+        "capacity": dict(pv["spec"].get("capacity") or {}),
+    }
     return [Update(PVC, bound), UpdateStatus(PVC, dict(bound, status=status))]
 
 
-def reconcile_claim(pvc: dict, volumes: list[dict], classes: list[dict], pods: list[dict],
-                    settings: dict, now: float, scale: float) -> list:
+def reconcile_claim(
+    pvc: dict, volumes: list[dict], classes: list[dict], pods: list[dict], settings: dict, now: float, scale: float
+) -> list:
     m, spec = pvc["metadata"], pvc.get("spec") or {}
     ns, name = m["namespace"], m["name"]
     if is_terminating(pvc):
-        users = [p for p in pods if pod_active(p) and any(
-            (v.get("persistentVolumeClaim") or {}).get("claimName") == name for v in p["spec"].get("volumes") or [])]
+        users = [
+            p
+            for p in pods
+            if pod_active(p)
+            and any(
+                (v.get("persistentVolumeClaim") or {}).get("claimName") == name for v in p["spec"].get("volumes") or []
+            )
+        ]
         if PROTECTION in (m.get("finalizers") or []) and not users:
             released = copy.deepcopy(pvc)
             released["metadata"]["finalizers"] = [f for f in m["finalizers"] if f != PROTECTION]
@@ -175,43 +213,77 @@ def reconcile_claim(pvc: dict, volumes: list[dict], classes: list[dict], pods: l
     modes = set(spec.get("accessModes") or [])
     for pv in volumes:  # a matching pre-provisioned volume first
         pv_spec = pv.get("spec") or {}
-        if ((pv.get("status") or {}).get("phase") == "Available" and not pv_spec.get("claimRef")
-                and (pv_spec.get("storageClassName") or "") == class_name
-                and quantity((pv_spec.get("capacity") or {}).get("storage", "0")) >= request
-                and modes <= set(pv_spec.get("accessModes") or [])):
+        if (
+            (pv.get("status") or {}).get("phase") == "Available"
+            and not pv_spec.get("claimRef")
+            and (pv_spec.get("storageClassName") or "") == class_name
+            and quantity((pv_spec.get("capacity") or {}).get("storage", "0")) >= request
+            and modes <= set(pv_spec.get("accessModes") or [])
+        ):
             claimed = copy.deepcopy(pv)
-            claimed["spec"]["claimRef"] = {"kind": "PersistentVolumeClaim", "apiVersion": "v1", "namespace": ns,
-                                           "name": name, "uid": m["uid"]}
-            return [Update(PV, claimed), UpdateStatus(PV, dict(claimed, status={"phase": "Bound"})),
-                    *bind(pvc, claimed, None)]
+            claimed["spec"]["claimRef"] = {
+                "kind": "PersistentVolumeClaim",
+                "apiVersion": "v1",
+                "namespace": ns,
+                "name": name,
+                "uid": m["uid"],
+            }
+            return [
+                Update(PV, claimed),
+                UpdateStatus(PV, dict(claimed, status={"phase": "Bound"})),
+                *bind(pvc, claimed, None),
+            ]
     if class_name == "":
         return [_event(pvc, "no_class")]
     sc = next((c for c in classes if c["metadata"]["name"] == class_name), None)
     if sc is None:
-        return [Event(pvc, "ProvisioningFailed", f'storageclass.storage.k8s.io "{class_name}" not found',
-                      COMPONENT, type="Warning")]
+        return [
+            Event(
+                pvc,
+                "ProvisioningFailed",
+                f'storageclass.storage.k8s.io "{class_name}" not found',
+                COMPONENT,
+                type="Warning",
+            )
+        ]
     if sc.get("volumeBindingMode") == "WaitForFirstConsumer" and not (m.get("annotations") or {}).get(SELECTED_NODE):
         return [_event(pvc, "wait_for_consumer")]
     provisioner = sc["provisioner"]
     free = provisionable(class_name, volumes, settings)
     if request > free:
         failing = parse_time(m.get("creationTimestamp"))
-        return [_event(pvc, "provisioning_failed", provisioner, storage_class=class_name, requested=request,
-                       available=max(0, free)),
-                Wake(key_of(PVC, pvc), retry_at(failing, now, scale))]
+        return [
+            _event(
+                pvc,
+                "provisioning_failed",
+                provisioner,
+                storage_class=class_name,
+                requested=request,
+                available=max(0, free),
+            ),
+            Wake(key_of(PVC, pvc), retry_at(failing, now, scale)),
+        ]
     pv = new_volume(pvc, sc)
-    return [_event(pvc, "provisioning", provisioner, namespace=ns, claim=name),
-            Create(PV, pv, on_success=lambda created: [UpdateStatus(PV, dict(created, status={"phase": "Bound"}))]),
-            _event(pvc, "provisioned", provisioner, volume=pv["metadata"]["name"]),
-            *bind(pvc, pv, provisioner)]
+    return [
+        _event(pvc, "provisioning", provisioner, namespace=ns, claim=name),
+        Create(PV, pv, on_success=lambda created: [UpdateStatus(PV, dict(created, status={"phase": "Bound"}))]),
+        _event(pvc, "provisioned", provisioner, volume=pv["metadata"]["name"]),
+        *bind(pvc, pv, provisioner),
+    ]
 
 
 def reconcile_volume(pv: dict, claims: list[dict]) -> list:
     ref = (pv.get("spec") or {}).get("claimRef")
     if not ref or is_terminating(pv):
         return []
-    claim = next((c for c in claims if c["metadata"]["name"] == ref.get("name")
-                  and c["metadata"].get("namespace") == ref.get("namespace")), None)
+    claim = next(
+        (
+            c
+            for c in claims
+            if c["metadata"]["name"] == ref.get("name") and c["metadata"].get("namespace") == ref.get("namespace")
+        ),
+        None,
+    )
     if claim is not None and (not ref.get("uid") or claim["metadata"].get("uid") == ref.get("uid")):
         if (pv.get("status") or {}).get("phase") != "Bound":
             return [UpdateStatus(PV, dict(pv, status={"phase": "Bound"}))]
@@ -228,24 +300,31 @@ def keys_for(event: WatchEvent, cache: Cache) -> list[Key]:
     if event.resource == PVC:
         keys = [key_of(PVC, obj)]
         if event.type == "DELETED":  # its volume may be reclaimed now
-            keys += [key_of(PV, v) for v in cache.list(PV)
-                     if ((v.get("spec") or {}).get("claimRef") or {}).get("uid") == obj["metadata"].get("uid")]
+            keys += [
+                key_of(PV, v)
+                for v in cache.list(PV)
+                if ((v.get("spec") or {}).get("claimRef") or {}).get("uid") == obj["metadata"].get("uid")
+            ]
         return keys
     if event.resource == PV:  # a volume made or gone changes what is free
         return [key_of(PV, obj)] + [key_of(CAP, c) for c in cache.list(CAP)]
     if event.resource == CAP and event.type != "DELETED":
-        return [key_of(CAP, obj)] + [key_of(PVC, c) for c in cache.list(PVC)
-                                     if (c.get("status") or {}).get("phase") != "Bound"]
+        return [key_of(CAP, obj)] + [
+            key_of(PVC, c) for c in cache.list(PVC) if (c.get("status") or {}).get("phase") != "Bound"
+        ]
     if event.resource == "pods":
         if event.type != "DELETED" and pod_active(obj):
             return []
         ns = obj["metadata"].get("namespace")
-        names = {(v.get("persistentVolumeClaim") or {}).get("claimName")
-                 for v in (obj.get("spec") or {}).get("volumes") or []}
+        names = {
+            (v.get("persistentVolumeClaim") or {}).get("claimName")
+            for v in (obj.get("spec") or {}).get("volumes") or []
+        }
         return [(PVC, ns, n) for n in names if n]
     # a StorageClass or capacity change may unblock pending claims
     return [key_of(PVC, c) for c in cache.list(PVC) if (c.get("status") or {}).get("phase") != "Bound"] + [
-        key_of(CAP, c) for c in cache.list(CAP)]
+        key_of(CAP, c) for c in cache.list(CAP)
+    ]
 
 
 async def run(ctx: ControllerContext) -> None:
@@ -260,6 +339,8 @@ async def run(ctx: ControllerContext) -> None:
         pvc = cache.get(PVC, ns, name)
         if pvc is None:
             return []
-        return reconcile_claim(pvc, cache.list(PV), cache.list(SC), cache.list("pods", ns),
-                               ctx.settings, now, ctx.time_scale)
+        return reconcile_claim(
+            pvc, cache.list(PV), cache.list(SC), cache.list("pods", ns), ctx.settings, now, ctx.time_scale
+        )
+
     await Loop(ctx, IDENTITY, [PVC, PV, SC, CAP, "pods"], keys_for, reconcile).run()
