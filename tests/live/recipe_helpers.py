@@ -21,8 +21,10 @@ def lab_home_for(cluster, home: Path) -> Path:
 
 
 def cli(home: Path, *args: str, timeout: float = 600, env: dict | None = None) -> subprocess.CompletedProcess:
+    # The practice cluster's own chart repository unless a test names another (not the developer's setting).
+    inherited = {key: value for key, value in os.environ.items() if key != "CLEARML_LAB_CHART_REPO"}
     environment = {
-        **os.environ,
+        **inherited,
         "CLEARML_LAB_HOME": str(home),
         "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}",
         **(env or {}),

@@ -1,50 +1,18 @@
 """The chart source against the practice cluster: its own repository by default, --chart-repo to another, the version
 resolved once and kept, and the whole recipe with the tests' own chart from a loopback repository."""
 
-import os
-import shutil
-import subprocess
-import sys
-from pathlib import Path
-
 import pytest
 import yaml
 
 from tests.chartrepo_fixtures import NEW_VERSION, extended_repository, index, new_chart_files, package
-from tests.live.cluster import PracticeCluster
+from tests.live.recipe_helpers import cli, lab_home_for
 
 pytestmark = [pytest.mark.cluster, pytest.mark.helm]
-BIN = Path(sys.executable).parent
-
-
-@pytest.fixture(scope="module")
-def cluster(tmp_path_factory):
-    cluster = PracticeCluster(tmp_path_factory.mktemp("practice-state"))
-    cluster.start()
-    yield cluster
-    cluster.stop()
 
 
 @pytest.fixture
 def home(cluster, tmp_path):
-    home = tmp_path / "home"
-    (home / "practice").mkdir(parents=True)
-    shutil.copy(cluster.kubeconfig, home / "practice" / "kubeconfig")
-    return home
-
-
-def cli(home, *args, env=None, timeout=600):
-    environment = {**os.environ, "CLEARML_LAB_HOME": str(home), **(env or {})}
-    environment.pop("KUBECONFIG", None)
-    environment.pop("CLEARML_LAB_CHART_REPO", None)  # the practice cluster's own repository unless a test says
-    return subprocess.run(
-        [str(BIN / "clearml-lab"), *args],
-        capture_output=True,
-        text=True,
-        env=environment,
-        timeout=timeout,
-        stdin=subprocess.DEVNULL,
-    )
+    return lab_home_for(cluster, tmp_path / "home")
 
 
 def practice_repo_url(cluster) -> str:
