@@ -8,7 +8,7 @@ with a timeout instead of sleeping) and undone. Results are plain data: widgets,
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from ..oc import visible_project
 
@@ -85,6 +85,18 @@ class StepResult:
     fix: str | None = None
     target: str = ""  # which cluster and identity this acted on
     neutral: bool = False  # nothing was to be done (e.g. nothing to undo): neither a pass nor a failure
+
+    def as_run(self, target: str, output, *, changed: bool = False, summary: str | None = None) -> StepResult:
+        """A run's result from the check that closed it: the check's verdict, checks and fix, with what the run did."""
+        return replace(
+            self,
+            action="run",
+            output=tuple(output),
+            changed=changed,
+            summary=summary or self.summary,
+            target=target,
+            neutral=False,
+        )
 
     @property
     def badge(self) -> str:

@@ -44,16 +44,7 @@ class Project(Step):
             if on_line:
                 on_line(line)
             result = self.check(lab)
-            return StepResult(
-                self.name,
-                "run",
-                result.ok,
-                result.summary,
-                result.checks,
-                output=(line,),
-                fix=result.fix,
-                target=lab.describe(),
-            )
+            return result.as_run(lab.describe(), (line,))
         created, line = new_project(lab.kube(), lab.namespace)
         if on_line:
             on_line(line)

@@ -57,17 +57,7 @@ class Routes(Step):
             if on_line:
                 on_line(line)
         result = self.check(lab)
-        return StepResult(
-            self.name,
-            "run",
-            result.ok,
-            result.summary,
-            result.checks,
-            changed=changed,
-            output=tuple(lines),
-            fix=result.fix,
-            target=lab.describe(),
-        )
+        return result.as_run(lab.describe(), lines, changed=changed)
 
     def check(self, lab, timeout: float = 60) -> StepResult:
         missing = missing_project(lab, self.name, "check")

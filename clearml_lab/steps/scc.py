@@ -204,17 +204,7 @@ class SccGrants(Step):
         output += [f"seed recipe's `{r.grant.command()}`: {r.verdict} — {r.reason}" for r in seed.reviews]
         output.append(f"seed recipe as a whole: {seed.summary}")
         result = self._check(lab, manifests)
-        return StepResult(
-            self.name,
-            "run",
-            result.ok,
-            result.summary,
-            result.checks,
-            changed=changed,
-            output=tuple(output),
-            fix=result.fix,
-            target=lab.describe(),
-        )
+        return result.as_run(lab.describe(), output, changed=changed)
 
     def check(self, lab, timeout: float = 60) -> StepResult:
         return self._check(lab, rendered_manifests(lab))

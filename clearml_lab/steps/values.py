@@ -130,17 +130,7 @@ class Values(Step):
         summary = (f"wrote {path}" if changed else f"{path} is already up to date") + "; " + result.summary
         if layered.learner_keys:
             summary += " Kept your values: " + ", ".join(layered.learner_keys) + "."
-        return StepResult(
-            self.name,
-            "run",
-            result.ok,
-            summary,
-            result.checks,
-            changed=changed,
-            output=tuple(text.splitlines()),
-            fix=result.fix,
-            target=lab.describe(),
-        )
+        return result.as_run(lab.describe(), text.splitlines(), changed=changed, summary=summary)
 
     def check(self, lab, timeout: float = 60) -> StepResult:
         path = lab.values_file
