@@ -397,6 +397,7 @@ def test_a_run_to_completion_pod_succeeds():
 def test_a_running_pod_is_remembered_from_its_status_after_a_restart():
     node = Node(make_pod([{"name": "web", "image": "nginx:1"}])).run(until=60)
     record = record_from_status(node.pod)
+    assert record.stage == "containers" and record.containers["web"].stage == "running"  # pod_stages, container_stages
     again = Node(node.pod)
     again.record, again.now = record, node.now + 5
     again.step()

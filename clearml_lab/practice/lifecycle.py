@@ -1,11 +1,11 @@
 """The practice node: what the scheduler and kubelet would do with a pod, as pure functions of data.
 
-Durations, events and each container's stages (what ends a stage, what comes next, what it shows) come from
-``data/lifecycle.yaml``, run by the generic engine in ``stages.py``; what each image needs under the security
-context SCC admission gave the pod (and what it does otherwise) comes from ``data/images/*.yaml``, in the image
-vocabulary the SCC planner shares (``clearml_lab.scc.images``). ``advance(pod, record, world)`` moves one pod as
-far as the clock allows and returns the new status, the events and log lines of each transition, and when to look
-again. Nothing here runs a container.
+Durations, events, the pod's stages (scheduling, sandbox, deletion) and each container's (what ends a stage, what
+comes next, what it shows) come from ``data/lifecycle.yaml``, run by the generic engine in ``stages.py``; what each
+image needs under the security context SCC admission gave the pod (and what it does otherwise) comes from
+``data/images/*.yaml``, in the image vocabulary the SCC planner shares (``clearml_lab.scc.images``).
+``advance(pod, record, world)`` moves one pod as far as the clock allows and returns the new status, the events and
+log lines of each transition, and when to look again. Nothing here runs a container.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from ..scc.images import parse_image
 from ..timestamps import parse_rfc3339, rfc3339
 from .conditions import set_condition
 from .records import ContainerRecord, Exit, Outcome, PodRecord
-from .stages import Machine, Stage, load_stages
+from .stages import Machine, Stage, load_stages, load_transitions
 
 _DATA = resources.files("clearml_lab.practice") / "data"
 
@@ -503,8 +503,9 @@ def plan_container(pod: dict, container: dict, *, init: bool, world: World, sysc
 
 # --- the state machine ---------------------------------------------------------------------------------------
 # The record is the node's memory of one pod (records.PodRecord, kept by the kubelet controller, rebuilt from the
-# status after a restart); each container moves through lifecycle.yaml's container_stages, run by stages.Machine
-# with the conditions, effects and delays named there bound below.
+# status after a restart): the pod moves through lifecycle.yaml's pod_stages (with its pod_interrupts) and, in
+# the `containers` stage, each container through container_stages, both run by stages.Machine with the
+# conditions, effects, delays and anchors named there bound below.
 
 
 @dataclass
@@ -695,6 +696,7 @@ def container_machine() -> Machine:
         {**durations, **DELAYS},
         ANCHORS,
         frozenset(data["events"]),
+        name="container_stages",
     )
     problems = machine.problems()
     if problems:
@@ -744,91 +746,171 @@ def _scheduling_problem(pod: dict, world: World) -> tuple[str | None, dict, list
     return None, {}, wait
 
 
-def advance(pod: dict, record: PodRecord | None, world: World) -> Step:
-    record = copy.deepcopy(record) if record else PodRecord(uid=pod["metadata"].get("uid"))
-    step = Step(status={}, record=record)
-    meta, spec = pod["metadata"], pod.get("spec") or {}
-    durations = lifecycle_data()["durations"]
-    now, scale = world.now, world.scale
+@dataclass
+class PodTurn:
+    """The pod as the stage machine sees it: its record (``state``), the pod and the world."""
 
-    def later(seconds: float) -> float:
-        return now + seconds * scale
+    pod: dict
+    state: PodRecord
+    world: World
+    step: Step
 
-    # Deletion: stop containers, then let the pod go.
-    if meta.get("deletionTimestamp"):
-        if record.stopping_at is None:
-            record.stopping_at = later(durations["stop"])
-            for name, c in record.containers.items():
-                event = stage(c.stage).extra.get("on_delete")
-                if event:
-                    step.events.append((event, {"container": name}))
-        if now >= record.stopping_at:
-            step.finished = True
-        else:
-            step.wake(record.stopping_at)
-        step.status = render_status(pod, record, world)
-        return step
+    @property
+    def now(self) -> float:
+        return self.world.now
 
-    # Scheduling (a pod that names its node in the spec bypasses the scheduler: no Scheduled event).
-    if record.scheduled_at is None and spec.get("nodeName"):
-        record.scheduled_at = now
-        record.unschedulable, record.unschedulable_message = None, ""  # bound by someone else after we gave up
-        record.sandbox_due = now + durations["sandbox"] * scale
-    if record.scheduled_at is None:
-        problem, fields, wait_claims = _scheduling_problem(pod, world)
-        if problem:
-            if record.unschedulable != problem:
-                step.events.append((problem, fields))
-            record.unschedulable = problem
-            record.unschedulable_message = lifecycle_data()["events"][problem]["message"].format(**fields)
-            step.status = render_status(pod, record, world)
-            return step
-        if wait_claims:
-            unselected = [
-                c
-                for c in wait_claims
-                if not (world.claims[(meta.get("namespace"), c)]["metadata"].get("annotations") or {}).get(
-                    "volume.kubernetes.io/selected-node"
-                )
-            ]
-            step.select_claims = unselected
-            step.status = render_status(pod, record, world)
-            return step  # wait for the claims to bind; their update wakes the pod
-        record.unschedulable, record.unschedulable_message = None, ""
-        if record.schedule_due is None:
-            record.schedule_due = later(durations["schedule"])
-        if now < record.schedule_due:
-            step.wake(record.schedule_due)
-            step.status = render_status(pod, record, world)
-            return step
-        record.scheduled_at = record.schedule_due
-        record.sandbox_due = record.scheduled_at + durations["sandbox"] * scale
-        step.bind_node = True
-        step.events.append(("scheduled", {"node": world.node}))
+    @property
+    def scale(self) -> float:
+        return self.world.scale
 
-    if not record.ip:
-        if now < record.sandbox_due:
-            step.wake(record.sandbox_due)
-            step.status = render_status(pod, record, world)
-            return step
-        record.ip = pod_ip(world.pod_index)
-        if lifecycle_data()["node"].get("interface_event"):
-            step.events.append(("interface", {"ip": record.ip}))
+    @property
+    def record(self) -> PodRecord:
+        return self.state
 
+    def emit(self, event: str, fields: dict) -> None:
+        self.step.events.append((event, dict(fields)))
+
+    def wake(self, at: float) -> None:
+        self.step.wake(at)
+
+    @functools.cached_property
+    def problem(self) -> tuple[str | None, dict, list[str]]:
+        """What the scheduler finds (``_scheduling_problem``), once per look."""
+        return _scheduling_problem(self.pod, self.world)
+
+
+# The FailedScheduling events _scheduling_problem names; a condition newly_<name> holds while the pod has that
+# problem and it was not the one reported last.
+SCHEDULING_PROBLEMS = ("claim_not_found", "unbound_immediate", "not_enough_storage")
+
+
+def _newly(name: str):
+    return lambda p: p.problem[0] == name and p.record.unschedulable != name
+
+
+POD_CONDITIONS = {
+    "deleted": lambda p: bool(p.pod["metadata"].get("deletionTimestamp")),
+    "names_node": lambda p: bool((p.pod.get("spec") or {}).get("nodeName")),
+    **{f"newly_{name}": _newly(name) for name in SCHEDULING_PROBLEMS},
+    "unschedulable": lambda p: p.problem[0] is not None,
+    "claims_wait_for_node": lambda p: bool(p.problem[2]),
+    "interface_event": lambda p: bool(lifecycle_data()["node"].get("interface_event")),
+}
+
+
+def _stop_containers(p: PodTurn) -> None:
+    for name, c in p.record.containers.items():
+        event = stage(c.stage).extra.get("on_delete")
+        if event:
+            p.emit(event, {"container": name})
+
+
+def _placed(p: PodTurn) -> None:
+    p.record.scheduled_at = p.now
+    p.record.unschedulable, p.record.unschedulable_message = None, ""  # bound by someone else after we gave up
+
+
+def _note_problem(p: PodTurn) -> dict:
+    problem, fields, _ = p.problem
+    p.record.unschedulable = problem
+    p.record.unschedulable_message = lifecycle_data()["events"][problem]["message"].format(**fields)
+    return fields
+
+
+def _select_claims(p: PodTurn) -> None:
+    ns = p.pod["metadata"].get("namespace")
+    p.step.select_claims = [
+        c
+        for c in p.problem[2]
+        if not (p.world.claims[(ns, c)]["metadata"].get("annotations") or {}).get("volume.kubernetes.io/selected-node")
+    ]
+
+
+def _fits(p: PodTurn) -> None:
+    p.record.unschedulable, p.record.unschedulable_message = None, ""
+    if p.record.schedule_due is None:
+        p.record.schedule_due = p.now + lifecycle_data()["durations"]["schedule"] * p.scale
+
+
+def _bind(p: PodTurn) -> dict:
+    p.record.scheduled_at = p.record.schedule_due
+    p.step.bind_node = True
+    return {"node": p.world.node}
+
+
+def _assign_ip(p: PodTurn) -> dict:
+    p.record.ip = pod_ip(p.world.pod_index)
+    return {"ip": p.record.ip}
+
+
+def _run_containers(p: PodTurn) -> None:
+    """The init containers in order, each only once the one before succeeded; then the containers."""
+    pod, record, world, step = p.pod, p.record, p.world, p.step
+    spec = pod.get("spec") or {}
     sysctls = dict(world.node_sysctls)
     sysctls.update(record.sysctls)
-    init_done = True
     for container in spec.get("initContainers") or []:
         c = advance_container(turn(pod, container, record, world, step, init=True, sysctls=sysctls))
         sysctls.update(record.sysctls)
         if _ends(c) != "succeeded":
-            init_done = False
-            break
-    if init_done:
-        for container in spec.get("containers") or []:
-            advance_container(turn(pod, container, record, world, step, init=False, sysctls=sysctls))
+            return
+    for container in spec.get("containers") or []:
+        advance_container(turn(pod, container, record, world, step, init=False, sysctls=sysctls))
+
+
+def _finish(p: PodTurn) -> None:
+    p.step.finished = True
+
+
+POD_EFFECTS = {
+    "stop_containers": _stop_containers,
+    "placed": _placed,
+    "note_problem": _note_problem,
+    "select_claims": _select_claims,
+    "fits": _fits,
+    "bind": _bind,
+    "assign_ip": _assign_ip,
+    "run_containers": _run_containers,
+    "finish": _finish,
+}
+POD_ANCHORS = {"now": lambda p: p.now, "schedule_due": lambda p: p.record.schedule_due}
+
+
+@functools.cache
+def pod_machine() -> Machine:
+    """lifecycle.yaml's pod_stages and pod_interrupts with the names above bound; refuses a table that names
+    anything unknown."""
+    data = lifecycle_data()
+    durations = {name: (lambda p, s=float(seconds): s) for name, seconds in data["durations"].items()}
+    machine = Machine(
+        load_stages(data["pod_stages"]),
+        POD_CONDITIONS,
+        POD_EFFECTS,
+        durations,
+        POD_ANCHORS,
+        frozenset(data["events"]),
+        interrupts=load_transitions(data.get("pod_interrupts"), "pod_interrupts"),
+        name="pod_stages",
+    )
+    problems = machine.problems()
+    if problems:
+        raise ValueError(f"lifecycle.yaml pod_stages: {'; '.join(problems)}")
+    return machine
+
+
+def advance(pod: dict, record: PodRecord | None, world: World) -> Step:
+    """Every transition of the pod (and, in its `containers` stage, of its containers) already due; the status
+    they leave."""
+    record = copy.deepcopy(record) if record else PodRecord(uid=pod["metadata"].get("uid"))
+    step = Step(status={}, record=record)
+    pod_machine().run(PodTurn(pod, record, world, step))
     step.status = render_status(pod, record, world)
     return step
+
+
+def fire_pod_once(p: PodTurn) -> str:
+    """One pod transition at most (the pod fixtures' unit): stages.WAITING, HELD, FINAL or MOVED."""
+    return pod_machine().fire(p)
 
 
 def turn(
@@ -1036,6 +1118,7 @@ def record_from_status(pod: dict) -> PodRecord | None:
         return None
     record = PodRecord(
         uid=pod["metadata"].get("uid"),
+        stage="containers",  # it had its IP: its containers are where the node left them
         scheduled_at=parse_rfc3339(scheduled.get("lastTransitionTime")),
         ip=status["podIP"],
     )

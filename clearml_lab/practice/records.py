@@ -68,16 +68,16 @@ class ContainerRecord:
 
 @dataclass
 class PodRecord:
-    """The node's memory of one pod."""
+    """The node's memory of one pod: its own stage, and each of its containers'."""
 
     uid: str | None = None
-    schedule_due: float | None = None  # when the scheduler places it
+    stage: str = "schedule"  # where the pod is in ``lifecycle.yaml``'s pod_stages
+    due: float | None = None  # when the stage's timer runs out (None: the stage has no timer)
+    schedule_due: float | None = None  # when the scheduler places it, set when it first fits
     scheduled_at: float | None = None
-    sandbox_due: float | None = None  # when its sandbox (pod IP) is ready
     ip: str | None = None
     unschedulable: str | None = None  # the FailedScheduling event name while it does not fit
     unschedulable_message: str = ""
-    stopping_at: float | None = None  # deleted: when its containers have stopped
     sysctls: dict[str, int] = field(default_factory=dict)  # set by its privileged `sysctl -w` containers
     pulled: list[str] = field(default_factory=list)  # images this pod pulled
     containers: dict[str, ContainerRecord] = field(default_factory=dict)
