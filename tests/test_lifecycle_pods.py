@@ -207,6 +207,21 @@ def test_removed_bitnami_tags_fail_to_pull_with_crio_wording_and_back_off():
     assert node.pod["status"]["phase"] == "Pending"
 
 
+def test_after_a_failed_pull_the_retries_show_the_last_failure_never_containercreating():
+    """The kubelet keeps a container's last start failure until a start succeeds (its reason cache), so a pod whose
+    image cannot be pulled goes ErrImagePull -> ImagePullBackOff -> ErrImagePull..., even while a retry pulls."""
+    node = Node(make_pod([{"name": "redis", "image": "docker.io/bitnami/redis:7.0.9-debian-11-r1"}]))
+    seen = []
+    while node.reasons().count("Pulling") < 4:
+        wake = node.step()
+        if node.pod["status"].get("containerStatuses"):
+            seen.append(node.container("redis")["state"]["waiting"]["reason"])
+        node.now = wake
+    after_first_failure = seen[seen.index("ErrImagePull") :]
+    assert set(after_first_failure) == {"ErrImagePull", "ImagePullBackOff"}, seen
+    assert after_first_failure.count("ErrImagePull") >= 3  # three retries, each seen failing
+
+
 def test_bitnamilegacy_and_latest_pull_fine():
     assert pull_error("bitnamilegacy/mongodb:5.0.10-debian-11-r3") is None
     assert pull_error("bitnami/redis:latest") is None

@@ -970,6 +970,8 @@ def container_status(
         status["state"] = {"waiting": {"reason": "PodInitializing"}}
         return status
     shows = stage(c.stage).status
+    if c.pull_failures and "after_failed_pull" in shows:  # a retry still shows the last failure (lifecycle.yaml)
+        shows = stage(shows["after_failed_pull"]).status
     if shows.get("image_id") != "after_restart" or c.restarts:
         status["imageID"] = image_id(image)
     if c.id:
