@@ -122,7 +122,7 @@ def show(widget, text: str | None = None) -> None:
     display(bundle, raw=True)
 
 
-class _Waiting:
+class Waiting:
     """A temporary live line while the kernel waits: displayed with a fixed text/plain (so a recorded run does not
     depend on how long the wait took), updated at least every second, closed when the wait ends."""
 
@@ -163,7 +163,7 @@ def run(step_name: str, lab: Lab, action: str = "run", *, detail: bool = False):
     """Run (or undo) one step from code with a live line while it works; prints its result once: the first line
     (badge and summary), or with ``detail`` everything it says."""
     step = steps.get(step_name)
-    with _Waiting(f"{action} {step_name}"):
+    with Waiting(f"{action} {step_name}"):
         result = getattr(step, action)(lab)
     if action == "run":  # in a workshop project, what the learner tried is kept for the instructor (#17)
         record_step(lab, result)
@@ -175,7 +175,7 @@ def run(step_name: str, lab: Lab, action: str = "run", *, detail: bool = False):
 def check(step_name: str, lab: Lab, timeout: float = 120) -> None:
     """The closing check of a notebook, like a workshop examiner: PASS or FAIL with the fix, printed once (it
     returns nothing, so the cell shows no stray `True` after it)."""
-    with _Waiting(f"check {step_name}"):
+    with Waiting(f"check {step_name}"):
         result = steps.get(step_name).check(lab, timeout=timeout)
     print(result.render_text())
 
@@ -347,7 +347,7 @@ def route_links(lab: Lab) -> None:
 def diagnose(lab: Lab) -> list:
     """Notebook 10: what is wrong in the project, in plain words, with the step that fixes it — and every workload
     no known problem names, with what its pods tell (ready, starting, or admitted but bound to fail)."""
-    with _Waiting("diagnose: reading events, pods and logs"):
+    with Waiting("diagnose: reading events, pods and logs"):
         found = diagnosis.gather(lab.kube(), lab.namespace)
         rest = coverage.workloads(lab.kube(), lab.namespace, found)
     for d in found:

@@ -365,7 +365,7 @@ def test_a_wait_in_a_notebook_shows_a_temporary_live_line_with_a_fixed_text_plai
 
     shown = []
     monkeypatch.setattr(notebook, "display", lambda bundle, raw=False: shown.append(bundle))
-    with notebook._Waiting("check install") as waiting:
+    with notebook.Waiting("check install") as waiting:
         progress.report("3/7 pods ready; waiting for Deployment/clearml-apiserver 0/1")
         assert _wait_for(lambda: "waiting for Deployment/clearml-apiserver 0/1" in waiting.line.value)
         assert 'data-badge="RUNNING"' in waiting.line.value and "check install — " in waiting.line.value
