@@ -8,7 +8,8 @@ The notebooks are the product, so a change of wording is a change of the source 
     .venv/bin/python scripts/build_notebooks.py --execute
 The sources are jupytext's MyST markdown: the notebooks are mostly prose, which reads as documentation in a review
 (code cells are ```{code-cell}``` blocks, cell tags a `:tags:` line under them, the notebook's metadata the YAML
-header). ruff lints their code in the built notebooks. Two parts are written out in the sources and proved by
+header). ruff lints and format-checks their code in the built notebooks; --format formats the sources' code cells
+with ruff, then builds. Two parts are written out in the sources and proved by
 tests/notebooks/test_sources.py: each numbered notebook's last cell links to the next, and notebook 07 names the
 topology view's colours as colour_sentence() does. tests/notebooks/test_recorded.py proves that notebooks/ is the
 build of the sources and that both notebook sets hold the same cells. Learners never run notebooks/ itself:
@@ -20,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import copy
+import subprocess
 import sys
 from pathlib import Path
 
@@ -64,6 +66,35 @@ def source_text(nb) -> str:
     nb = copy.deepcopy(nb)
     nb.metadata["jupytext"] = {"notebook_metadata_filter": HEADER}
     return jupytext.writes(nb, FORMAT)
+
+
+def formatted(code: str) -> str:
+    """One code cell as `ruff format` writes it (the venv's ruff, with the project's settings)."""
+    ruff = Path(sys.executable).parent / "ruff"
+    done = subprocess.run(
+        [str(ruff), "format", "--stdin-filename", "cell.py", "-"], input=code, capture_output=True, text=True, cwd=ROOT
+    )
+    if done.returncode != 0:
+        raise SystemExit(f"ruff cannot format this cell ({done.stderr.strip()}); fix its code in the source:\n{code}")
+    return done.stdout.rstrip("\n")
+
+
+def format_sources() -> list[str]:
+    """Formats the code cells of every source in place; the names of the sources it changed."""
+    changed = []
+    for name in NOTEBOOKS:
+        nb = notebook(name)
+        code = [cell for cell in nb.cells if cell.cell_type == "code"]
+        new = [formatted(cell.source) for cell in code]
+        if new == [cell.source for cell in code]:
+            continue
+        for cell, source in zip(code, new, strict=True):
+            cell.source = source
+        for cell in nb.cells:
+            cell.pop("id", None)  # ids are the build's, never the source's
+        source_path(name).write_text(source_text(nb))
+        changed.append(name)
+    return changed
 
 
 def build() -> list[Path]:
@@ -138,7 +169,15 @@ def main() -> int:
         type=Path,
         help="only copy the notebooks a learner lacks into DIR (what `make lab` opens)",
     )
+    parser.add_argument(
+        "--format",
+        action="store_true",
+        help="first format the code cells of notebooks/src/*.md with ruff (make test checks the built notebooks)",
+    )
     args = parser.parse_args()
+    if args.format:
+        for name in format_sources():
+            print(f"formatted {source_path(name).relative_to(ROOT)}")
     if args.workspace:
         for line in workspace(args.workspace):
             print(line)

@@ -71,3 +71,9 @@ def test_notebook_07_names_the_colours_the_topology_view_draws():
     intro = " ".join(BUILD.notebook("07_topology").cells[0].source.split())  # a line break in markdown is a space
     sentence = f"The ring shows the pods: {colour_sentence()} (refused by admission)."
     assert sentence in intro, f"{_source('07_topology')} must say, in its first cell: {sentence}"
+
+
+def test_format_writes_a_cell_as_ruff_format_does_and_says_which_code_it_cannot_read():
+    assert BUILD.formatted("x = {'a':1}\nprint( x )") == 'x = {"a": 1}\nprint(x)'
+    with pytest.raises(SystemExit, match="fix its code in the source"):
+        BUILD.formatted("def broken(:\n")
