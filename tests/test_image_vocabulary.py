@@ -39,7 +39,7 @@ def _named_images() -> list[str]:
 def _simulator_facts(image: str) -> tuple[int | None, int | None] | None:
     """(image_user, needs_uid) from the simulator's own rule for the image; None when only its default applies."""
     ref = parse_image(image)
-    if not any(ref.matches(p) for rule in image_model()["images"] for p in rule["repositories"]):
+    if not any(ref.matches_any(rule["repositories"]) for rule in image_model()["images"]):
         return None
     rule = image_rule(image)
     return rule.get("image_user"), image_needs_uid(rule)

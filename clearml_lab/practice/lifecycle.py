@@ -160,7 +160,7 @@ def image_rule(image: str) -> dict:
     ref = parse_image(image)
     model = image_model()
     for rule in model["images"]:
-        if any(ref.matches(p) for p in rule.get("repositories") or []):
+        if ref.matches_any(rule.get("repositories")):
             return {**model["default"], **rule}
     return dict(model["default"])
 
@@ -173,9 +173,7 @@ def image_needs_uid(rule: dict) -> int | None:
 def pull_error(image: str) -> str | None:
     ref = parse_image(image)
     for rule in image_model()["unavailable"]:
-        if any(ref.matches(p) for p in rule.get("repositories") or []) and ref.tag not in (
-            rule.get("except_tags") or []
-        ):
+        if ref.matches_any(rule.get("repositories")) and ref.tag not in (rule.get("except_tags") or []):
             return rule["error"].format(reference=ref.reference, repository=ref.full_repository, tag=ref.tag)
     return None
 

@@ -60,6 +60,9 @@ class ImageRef:
             pattern = pattern.removeprefix("library/")
         return fnmatch.fnmatchcase(self.repository, pattern)
 
+    def matches_any(self, patterns) -> bool:
+        return any(self.matches(p) for p in patterns or ())
+
 
 def _registry(host: str) -> str:
     return DOCKER_HUB if host in ("index.docker.io", "registry-1.docker.io") else host
@@ -87,11 +90,6 @@ def parse_image(image: str) -> ImageRef:
 def image_repository(image: str) -> str:
     """'quay.io/team/app:1.2' -> 'team/app': drops the registry host, the tag and the digest."""
     return parse_image(image).repository
-
-
-def matches_any(image: str, patterns) -> bool:
-    ref = parse_image(image)
-    return any(ref.matches(p) for p in patterns or ())
 
 
 @dataclass(frozen=True)
@@ -142,7 +140,7 @@ def _entries(data) -> list[ImageRequirement]:
 def requirement_for(image: str, requirements) -> ImageRequirement | None:
     ref = parse_image(image or "")
     for entry in requirements:
-        if any(ref.matches(p) for p in entry.repositories):
+        if ref.matches_any(entry.repositories):
             return entry
     return None
 
