@@ -526,8 +526,27 @@ def _backoff(kind: str, count: int) -> float:
     return float(min(b["initial"] * 2 ** max(0, count - 1), b["max"]))
 
 
+class _OnTheNode:
+    """What both stage machines' subjects share (stages.Subject): the world's clock, and the step that collects the
+    wake-ups asked for."""
+
+    world: World
+    step: Step
+
+    @property
+    def now(self) -> float:
+        return self.world.now
+
+    @property
+    def scale(self) -> float:
+        return self.world.scale
+
+    def wake(self, at: float) -> None:
+        self.step.wake(at)
+
+
 @dataclass
-class Turn:
+class Turn(_OnTheNode):
     """One container as the stage machine sees it: its record (``state``), its spec, the pod and the world."""
 
     pod: dict
@@ -538,14 +557,6 @@ class Turn:
     step: Step
     init: bool
     sysctls: dict[str, int]
-
-    @property
-    def now(self) -> float:
-        return self.world.now
-
-    @property
-    def scale(self) -> float:
-        return self.world.scale
 
     @property
     def name(self) -> str:
@@ -561,9 +572,6 @@ class Turn:
 
     def emit(self, event: str, fields: dict) -> None:
         self.step.events.append((event, {"image": self.image, "container": self.name, **fields}))
-
-    def wake(self, at: float) -> None:
-        self.step.wake(at)
 
     def log(self, lines: list[str]) -> None:
         self.step.logs.append((self.name, list(lines)))
@@ -745,7 +753,7 @@ def _scheduling_problem(pod: dict, world: World) -> tuple[str | None, dict, list
 
 
 @dataclass
-class PodTurn:
+class PodTurn(_OnTheNode):
     """The pod as the stage machine sees it: its record (``state``), the pod and the world."""
 
     pod: dict
@@ -754,22 +762,11 @@ class PodTurn:
     step: Step
 
     @property
-    def now(self) -> float:
-        return self.world.now
-
-    @property
-    def scale(self) -> float:
-        return self.world.scale
-
-    @property
     def record(self) -> PodRecord:
         return self.state
 
     def emit(self, event: str, fields: dict) -> None:
         self.step.events.append((event, dict(fields)))
-
-    def wake(self, at: float) -> None:
-        self.step.wake(at)
 
     @functools.cached_property
     def problem(self) -> tuple[str | None, dict, list[str]]:
